@@ -1,0 +1,115 @@
+/**
+ * The broker: configuration, topics, the handler registry and the TCP listener.
+ * `startBroker()` runs one in-process (tests, embedding); the CLI's `serve` uses it too.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { BrokerConfig, DEFAULT_CONFIG } from './config';
+import { createLogger, Logger } from './logging';
+import { HandlerRegistry } from './server/handler-registry';
+import { Connection } from './server/connection';
+import { TopicManager, writeFileAtomic } from './cluster/topic-manager';
+import { PartitionWaiters } from './server/partition-waiters';
+import { registerAllHandlers } from './handlers';
+
+export class Broker {
+  readonly registry = new HandlerRegistry();
+  readonly topics: TopicManager;
+  readonly waiters = new PartitionWaiters();
+  readonly clusterId: string;
+  private server: net.Server | null = null;
+  private readonly connections = new Set<Connection>();
+  private nextConnectionId = 1;
+  private boundPort = 0;
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+  ) {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    this.clusterId = loadOrCreateMeta(config);
+    this.topics = new TopicManager(config.dataDir, config.logDefaults, log);
+    this.topics.load();
+    registerAllHandlers(this.registry);
+  }
+
+  /** The port actually bound (differs from config.port when that was 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get advertisedHost(): string {
+    return this.config.advertisedHost || this.config.host || '127.0.0.1';
+  }
+
+  get advertisedPort(): number {
+    return this.config.advertisedPort ?? this.boundPort;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => {
+        const conn = new Connection(socket, this, this.nextConnectionId++);
+        this.connections.add(conn);
+      });
+      server.once('error', reject);
+      server.listen(this.config.port, this.config.host, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.error('listener error', { error: err.message }));
+        this.boundPort = (server.address() as net.AddressInfo).port;
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const c of this.connections) c.destroy();
+    this.waiters.wakeAll();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.topics.close();
+  }
+}
+
+/** Reads meta.properties (cluster.id, node.id) or writes it on first start. */
+function loadOrCreateMeta(config: BrokerConfig): string {
+  const file = path.join(config.dataDir, 'meta.properties');
+  if (fs.existsSync(file)) {
+    const props = Object.fromEntries(
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('=') && !l.startsWith('#'))
+        .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]),
+    );
+    const stored = props['cluster.id'];
+    if (config.clusterId && stored && config.clusterId !== stored) {
+      throw new Error(`data dir ${config.dataDir} belongs to cluster ${stored}, not ${config.clusterId}`);
+    }
+    if (stored) return stored;
+  }
+  const clusterId = config.clusterId ?? crypto.randomBytes(16).toString('base64url');
+  writeFileAtomic(file, `#Written by samsa\nversion=1\ncluster.id=${clusterId}\nnode.id=${config.nodeId}\n`);
+  return clusterId;
+}
+
+export interface StartOptions extends Partial<BrokerConfig> {
+  logger?: Logger;
+}
+
+/** Starts a broker and resolves once it accepts connections. `port: 0` picks a free port. */
+export async function startBroker(options: StartOptions = {}): Promise<Broker> {
+  const { logger, ...rest } = options;
+  const config: BrokerConfig = { ...DEFAULT_CONFIG, ...rest };
+  const broker = new Broker(config, logger ?? createLogger());
+  await broker.listen();
+  return broker;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * The `samsa` command. `samsa serve` runs a broker in the foreground until SIGINT/SIGTERM.
+ * Flag names are a contract other tools rely on: --host, --port, --data-dir,
+ * --advertised-host, --node-id, --cluster-id.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { startBroker } from '../broker';
+import { createLogger, LogLevel } from '../logging';
+import { DEFAULT_CONFIG } from '../config';
+
+async function serve(argv: {
+  host: string;
+  port: number;
+  'data-dir': string;
+  'advertised-host'?: string;
+  'advertised-port'?: number;
+  'node-id': number;
+  'cluster-id'?: string;
+  'max-request-bytes': number;
+  'auto-create-topics': boolean;
+  'num-partitions': number;
+  'log-level': string;
+}): Promise<void> {
+  const started = process.hrtime.bigint();
+  const logger = createLogger(argv['log-level'] as LogLevel);
+  const broker = await startBroker({
+    host: argv.host,
+    port: argv.port,
+    dataDir: argv['data-dir'],
+    advertisedHost: argv['advertised-host'] ?? '',
+    advertisedPort: argv['advertised-port'] ?? null,
+    nodeId: argv['node-id'],
+    clusterId: argv['cluster-id'] ?? null,
+    maxRequestBytes: argv['max-request-bytes'],
+    autoCreateTopics: argv['auto-create-topics'],
+    numPartitions: argv['num-partitions'],
+    logger,
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  // One line on stdout so scripts and tests know the broker is ready, and on which port.
+  process.stdout.write(
+    `samsa listening on ${argv.host}:${broker.port} data-dir=${argv['data-dir']} cluster-id=${broker.clusterId} startup-ms=${ms.toFixed(1)}\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    broker.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void yargs(hideBin(process.argv))
+  .scriptName('samsa')
+  .command(
+    'serve',
+    'Run a Kafka-compatible broker in the foreground',
+    (y) =>
+      y
+        .option('host', { type: 'string', default: DEFAULT_CONFIG.host, describe: 'Address to listen on' })
+        .option('port', { type: 'number', default: DEFAULT_CONFIG.port, describe: 'TCP port to listen on (0 picks a free one)' })
+        .option('data-dir', { type: 'string', default: DEFAULT_CONFIG.dataDir, describe: 'Folder holding topic data and metadata' })
+        .option('advertised-host', {
+          type: 'string',
+          describe: 'Host name clients are told to connect to (default: --host)',
+        })
+        .option('advertised-port', { type: 'number', describe: 'Port clients are told to connect to (default: the bound port)' })
+        .option('node-id', { type: 'number', default: DEFAULT_CONFIG.nodeId, describe: 'Broker id reported in metadata' })
+        .option('cluster-id', {
+          type: 'string',
+          describe: 'Cluster id (default: generated on first start and kept in <data-dir>/meta.properties)',
+        })
+        .option('max-request-bytes', {
+          type: 'number',
+          default: DEFAULT_CONFIG.maxRequestBytes,
+          describe: 'Largest request frame accepted; larger ones close the connection',
+        })
+        .option('auto-create-topics', {
+          type: 'boolean',
+          default: DEFAULT_CONFIG.autoCreateTopics,
+          describe: 'Create unknown topics when a client asks for their metadata (auto.create.topics.enable)',
+        })
+        .option('num-partitions', {
+          type: 'number',
+          default: DEFAULT_CONFIG.numPartitions,
+          describe: 'Partition count of auto-created topics and of CreateTopics with -1 (num.partitions)',
+        })
+        .option('log-level', {
+          type: 'string',
+          default: process.env.SAMSA_LOG_LEVEL ?? 'warn',
+          choices: ['debug', 'info', 'warn', 'error', 'silent'],
+          describe: 'Structured log lines on stderr at this level and above',
+        }),
+    (argv) =>
+      serve(argv).catch((err) => {
+        process.stderr.write(`samsa: ${(err as Error).message}\n`);
+        process.exit(1);
+      }),
+  )
+  .demandCommand(1, 'Give a command, e.g. `samsa serve`')
+  .strict()
+  .help()
+  .parse();

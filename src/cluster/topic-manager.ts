@@ -1,0 +1,223 @@
+/**
+ * Topics and their partitions on this broker: creation, deletion, partition growth,
+ * lookup by name or topic id, and the metadata file that makes them survive restarts.
+ *
+ * On disk (in the data dir):
+ *   meta.properties   cluster.id, node.id and version, as Kafka writes it
+ *   topics.json       {"version":1,"topics":[{"name","topicId","partitions","configs"}]},
+ *                     replaced atomically (write to .tmp, fsync, rename) on every change
+ *   <topic>-<n>/      one partition log per directory (see src/storage/)
+ *
+ * Concurrency: everything runs on the broker's single JS thread; a partition has exactly
+ * one writer (the Produce handler calls append synchronously).
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ErrorCode, KafkaError } from '../protocol/errors';
+import { PartitionLog } from '../storage/partition-log';
+import { LogConfig } from '../storage/log-config';
+import { Logger } from '../logging';
+import { effectiveConfig, validateTopicConfig } from './topic-config';
+
+export interface Partition {
+  readonly topic: Topic;
+  readonly index: number;
+  readonly log: PartitionLog;
+  leaderEpoch: number;
+}
+
+export interface Topic {
+  readonly name: string;
+  readonly topicId: string;
+  readonly configs: Record<string, string>;
+  readonly partitions: Partition[];
+  readonly isInternal: boolean;
+}
+
+interface TopicsFile {
+  version: 1;
+  topics: { name: string; topicId: string; partitions: number; configs: Record<string, string> }[];
+}
+
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
+
+/** Kafka's topic name rules: 1-249 of [a-zA-Z0-9._-], and not "." or "..". */
+export function topicNameError(name: string): string | null {
+  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+  }
+  if (!LEGAL_TOPIC_NAME.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+/** Kafka treats '.' and '_' as the same in metric names, so such names may not coexist. */
+function collisionKey(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+function newTopicId(): string {
+  // A random v4 UUID, never the all-zero or Kafka's reserved metadata id.
+  for (;;) {
+    const b = crypto.randomBytes(16);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const id = b.toString('base64url');
+    if (!id.startsWith('AAAAAAAAAAAAAAAAAAAA')) return id;
+  }
+}
+
+export class TopicManager {
+  private readonly byName = new Map<string, Topic>();
+  private readonly byId = new Map<string, Topic>();
+  private readonly topicsFile: string;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly brokerDefaults: Record<string, string>,
+    private readonly log: Logger,
+  ) {
+    this.topicsFile = path.join(dataDir, 'topics.json');
+  }
+
+  /** Opens every persisted topic's partition logs (running their recovery). */
+  load(): void {
+    if (!fs.existsSync(this.topicsFile)) return;
+    const file = JSON.parse(fs.readFileSync(this.topicsFile, 'utf8')) as TopicsFile;
+    for (const t of file.topics) this.open(t.name, t.topicId, t.partitions, t.configs);
+  }
+
+  private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>): Topic {
+    const topic: Topic = { name, topicId, configs, partitions: [], isInternal: name.startsWith('__') };
+    for (let i = 0; i < partitionCount; i++) topic.partitions.push(this.openPartition(topic, i));
+    this.byName.set(name, topic);
+    this.byId.set(topicId, topic);
+    return topic;
+  }
+
+  private openPartition(topic: Topic, index: number): Partition {
+    const dir = path.join(this.dataDir, `${topic.name}-${index}`);
+    const log = PartitionLog.open(dir, this.logConfig(topic.configs), this.log.child({ partition: `${topic.name}-${index}` }));
+    return { topic, index, log, leaderEpoch: 0 };
+  }
+
+  logConfig(configs: Record<string, string>): LogConfig {
+    const num = (name: string) => Number(effectiveConfig(name, configs, this.brokerDefaults));
+    return {
+      segmentBytes: num('segment.bytes'),
+      segmentMs: num('segment.ms'),
+      segmentIndexBytes: num('segment.index.bytes'),
+      indexIntervalBytes: num('index.interval.bytes'),
+      flushMessages: num('flush.messages'),
+      flushMs: num('flush.ms'),
+    };
+  }
+
+  config(topic: Topic, name: string): string {
+    return effectiveConfig(name, topic.configs, this.brokerDefaults);
+  }
+
+  get(name: string): Topic | undefined {
+    return this.byName.get(name);
+  }
+
+  getById(topicId: string): Topic | undefined {
+    return this.byId.get(topicId);
+  }
+
+  partition(name: string, index: number): Partition | undefined {
+    return this.byName.get(name)?.partitions[index];
+  }
+
+  list(): Topic[] {
+    return [...this.byName.values()];
+  }
+
+  /**
+   * Validates and (unless validateOnly) creates a topic. Throws KafkaError with Kafka's
+   * code and message for every refusal.
+   */
+  create(name: string, numPartitions: number, configs: Record<string, string>, validateOnly = false): Topic | null {
+    const nameError = topicNameError(name);
+    if (nameError) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+    if (this.byName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const key = collisionKey(name);
+    for (const other of this.byName.keys()) {
+      if (collisionKey(other) === key) {
+        throw new KafkaError(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Topic '${name}' collides with existing topic: ${other}`,
+        );
+      }
+    }
+    if (!Number.isInteger(numPartitions) || numPartitions < 1) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+    }
+    for (const [k, v] of Object.entries(configs)) validateTopicConfig(k, v);
+    if (validateOnly) return null;
+    const topic = this.open(name, newTopicId(), numPartitions, { ...configs });
+    this.persist();
+    this.log.info('topic created', { topic: name, partitions: numPartitions, topicId: topic.topicId });
+    return topic;
+  }
+
+  addPartitions(name: string, totalCount: number, validateOnly = false): void {
+    const topic = this.byName.get(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+    const current = topic.partitions.length;
+    if (totalCount < current) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `The topic ${name} currently has ${current} partition(s); ${totalCount} would not be an increase.`,
+      );
+    }
+    if (totalCount === current) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
+    }
+    if (validateOnly) return;
+    for (let i = current; i < totalCount; i++) topic.partitions.push(this.openPartition(topic, i));
+    this.persist();
+  }
+
+  delete(topic: Topic): void {
+    this.byName.delete(topic.name);
+    this.byId.delete(topic.topicId);
+    this.persist();
+    for (const p of topic.partitions) p.log.deleteAll();
+    this.log.info('topic deleted', { topic: topic.name });
+  }
+
+  close(): void {
+    for (const t of this.byName.values()) for (const p of t.partitions) p.log.close();
+  }
+
+  private persist(): void {
+    const file: TopicsFile = {
+      version: 1,
+      topics: [...this.byName.values()].map((t) => ({
+        name: t.name,
+        topicId: t.topicId,
+        partitions: t.partitions.length,
+        configs: t.configs,
+      })),
+    };
+    writeFileAtomic(this.topicsFile, JSON.stringify(file, null, 1));
+  }
+}
+
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,86 @@
+/**
+ * Produce (key 0), v0-13.
+ * The records field is never parsed into records: each batch header is validated (size,
+ * magic, CRC, record count, max.message.bytes), the base offset is written in place and
+ * the bytes are appended as they arrived. acks=0 requests get no response, as in Kafka.
+ * Differences from Kafka: one replica, so acks=all is acknowledged on the local append;
+ * v0-2 requests decode but their message format (magic 0/1) is refused per partition with
+ * UNSUPPORTED_FOR_MESSAGE_FORMAT, as a Kafka 4 broker does.
+ */
+import {
+  ProduceApi,
+  ProduceRequest,
+  ProduceResponse,
+  ProduceResponseResponses,
+  ProduceResponseResponsesPartitionResponses,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode, errorName } from '../protocol/errors';
+import { validateProducedRecords } from '../protocol/record-batch';
+import { Handler, NO_RESPONSE } from '../server/handler-registry';
+import { Broker } from '../broker';
+import { findPartition } from './common';
+
+type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
+
+export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>> = {
+  apiKey: ProduceApi.key,
+  minVersion: ProduceApi.minVersion,
+  maxVersion: ProduceApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const byId = ctx.header.apiVersion >= 13;
+    const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    const responses: Encodable<ProduceResponseResponses>[] = [];
+    for (const topic of req.topicData) {
+      const partitionResponses: PartitionResponse[] = [];
+      for (const p of topic.partitionData) {
+        partitionResponses.push(
+          acksValid ? appendPartition(broker, byId, topic.name, topic.topicId, p.index, p.records) : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+        );
+      }
+      responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
+    }
+    if (req.acks === 0) return NO_RESPONSE;
+    return { responses, throttleTimeMs: 0 };
+  },
+};
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+}
+
+function appendPartition(
+  broker: Broker,
+  byId: boolean,
+  name: string,
+  topicId: string,
+  index: number,
+  records: Buffer | null,
+): PartitionResponse {
+  const found = findPartition(broker, byId, name, topicId, index);
+  const partition = found.partition;
+  if (!partition) return failed(index, found.error);
+  if (!records || records.length === 0) return failed(index, ErrorCode.INVALID_RECORD, 'Produce request carried no record batch');
+  const maxBatchBytes = Number(broker.topics.config(partition.topic, 'max.message.bytes'));
+  const check = validateProducedRecords(records, maxBatchBytes);
+  if (check.errorCode !== ErrorCode.NONE) {
+    return failed(index, check.errorCode, check.message ?? errorName(check.errorCode));
+  }
+  try {
+    const { baseOffset } = partition.log.append(records, partition.leaderEpoch);
+    broker.waiters.notify(partition.topic.name, index);
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset,
+      logAppendTimeMs: -1,
+      logStartOffset: partition.log.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+    };
+  } catch (err) {
+    broker.log.error('append failed', { topic: partition.topic.name, partition: index, error: (err as Error).message });
+    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
+  }
+}

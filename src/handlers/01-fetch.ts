@@ -1,0 +1,134 @@
+/**
+ * Fetch (key 1), v4-18.
+ * Records go out as file regions of the segment files (see PartitionLog.read): nothing is
+ * decoded or copied into the response on the way. The first batch of the first partition
+ * with data is returned whole even when it exceeds the size limits, as Kafka does; later
+ * partitions only get data that fits the remaining response budget.
+ * Long poll: until min_bytes are available or max_wait_ms passes, the fetch parks on the
+ * partitions it reads and is woken by Produce.
+ * Differences from Kafka: fetch sessions (KIP-227) are declined: every response carries
+ * session id 0, so clients keep sending full fetch requests. Isolation level is read but
+ * read_committed equals read_uncommitted until transactions exist.
+ */
+import {
+  FetchApi,
+  FetchRequest,
+  FetchResponse,
+  FetchResponseResponses,
+  FetchResponseResponsesPartitions,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler, RequestContext } from '../server/handler-registry';
+import { findPartition, leaderEpochError } from './common';
+
+type PartitionData = Encodable<FetchResponseResponsesPartitions>;
+
+export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
+  apiKey: FetchApi.key,
+  minVersion: Math.max(4, FetchApi.minVersion),
+  maxVersion: FetchApi.maxVersion,
+  async handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    if (version >= 7) {
+      // A client that believes it holds a session must start over with a full fetch.
+      if (req.sessionId !== 0) return topLevelError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+      if (req.sessionEpoch > 0) return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+    }
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    for (;;) {
+      const { response, bytes, hasError } = readOnce(ctx, req);
+      const remaining = deadline - Date.now();
+      if (bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed) return response;
+      const watched = watchedPartitions(ctx, req);
+      if (watched.length === 0) return response;
+      await ctx.broker.waiters.wait(watched, remaining);
+    }
+  },
+};
+
+function topLevelError(errorCode: number): Encodable<FetchResponse> {
+  return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };
+}
+
+function watchedPartitions(ctx: RequestContext, req: FetchRequest): { topic: string; partition: number }[] {
+  const byId = ctx.header.apiVersion >= 13;
+  const out: { topic: string; partition: number }[] = [];
+  for (const t of req.topics) {
+    const topic = byId ? ctx.broker.topics.getById(t.topicId) : ctx.broker.topics.get(t.topic);
+    if (!topic) continue;
+    for (const p of t.partitions) out.push({ topic: topic.name, partition: p.partition });
+  }
+  return out;
+}
+
+function readOnce(ctx: RequestContext, req: FetchRequest) {
+  const { broker } = ctx;
+  const byId = ctx.header.apiVersion >= 13;
+  let budget = req.maxBytes > 0 ? req.maxBytes : 0;
+  let bytes = 0;
+  let hasError = false;
+  let first = true;
+  const responses: Encodable<FetchResponseResponses>[] = [];
+  for (const t of req.topics) {
+    const partitions: PartitionData[] = [];
+    for (const p of t.partitions) {
+      const found = findPartition(broker, byId, t.topic, t.topicId, p.partition);
+      const partition = found.partition;
+      const out: PartitionData = {
+        partitionIndex: p.partition,
+        errorCode: found.error,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        abortedTransactions: null,
+        preferredReadReplica: -1,
+        records: null,
+      };
+      partitions.push(out);
+      if (!partition) {
+        hasError = true;
+        continue;
+      }
+      const log = partition.log;
+      out.errorCode = leaderEpochError(partition, p.currentLeaderEpoch);
+      out.highWatermark = log.logEndOffset;
+      out.lastStableOffset = log.logEndOffset;
+      out.logStartOffset = log.logStartOffset;
+      if (req.isolationLevel === 1) out.abortedTransactions = [];
+      if (out.errorCode !== ErrorCode.NONE) {
+        hasError = true;
+        continue;
+      }
+      if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.logEndOffset) {
+        out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+        hasError = true;
+        continue;
+      }
+      const limit = Math.min(p.partitionMaxBytes, budget);
+      if (p.fetchOffset === log.logEndOffset || (limit <= 0 && !first) || p.partitionMaxBytes <= 0) {
+        out.records = EMPTY;
+        continue;
+      }
+      const result = log.read(p.fetchOffset, Math.max(limit, 1));
+      if (result.length === 0) {
+        out.records = EMPTY;
+        continue;
+      }
+      if (!first && result.length > budget) {
+        // Only the first partition with data may exceed the budget.
+        out.records = EMPTY;
+        continue;
+      }
+      first = false;
+      out.records = { length: result.length, chunks: result.regions };
+      bytes += result.length;
+      budget = Math.max(0, budget - result.length);
+    }
+    responses.push({ topic: t.topic, topicId: t.topicId, partitions });
+  }
+  const response: Encodable<FetchResponse> = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+  return { response, bytes, hasError };
+}
+
+const EMPTY = Buffer.alloc(0);

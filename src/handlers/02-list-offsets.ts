@@ -1,0 +1,81 @@
+/**
+ * ListOffsets (key 2), v1-11 (v0 too: its old-style offsets list holds the one answer).
+ * Special timestamps: -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local
+ * (v8+, equal to earliest: no tiered storage), -5 earliest pending upload (v9+, none: -1).
+ * A timestamp >= 0 finds the first batch whose max timestamp is at least it, through the
+ * time index. Differences from Kafka: read_committed answers like read_uncommitted until
+ * transactions exist.
+ */
+import {
+  ListOffsetsApi,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  ListOffsetsResponseTopics,
+  ListOffsetsResponseTopicsPartitions,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { Partition } from '../cluster/topic-manager';
+import { leaderEpochError } from './common';
+
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const EARLIEST_PENDING_UPLOAD = -5;
+
+type PartitionResult = Encodable<ListOffsetsResponseTopicsPartitions>;
+
+export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffsetsResponse>> = {
+  apiKey: ListOffsetsApi.key,
+  minVersion: ListOffsetsApi.minVersion,
+  maxVersion: ListOffsetsApi.maxVersion,
+  handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    const topics: Encodable<ListOffsetsResponseTopics>[] = [];
+    for (const t of req.topics) {
+      const topic = ctx.broker.topics.get(t.name);
+      const partitions: PartitionResult[] = t.partitions.map((p) => {
+        const partition = topic?.partitions[p.partitionIndex];
+        if (!partition) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] };
+        const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
+        if (epochError !== ErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: epochError, oldStyleOffsets: [] };
+        const found = lookup(partition, p.timestamp, version);
+        if (typeof found === 'number') return { partitionIndex: p.partitionIndex, errorCode: found, oldStyleOffsets: [] };
+        return {
+          partitionIndex: p.partitionIndex,
+          errorCode: ErrorCode.NONE,
+          oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
+          timestamp: found.timestamp,
+          offset: found.offset,
+          leaderEpoch: found.offset >= 0 ? partition.leaderEpoch : -1,
+        };
+      });
+      topics.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+};
+
+function lookup(partition: Partition, timestamp: number, version: number): { offset: number; timestamp: number } | number {
+  const log = partition.log;
+  switch (timestamp) {
+    case LATEST:
+      return { offset: log.logEndOffset, timestamp: -1 };
+    case EARLIEST:
+      return { offset: log.logStartOffset, timestamp: -1 };
+    case MAX_TIMESTAMP:
+      if (version < 7) return ErrorCode.UNSUPPORTED_VERSION;
+      return log.logEndOffset > log.logStartOffset ? log.maxTimestampOffset() : { offset: -1, timestamp: -1 };
+    case EARLIEST_LOCAL:
+      if (version < 8) return ErrorCode.UNSUPPORTED_VERSION;
+      return { offset: log.logStartOffset, timestamp: -1 };
+    case EARLIEST_PENDING_UPLOAD:
+      if (version < 9) return ErrorCode.UNSUPPORTED_VERSION;
+      return { offset: -1, timestamp: -1 };
+    default:
+      if (timestamp < 0) return ErrorCode.INVALID_REQUEST;
+      return log.offsetForTimestamp(timestamp) ?? { offset: -1, timestamp: -1 };
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * ApiVersions (key 18), v0-4.
+ * Answers from the handler registry, so the advertised ranges are exactly the registered
+ * handlers. A request newer than v4 never reaches here: the connection answers it with
+ * the v0-form UNSUPPORTED_VERSION response (see src/server/connection.ts).
+ * Differences from Kafka: no feature flags are advertised (no KRaft controller here).
+ */
+import { ApiVersionsApi, ApiVersionsRequest, ApiVersionsResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+
+// KIP-511: software name and version are alphanumerics, '.' and '-', starting and ending alphanumeric.
+const SOFTWARE_FIELD = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
+
+export const apiVersionsHandler: Handler<ApiVersionsRequest, Encodable<ApiVersionsResponse>> = {
+  apiKey: ApiVersionsApi.key,
+  minVersion: ApiVersionsApi.minVersion,
+  maxVersion: ApiVersionsApi.maxVersion,
+  handle(ctx, req) {
+    const apiKeys = ctx.broker.registry.versions();
+    if (
+      ctx.header.apiVersion >= 3 &&
+      (!SOFTWARE_FIELD.test(req.clientSoftwareName) || !SOFTWARE_FIELD.test(req.clientSoftwareVersion))
+    ) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys, throttleTimeMs: 0 };
+    }
+    return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
+  },
+};

@@ -1,0 +1,124 @@
+/**
+ * CreateTopics (key 19), v2-7.
+ * Validates names (Kafka's rules and '.'/'_' collisions), partition counts, replication
+ * factor (this is a one-broker cluster: only 1, or -1 for the default), manual
+ * assignments (must name this broker), and configs (known names, valid values).
+ * validate_only checks everything and creates nothing. From v5 the answer lists the new
+ * topic's effective configs with their source.
+ */
+import {
+  CreateTopicsApi,
+  CreateTopicsRequest,
+  CreateTopicsRequestTopics,
+  CreateTopicsResponse,
+  CreateTopicsResponseTopics,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode, KafkaError } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { Broker } from '../broker';
+import { TOPIC_CONFIGS, TOPIC_CONFIG_BY_NAME } from '../cluster/topic-config';
+import { ZERO_UUID } from './common';
+
+type TopicResult = Encodable<CreateTopicsResponseTopics>;
+
+// DescribeConfigs' ConfigSource codes, also used by CreateTopics v5+.
+const SOURCE_TOPIC = 1;
+const SOURCE_STATIC_BROKER = 4;
+const SOURCE_DEFAULT = 5;
+
+export const createTopicsHandler: Handler<CreateTopicsRequest, Encodable<CreateTopicsResponse>> = {
+  apiKey: CreateTopicsApi.key,
+  minVersion: Math.max(2, CreateTopicsApi.minVersion),
+  maxVersion: CreateTopicsApi.maxVersion,
+  handle(ctx, req) {
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const topics: TopicResult[] = [];
+    for (const t of req.topics) {
+      if ((counts.get(t.name) ?? 0) > 1) {
+        topics.push(error(t.name, ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}.`));
+        continue;
+      }
+      topics.push(createOne(ctx.broker, t, req.validateOnly));
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+};
+
+function error(name: string, errorCode: number, errorMessage: string): TopicResult {
+  return { name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
+}
+
+function createOne(broker: Broker, t: CreateTopicsRequestTopics, validateOnly: boolean): TopicResult {
+  let numPartitions = t.numPartitions;
+  let replicationFactor = t.replicationFactor;
+  if (t.assignments.length > 0) {
+    if (numPartitions !== -1 || replicationFactor !== -1) {
+      return error(t.name, ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
+    }
+    const indexes = t.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
+    if (indexes.some((p, i) => p !== i)) {
+      return error(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence.');
+    }
+    for (const a of t.assignments) {
+      if (a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.config.nodeId) || new Set(a.brokerIds).size !== a.brokerIds.length) {
+        return error(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(a.brokerIds)} names brokers that are not registered or repeats one.`);
+      }
+    }
+    numPartitions = t.assignments.length;
+    replicationFactor = t.assignments[0].brokerIds.length;
+  } else {
+    if (numPartitions === -1) numPartitions = broker.config.numPartitions;
+    if (replicationFactor === -1) replicationFactor = broker.config.defaultReplicationFactor;
+    if (numPartitions <= 0) {
+      return error(t.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+    }
+    if (replicationFactor <= 0) {
+      return error(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+    }
+    if (replicationFactor > 1) {
+      return error(
+        t.name,
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+      );
+    }
+  }
+  const configs: Record<string, string> = {};
+  for (const c of t.configs) {
+    if (c.value === null) {
+      return error(t.name, ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${c.name}`);
+    }
+    configs[c.name] = c.value;
+  }
+  let topicId = ZERO_UUID;
+  try {
+    const created = broker.topics.create(t.name, numPartitions, configs, validateOnly);
+    if (created) topicId = created.topicId;
+  } catch (err) {
+    if (err instanceof KafkaError) return error(t.name, err.code, err.message);
+    throw err;
+  }
+  return {
+    name: t.name,
+    topicId,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    numPartitions,
+    replicationFactor,
+    configs: TOPIC_CONFIGS.map((spec) => {
+      const own = configs[spec.name];
+      const brokerValue = spec.brokerSynonym ? broker.config.logDefaults[spec.brokerSynonym] : undefined;
+      return {
+        name: spec.name,
+        value: own ?? brokerValue ?? spec.defaultValue,
+        readOnly: false,
+        configSource: own !== undefined ? SOURCE_TOPIC : brokerValue !== undefined ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT,
+        isSensitive: false,
+      };
+    }),
+  };
+}
+
+void TOPIC_CONFIG_BY_NAME;

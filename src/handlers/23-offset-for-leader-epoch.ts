@@ -1,0 +1,39 @@
+/**
+ * OffsetForLeaderEpoch (key 23), v2-4. Leadership never moves on a single broker, so a
+ * partition has one leader epoch for its whole life: asking for that epoch gives the log
+ * end offset, asking for an older one gives its end (the log start), a newer one is
+ * unknown (-1/-1), as Kafka answers for epochs it has no entry for.
+ */
+import { OffsetForLeaderEpochApi, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { leaderEpochError } from './common';
+
+export const offsetForLeaderEpochHandler: Handler<OffsetForLeaderEpochRequest, Encodable<OffsetForLeaderEpochResponse>> = {
+  apiKey: OffsetForLeaderEpochApi.key,
+  minVersion: Math.max(2, OffsetForLeaderEpochApi.minVersion),
+  maxVersion: OffsetForLeaderEpochApi.maxVersion,
+  handle(ctx, req) {
+    const topics = req.topics.map((t) => {
+      const topic = ctx.broker.topics.get(t.topic);
+      return {
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          const partition = topic?.partitions[p.partition];
+          if (!partition) return { partition: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 };
+          const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
+          if (epochError !== ErrorCode.NONE) return { partition: p.partition, errorCode: epochError, leaderEpoch: -1, endOffset: -1 };
+          if (p.leaderEpoch === partition.leaderEpoch) {
+            return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: partition.leaderEpoch, endOffset: partition.log.logEndOffset };
+          }
+          if (p.leaderEpoch < partition.leaderEpoch) {
+            return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: p.leaderEpoch, endOffset: partition.log.logStartOffset };
+          }
+          return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1 };
+        }),
+      };
+    });
+    return { throttleTimeMs: 0, topics };
+  },
+};

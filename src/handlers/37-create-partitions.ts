@@ -1,0 +1,51 @@
+/**
+ * CreatePartitions (key 37), v0-3: grows a topic to `count` partitions; manual assignments
+ * must name this broker only. validate_only checks without changing anything.
+ */
+import { CreatePartitionsApi, CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode, KafkaError } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+
+export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable<CreatePartitionsResponse>> = {
+  apiKey: CreatePartitionsApi.key,
+  minVersion: CreatePartitionsApi.minVersion,
+  maxVersion: CreatePartitionsApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const results = req.topics.map((t) => {
+      if ((seen.get(t.name) ?? 0) > 1) {
+        return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
+      }
+      const topic = broker.topics.get(t.name);
+      if (!topic) {
+        return { name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${t.name}' does not exist.` };
+      }
+      if (t.assignments !== null) {
+        const added = t.count - topic.partitions.length;
+        if (t.assignments.length !== added) {
+          return {
+            name: t.name,
+            errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            errorMessage: `Increasing the number of partitions by ${added} but ${t.assignments.length} assignments provided.`,
+          };
+        }
+        for (const a of t.assignments) {
+          if (a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.config.nodeId)) {
+            return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Replica assignment names a broker that is not registered.' };
+          }
+        }
+      }
+      try {
+        broker.topics.addPartitions(t.name, t.count, req.validateOnly);
+        return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+      } catch (err) {
+        if (err instanceof KafkaError) return { name: t.name, errorCode: err.code, errorMessage: err.message };
+        throw err;
+      }
+    });
+    return { throttleTimeMs: 0, results };
+  },
+};

@@ -1,0 +1,42 @@
+/**
+ * DescribeCluster (key 60), v0-2. This node is the only broker and acts as the controller.
+ * Asking a broker for controller endpoints (endpoint type 2) is refused with
+ * UNSUPPORTED_ENDPOINT_TYPE, as Kafka brokers do.
+ */
+import { DescribeClusterApi, DescribeClusterRequest, DescribeClusterResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common';
+
+const BROKER_ENDPOINTS = 1;
+const UNSUPPORTED_ENDPOINT_TYPE = 119;
+
+export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<DescribeClusterResponse>> = {
+  apiKey: DescribeClusterApi.key,
+  minVersion: DescribeClusterApi.minVersion,
+  maxVersion: DescribeClusterApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    if (req.endpointType !== BROKER_ENDPOINTS) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: 'The broker only handles broker endpoint requests.',
+        endpointType: req.endpointType,
+        clusterId: broker.clusterId,
+        brokers: [],
+      };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: BROKER_ENDPOINTS,
+      clusterId: broker.clusterId,
+      controllerId: broker.config.nodeId,
+      brokers: [{ brokerId: broker.config.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null, isFenced: false }],
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+    };
+  },
+};

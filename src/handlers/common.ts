@@ -1,0 +1,42 @@
+/** Small helpers shared by several API handlers. */
+import { Broker } from '../broker';
+import { Partition } from '../cluster/topic-manager';
+import { ErrorCode } from '../protocol/errors';
+
+/** Kafka's value for "authorized operations were not requested". */
+export const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+// Bit sets of Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
+// DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12,
+// CREATE_TOKENS 13, DESCRIBE_TOKENS 14. Without ACLs every client may do everything.
+const bits = (...ops: number[]) => ops.reduce((acc, op) => acc | (1 << op), 0);
+export const ALL_TOPIC_OPERATIONS = bits(3, 4, 5, 6, 7, 8, 10, 11);
+export const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12, 13, 14);
+
+export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+/**
+ * Checks a client's current leader epoch against the partition's (KIP-320):
+ * older -> FENCED_LEADER_EPOCH, newer -> UNKNOWN_LEADER_EPOCH, -1 means "not known".
+ */
+export function leaderEpochError(partition: Partition, currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch === -1) return ErrorCode.NONE;
+  if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+  if (currentLeaderEpoch > partition.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+  return ErrorCode.NONE;
+}
+
+/** Resolves a (name, topic id) pair as requests give it: by id from the version that uses ids. */
+export function findPartition(
+  broker: Broker,
+  byId: boolean,
+  name: string,
+  topicId: string,
+  index: number,
+): { partition?: Partition; error: number; name: string } {
+  const topic = byId ? broker.topics.getById(topicId) : broker.topics.get(name);
+  if (!topic) return { error: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name };
+  const partition = topic.partitions[index];
+  if (!partition) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: topic.name };
+  return { partition, error: ErrorCode.NONE, name: topic.name };
+}

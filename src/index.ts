@@ -1,0 +1,4 @@
+/** Public entry point: run Samsa in-process, e.g. from a Jest or Vitest global setup. */
+export { startBroker, Broker, StartOptions } from './broker';
+export { BrokerConfig, DEFAULT_CONFIG } from './config';
+export { createLogger, Logger, LogLevel } from './logging';

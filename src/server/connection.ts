@@ -1,0 +1,255 @@
+/**
+ * One client connection: framing, strictly ordered request processing, backpressure.
+ *
+ * Frames are 4-byte big-endian sizes followed by the request. As Kafka does, a connection
+ * processes one request at a time and answers in arrival order: the next frame is decoded
+ * only after the previous response was handed to the socket. That makes ordering trivial
+ * and bounds memory per connection:
+ *   - input: once more than MAX_QUEUED_BYTES of whole frames wait, the socket is paused;
+ *   - output: when the socket's buffer is full, processing waits for 'drain'.
+ * A frame with a negative size, one over max-request-bytes, an unknown API key, an
+ * unsupported version (except ApiVersions, which answers with its v0 error form) or a
+ * body that does not decode closes this connection with a log line; nothing else is affected.
+ */
+import * as fs from 'fs';
+import * as net from 'net';
+import { Reader, ProtocolError } from '../protocol/reader';
+import { Chunk, FileRegion, Writer } from '../protocol/writer';
+import {
+  API_VERSIONS_KEY,
+  isFlexible,
+  readHeaderRest,
+  readHeaderStart,
+  responseHeaderVersion,
+  writeResponseHeader,
+} from '../protocol/headers';
+import { ErrorCode } from '../protocol/errors';
+import { API_CODECS } from '../protocol/generated';
+import { ConnectionInfo, NO_RESPONSE, RequestContext } from './handler-registry';
+import type { Broker } from '../broker';
+import type { Logger } from '../logging';
+
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const MAX_QUEUED_FRAMES = 1024;
+
+export class Connection implements ConnectionInfo {
+  readonly remoteAddress: string;
+  private readonly log: Logger;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly frames: Buffer[] = [];
+  private queuedBytes = 0;
+  private processing = false;
+  private closed = false;
+  private paused = false;
+  private drainWaiter: (() => void) | null = null;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly broker: Broker,
+    readonly id: number,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.log = broker.log.child({ conn: id, remote: this.remoteAddress });
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('drain', () => this.wakeDrain());
+    socket.on('error', (err) => this.log.debug('socket error', { error: err.message }));
+    socket.on('close', () => {
+      this.closed = true;
+      this.wakeDrain();
+      broker.connectionClosed(this);
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.log.warn('closing connection', { reason });
+    this.closed = true;
+    this.socket.end();
+    // A peer that never reads would hold the socket open forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    if (this.closed) return;
+    this.pending.push(d);
+    this.pendingBytes += d.length;
+    const maxRequestBytes = this.broker.config.maxRequestBytes;
+    while (this.pendingBytes >= 4) {
+      const size = this.peekSize();
+      if (size < 0 || size > maxRequestBytes) {
+        this.log.warn('invalid frame size, closing connection', { size, maxRequestBytes });
+        this.destroy();
+        return;
+      }
+      if (this.pendingBytes < 4 + size) break;
+      const frame = this.take(4 + size).subarray(4);
+      this.frames.push(frame);
+      this.queuedBytes += frame.length;
+    }
+    if (!this.paused && (this.queuedBytes > MAX_QUEUED_BYTES || this.frames.length > MAX_QUEUED_FRAMES)) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    if (!this.processing) void this.run();
+  }
+
+  private peekSize(): number {
+    const first = this.pending[0];
+    if (first.length >= 4) return first.readInt32BE(0);
+    const head = Buffer.concat(this.pending, Math.min(4, this.pendingBytes)).subarray(0, 4);
+    return head.readInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const first = this.pending[0];
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.pending.shift();
+      else this.pending[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.pending[0];
+        const want = n - filled;
+        if (c.length <= want) {
+          c.copy(out, filled);
+          filled += c.length;
+          this.pending.shift();
+        } else {
+          c.copy(out, filled, 0, want);
+          filled += want;
+          this.pending[0] = c.subarray(want);
+        }
+      }
+    }
+    this.pendingBytes -= n;
+    return out;
+  }
+
+  private async run(): Promise<void> {
+    this.processing = true;
+    try {
+      while (this.frames.length > 0 && !this.closed) {
+        const frame = this.frames.shift() as Buffer;
+        this.queuedBytes -= frame.length;
+        if (this.paused && this.queuedBytes < MAX_QUEUED_BYTES / 2 && this.frames.length < MAX_QUEUED_FRAMES / 2) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        await this.handleFrame(frame);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.log.warn('malformed request, closing connection', { error: err.message });
+      } else {
+        this.log.error('request failed, closing connection', { error: (err as Error).stack ?? String(err) });
+      }
+      this.destroy();
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handleFrame(frame: Buffer): Promise<void> {
+    const r = new Reader(frame);
+    const { apiKey, apiVersion, correlationId } = readHeaderStart(r);
+    const registry = this.broker.registry;
+    const api = registry.get(apiKey);
+    if (!api) {
+      this.close(`unknown API key ${apiKey}`);
+      return;
+    }
+    if (!registry.supports(apiKey, apiVersion)) {
+      if (apiKey === API_VERSIONS_KEY) {
+        // Clients send their newest ApiVersions; the v0-form error tells them what we speak.
+        await this.sendResponse(correlationId, API_VERSIONS_KEY, 0, false, {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          apiKeys: registry.versions(),
+        });
+        return;
+      }
+      this.close(`unsupported version ${apiVersion} of ${api.codec.name}`);
+      return;
+    }
+    const flexible = isFlexible(api.codec, apiVersion);
+    const clientId = readHeaderRest(r, flexible);
+    const decode = api.codec.decodeRequest[apiVersion];
+    if (!decode) throw new ProtocolError(`no decoder for ${api.codec.name} v${apiVersion}`);
+    const request = decode(r);
+    const ctx: RequestContext = {
+      header: { apiKey, apiVersion, correlationId, clientId },
+      broker: this.broker,
+      connection: this,
+    };
+    let result = api.handler.handle(ctx, request);
+    if (result instanceof Promise) result = await result;
+    if (result === NO_RESPONSE || this.closed) return;
+    await this.sendResponse(correlationId, apiKey, apiVersion, flexible, result);
+  }
+
+  private async sendResponse(correlationId: number, apiKey: number, version: number, flexible: boolean, body: unknown) {
+    const w = new Writer(4096);
+    writeResponseHeader(w, correlationId, responseHeaderVersion(apiKey, flexible));
+    const encode = API_CODECS[apiKey]?.encodeResponse[version];
+    if (!encode) throw new Error(`no encoder for API ${apiKey} v${version}`);
+    encode(w, body);
+    const total = w.length;
+    const chunks = await resolveRegions(w.finish(), this.log);
+    if (this.closed) return;
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(total, 0);
+    this.socket.cork();
+    this.socket.write(size);
+    for (const c of chunks) this.socket.write(c);
+    this.socket.uncork();
+    if (this.socket.writableNeedDrain) await new Promise<void>((resolve) => (this.drainWaiter = resolve));
+  }
+
+  private wakeDrain(): void {
+    const w = this.drainWaiter;
+    this.drainWaiter = null;
+    if (w) w();
+  }
+}
+
+/**
+ * Copy path for file regions: one positional read per region into a buffer of its size.
+ * Reads run on libuv's thread pool, so a cold segment does not stall other connections.
+ * If a region comes back short (the segment was truncated meanwhile) the rest is zeros,
+ * which keeps the frame length promised in the size prefix; clients drop the partial batch.
+ */
+async function resolveRegions(chunks: Chunk[], log: Logger): Promise<Buffer[]> {
+  if (chunks.every((c) => Buffer.isBuffer(c))) return chunks as Buffer[];
+  return Promise.all(chunks.map((c) => (Buffer.isBuffer(c) ? c : readRegion(c, log))));
+}
+
+function readRegion(region: FileRegion, log: Logger): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(region.length);
+  return new Promise((resolve) => {
+    const step = (filled: number) => {
+      if (filled >= region.length) return resolve(buf);
+      fs.read(region.fd, buf, filled, region.length - filled, region.position + filled, (err, n) => {
+        if (err || n === 0) {
+          log.warn('short read of a log segment', { error: err?.message, position: region.position, filled });
+          buf.fill(0, filled);
+          return resolve(buf);
+        }
+        step(filled + n);
+      });
+    };
+    step(0);
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Handler registry: one handler per API key, each declaring the versions it serves.
+ * ApiVersions answers from this registry, so what Samsa advertises is exactly what is
+ * registered (a handler whose codec lacks a version cannot claim it).
+ */
+import { API_CODECS, ApiCodec } from '../protocol/generated';
+import { RequestHeader } from '../protocol/headers';
+import type { Broker } from '../broker';
+
+/** Returned by a handler that must not answer (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('no-response');
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly isClosed: boolean;
+  /** Closes the connection after the pending responses are written. */
+  close(reason: string): void;
+}
+
+export interface RequestContext {
+  readonly header: RequestHeader;
+  readonly broker: Broker;
+  readonly connection: ConnectionInfo;
+}
+
+export type HandlerResult<Res> = Res | typeof NO_RESPONSE;
+
+export interface Handler<Req = any, Res = any> {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  handle(ctx: RequestContext, request: Req): HandlerResult<Res> | Promise<HandlerResult<Res>>;
+}
+
+export interface RegisteredApi {
+  handler: Handler;
+  codec: ApiCodec;
+}
+
+export class HandlerRegistry {
+  private readonly byKey: (RegisteredApi | undefined)[] = [];
+
+  register(handler: Handler): void {
+    const codec = API_CODECS[handler.apiKey];
+    if (!codec) throw new Error(`no protocol definition for API key ${handler.apiKey}`);
+    if (handler.minVersion < codec.minVersion || handler.maxVersion > codec.maxVersion) {
+      throw new Error(
+        `${codec.name} handler claims v${handler.minVersion}-${handler.maxVersion}, codec has v${codec.minVersion}-${codec.maxVersion}`,
+      );
+    }
+    if (this.byKey[handler.apiKey]) throw new Error(`${codec.name} registered twice`);
+    this.byKey[handler.apiKey] = { handler, codec };
+  }
+
+  get(apiKey: number): RegisteredApi | undefined {
+    return apiKey >= 0 ? this.byKey[apiKey] : undefined;
+  }
+
+  supports(apiKey: number, version: number): boolean {
+    const api = this.get(apiKey);
+    return !!api && version >= api.handler.minVersion && version <= api.handler.maxVersion;
+  }
+
+  /** What ApiVersions advertises, in key order. */
+  versions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    const out: { apiKey: number; minVersion: number; maxVersion: number }[] = [];
+    this.byKey.forEach((api, key) => {
+      if (api) out.push({ apiKey: key, minVersion: api.handler.minVersion, maxVersion: api.handler.maxVersion });
+    });
+    return out;
+  }
+}
