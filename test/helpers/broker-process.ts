@@ -1,0 +1,68 @@
+/**
+ * Runs the compiled broker (`dist/src/cli/main.js serve`) as a real child process on a
+ * free port, as users run it. `npm test` builds first (pretest).
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
+
+export interface BrokerProcess {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly address: string;
+  readonly stderr: () => string;
+  /** Graceful stop (SIGTERM) and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void>;
+}
+
+export function tempDataDir(prefix = 'samsa-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startBrokerProcess(opts: { dataDir?: string; port?: number; args?: string[] } = {}): Promise<BrokerProcess> {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`broker did not start: ${err}`)), 15000);
+    child.stdout!.on('data', (d) => {
+      out += d.toString();
+      const m = /listening on [^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code}: ${err}`));
+    });
+  });
+  return {
+    port,
+    dataDir,
+    address: `127.0.0.1:${port}`,
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
