@@ -1,0 +1,194 @@
+/**
+ * Bad input against a real broker process: every case must end in a Kafka error code or a
+ * clean disconnect of that one connection, while the broker keeps serving everyone else
+ * and stored data stays intact.
+ */
+import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
+import { RawClient } from '../helpers/raw-client';
+import { buildBatch } from '../helpers/record-batch-builder';
+import { ErrorCode } from '../../src/protocol/errors';
+
+const API_VERSIONS = 18;
+const PRODUCE = 0;
+const FETCH = 1;
+const METADATA = 3;
+
+async function expectStillServing(broker: BrokerProcess) {
+  const c = await RawClient.connect(broker.port);
+  try {
+    const res = await c.request(API_VERSIONS, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    expect(res.body.errorCode).toBe(0);
+  } finally {
+    c.close();
+  }
+}
+
+async function expectClosed(c: RawClient) {
+  await Promise.race([c.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('connection not closed')), 5000))]);
+}
+
+describe('bad input', () => {
+  let broker: BrokerProcess;
+
+  beforeAll(async () => {
+    broker = await startBrokerProcess({ args: ['--max-request-bytes', String(1024 * 1024)] });
+  });
+  afterAll(async () => broker?.stop());
+
+  test('a frame over max-request-bytes closes that connection only', async () => {
+    const c = await RawClient.connect(broker.port);
+    const header = Buffer.alloc(4);
+    header.writeInt32BE(1024 * 1024 + 1);
+    c.writeRaw(header);
+    await expectClosed(c);
+    await expectStillServing(broker);
+  });
+
+  test('a negative frame size closes the connection', async () => {
+    const c = await RawClient.connect(broker.port);
+    c.writeRaw(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
+    await expectClosed(c);
+    await expectStillServing(broker);
+  });
+
+  test('a truncated frame followed by a hang-up does no harm', async () => {
+    const c = await RawClient.connect(broker.port);
+    const full = c.encodeRequest(METADATA, 9, { topics: null });
+    c.writeRaw(full.subarray(0, full.length - 3));
+    c.close();
+    await expectStillServing(broker);
+  });
+
+  test('garbage inside a well-sized frame closes the connection', async () => {
+    const c = await RawClient.connect(broker.port);
+    // ApiKey Metadata v9 header followed by a truncated body.
+    const body = Buffer.from([0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00, 0x07, 0x00, 0x01, 0x41, 0x00, 0xff, 0xff]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length);
+    c.writeRaw(Buffer.concat([size, body]));
+    await expectClosed(c);
+    await expectStillServing(broker);
+  });
+
+  test('an unknown API key closes the connection', async () => {
+    const c = await RawClient.connect(broker.port);
+    const body = Buffer.from([0x03, 0xe7, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length);
+    c.writeRaw(Buffer.concat([size, body]));
+    await expectClosed(c);
+    await expectStillServing(broker);
+  });
+
+  test('an unsupported Metadata version closes the connection', async () => {
+    const c = await RawClient.connect(broker.port);
+    const body = Buffer.from([0x00, 0x03, 0x00, 0x63, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length);
+    c.writeRaw(Buffer.concat([size, body]));
+    await expectClosed(c);
+    await expectStillServing(broker);
+  });
+
+  test('ApiVersions newer than served gets the v0-form UNSUPPORTED_VERSION answer with our ranges', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      // ApiVersions v99: header v2 (flexible), empty tagged fields and a body we cannot know.
+      const body = Buffer.from([0x00, 0x12, 0x00, 0x63, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x03, 0x61, 0x62, 0x63, 0x00, 0x01, 0x02]);
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(body.length);
+      const frame = c.nextFrame();
+      c.writeRaw(Buffer.concat([size, body]));
+      const res = await frame;
+      expect(res.readInt32BE(0)).toBe(42); // correlation id, header v0
+      expect(res.readInt16BE(4)).toBe(ErrorCode.UNSUPPORTED_VERSION);
+      const count = res.readInt32BE(6);
+      const keys = [];
+      for (let i = 0; i < count; i++) {
+        const at = 10 + i * 6;
+        keys.push([res.readInt16BE(at), res.readInt16BE(at + 2), res.readInt16BE(at + 4)]);
+      }
+      expect(keys).toContainEqual([18, 0, 4]);
+      expect(keys).toContainEqual([0, 0, 13]);
+      expect(res.length).toBe(10 + count * 6);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('a batch with a bad CRC gets CORRUPT_MESSAGE and stores nothing', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      await c.request(METADATA, 9, { topics: [{ name: 'crc-topic' }], allowAutoTopicCreation: true });
+      const good = buildBatch([{ key: 'k', value: 'good' }]);
+      const bad = Buffer.from(good);
+      bad[bad.length - 1] ^= 0xff; // flip a payload byte: the CRC no longer matches
+      const produce = (records: Buffer) =>
+        c.request(PRODUCE, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name: 'crc-topic', partitionData: [{ index: 0, records }] }] });
+      const rejected = await produce(bad);
+      expect(rejected.body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+      const accepted = await produce(good);
+      expect(accepted.body.responses[0].partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
+      const fetched = await c.request(FETCH, 12, {
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        sessionEpoch: -1,
+        topics: [{ topic: 'crc-topic', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      });
+      const p = fetched.body.responses[0].partitions[0];
+      expect(p.highWatermark).toBe(1);
+      // Stored bytes are the good batch exactly (base offset 0 and leader epoch 0 as sent).
+      expect(Buffer.compare(p.records, good)).toBe(0);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('a produce to an unknown topic gets UNKNOWN_TOPIC_OR_PARTITION', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      const res = await c.request(PRODUCE, 7, {
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [{ name: 'no-such-topic', partitionData: [{ index: 0, records: buildBatch([{ value: 'x' }]) }] }],
+      });
+      expect(res.body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('fetch out of range gets OFFSET_OUT_OF_RANGE', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      await c.request(METADATA, 9, { topics: [{ name: 'range-topic' }], allowAutoTopicCreation: true });
+      const res = await c.request(FETCH, 11, {
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        sessionEpoch: -1,
+        topics: [{ topic: 'range-topic', partitions: [{ partition: 0, fetchOffset: 5, partitionMaxBytes: 1 << 20 }] }],
+      });
+      expect(res.body.responses[0].partitions[0].errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('acks=0 produce gets no response, and later requests are still answered in order', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      await c.request(METADATA, 9, { topics: [{ name: 'acks0' }], allowAutoTopicCreation: true });
+      c.writeRaw(
+        c.encodeRequest(PRODUCE, 9, { acks: 0, timeoutMs: 1000, topicData: [{ name: 'acks0', partitionData: [{ index: 0, records: buildBatch([{ value: 'fire' }]) }] }] }, 500),
+      );
+      const res = await c.request(API_VERSIONS, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+      expect(res.correlationId).not.toBe(500);
+      const list = await c.request(2, 7, { replicaId: -1, topics: [{ name: 'acks0', partitions: [{ partitionIndex: 0, timestamp: -1 }] }] });
+      expect(list.body.topics[0].partitions[0].offset).toBe(1);
+    } finally {
+      c.close();
+    }
+  });
+});
