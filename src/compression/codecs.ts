@@ -1,0 +1,66 @@
+/**
+ * Record batch compression codecs (Kafka attribute ids 1-4). The broker keeps batches
+ * compressed as producers sent them; it decompresses only where an answer needs record
+ * level detail (ListOffsets by timestamp) — never on the Produce or Fetch path.
+ */
+import * as zlib from 'zlib';
+import * as lz4 from 'lz4-napi';
+import * as snappy from 'snappy';
+import * as zstd from '@mongodb-js/zstd';
+
+export const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+// Java producers frame snappy the xerial way: 8-byte magic, two int32 versions, then
+// [int32 length][raw snappy block] chunks. librdkafka and most others write one raw block.
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+const XERIAL_HEADER = 16;
+
+function unsnappy(buf: Buffer): Buffer {
+  if (buf.length >= XERIAL_HEADER && buf.subarray(0, 8).equals(XERIAL_MAGIC)) {
+    const parts: Buffer[] = [];
+    let pos = XERIAL_HEADER;
+    while (pos + 4 <= buf.length) {
+      const len = buf.readInt32BE(pos);
+      pos += 4;
+      if (len < 0 || pos + len > buf.length) throw new Error('truncated xerial snappy chunk');
+      parts.push(snappy.uncompressSync(buf.subarray(pos, pos + len), { asBuffer: true }) as Buffer);
+      pos += len;
+    }
+    return Buffer.concat(parts);
+  }
+  return snappy.uncompressSync(buf, { asBuffer: true }) as Buffer;
+}
+
+export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
+  switch (codec) {
+    case 0:
+      return data;
+    case 1:
+      return zlib.gunzipSync(data);
+    case 2:
+      return unsnappy(data);
+    case 3:
+      return lz4.decompressFrameSync(data);
+    case 4:
+      return zstd.decompress(data);
+    default:
+      throw new Error(`unknown compression codec ${codec}`);
+  }
+}
+
+export async function compress(codec: number, data: Buffer): Promise<Buffer> {
+  switch (codec) {
+    case 0:
+      return data;
+    case 1:
+      return zlib.gzipSync(data);
+    case 2:
+      return snappy.compressSync(data);
+    case 3:
+      return lz4.compressFrameSync(data);
+    case 4:
+      return zstd.compress(data, 3);
+    default:
+      throw new Error(`unknown compression codec ${codec}`);
+  }
+}
