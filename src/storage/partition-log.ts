@@ -1,0 +1,498 @@
+/**
+ * PartitionLog: the file-based log of one partition, Kafka's on-disk layout.
+ *
+ * Directory `<dataDir>/<topic>-<partition>/` (see partitionDir()):
+ *
+ *   00000000000000000000.log / .index / .timeindex   the first segment (see segment.ts,
+ *   00000000000000012345.log / .index / .timeindex   offset-index.ts, time-index.ts)
+ *   ...                                              segments sorted by base offset; the last
+ *                                                    one is active and takes appends
+ *   .clean-shutdown                                  empty marker written by close() after
+ *                                                    everything was fsynced; removed by open()
+ *
+ * Segment rolls: before an append, a new segment starts at logEndOffset when the active one
+ * is not empty and (a) its size plus the append would exceed segment.bytes, or (b) the new
+ * batches' max timestamp is more than segment.ms past the segment's first batch timestamp
+ * (wall clock since creation when batches carry no timestamps), or (c) an index is full
+ * (segment.index.bytes) or the offsets would not fit 32-bit relative offsets. A rolled
+ * segment's indexes are written (trimmed to their entries) and its .log is fsynced on the
+ * thread pool.
+ *
+ * Recovery (open):
+ *   - Files that are not `<20 digits>.log/.index/.timeindex` are ignored; index files without
+ *     a .log are deleted.
+ *   - Closed segments are trusted, as Kafka trusts segments below its recovery point: no CRC
+ *     check. Open checks their index files' shape (missing, size not a multiple of the entry,
+ *     last entry not pointing at a batch that starts at or before its offset) and walks the
+ *     batch headers after the last index entry to find the segment's end. A bad index is
+ *     rebuilt by a full scan with CRC checks. A scan that finds a corrupt or torn batch in a
+ *     closed segment truncates the log there and deletes all later segments (Kafka does the
+ *     same); the indexes of closed segments are loaded into memory lazily, on first read.
+ *   - The active (last) segment after an unclean shutdown (no `.clean-shutdown` marker): every
+ *     batch is checked (length, magic 2, increasing offsets, CRC-32C); the file is truncated
+ *     after the last valid batch and its indexes are rebuilt. A structured warning says how
+ *     many bytes were cut and at which offset. After a clean shutdown the active segment is
+ *     opened like a closed one (header walk from its last index entry, no CRC).
+ *   - logEndOffset = last valid batch's baseOffset + lastOffsetDelta + 1; an empty partition
+ *     starts at 0 with an empty segment 00000000000000000000.
+ *
+ * Durability: appends go to the page cache. flush.messages / flush.ms (checked on append and
+ * by maybeFlush()) fsync the active segment; rolls fsync the old segment in the background;
+ * close() fsyncs everything before writing the marker.
+ *
+ * Concurrency rules: one PartitionLog per directory per process; every method runs on the JS
+ * thread, synchronously, and returns with the log consistent (no method yields mid-way).
+ * append() is the only writer. FileRegions returned by read() point into segment files by
+ * descriptor: the caller may read them asynchronously; after deleteAll() the descriptors stay
+ * open for file.delete.delay.ms (default 60 s) so regions already handed out remain readable,
+ * while close() (broker shutdown) closes them at once.
+ *
+ * Offsets and timestamps are numbers (exact up to 2^53), like every int64 in Samsa.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FileRegion } from '../protocol/writer';
+import { ErrorCode } from '../protocol/errors';
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  CURRENT_MAGIC,
+  MAX_TIMESTAMP_OFFSET,
+  MIN_BATCH_LENGTH,
+  NO_TIMESTAMP,
+  readInt64,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+} from '../protocol/record-batch';
+import { defaultLogger, type Logger } from '../logging';
+import { fsyncDir } from './file-io';
+import { LogConfig, resolveLogConfig } from './log-config';
+import { INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, LogSegment, parseSegmentFileName, segmentFileName, TIME_INDEX_FILE_SUFFIX } from './segment';
+
+export type { FileRegion } from '../protocol/writer';
+export type { LogConfig } from './log-config';
+
+/** Name of the marker file close() leaves behind after a complete flush. */
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+
+const INT32_MAX = 0x7fffffff;
+
+/** `<dataDir>/<topic>-<partition>`, Kafka's partition directory name. */
+export function partitionDir(dataDir: string, topic: string, partition: number): string {
+  return path.join(dataDir, `${topic}-${partition}`);
+}
+
+export interface AppendResult {
+  /** Offset assigned to the first record. */
+  baseOffset: number;
+  /** Offset of the last record (logEndOffset - 1 after the append). */
+  lastOffset: number;
+  /** Largest batch maxTimestamp appended (the broker time under LogAppendTime), -1 if none. */
+  maxTimestamp: number;
+  /** Broker time stamped on the batches under message.timestamp.type=LogAppendTime, else -1. */
+  logAppendTimeMs: number;
+}
+
+export interface ReadResult {
+  /** ErrorCode.NONE, or ErrorCode.OFFSET_OUT_OF_RANGE when fetchOffset is outside [logStartOffset, logEndOffset]. */
+  errorCode: number;
+  /** File ranges to send in order (at most one today: a read stays within one segment). */
+  regions: FileRegion[];
+  /** Total bytes of the regions; 0 at the log end or on error. */
+  length: number;
+}
+
+export interface TimestampAndOffset {
+  offset: number;
+  timestamp: number;
+}
+
+export interface PartitionLogOptions {
+  /** Wall clock (ms); tests substitute their own. Default Date.now. */
+  clock?: () => number;
+}
+
+const EMPTY_READ: ReadResult = Object.freeze({ errorCode: ErrorCode.NONE, regions: [], length: 0 }) as ReadResult;
+const OUT_OF_RANGE: ReadResult = Object.freeze({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, regions: [], length: 0 }) as ReadResult;
+
+export class PartitionLog {
+  private readonly segments: LogSegment[];
+  private config: Required<LogConfig>;
+  private readonly clock: () => number;
+  /** Records appended since the last fsync (flush.messages counts these). */
+  private unflushedMessages = 0;
+  private lastFlushMs: number;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    config: Required<LogConfig>,
+    segments: LogSegment[],
+    private readonly log: Logger,
+    clock: () => number,
+  ) {
+    this.config = config;
+    this.segments = segments;
+    this.clock = clock;
+    this.lastFlushMs = clock();
+  }
+
+  /**
+   * Opens (creating if needed) the partition log in `dir` and recovers it (see the module
+   * comment). Synchronous. Throws if the directory cannot be read or written.
+   */
+  static open(dir: string, config: LogConfig | Partial<LogConfig>, log?: Logger, options: PartitionLogOptions = {}): PartitionLog {
+    const cfg = resolveLogConfig(config);
+    const logger = log ?? defaultLogger.child({ dir });
+    const clock = options.clock ?? Date.now;
+    const now = clock();
+    fs.mkdirSync(dir, { recursive: true });
+
+    const markerPath = path.join(dir, CLEAN_SHUTDOWN_FILE);
+    const clean = fs.existsSync(markerPath);
+    if (clean) {
+      // From here on a crash must count as unclean.
+      fs.rmSync(markerPath, { force: true });
+      fsyncDir(dir);
+    }
+
+    const logs = new Set<number>();
+    const indexes: Array<{ baseOffset: number; file: string }> = [];
+    for (const name of fs.readdirSync(dir)) {
+      const parsed = parseSegmentFileName(name);
+      if (!parsed) continue;
+      if (parsed.suffix === LOG_FILE_SUFFIX) logs.add(parsed.baseOffset);
+      else indexes.push({ baseOffset: parsed.baseOffset, file: name });
+    }
+    for (const idx of indexes) {
+      if (!logs.has(idx.baseOffset)) {
+        logger.warn('deleting index file without a log segment', { file: path.join(dir, idx.file) });
+        fs.rmSync(path.join(dir, idx.file), { force: true });
+      }
+    }
+
+    const bases = [...logs].sort((a, b) => a - b);
+    const segments: LogSegment[] = [];
+    try {
+      for (let i = 0; i < bases.length; i++) {
+        const seg = LogSegment.open(dir, bases[i], cfg, logger, now);
+        segments.push(seg);
+        const isActive = i === bases.length - 1;
+        const cut = PartitionLog.recoverSegment(seg, isActive, clean, logger);
+        if (cut && !isActive) {
+          // Everything after a hole is dropped, as Kafka does; this segment becomes the active one.
+          for (let j = i + 1; j < bases.length; j++) {
+            logger.warn('deleting segment after a truncated one', { segment: path.join(dir, segmentFileName(bases[j], LOG_FILE_SUFFIX)) });
+            for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX]) {
+              fs.rmSync(path.join(dir, segmentFileName(bases[j], suffix)), { force: true });
+            }
+          }
+          break;
+        }
+      }
+      for (let i = 0; i + 1 < segments.length; i++) {
+        if (segments[i].nextOffset > segments[i + 1].baseOffset) {
+          logger.warn('segments overlap', { segment: segments[i].logPath, nextOffset: segments[i].nextOffset, nextSegmentBase: segments[i + 1].baseOffset });
+        }
+      }
+      if (segments.length === 0) segments.push(LogSegment.create(dir, 0, cfg, logger, now));
+    } catch (err) {
+      for (const s of segments) s.closeFile();
+      throw err;
+    }
+    const pl = new PartitionLog(dir, cfg, segments, logger, clock);
+    logger.debug('partition log opened', {
+      dir,
+      cleanShutdown: clean,
+      segments: segments.length,
+      logStartOffset: pl.logStartOffset,
+      logEndOffset: pl.logEndOffset,
+    });
+    return pl;
+  }
+
+  /** Brings one segment to a known state; returns true when data had to be cut from it. */
+  private static recoverSegment(seg: LogSegment, isActive: boolean, clean: boolean, logger: Logger): boolean {
+    let problem: string | null = null;
+    if (isActive && !clean) {
+      problem = 'unclean shutdown';
+    } else {
+      problem = seg.openTrusted(isActive);
+      if (problem) logger.warn('segment needs recovery', { segment: seg.logPath, problem });
+    }
+    if (!problem) return false;
+    const result = seg.recover(true, true);
+    // A closed segment's time index ends with its max timestamp (see time-index.ts).
+    if (!isActive && result.invalidBytes === 0) seg.seal();
+    if (result.invalidBytes > 0) {
+      logger.warn('truncated invalid bytes at the end of a segment', {
+        segment: seg.logPath,
+        truncatedBytes: result.invalidBytes,
+        atPosition: result.validBytes,
+        fromOffset: seg.nextOffset,
+        reason: result.reason,
+      });
+      return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** First offset in the log (the first segment's base offset). */
+  get logStartOffset(): number {
+    return this.segments[0].baseOffset;
+  }
+
+  /** Next offset to assign (= high watermark: there is one replica). */
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Total bytes of all segments' .log files. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first (tests, DescribeLogDirs). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Applies changed topic configs (takes effect for the next append / roll / new segment). */
+  updateConfig(config: LogConfig | Partial<LogConfig>): void {
+    this.config = resolveLogConfig(config);
+    for (const s of this.segments) s.updateConfig(this.config);
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`partition log ${this.dir} is closed`);
+  }
+
+  // ---------------------------------------------------------------- append
+
+  /**
+   * Appends one or more v2 batches (already validated, e.g. by validateProducedRecords; only
+   * their framing is re-checked here). Assigns offsets from logEndOffset by rewriting each
+   * batch's baseOffset in `records` and stamps `leaderEpoch` into partitionLeaderEpoch (both
+   * outside the CRC); under LogAppendTime also sets the timestamp (recomputing the CRC).
+   * Rolls the segment if needed, writes everything with one write, updates the indexes and
+   * applies flush.messages / flush.ms. Throws on malformed framing (nothing is written) or
+   * on an I/O error (the segment is cut back to its previous size).
+   */
+  append(records: Buffer, leaderEpoch: number): AppendResult {
+    this.checkOpen();
+    if (records.length === 0) throw new Error('append of an empty records buffer');
+    const baseOffset = this.logEndOffset;
+    const now = this.clock();
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime' ? now : -1;
+    let next = baseOffset;
+    let maxTimestamp = NO_TIMESTAMP;
+    let recordsCount = 0;
+    let p = 0;
+    while (p < records.length) {
+      if (records.length - p < BATCH_HEADER_SIZE) throw new Error(`append: ${records.length - p} bytes at ${p} are not a batch`);
+      const batchLength = records.readInt32BE(p + BATCH_LENGTH_OFFSET);
+      const size = LOG_OVERHEAD + batchLength;
+      if (batchLength < MIN_BATCH_LENGTH || p + size > records.length) throw new Error(`append: batch at ${p} has invalid length ${batchLength}`);
+      if (records.readInt8(p + MAGIC_OFFSET) !== CURRENT_MAGIC) throw new Error(`append: batch at ${p} is not magic 2`);
+      const delta = records.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET);
+      if (delta < 0) throw new Error(`append: batch at ${p} has lastOffsetDelta ${delta}`);
+      p += size;
+    }
+    // Framing is sound: now rewrite offsets (and the timestamp under LogAppendTime).
+    p = 0;
+    while (p < records.length) {
+      const size = LOG_OVERHEAD + records.readInt32BE(p + BATCH_LENGTH_OFFSET);
+      setBaseOffset(records, p, next);
+      setPartitionLeaderEpoch(records, p, leaderEpoch);
+      if (logAppendTime >= 0) setLogAppendTime(records, p, logAppendTime);
+      const delta = records.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET);
+      const ts = readInt64(records, p + MAX_TIMESTAMP_OFFSET);
+      if (ts > maxTimestamp) maxTimestamp = ts;
+      recordsCount += delta + 1;
+      next += delta + 1;
+      p += size;
+    }
+    const lastOffset = next - 1;
+
+    this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
+    this.active.append(records);
+
+    this.unflushedMessages += recordsCount;
+    this.maybeFlush(now);
+    return { baseOffset, lastOffset, maxTimestamp, logAppendTimeMs: logAppendTime };
+  }
+
+  private maybeRoll(bytes: number, maxTimestamp: number, lastOffset: number, now: number): void {
+    const seg = this.active;
+    if (seg.size === 0) return;
+    let reason: string | null = null;
+    if (seg.size + bytes > this.config.segmentBytes || seg.size + bytes > INT32_MAX) reason = 'segment.bytes';
+    else if (this.timeWaitedForRoll(seg, maxTimestamp, now) > this.config.segmentMs) reason = 'segment.ms';
+    else if (seg.indexesFullFor(lastOffset)) reason = 'index full';
+    if (reason) this.roll(reason, now);
+  }
+
+  /** Kafka's rule: compare batch timestamps when the segment's first batch has one, else wall clock. */
+  private timeWaitedForRoll(seg: LogSegment, maxTimestamp: number, now: number): number {
+    return seg.rollingBaseTimestamp >= 0 ? maxTimestamp - seg.rollingBaseTimestamp : now - seg.createdMs;
+  }
+
+  /** Starts a new active segment at logEndOffset. */
+  private roll(reason: string, now: number): void {
+    const old = this.active;
+    const base = old.nextOffset;
+    old.seal();
+    old.flushInBackground();
+    this.segments.push(LogSegment.create(this.dir, base, this.config, this.log, now));
+    this.log.debug('rolled segment', { dir: this.dir, reason, newBaseOffset: base, previousSize: old.size });
+  }
+
+  /** Forces a new segment now (tests; retention and DeleteRecords will use it). No-op on an empty active segment. */
+  rollNow(): void {
+    this.checkOpen();
+    if (this.active.size > 0) this.roll('requested', this.clock());
+  }
+
+  /** Applies flush.messages and flush.ms; the broker may call this periodically for flush.ms on idle logs. */
+  maybeFlush(now: number = this.clock()): void {
+    if (this.closed || this.unflushedMessages === 0) return;
+    if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) this.flush();
+  }
+
+  /** fsyncs the .log of every segment holding unflushed bytes and writes the active segment's indexes. */
+  flush(): void {
+    this.checkOpen();
+    for (const s of this.segments) s.flush(false);
+    this.active.offsetIndex.persist(false);
+    this.active.timeIndex.persist(false);
+    this.unflushedMessages = 0;
+    this.lastFlushMs = this.clock();
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /**
+   * Locates fetchOffset and returns the file range to send. The batch containing fetchOffset
+   * comes first and whole even when it starts before fetchOffset (clients skip the earlier
+   * records) and, with `minOneMessage` (default), even when it alone exceeds maxBytes. The
+   * range then extends to maxBytes in total, possibly ending inside a batch (clients drop a
+   * trailing partial batch) — the slice Kafka's FileRecords makes. A read stays within one
+   * segment. Only batch headers are read.
+   *   fetchOffset == logEndOffset                    -> empty result
+   *   fetchOffset < logStartOffset or > logEndOffset -> errorCode OFFSET_OUT_OF_RANGE
+   * With minOneMessage=false and a first batch larger than maxBytes, the range is maxBytes
+   * long (a partial batch), as in Kafka.
+   */
+  read(fetchOffset: number, maxBytes: number, minOneMessage = true): ReadResult {
+    this.checkOpen();
+    if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) return OUT_OF_RANGE;
+    if (fetchOffset === this.logEndOffset) return EMPTY_READ;
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      const batch = seg.findBatch(fetchOffset);
+      if (!batch) continue; // fetchOffset lies past this segment's end (a gap): try the next one
+      const available = seg.size - batch.position;
+      const wanted = minOneMessage ? Math.max(maxBytes, batch.size) : Math.max(0, maxBytes);
+      const length = Math.min(available, wanted);
+      if (length <= 0) return EMPTY_READ;
+      return { errorCode: ErrorCode.NONE, regions: [{ fd: seg.fd, position: batch.position, length }], length };
+    }
+    return EMPTY_READ;
+  }
+
+  /** Index of the last segment whose baseOffset <= offset (0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid].baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * ListOffsets by timestamp: the first batch (in offset order) whose maxTimestamp >= timestamp,
+   * as { offset: that batch's baseOffset, timestamp: its maxTimestamp }; null when no batch
+   * qualifies. Batch granularity: Kafka decodes the batch to return the exact first record
+   * with timestamp >= target; we return the batch start, so a consumer seeking there may also
+   * see a few earlier-stamped records of the same batch, never miss a later one.
+   */
+  offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
+    this.checkOpen();
+    for (const seg of this.segments) {
+      const batch = seg.findByTimestamp(timestamp);
+      if (batch) return { offset: Math.max(batch.baseOffset, this.logStartOffset), timestamp: batch.maxTimestamp };
+    }
+    return null;
+  }
+
+  /**
+   * ListOffsets MAX_TIMESTAMP (-3): the largest batch maxTimestamp in the log and the last
+   * offset of the first batch that carries it (Kafka's "shallow" offset of the max timestamp;
+   * the exact record when timestamps rise within the batch). { offset: -1, timestamp: -1 }
+   * when the log is empty or no batch has a timestamp.
+   */
+  maxTimestampOffset(): TimestampAndOffset {
+    this.checkOpen();
+    let best: TimestampAndOffset = { offset: -1, timestamp: NO_TIMESTAMP };
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /**
+   * Flushes everything (logs and indexes fsynced, the active segment's time index sealed with
+   * its max timestamp), writes the clean-shutdown marker and closes all files. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    const active = this.active;
+    active.seal();
+    for (const s of this.segments) s.flush(true);
+    const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
+    const fd = fs.openSync(marker, 'w');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fsyncDir(this.dir);
+    for (const s of this.segments) s.closeFile();
+    this.closed = true;
+  }
+
+  /** Deletes the partition directory (DeleteTopics). Descriptors close after file.delete.delay.ms. */
+  deleteAll(): void {
+    if (!this.closed) {
+      for (const s of this.segments) s.closeFile(this.config.fileDeleteDelayMs);
+      this.closed = true;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
