@@ -37,6 +37,10 @@ export class OffsetIndex {
   /** Bytes currently in the file as far as we know (-1: unknown). */
   private diskBytes = -1;
   private isLoaded = false;
+  /** The file's current content has been fsynced (or predates this process). */
+  private synced = true;
+  /** Bumped on every file write, so a background fsync can tell whether it still covers the file. */
+  private generation = 0;
 
   constructor(
     readonly path: string,
@@ -181,7 +185,7 @@ export class OffsetIndex {
   persist(fsync: boolean): void {
     if (!this.isLoaded) return;
     const total = this.count * OFFSET_INDEX_ENTRY_SIZE;
-    if (this.persistedCount === this.count && this.diskBytes === total && !fsync) return;
+    if (this.persistedCount === this.count && this.diskBytes === total && (!fsync || this.synced)) return;
     const from = this.persistedCount;
     const buf = Buffer.allocUnsafe((this.count - from) * OFFSET_INDEX_ENTRY_SIZE);
     for (let i = from, at = 0; i < this.count; i++, at += OFFSET_INDEX_ENTRY_SIZE) {
@@ -191,5 +195,21 @@ export class OffsetIndex {
     writeFileTail(this.path, buf, from * OFFSET_INDEX_ENTRY_SIZE, total, fsync);
     this.persistedCount = this.count;
     this.diskBytes = total;
+    this.synced = fsync;
+    this.generation++;
+  }
+
+  /** fsyncs the file on the thread pool if it has unsynced writes (after a roll). */
+  syncInBackground(onError: (err: Error) => void): void {
+    if (this.synced) return;
+    const generation = this.generation;
+    fs.open(this.path, 'r', (err, fd) => {
+      if (err) return onError(err);
+      fs.fsync(fd, (syncErr) => {
+        fs.close(fd, () => undefined);
+        if (syncErr) return onError(syncErr);
+        if (this.generation === generation) this.synced = true;
+      });
+    });
   }
 }

@@ -8,7 +8,8 @@
  *   ...                                              segments sorted by base offset; the last
  *                                                    one is active and takes appends
  *   .clean-shutdown                                  empty marker written by close() after
- *                                                    everything was fsynced; removed by open()
+ *                                                    everything was fsynced; removed (durably)
+ *                                                    before the first write after open()
  *
  * Segment rolls: before an append, a new segment starts at logEndOffset when the active one
  * is not empty and (a) its size plus the append would exceed segment.bytes, or (b) the new
@@ -116,8 +117,9 @@ export interface PartitionLogOptions {
   clock?: () => number;
 }
 
-const EMPTY_READ: ReadResult = Object.freeze({ errorCode: ErrorCode.NONE, regions: [], length: 0 }) as ReadResult;
-const OUT_OF_RANGE: ReadResult = Object.freeze({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, regions: [], length: 0 }) as ReadResult;
+const NO_REGIONS = Object.freeze([]) as unknown as FileRegion[];
+const EMPTY_READ: ReadResult = Object.freeze({ errorCode: ErrorCode.NONE, regions: NO_REGIONS, length: 0 });
+const OUT_OF_RANGE: ReadResult = Object.freeze({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, regions: NO_REGIONS, length: 0 });
 
 export class PartitionLog {
   private readonly segments: LogSegment[];
@@ -127,6 +129,8 @@ export class PartitionLog {
   private unflushedMessages = 0;
   private lastFlushMs: number;
   private closed = false;
+  /** The clean-shutdown marker is still on disk: nothing was written since a clean open. */
+  private markerPresent: boolean;
 
   private constructor(
     readonly dir: string,
@@ -134,7 +138,9 @@ export class PartitionLog {
     segments: LogSegment[],
     private readonly log: Logger,
     clock: () => number,
+    markerPresent: boolean,
   ) {
+    this.markerPresent = markerPresent;
     this.config = config;
     this.segments = segments;
     this.clock = clock;
@@ -152,13 +158,9 @@ export class PartitionLog {
     const now = clock();
     fs.mkdirSync(dir, { recursive: true });
 
-    const markerPath = path.join(dir, CLEAN_SHUTDOWN_FILE);
-    const clean = fs.existsSync(markerPath);
-    if (clean) {
-      // From here on a crash must count as unclean.
-      fs.rmSync(markerPath, { force: true });
-      fsyncDir(dir);
-    }
+    // The marker stays until the first write (see markWriting): a log opened and closed
+    // without appends is still clean, and open() costs no directory fsync.
+    const clean = fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
 
     const logs = new Set<number>();
     const indexes: Array<{ baseOffset: number; file: string }> = [];
@@ -204,7 +206,7 @@ export class PartitionLog {
       for (const s of segments) s.closeFile();
       throw err;
     }
-    const pl = new PartitionLog(dir, cfg, segments, logger, clock);
+    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean);
     logger.debug('partition log opened', {
       dir,
       cleanShutdown: clean,
@@ -283,6 +285,14 @@ export class PartitionLog {
     if (this.closed) throw new Error(`partition log ${this.dir} is closed`);
   }
 
+  /** Before the first write after a clean open: remove the marker durably, so a crash from now on counts as unclean. */
+  private markWriting(): void {
+    if (!this.markerPresent) return;
+    fs.rmSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), { force: true });
+    fsyncDir(this.dir);
+    this.markerPresent = false;
+  }
+
   // ---------------------------------------------------------------- append
 
   /**
@@ -330,6 +340,7 @@ export class PartitionLog {
     }
     const lastOffset = next - 1;
 
+    this.markWriting();
     this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
     this.active.append(records);
 
@@ -366,7 +377,9 @@ export class PartitionLog {
   /** Forces a new segment now (tests; retention and DeleteRecords will use it). No-op on an empty active segment. */
   rollNow(): void {
     this.checkOpen();
-    if (this.active.size > 0) this.roll('requested', this.clock());
+    if (this.active.size === 0) return;
+    this.markWriting();
+    this.roll('requested', this.clock());
   }
 
   /** Applies flush.messages and flush.ms; the broker may call this periodically for flush.ms on idle logs. */
@@ -475,14 +488,15 @@ export class PartitionLog {
     const active = this.active;
     active.seal();
     for (const s of this.segments) s.flush(true);
-    const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const fd = fs.openSync(marker, 'w');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+    if (!this.markerPresent) {
+      const fd = fs.openSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), 'w');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fsyncDir(this.dir);
     }
-    fsyncDir(this.dir);
     for (const s of this.segments) s.closeFile();
     this.closed = true;
   }

@@ -422,8 +422,8 @@ export class LogSegment {
 
   /** The first batch whose maxTimestamp >= timestamp, found via the time index; null if none here. */
   findByTimestamp(timestamp: number): BatchLocation | null {
+    this.ensureIndexes(); // first: a rebuild may correct maxTimestamp
     if (this.maxTimestamp < timestamp) return null;
-    this.ensureIndexes();
     const entry = this.timeIndex.lookup(timestamp);
     const start = this.offsetIndex.lookup(entry ? entry.offset : this.baseOffset);
     return this.walkFrom(start, (_b, _l, maxTs) => maxTs >= timestamp);
@@ -456,16 +456,18 @@ export class LogSegment {
     }
   }
 
-  /** fsync the .log on the thread pool (after a roll), so the JS thread does not wait for the disk. */
+  /** fsyncs the .log and the index files on the thread pool (after a roll), so the JS thread does not wait for the disk. */
   flushInBackground(): void {
+    const onError = (err: Error): void => {
+      // EBADF/ENOENT only if the segment was closed or deleted meanwhile; close() flushed synchronously then.
+      if (this.fdOpen) this.log.error('background fsync of a rolled segment failed', { segment: this.logPath, error: err.message });
+    };
+    this.offsetIndex.syncInBackground(onError);
+    this.timeIndex.syncInBackground(onError);
     if (this.unflushedBytes === 0) return;
     const bytes = this.unflushedBytes;
     fs.fsync(this.fd, (err) => {
-      if (err) {
-        // EBADF only if the segment was closed meanwhile; close() flushed synchronously then.
-        if (this.fdOpen) this.log.error('background fsync of a rolled segment failed', { segment: this.logPath, error: err.message });
-        return;
-      }
+      if (err) return onError(err);
       this.unflushedBytes = Math.max(0, this.unflushedBytes - bytes);
     });
   }

@@ -37,6 +37,10 @@ export class TimeIndex {
   private persistedCount = 0;
   private diskBytes = -1;
   private isLoaded = false;
+  /** The file's current content has been fsynced (or predates this process). */
+  private synced = true;
+  /** Bumped on every file write, so a background fsync can tell whether it still covers the file. */
+  private generation = 0;
 
   constructor(
     readonly path: string,
@@ -176,7 +180,7 @@ export class TimeIndex {
   persist(fsync: boolean): void {
     if (!this.isLoaded) return;
     const total = this.count * TIME_INDEX_ENTRY_SIZE;
-    if (this.persistedCount === this.count && this.diskBytes === total && !fsync) return;
+    if (this.persistedCount === this.count && this.diskBytes === total && (!fsync || this.synced)) return;
     const from = this.persistedCount;
     const buf = Buffer.allocUnsafe((this.count - from) * TIME_INDEX_ENTRY_SIZE);
     for (let i = from, at = 0; i < this.count; i++, at += TIME_INDEX_ENTRY_SIZE) {
@@ -186,5 +190,21 @@ export class TimeIndex {
     writeFileTail(this.path, buf, from * TIME_INDEX_ENTRY_SIZE, total, fsync);
     this.persistedCount = this.count;
     this.diskBytes = total;
+    this.synced = fsync;
+    this.generation++;
+  }
+
+  /** fsyncs the file on the thread pool if it has unsynced writes (after a roll). */
+  syncInBackground(onError: (err: Error) => void): void {
+    if (this.synced) return;
+    const generation = this.generation;
+    fs.open(this.path, 'r', (err, fd) => {
+      if (err) return onError(err);
+      fs.fsync(fd, (syncErr) => {
+        fs.close(fd, () => undefined);
+        if (syncErr) return onError(syncErr);
+        if (this.generation === generation) this.synced = true;
+      });
+    });
   }
 }
