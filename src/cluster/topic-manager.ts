@@ -115,6 +115,8 @@ export class TopicManager {
       indexIntervalBytes: num('index.interval.bytes'),
       flushMessages: num('flush.messages'),
       flushMs: num('flush.ms'),
+      messageTimestampType: effectiveConfig('message.timestamp.type', configs, this.brokerDefaults) as LogConfig['messageTimestampType'],
+      fileDeleteDelayMs: num('file.delete.delay.ms'),
     };
   }
 

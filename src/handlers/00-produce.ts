@@ -29,14 +29,15 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
   maxVersion: ProduceApi.maxVersion,
   handle(ctx, req) {
     const { broker } = ctx;
-    const byId = ctx.header.apiVersion >= 13;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
     const responses: Encodable<ProduceResponseResponses>[] = [];
     for (const topic of req.topicData) {
       const partitionResponses: PartitionResponse[] = [];
       for (const p of topic.partitionData) {
         partitionResponses.push(
-          acksValid ? appendPartition(broker, byId, topic.name, topic.topicId, p.index, p.records) : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+          acksValid
+            ? appendPartition(broker, ctx.header.apiVersion, topic.name, topic.topicId, p.index, p.records)
+            : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
         );
       }
       responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
@@ -52,29 +53,32 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 
 function appendPartition(
   broker: Broker,
-  byId: boolean,
+  version: number,
   name: string,
   topicId: string,
   index: number,
   records: Buffer | null,
 ): PartitionResponse {
-  const found = findPartition(broker, byId, name, topicId, index);
+  const found = findPartition(broker, version >= 13, name, topicId, index);
   const partition = found.partition;
   if (!partition) return failed(index, found.error);
-  if (!records || records.length === 0) return failed(index, ErrorCode.INVALID_RECORD, 'Produce request carried no record batch');
-  const maxBatchBytes = Number(broker.topics.config(partition.topic, 'max.message.bytes'));
-  const check = validateProducedRecords(records, maxBatchBytes);
+  const topic = partition.topic;
+  const check = validateProducedRecords(records, Number(broker.topics.config(topic, 'max.message.bytes')), {
+    produceVersion: version,
+    timestampBeforeMaxMs: Number(broker.topics.config(topic, 'message.timestamp.before.max.ms')),
+    timestampAfterMaxMs: Number(broker.topics.config(topic, 'message.timestamp.after.max.ms')),
+  });
   if (check.errorCode !== ErrorCode.NONE) {
     return failed(index, check.errorCode, check.message ?? errorName(check.errorCode));
   }
   try {
-    const { baseOffset } = partition.log.append(records, partition.leaderEpoch);
+    const { baseOffset, logAppendTimeMs } = partition.log.append(records as Buffer, partition.leaderEpoch);
     broker.waiters.notify(partition.topic.name, index);
     return {
       index,
       errorCode: ErrorCode.NONE,
       baseOffset,
-      logAppendTimeMs: -1,
+      logAppendTimeMs,
       logStartOffset: partition.log.logStartOffset,
       recordErrors: [],
       errorMessage: null,

@@ -100,23 +100,20 @@ function readOnce(ctx: RequestContext, req: FetchRequest) {
         hasError = true;
         continue;
       }
-      if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.logEndOffset) {
-        out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-        hasError = true;
-        continue;
-      }
       const limit = Math.min(p.partitionMaxBytes, budget);
       if (p.fetchOffset === log.logEndOffset || (limit <= 0 && !first) || p.partitionMaxBytes <= 0) {
         out.records = EMPTY;
         continue;
       }
-      const result = log.read(p.fetchOffset, Math.max(limit, 1));
-      if (result.length === 0) {
-        out.records = EMPTY;
+      // Only the first partition with data may exceed the limits (one whole batch); later
+      // ones are cut at the remaining budget, possibly inside a batch, as Kafka does.
+      const result = log.read(p.fetchOffset, limit, first);
+      if (result.errorCode !== ErrorCode.NONE) {
+        out.errorCode = result.errorCode;
+        hasError = true;
         continue;
       }
-      if (!first && result.length > budget) {
-        // Only the first partition with data may exceed the budget.
+      if (result.length === 0) {
         out.records = EMPTY;
         continue;
       }
