@@ -287,3 +287,20 @@ export function decodeMessage(key: number, kind: Kind, version: number, buf: Buf
   const msg = dec(r);
   return { msg, consumed: r.pos };
 }
+
+/**
+ * What decoding a message encoded from `{}` (every field left out) should give, per
+ * src/protocol/encodable.ts ("every field may be left out (the encoder writes its
+ * default)"): the defaults of protocol/README.md, with present non-nullable, untagged
+ * structs filled in recursively.
+ */
+export function leftOutExpected(fields: FieldDef[], version: number, flexible: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const present = isPresent(f, version, flexible);
+    if (present && f.type === '{}' && f.tag === null && !isNullableAt(f, version)) {
+      out[f.name] = leftOutExpected(f.fields, version, flexible);
+    } else out[f.name] = defaultOf(f);
+  }
+  return out;
+}
