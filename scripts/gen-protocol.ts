@@ -108,20 +108,25 @@ function readPrim(t: string, nullable: boolean, compact: boolean): string {
   }
 }
 
-function writePrim(t: string, v: string, nullable: boolean, compact: boolean): string {
+/** Statement writing one primitive; a left-out value (undefined) is written as the field's default. */
+function writePrim(t: string, v: string, nullable: boolean, compact: boolean, dflt: string): string {
   switch (t) {
     case 'string':
-      return `w.string(${v}, ${compact})`;
+      return `w.string(${v} === undefined ? ${nullable ? dflt : dflt === 'null' ? "''" : dflt} : ${v}, ${compact})`;
     case 'bytes':
     case 'records':
       return `w.bytes(${v}, ${compact}, ${nullable})`;
-    case 'uuid':
-      return `w.uuid(${v} ?? ${JSON.stringify(ZERO_UUID)})`;
-    case 'bool':
-      return `w.bool(${v} ?? false)`;
     default:
-      return `w.${t}(${v} ?? 0)`;
+      return `w.${t}(${v} ?? ${dflt})`;
   }
+}
+
+/** Default for one primitive item of a primitive array. */
+function itemDefault(t: string): string {
+  if (t === 'string') return "''";
+  if (t === 'uuid') return JSON.stringify(ZERO_UUID);
+  if (t === 'bool') return 'false';
+  return '0';
 }
 
 /** Layout signature of a struct at a version: equal signatures encode identically. */
@@ -252,7 +257,7 @@ class MessageGen {
       const fn = `encode${name}${this.struct(name, f.fields, ctx)}`;
       return nullable
         ? [
-            `${indent}{ const a = ${v}; ${w}.arrayLength(a == null ? null : a.length, ${compact}); if (a) for (const x of a) ${fn}(${w}, x); }`,
+            `${indent}{ const a = ${v} === undefined ? ${defaultExpr(f)} : ${v}; ${w}.arrayLength(a == null ? null : a.length, ${compact}); if (a) for (const x of a) ${fn}(${w}, x); }`,
           ]
         : [`${indent}{ const a = ${v} ?? []; ${w}.arrayLength(a.length, ${compact}); for (const x of a) ${fn}(${w}, x); }`];
     }
@@ -262,12 +267,12 @@ class MessageGen {
       return [`${indent}${fn}(${w}, ${v} ?? {});`];
     }
     if (item) {
-      const itemWrite = writePrim(item, 'x', false, compact).replace(/^w\./, `${w}.`);
+      const itemWrite = writePrim(item, 'x', false, compact, itemDefault(item)).replace(/^w\./, `${w}.`);
       return nullable
-        ? [`${indent}{ const a = ${v}; ${w}.arrayLength(a == null ? null : a.length, ${compact}); if (a) for (const x of a) ${itemWrite}; }`]
+        ? [`${indent}{ const a = ${v} === undefined ? ${defaultExpr(f)} : ${v}; ${w}.arrayLength(a == null ? null : a.length, ${compact}); if (a) for (const x of a) ${itemWrite}; }`]
         : [`${indent}{ const a = ${v} ?? []; ${w}.arrayLength(a.length, ${compact}); for (const x of a) ${itemWrite}; }`];
     }
-    return [`${indent}${writePrim(f.type, v, nullable, compact).replace(/^w\./, `${w}.`)};`];
+    return [`${indent}${writePrim(f.type, v, nullable, compact, defaultExpr(f)).replace(/^w\./, `${w}.`)};`];
   }
 
   /** Condition under which a tagged field differs from its default and must be written. */

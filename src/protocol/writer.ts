@@ -130,6 +130,7 @@ export class Writer {
   }
 
   uuid(v: string): void {
+    if (v.length !== 22) throw new Error(`invalid uuid ${JSON.stringify(v)}: expected 22 base64url characters`);
     this.ensure(16);
     const n = this.buf.write(v, this.pos, 16, 'base64url');
     if (n !== 16) throw new Error(`invalid uuid ${JSON.stringify(v)}`);

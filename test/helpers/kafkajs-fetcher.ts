@@ -69,7 +69,7 @@ export async function fetchAll(
         offset = Number(m.offset) + 1;
       }
     }
-    return out;
+    return out.slice(0, expected);
   } finally {
     await cluster.disconnect();
   }

@@ -138,8 +138,12 @@ describe('bad input', () => {
       });
       const p = fetched.body.responses[0].partitions[0];
       expect(p.highWatermark).toBe(1);
-      // Stored bytes are the good batch exactly (base offset 0 and leader epoch 0 as sent).
-      expect(Buffer.compare(p.records, good)).toBe(0);
+      // Stored bytes are the good batch exactly, except the partition leader epoch the
+      // broker writes (outside the CRC): producers send -1, the leader stamps its epoch 0.
+      const expected = Buffer.from(good);
+      expected.writeInt32BE(0, 12);
+      expect(good.readInt32BE(12)).toBe(-1);
+      expect(Buffer.compare(p.records, expected)).toBe(0);
     } finally {
       c.close();
     }

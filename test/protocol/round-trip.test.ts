@@ -94,16 +94,12 @@ describe('large byte strings (zero-copy chunks in the Writer)', () => {
 
 /**
  * src/protocol/encodable.ts promises that "every field may be left out (the encoder writes
- * its default)". The generated encoders do not keep that promise (reported, generator not
- * ours to fix): a left-out non-nullable string is written as null, which the decoder then
- * rejects, and left-out fields are written as 0/false/null rather than their declared
- * defaults. These tests document the gap; when the generator is fixed jest reports them
- * as passing unexpectedly, and `it.failing` should become `it`.
+ * its default)": the bytes must decode, to the declared defaults.
  */
 describe('encoding a message with every field left out', () => {
   const all = DEFS.flatMap((api) => KINDS.flatMap((kind) => versionsOf(api).map((v) => ({ api, kind, v }))));
 
-  it.failing('KNOWN BUG: always gives bytes the decoder accepts (left-out strings are written as null)', () => {
+  it('always gives bytes the decoder accepts', () => {
     const bad: string[] = [];
     for (const { api, kind, v } of all) {
       const bytes = encodeMessage(api.key, kind, v, {});
@@ -116,7 +112,7 @@ describe('encoding a message with every field left out', () => {
     if (bad.length) throw new Error(`${bad.length} message versions:\n${bad.join('\n')}`);
   });
 
-  it.failing('KNOWN BUG: decodes to the declared defaults', () => {
+  it('decodes to the declared defaults', () => {
     const bad: string[] = [];
     for (const { api, kind, v } of all) {
       const fields = kind === 'request' ? api.request : api.response;

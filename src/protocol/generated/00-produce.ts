@@ -50,7 +50,7 @@ export function decodeProduceRequestTopicDataV0(r: Reader): ProduceRequestTopicD
 }
 
 export function encodeProduceRequestTopicDataV0(w: Writer, m: Encodable<ProduceRequestTopicData>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionData ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceRequestTopicDataPartitionDataV0(w, x); }
 }
 
@@ -91,7 +91,7 @@ export function decodeProduceRequestV3(r: Reader): ProduceRequest {
 }
 
 export function encodeProduceRequestV3(w: Writer, m: Encodable<ProduceRequest>): void {
-  w.string(m.transactionalId, false);
+  w.string(m.transactionalId === undefined ? null : m.transactionalId, false);
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
   { const a = m.topicData ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceRequestTopicDataV0(w, x); }
@@ -126,7 +126,7 @@ export function decodeProduceRequestTopicDataV9(r: Reader): ProduceRequestTopicD
 }
 
 export function encodeProduceRequestTopicDataV9(w: Writer, m: Encodable<ProduceRequestTopicData>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceRequestTopicDataPartitionDataV9(w, x); }
   w.uvarint(0);
 }
@@ -148,7 +148,7 @@ export function decodeProduceRequestV9(r: Reader): ProduceRequest {
 }
 
 export function encodeProduceRequestV9(w: Writer, m: Encodable<ProduceRequest>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? null : m.transactionalId, true);
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
   { const a = m.topicData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceRequestTopicDataV9(w, x); }
@@ -193,7 +193,7 @@ export function decodeProduceRequestV13(r: Reader): ProduceRequest {
 }
 
 export function encodeProduceRequestV13(w: Writer, m: Encodable<ProduceRequest>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? null : m.transactionalId, true);
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
   { const a = m.topicData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceRequestTopicDataV13(w, x); }
@@ -268,7 +268,7 @@ export function decodeProduceResponseResponsesV0(r: Reader): ProduceResponseResp
 }
 
 export function encodeProduceResponseResponsesV0(w: Writer, m: Encodable<ProduceResponseResponses>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionResponses ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceResponseResponsesPartitionResponsesV0(w, x); }
 }
 
@@ -325,7 +325,7 @@ export function encodeProduceResponseResponsesPartitionResponsesV2(w: Writer, m:
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0);
-  w.int64(m.logAppendTimeMs ?? 0);
+  w.int64(m.logAppendTimeMs ?? -1);
 }
 
 export function decodeProduceResponseResponsesV2(r: Reader): ProduceResponseResponses {
@@ -343,7 +343,7 @@ export function decodeProduceResponseResponsesV2(r: Reader): ProduceResponseResp
 }
 
 export function encodeProduceResponseResponsesV2(w: Writer, m: Encodable<ProduceResponseResponses>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionResponses ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceResponseResponsesPartitionResponsesV2(w, x); }
 }
 
@@ -382,8 +382,8 @@ export function encodeProduceResponseResponsesPartitionResponsesV5(w: Writer, m:
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0);
-  w.int64(m.logAppendTimeMs ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int64(m.logAppendTimeMs ?? -1);
+  w.int64(m.logStartOffset ?? -1);
 }
 
 export function decodeProduceResponseResponsesV5(r: Reader): ProduceResponseResponses {
@@ -401,7 +401,7 @@ export function decodeProduceResponseResponsesV5(r: Reader): ProduceResponseResp
 }
 
 export function encodeProduceResponseResponsesV5(w: Writer, m: Encodable<ProduceResponseResponses>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionResponses ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceResponseResponsesPartitionResponsesV5(w, x); }
 }
 
@@ -432,7 +432,7 @@ export function decodeProduceResponseResponsesPartitionResponsesRecordErrorsV8(r
 
 export function encodeProduceResponseResponsesPartitionResponsesRecordErrorsV8(w: Writer, m: Encodable<ProduceResponseResponsesPartitionResponsesRecordErrors>): void {
   w.int32(m.batchIndex ?? 0);
-  w.string(m.batchIndexErrorMessage, false);
+  w.string(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage, false);
 }
 
 export function decodeProduceResponseResponsesPartitionResponsesV8(r: Reader): ProduceResponseResponsesPartitionResponses {
@@ -458,10 +458,10 @@ export function encodeProduceResponseResponsesPartitionResponsesV8(w: Writer, m:
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0);
-  w.int64(m.logAppendTimeMs ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int64(m.logAppendTimeMs ?? -1);
+  w.int64(m.logStartOffset ?? -1);
   { const a = m.recordErrors ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceResponseResponsesPartitionResponsesRecordErrorsV8(w, x); }
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
 }
 
 export function decodeProduceResponseResponsesV8(r: Reader): ProduceResponseResponses {
@@ -479,7 +479,7 @@ export function decodeProduceResponseResponsesV8(r: Reader): ProduceResponseResp
 }
 
 export function encodeProduceResponseResponsesV8(w: Writer, m: Encodable<ProduceResponseResponses>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionResponses ?? []; w.arrayLength(a.length, false); for (const x of a) encodeProduceResponseResponsesPartitionResponsesV8(w, x); }
 }
 
@@ -511,7 +511,7 @@ export function decodeProduceResponseResponsesPartitionResponsesRecordErrorsV9(r
 
 export function encodeProduceResponseResponsesPartitionResponsesRecordErrorsV9(w: Writer, m: Encodable<ProduceResponseResponsesPartitionResponsesRecordErrors>): void {
   w.int32(m.batchIndex ?? 0);
-  w.string(m.batchIndexErrorMessage, true);
+  w.string(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage, true);
   w.uvarint(0);
 }
 
@@ -539,10 +539,10 @@ export function encodeProduceResponseResponsesPartitionResponsesV9(w: Writer, m:
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0);
-  w.int64(m.logAppendTimeMs ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int64(m.logAppendTimeMs ?? -1);
+  w.int64(m.logStartOffset ?? -1);
   { const a = m.recordErrors ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceResponseResponsesPartitionResponsesRecordErrorsV9(w, x); }
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -562,7 +562,7 @@ export function decodeProduceResponseResponsesV9(r: Reader): ProduceResponseResp
 }
 
 export function encodeProduceResponseResponsesV9(w: Writer, m: Encodable<ProduceResponseResponses>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionResponses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceResponseResponsesPartitionResponsesV9(w, x); }
   w.uvarint(0);
 }
@@ -596,8 +596,8 @@ export function decodeProduceResponseResponsesPartitionResponsesCurrentLeaderV10
 }
 
 export function encodeProduceResponseResponsesPartitionResponsesCurrentLeaderV10(w: Writer, m: Encodable<ProduceResponseResponsesPartitionResponsesCurrentLeader>): void {
-  w.int32(m.leaderId ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   w.uvarint(0);
 }
 
@@ -635,10 +635,10 @@ export function encodeProduceResponseResponsesPartitionResponsesV10(w: Writer, m
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0);
-  w.int64(m.logAppendTimeMs ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int64(m.logAppendTimeMs ?? -1);
+  w.int64(m.logStartOffset ?? -1);
   { const a = m.recordErrors ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceResponseResponsesPartitionResponsesRecordErrorsV9(w, x); }
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   let tags = 0;
   if (m.currentLeader != null) tags++;
   w.uvarint(tags);
@@ -667,7 +667,7 @@ export function decodeProduceResponseResponsesV10(r: Reader): ProduceResponseRes
 }
 
 export function encodeProduceResponseResponsesV10(w: Writer, m: Encodable<ProduceResponseResponses>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionResponses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeProduceResponseResponsesPartitionResponsesV10(w, x); }
   w.uvarint(0);
 }
@@ -683,9 +683,9 @@ export function decodeProduceResponseNodeEndpointsV10(r: Reader): ProduceRespons
 
 export function encodeProduceResponseNodeEndpointsV10(w: Writer, m: Encodable<ProduceResponseNodeEndpoints>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.uvarint(0);
 }
 

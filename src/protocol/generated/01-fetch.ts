@@ -80,7 +80,7 @@ export function decodeFetchRequestTopicsV0(r: Reader): FetchRequestTopics {
 }
 
 export function encodeFetchRequestTopicsV0(w: Writer, m: Encodable<FetchRequestTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -108,7 +108,7 @@ export function decodeFetchRequestV0(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV0(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV0(w, x); }
@@ -138,10 +138,10 @@ export function decodeFetchRequestV3(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV3(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV0(w, x); }
 }
 
@@ -169,10 +169,10 @@ export function decodeFetchRequestV4(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV4(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV0(w, x); }
 }
@@ -192,7 +192,7 @@ export function decodeFetchRequestTopicsPartitionsV5(r: Reader): FetchRequestTop
 export function encodeFetchRequestTopicsPartitionsV5(w: Writer, m: Encodable<FetchRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int64(m.fetchOffset ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int64(m.logStartOffset ?? -1);
   w.int32(m.partitionMaxBytes ?? 0);
 }
 
@@ -211,7 +211,7 @@ export function decodeFetchRequestTopicsV5(r: Reader): FetchRequestTopics {
 }
 
 export function encodeFetchRequestTopicsV5(w: Writer, m: Encodable<FetchRequestTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsPartitionsV5(w, x); }
 }
 
@@ -239,10 +239,10 @@ export function decodeFetchRequestV5(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV5(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV5(w, x); }
 }
@@ -255,7 +255,7 @@ export function decodeFetchRequestForgottenTopicsDataV7(r: Reader): FetchRequest
 }
 
 export function encodeFetchRequestForgottenTopicsDataV7(w: Writer, m: Encodable<FetchRequestForgottenTopicsData>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -290,13 +290,13 @@ export function decodeFetchRequestV7(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV7(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV5(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestForgottenTopicsDataV7(w, x); }
 }
@@ -315,9 +315,9 @@ export function decodeFetchRequestTopicsPartitionsV9(r: Reader): FetchRequestTop
 
 export function encodeFetchRequestTopicsPartitionsV9(w: Writer, m: Encodable<FetchRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int64(m.logStartOffset ?? -1);
   w.int32(m.partitionMaxBytes ?? 0);
 }
 
@@ -336,7 +336,7 @@ export function decodeFetchRequestTopicsV9(r: Reader): FetchRequestTopics {
 }
 
 export function encodeFetchRequestTopicsV9(w: Writer, m: Encodable<FetchRequestTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsPartitionsV9(w, x); }
 }
 
@@ -371,13 +371,13 @@ export function decodeFetchRequestV9(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV9(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV9(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestForgottenTopicsDataV7(w, x); }
 }
@@ -413,16 +413,16 @@ export function decodeFetchRequestV11(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV11(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestTopicsV9(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchRequestForgottenTopicsDataV7(w, x); }
-  w.string(m.rackId, false);
+  w.string(m.rackId === undefined ? '' : m.rackId, false);
 }
 
 export function decodeFetchRequestTopicsPartitionsV12(r: Reader): FetchRequestTopicsPartitions {
@@ -440,10 +440,10 @@ export function decodeFetchRequestTopicsPartitionsV12(r: Reader): FetchRequestTo
 
 export function encodeFetchRequestTopicsPartitionsV12(w: Writer, m: Encodable<FetchRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0);
-  w.int32(m.lastFetchedEpoch ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1);
   w.int32(m.partitionMaxBytes ?? 0);
   w.uvarint(0);
 }
@@ -464,7 +464,7 @@ export function decodeFetchRequestTopicsV12(r: Reader): FetchRequestTopics {
 }
 
 export function encodeFetchRequestTopicsV12(w: Writer, m: Encodable<FetchRequestTopics>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestTopicsPartitionsV12(w, x); }
   w.uvarint(0);
 }
@@ -478,7 +478,7 @@ export function decodeFetchRequestForgottenTopicsDataV12(r: Reader): FetchReques
 }
 
 export function encodeFetchRequestForgottenTopicsDataV12(w: Writer, m: Encodable<FetchRequestForgottenTopicsData>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -525,22 +525,22 @@ export function decodeFetchRequestV12(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV12(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestTopicsV12(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestForgottenTopicsDataV12(w, x); }
-  w.string(m.rackId, true);
+  w.string(m.rackId === undefined ? '' : m.rackId, true);
   let tags = 0;
   if (m.clusterId != null) tags++;
   w.uvarint(tags);
   if (m.clusterId != null) {
     const t = new Writer(64);
-    t.string(m.clusterId, true);
+    t.string(m.clusterId === undefined ? null : m.clusterId, true);
     w.uvarint(0);
     w.uvarint(t.length);
     w.append(t);
@@ -624,22 +624,22 @@ export function decodeFetchRequestV13(r: Reader): FetchRequest {
 }
 
 export function encodeFetchRequestV13(w: Writer, m: Encodable<FetchRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -1);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestTopicsV13(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestForgottenTopicsDataV13(w, x); }
-  w.string(m.rackId, true);
+  w.string(m.rackId === undefined ? '' : m.rackId, true);
   let tags = 0;
   if (m.clusterId != null) tags++;
   w.uvarint(tags);
   if (m.clusterId != null) {
     const t = new Writer(64);
-    t.string(m.clusterId, true);
+    t.string(m.clusterId === undefined ? null : m.clusterId, true);
     w.uvarint(0);
     w.uvarint(t.length);
     w.append(t);
@@ -654,8 +654,8 @@ export function decodeFetchRequestReplicaStateV15(r: Reader): FetchRequestReplic
 }
 
 export function encodeFetchRequestReplicaStateV15(w: Writer, m: Encodable<FetchRequestReplicaState>): void {
-  w.int32(m.replicaId ?? 0);
-  w.int64(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? -1);
+  w.int64(m.replicaEpoch ?? -1);
   w.uvarint(0);
 }
 
@@ -706,20 +706,20 @@ export function decodeFetchRequestV15(r: Reader): FetchRequest {
 export function encodeFetchRequestV15(w: Writer, m: Encodable<FetchRequest>): void {
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestTopicsV13(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestForgottenTopicsDataV13(w, x); }
-  w.string(m.rackId, true);
+  w.string(m.rackId === undefined ? '' : m.rackId, true);
   let tags = 0;
   if (m.clusterId != null) tags++;
   if (m.replicaState != null) tags++;
   w.uvarint(tags);
   if (m.clusterId != null) {
     const t = new Writer(64);
-    t.string(m.clusterId, true);
+    t.string(m.clusterId === undefined ? null : m.clusterId, true);
     w.uvarint(0);
     w.uvarint(t.length);
     w.append(t);
@@ -758,10 +758,10 @@ export function decodeFetchRequestTopicsPartitionsV17(r: Reader): FetchRequestTo
 
 export function encodeFetchRequestTopicsPartitionsV17(w: Writer, m: Encodable<FetchRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0);
-  w.int32(m.lastFetchedEpoch ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1);
   w.int32(m.partitionMaxBytes ?? 0);
   let tags = 0;
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== "AAAAAAAAAAAAAAAAAAAAAA") tags++;
@@ -843,20 +843,20 @@ export function decodeFetchRequestV17(r: Reader): FetchRequest {
 export function encodeFetchRequestV17(w: Writer, m: Encodable<FetchRequest>): void {
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestTopicsV17(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestForgottenTopicsDataV13(w, x); }
-  w.string(m.rackId, true);
+  w.string(m.rackId === undefined ? '' : m.rackId, true);
   let tags = 0;
   if (m.clusterId != null) tags++;
   if (m.replicaState != null) tags++;
   w.uvarint(tags);
   if (m.clusterId != null) {
     const t = new Writer(64);
-    t.string(m.clusterId, true);
+    t.string(m.clusterId === undefined ? null : m.clusterId, true);
     w.uvarint(0);
     w.uvarint(t.length);
     w.append(t);
@@ -898,10 +898,10 @@ export function decodeFetchRequestTopicsPartitionsV18(r: Reader): FetchRequestTo
 
 export function encodeFetchRequestTopicsPartitionsV18(w: Writer, m: Encodable<FetchRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0);
-  w.int32(m.lastFetchedEpoch ?? 0);
-  w.int64(m.logStartOffset ?? 0);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1);
   w.int32(m.partitionMaxBytes ?? 0);
   let tags = 0;
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== "AAAAAAAAAAAAAAAAAAAAAA") tags++;
@@ -916,7 +916,7 @@ export function encodeFetchRequestTopicsPartitionsV18(w: Writer, m: Encodable<Fe
   }
   if (m.highWatermark !== undefined && m.highWatermark !== 9223372036854776000) {
     const t = new Writer(64);
-    t.int64(m.highWatermark ?? 0);
+    t.int64(m.highWatermark ?? 9223372036854776000);
     w.uvarint(1);
     w.uvarint(t.length);
     w.append(t);
@@ -991,20 +991,20 @@ export function decodeFetchRequestV18(r: Reader): FetchRequest {
 export function encodeFetchRequestV18(w: Writer, m: Encodable<FetchRequest>): void {
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int8(m.isolationLevel ?? 0);
   w.int32(m.sessionId ?? 0);
-  w.int32(m.sessionEpoch ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestTopicsV18(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchRequestForgottenTopicsDataV13(w, x); }
-  w.string(m.rackId, true);
+  w.string(m.rackId === undefined ? '' : m.rackId, true);
   let tags = 0;
   if (m.clusterId != null) tags++;
   if (m.replicaState != null) tags++;
   w.uvarint(tags);
   if (m.clusterId != null) {
     const t = new Writer(64);
-    t.string(m.clusterId, true);
+    t.string(m.clusterId === undefined ? null : m.clusterId, true);
     w.uvarint(0);
     w.uvarint(t.length);
     w.append(t);
@@ -1103,7 +1103,7 @@ export function decodeFetchResponseResponsesV0(r: Reader): FetchResponseResponse
 }
 
 export function encodeFetchResponseResponsesV0(w: Writer, m: Encodable<FetchResponseResponses>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchResponseResponsesPartitionsV0(w, x); }
 }
 
@@ -1184,8 +1184,8 @@ export function encodeFetchResponseResponsesPartitionsV4(w: Writer, m: Encodable
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0);
-  w.int64(m.lastStableOffset ?? 0);
-  { const a = m.abortedTransactions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV4(w, x); }
+  w.int64(m.lastStableOffset ?? -1);
+  { const a = m.abortedTransactions === undefined ? [] : m.abortedTransactions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV4(w, x); }
   w.bytes(m.records, false, true);
 }
 
@@ -1204,7 +1204,7 @@ export function decodeFetchResponseResponsesV4(r: Reader): FetchResponseResponse
 }
 
 export function encodeFetchResponseResponsesV4(w: Writer, m: Encodable<FetchResponseResponses>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchResponseResponsesPartitionsV4(w, x); }
 }
 
@@ -1254,9 +1254,9 @@ export function encodeFetchResponseResponsesPartitionsV5(w: Writer, m: Encodable
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0);
-  w.int64(m.lastStableOffset ?? 0);
-  w.int64(m.logStartOffset ?? 0);
-  { const a = m.abortedTransactions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV4(w, x); }
+  w.int64(m.lastStableOffset ?? -1);
+  w.int64(m.logStartOffset ?? -1);
+  { const a = m.abortedTransactions === undefined ? [] : m.abortedTransactions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV4(w, x); }
   w.bytes(m.records, false, true);
 }
 
@@ -1275,7 +1275,7 @@ export function decodeFetchResponseResponsesV5(r: Reader): FetchResponseResponse
 }
 
 export function encodeFetchResponseResponsesV5(w: Writer, m: Encodable<FetchResponseResponses>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchResponseResponsesPartitionsV5(w, x); }
 }
 
@@ -1348,10 +1348,10 @@ export function encodeFetchResponseResponsesPartitionsV11(w: Writer, m: Encodabl
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0);
-  w.int64(m.lastStableOffset ?? 0);
-  w.int64(m.logStartOffset ?? 0);
-  { const a = m.abortedTransactions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV4(w, x); }
-  w.int32(m.preferredReadReplica ?? 0);
+  w.int64(m.lastStableOffset ?? -1);
+  w.int64(m.logStartOffset ?? -1);
+  { const a = m.abortedTransactions === undefined ? [] : m.abortedTransactions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV4(w, x); }
+  w.int32(m.preferredReadReplica ?? -1);
   w.bytes(m.records, false, true);
 }
 
@@ -1370,7 +1370,7 @@ export function decodeFetchResponseResponsesV11(r: Reader): FetchResponseRespons
 }
 
 export function encodeFetchResponseResponsesV11(w: Writer, m: Encodable<FetchResponseResponses>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeFetchResponseResponsesPartitionsV11(w, x); }
 }
 
@@ -1418,8 +1418,8 @@ export function decodeFetchResponseResponsesPartitionsDivergingEpochV12(r: Reade
 }
 
 export function encodeFetchResponseResponsesPartitionsDivergingEpochV12(w: Writer, m: Encodable<FetchResponseResponsesPartitionsDivergingEpoch>): void {
-  w.int32(m.epoch ?? 0);
-  w.int64(m.endOffset ?? 0);
+  w.int32(m.epoch ?? -1);
+  w.int64(m.endOffset ?? -1);
   w.uvarint(0);
 }
 
@@ -1431,8 +1431,8 @@ export function decodeFetchResponseResponsesPartitionsCurrentLeaderV12(r: Reader
 }
 
 export function encodeFetchResponseResponsesPartitionsCurrentLeaderV12(w: Writer, m: Encodable<FetchResponseResponsesPartitionsCurrentLeader>): void {
-  w.int32(m.leaderId ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   w.uvarint(0);
 }
 
@@ -1444,8 +1444,8 @@ export function decodeFetchResponseResponsesPartitionsSnapshotIdV12(r: Reader): 
 }
 
 export function encodeFetchResponseResponsesPartitionsSnapshotIdV12(w: Writer, m: Encodable<FetchResponseResponsesPartitionsSnapshotId>): void {
-  w.int64(m.endOffset ?? 0);
-  w.int32(m.epoch ?? 0);
+  w.int64(m.endOffset ?? -1);
+  w.int32(m.epoch ?? -1);
   w.uvarint(0);
 }
 
@@ -1491,10 +1491,10 @@ export function encodeFetchResponseResponsesPartitionsV12(w: Writer, m: Encodabl
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0);
-  w.int64(m.lastStableOffset ?? 0);
-  w.int64(m.logStartOffset ?? 0);
-  { const a = m.abortedTransactions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV12(w, x); }
-  w.int32(m.preferredReadReplica ?? 0);
+  w.int64(m.lastStableOffset ?? -1);
+  w.int64(m.logStartOffset ?? -1);
+  { const a = m.abortedTransactions === undefined ? [] : m.abortedTransactions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeFetchResponseResponsesPartitionsAbortedTransactionsV12(w, x); }
+  w.int32(m.preferredReadReplica ?? -1);
   w.bytes(m.records, true, true);
   let tags = 0;
   if (m.divergingEpoch != null) tags++;
@@ -1540,7 +1540,7 @@ export function decodeFetchResponseResponsesV12(r: Reader): FetchResponseRespons
 }
 
 export function encodeFetchResponseResponsesV12(w: Writer, m: Encodable<FetchResponseResponses>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeFetchResponseResponsesPartitionsV12(w, x); }
   w.uvarint(0);
 }
@@ -1627,9 +1627,9 @@ export function decodeFetchResponseNodeEndpointsV16(r: Reader): FetchResponseNod
 
 export function encodeFetchResponseNodeEndpointsV16(w: Writer, m: Encodable<FetchResponseNodeEndpoints>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.uvarint(0);
 }
 

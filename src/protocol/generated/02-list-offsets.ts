@@ -36,7 +36,7 @@ export function decodeListOffsetsRequestTopicsPartitionsV0(r: Reader): ListOffse
 export function encodeListOffsetsRequestTopicsPartitionsV0(w: Writer, m: Encodable<ListOffsetsRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.timestamp ?? 0);
-  w.int32(m.maxNumOffsets ?? 0);
+  w.int32(m.maxNumOffsets ?? 1);
 }
 
 export function decodeListOffsetsRequestTopicsV0(r: Reader): ListOffsetsRequestTopics {
@@ -53,7 +53,7 @@ export function decodeListOffsetsRequestTopicsV0(r: Reader): ListOffsetsRequestT
 }
 
 export function encodeListOffsetsRequestTopicsV0(w: Writer, m: Encodable<ListOffsetsRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeListOffsetsRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -104,7 +104,7 @@ export function decodeListOffsetsRequestTopicsV1(r: Reader): ListOffsetsRequestT
 }
 
 export function encodeListOffsetsRequestTopicsV1(w: Writer, m: Encodable<ListOffsetsRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeListOffsetsRequestTopicsPartitionsV1(w, x); }
 }
 
@@ -159,7 +159,7 @@ export function decodeListOffsetsRequestTopicsPartitionsV4(r: Reader): ListOffse
 
 export function encodeListOffsetsRequestTopicsPartitionsV4(w: Writer, m: Encodable<ListOffsetsRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.timestamp ?? 0);
 }
 
@@ -177,7 +177,7 @@ export function decodeListOffsetsRequestTopicsV4(r: Reader): ListOffsetsRequestT
 }
 
 export function encodeListOffsetsRequestTopicsV4(w: Writer, m: Encodable<ListOffsetsRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeListOffsetsRequestTopicsPartitionsV4(w, x); }
 }
 
@@ -213,7 +213,7 @@ export function decodeListOffsetsRequestTopicsPartitionsV6(r: Reader): ListOffse
 
 export function encodeListOffsetsRequestTopicsPartitionsV6(w: Writer, m: Encodable<ListOffsetsRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.timestamp ?? 0);
   w.uvarint(0);
 }
@@ -233,7 +233,7 @@ export function decodeListOffsetsRequestTopicsV6(r: Reader): ListOffsetsRequestT
 }
 
 export function encodeListOffsetsRequestTopicsV6(w: Writer, m: Encodable<ListOffsetsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeListOffsetsRequestTopicsPartitionsV6(w, x); }
   w.uvarint(0);
 }
@@ -332,7 +332,7 @@ export function decodeListOffsetsResponseTopicsV0(r: Reader): ListOffsetsRespons
 }
 
 export function encodeListOffsetsResponseTopicsV0(w: Writer, m: Encodable<ListOffsetsResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeListOffsetsResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -366,8 +366,8 @@ export function decodeListOffsetsResponseTopicsPartitionsV1(r: Reader): ListOffs
 export function encodeListOffsetsResponseTopicsPartitionsV1(w: Writer, m: Encodable<ListOffsetsResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int64(m.timestamp ?? 0);
-  w.int64(m.offset ?? 0);
+  w.int64(m.timestamp ?? -1);
+  w.int64(m.offset ?? -1);
 }
 
 export function decodeListOffsetsResponseTopicsV1(r: Reader): ListOffsetsResponseTopics {
@@ -384,7 +384,7 @@ export function decodeListOffsetsResponseTopicsV1(r: Reader): ListOffsetsRespons
 }
 
 export function encodeListOffsetsResponseTopicsV1(w: Writer, m: Encodable<ListOffsetsResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeListOffsetsResponseTopicsPartitionsV1(w, x); }
 }
 
@@ -436,9 +436,9 @@ export function decodeListOffsetsResponseTopicsPartitionsV4(r: Reader): ListOffs
 export function encodeListOffsetsResponseTopicsPartitionsV4(w: Writer, m: Encodable<ListOffsetsResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int64(m.timestamp ?? 0);
-  w.int64(m.offset ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.timestamp ?? -1);
+  w.int64(m.offset ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
 }
 
 export function decodeListOffsetsResponseTopicsV4(r: Reader): ListOffsetsResponseTopics {
@@ -455,7 +455,7 @@ export function decodeListOffsetsResponseTopicsV4(r: Reader): ListOffsetsRespons
 }
 
 export function encodeListOffsetsResponseTopicsV4(w: Writer, m: Encodable<ListOffsetsResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeListOffsetsResponseTopicsPartitionsV4(w, x); }
 }
 
@@ -491,9 +491,9 @@ export function decodeListOffsetsResponseTopicsPartitionsV6(r: Reader): ListOffs
 export function encodeListOffsetsResponseTopicsPartitionsV6(w: Writer, m: Encodable<ListOffsetsResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int64(m.timestamp ?? 0);
-  w.int64(m.offset ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.timestamp ?? -1);
+  w.int64(m.offset ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   w.uvarint(0);
 }
 
@@ -512,7 +512,7 @@ export function decodeListOffsetsResponseTopicsV6(r: Reader): ListOffsetsRespons
 }
 
 export function encodeListOffsetsResponseTopicsV6(w: Writer, m: Encodable<ListOffsetsResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeListOffsetsResponseTopicsPartitionsV6(w, x); }
   w.uvarint(0);
 }

@@ -26,7 +26,7 @@ export function decodeMetadataRequestTopicsV0(r: Reader): MetadataRequestTopics 
 }
 
 export function encodeMetadataRequestTopicsV0(w: Writer, m: Encodable<MetadataRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
 }
 
 export function decodeMetadataRequestV0(r: Reader): MetadataRequest {
@@ -63,7 +63,7 @@ export function decodeMetadataRequestV1(r: Reader): MetadataRequest {
 }
 
 export function encodeMetadataRequestV1(w: Writer, m: Encodable<MetadataRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeMetadataRequestTopicsV0(w, x); }
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeMetadataRequestTopicsV0(w, x); }
 }
 
 export function decodeMetadataRequestV4(r: Reader): MetadataRequest {
@@ -81,8 +81,8 @@ export function decodeMetadataRequestV4(r: Reader): MetadataRequest {
 }
 
 export function encodeMetadataRequestV4(w: Writer, m: Encodable<MetadataRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeMetadataRequestTopicsV0(w, x); }
-  w.bool(m.allowAutoTopicCreation ?? false);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeMetadataRequestTopicsV0(w, x); }
+  w.bool(m.allowAutoTopicCreation ?? true);
 }
 
 export function decodeMetadataRequestV8(r: Reader): MetadataRequest {
@@ -100,8 +100,8 @@ export function decodeMetadataRequestV8(r: Reader): MetadataRequest {
 }
 
 export function encodeMetadataRequestV8(w: Writer, m: Encodable<MetadataRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeMetadataRequestTopicsV0(w, x); }
-  w.bool(m.allowAutoTopicCreation ?? false);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeMetadataRequestTopicsV0(w, x); }
+  w.bool(m.allowAutoTopicCreation ?? true);
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   w.bool(m.includeTopicAuthorizedOperations ?? false);
 }
@@ -114,7 +114,7 @@ export function decodeMetadataRequestTopicsV9(r: Reader): MetadataRequestTopics 
 }
 
 export function encodeMetadataRequestTopicsV9(w: Writer, m: Encodable<MetadataRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.uvarint(0);
 }
 
@@ -134,8 +134,8 @@ export function decodeMetadataRequestV9(r: Reader): MetadataRequest {
 }
 
 export function encodeMetadataRequestV9(w: Writer, m: Encodable<MetadataRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeMetadataRequestTopicsV9(w, x); }
-  w.bool(m.allowAutoTopicCreation ?? false);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeMetadataRequestTopicsV9(w, x); }
+  w.bool(m.allowAutoTopicCreation ?? true);
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   w.bool(m.includeTopicAuthorizedOperations ?? false);
   w.uvarint(0);
@@ -150,7 +150,7 @@ export function decodeMetadataRequestTopicsV10(r: Reader): MetadataRequestTopics
 
 export function encodeMetadataRequestTopicsV10(w: Writer, m: Encodable<MetadataRequestTopics>): void {
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
-  w.string(m.name, true);
+  w.string(m.name === undefined ? null : m.name, true);
   w.uvarint(0);
 }
 
@@ -170,8 +170,8 @@ export function decodeMetadataRequestV10(r: Reader): MetadataRequest {
 }
 
 export function encodeMetadataRequestV10(w: Writer, m: Encodable<MetadataRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeMetadataRequestTopicsV10(w, x); }
-  w.bool(m.allowAutoTopicCreation ?? false);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeMetadataRequestTopicsV10(w, x); }
+  w.bool(m.allowAutoTopicCreation ?? true);
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   w.bool(m.includeTopicAuthorizedOperations ?? false);
   w.uvarint(0);
@@ -193,8 +193,8 @@ export function decodeMetadataRequestV11(r: Reader): MetadataRequest {
 }
 
 export function encodeMetadataRequestV11(w: Writer, m: Encodable<MetadataRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeMetadataRequestTopicsV10(w, x); }
-  w.bool(m.allowAutoTopicCreation ?? false);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeMetadataRequestTopicsV10(w, x); }
+  w.bool(m.allowAutoTopicCreation ?? true);
   w.bool(m.includeTopicAuthorizedOperations ?? false);
   w.uvarint(0);
 }
@@ -242,7 +242,7 @@ export function decodeMetadataResponseBrokersV0(r: Reader): MetadataResponseBrok
 
 export function encodeMetadataResponseBrokersV0(w: Writer, m: Encodable<MetadataResponseBrokers>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int32(m.port ?? 0);
 }
 
@@ -284,7 +284,7 @@ export function decodeMetadataResponseTopicsV0(r: Reader): MetadataResponseTopic
 
 export function encodeMetadataResponseTopicsV0(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -328,9 +328,9 @@ export function decodeMetadataResponseBrokersV1(r: Reader): MetadataResponseBrok
 
 export function encodeMetadataResponseBrokersV1(w: Writer, m: Encodable<MetadataResponseBrokers>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int32(m.port ?? 0);
-  w.string(m.rack, false);
+  w.string(m.rack === undefined ? null : m.rack, false);
 }
 
 export function decodeMetadataResponseTopicsV1(r: Reader): MetadataResponseTopics {
@@ -352,7 +352,7 @@ export function decodeMetadataResponseTopicsV1(r: Reader): MetadataResponseTopic
 
 export function encodeMetadataResponseTopicsV1(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsPartitionsV0(w, x); }
 }
@@ -384,7 +384,7 @@ export function decodeMetadataResponseV1(r: Reader): MetadataResponse {
 
 export function encodeMetadataResponseV1(w: Writer, m: Encodable<MetadataResponse>): void {
   { const a = m.brokers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseBrokersV1(w, x); }
-  w.int32(m.controllerId ?? 0);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsV1(w, x); }
 }
 
@@ -415,8 +415,8 @@ export function decodeMetadataResponseV2(r: Reader): MetadataResponse {
 
 export function encodeMetadataResponseV2(w: Writer, m: Encodable<MetadataResponse>): void {
   { const a = m.brokers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseBrokersV1(w, x); }
-  w.string(m.clusterId, false);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, false);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsV1(w, x); }
 }
 
@@ -448,8 +448,8 @@ export function decodeMetadataResponseV3(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV3(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseBrokersV1(w, x); }
-  w.string(m.clusterId, false);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, false);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsV1(w, x); }
 }
 
@@ -492,7 +492,7 @@ export function decodeMetadataResponseTopicsV5(r: Reader): MetadataResponseTopic
 
 export function encodeMetadataResponseTopicsV5(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsPartitionsV5(w, x); }
 }
@@ -525,8 +525,8 @@ export function decodeMetadataResponseV5(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV5(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseBrokersV1(w, x); }
-  w.string(m.clusterId, false);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, false);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsV5(w, x); }
 }
 
@@ -545,7 +545,7 @@ export function encodeMetadataResponseTopicsPartitionsV7(w: Writer, m: Encodable
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
   { const a = m.replicaNodes ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
   { const a = m.isrNodes ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
   { const a = m.offlineReplicas ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
@@ -570,7 +570,7 @@ export function decodeMetadataResponseTopicsV7(r: Reader): MetadataResponseTopic
 
 export function encodeMetadataResponseTopicsV7(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsPartitionsV7(w, x); }
 }
@@ -603,8 +603,8 @@ export function decodeMetadataResponseV7(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV7(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseBrokersV1(w, x); }
-  w.string(m.clusterId, false);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, false);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsV7(w, x); }
 }
 
@@ -627,10 +627,10 @@ export function decodeMetadataResponseTopicsV8(r: Reader): MetadataResponseTopic
 
 export function encodeMetadataResponseTopicsV8(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsPartitionsV7(w, x); }
-  w.int32(m.topicAuthorizedOperations ?? 0);
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
 }
 
 export function decodeMetadataResponseV8(r: Reader): MetadataResponse {
@@ -661,10 +661,10 @@ export function decodeMetadataResponseV8(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV8(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseBrokersV1(w, x); }
-  w.string(m.clusterId, false);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, false);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeMetadataResponseTopicsV8(w, x); }
-  w.int32(m.clusterAuthorizedOperations ?? 0);
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
 }
 
 export function decodeMetadataResponseBrokersV9(r: Reader): MetadataResponseBrokers {
@@ -678,9 +678,9 @@ export function decodeMetadataResponseBrokersV9(r: Reader): MetadataResponseBrok
 
 export function encodeMetadataResponseBrokersV9(w: Writer, m: Encodable<MetadataResponseBrokers>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.uvarint(0);
 }
 
@@ -700,7 +700,7 @@ export function encodeMetadataResponseTopicsPartitionsV9(w: Writer, m: Encodable
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
   { const a = m.replicaNodes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   { const a = m.isrNodes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   { const a = m.offlineReplicas ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
@@ -727,10 +727,10 @@ export function decodeMetadataResponseTopicsV9(r: Reader): MetadataResponseTopic
 
 export function encodeMetadataResponseTopicsV9(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsPartitionsV9(w, x); }
-  w.int32(m.topicAuthorizedOperations ?? 0);
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -763,10 +763,10 @@ export function decodeMetadataResponseV9(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV9(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseBrokersV9(w, x); }
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsV9(w, x); }
-  w.int32(m.clusterAuthorizedOperations ?? 0);
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -790,11 +790,11 @@ export function decodeMetadataResponseTopicsV10(r: Reader): MetadataResponseTopi
 
 export function encodeMetadataResponseTopicsV10(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsPartitionsV9(w, x); }
-  w.int32(m.topicAuthorizedOperations ?? 0);
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -827,10 +827,10 @@ export function decodeMetadataResponseV10(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV10(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseBrokersV9(w, x); }
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsV10(w, x); }
-  w.int32(m.clusterAuthorizedOperations ?? 0);
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -863,8 +863,8 @@ export function decodeMetadataResponseV11(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV11(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseBrokersV9(w, x); }
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsV10(w, x); }
   w.uvarint(0);
 }
@@ -889,11 +889,11 @@ export function decodeMetadataResponseTopicsV12(r: Reader): MetadataResponseTopi
 
 export function encodeMetadataResponseTopicsV12(w: Writer, m: Encodable<MetadataResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, true);
+  w.string(m.name === undefined ? null : m.name, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsPartitionsV9(w, x); }
-  w.int32(m.topicAuthorizedOperations ?? 0);
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -926,8 +926,8 @@ export function decodeMetadataResponseV12(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV12(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseBrokersV9(w, x); }
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsV12(w, x); }
   w.uvarint(0);
 }
@@ -961,8 +961,8 @@ export function decodeMetadataResponseV13(r: Reader): MetadataResponse {
 export function encodeMetadataResponseV13(w: Writer, m: Encodable<MetadataResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseBrokersV9(w, x); }
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeMetadataResponseTopicsV12(w, x); }
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);

@@ -41,7 +41,7 @@ export function decodeOffsetCommitRequestTopicsPartitionsV0(r: Reader): OffsetCo
 export function encodeOffsetCommitRequestTopicsPartitionsV0(w: Writer, m: Encodable<OffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.string(m.committedMetadata, false);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, false);
 }
 
 export function decodeOffsetCommitRequestTopicsV0(r: Reader): OffsetCommitRequestTopics {
@@ -59,7 +59,7 @@ export function decodeOffsetCommitRequestTopicsV0(r: Reader): OffsetCommitReques
 }
 
 export function encodeOffsetCommitRequestTopicsV0(w: Writer, m: Encodable<OffsetCommitRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -81,7 +81,7 @@ export function decodeOffsetCommitRequestV0(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV0(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsV0(w, x); }
 }
 
@@ -97,8 +97,8 @@ export function decodeOffsetCommitRequestTopicsPartitionsV1(r: Reader): OffsetCo
 export function encodeOffsetCommitRequestTopicsPartitionsV1(w: Writer, m: Encodable<OffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int64(m.commitTimestamp ?? 0);
-  w.string(m.committedMetadata, false);
+  w.int64(m.commitTimestamp ?? -1);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, false);
 }
 
 export function decodeOffsetCommitRequestTopicsV1(r: Reader): OffsetCommitRequestTopics {
@@ -116,7 +116,7 @@ export function decodeOffsetCommitRequestTopicsV1(r: Reader): OffsetCommitReques
 }
 
 export function encodeOffsetCommitRequestTopicsV1(w: Writer, m: Encodable<OffsetCommitRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsPartitionsV1(w, x); }
 }
 
@@ -138,9 +138,9 @@ export function decodeOffsetCommitRequestV1(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV1(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, false);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsV1(w, x); }
 }
 
@@ -162,10 +162,10 @@ export function decodeOffsetCommitRequestV2(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV2(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, false);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, false);
-  w.int64(m.retentionTimeMs ?? 0);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.int64(m.retentionTimeMs ?? -1);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsV0(w, x); }
 }
 
@@ -187,9 +187,9 @@ export function decodeOffsetCommitRequestV5(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV5(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, false);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsV0(w, x); }
 }
 
@@ -205,8 +205,8 @@ export function decodeOffsetCommitRequestTopicsPartitionsV6(r: Reader): OffsetCo
 export function encodeOffsetCommitRequestTopicsPartitionsV6(w: Writer, m: Encodable<OffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.committedMetadata, false);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, false);
 }
 
 export function decodeOffsetCommitRequestTopicsV6(r: Reader): OffsetCommitRequestTopics {
@@ -224,7 +224,7 @@ export function decodeOffsetCommitRequestTopicsV6(r: Reader): OffsetCommitReques
 }
 
 export function encodeOffsetCommitRequestTopicsV6(w: Writer, m: Encodable<OffsetCommitRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsPartitionsV6(w, x); }
 }
 
@@ -246,9 +246,9 @@ export function decodeOffsetCommitRequestV6(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV6(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, false);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsV6(w, x); }
 }
 
@@ -270,10 +270,10 @@ export function decodeOffsetCommitRequestV7(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV7(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, false);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitRequestTopicsV6(w, x); }
 }
 
@@ -290,8 +290,8 @@ export function decodeOffsetCommitRequestTopicsPartitionsV8(r: Reader): OffsetCo
 export function encodeOffsetCommitRequestTopicsPartitionsV8(w: Writer, m: Encodable<OffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.committedMetadata, true);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, true);
   w.uvarint(0);
 }
 
@@ -311,7 +311,7 @@ export function decodeOffsetCommitRequestTopicsV8(r: Reader): OffsetCommitReques
 }
 
 export function encodeOffsetCommitRequestTopicsV8(w: Writer, m: Encodable<OffsetCommitRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetCommitRequestTopicsPartitionsV8(w, x); }
   w.uvarint(0);
 }
@@ -335,10 +335,10 @@ export function decodeOffsetCommitRequestV8(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV8(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, true);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetCommitRequestTopicsV8(w, x); }
   w.uvarint(0);
 }
@@ -383,10 +383,10 @@ export function decodeOffsetCommitRequestV10(r: Reader): OffsetCommitRequest {
 }
 
 export function encodeOffsetCommitRequestV10(w: Writer, m: Encodable<OffsetCommitRequest>): void {
-  w.string(m.groupId, true);
-  w.int32(m.generationIdOrMemberEpoch ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetCommitRequestTopicsV10(w, x); }
   w.uvarint(0);
 }
@@ -431,7 +431,7 @@ export function decodeOffsetCommitResponseTopicsV0(r: Reader): OffsetCommitRespo
 }
 
 export function encodeOffsetCommitResponseTopicsV0(w: Writer, m: Encodable<OffsetCommitResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetCommitResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -499,7 +499,7 @@ export function decodeOffsetCommitResponseTopicsV8(r: Reader): OffsetCommitRespo
 }
 
 export function encodeOffsetCommitResponseTopicsV8(w: Writer, m: Encodable<OffsetCommitResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetCommitResponseTopicsPartitionsV8(w, x); }
   w.uvarint(0);
 }

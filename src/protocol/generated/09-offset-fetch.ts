@@ -37,7 +37,7 @@ export function decodeOffsetFetchRequestTopicsV0(r: Reader): OffsetFetchRequestT
 }
 
 export function encodeOffsetFetchRequestTopicsV0(w: Writer, m: Encodable<OffsetFetchRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -57,7 +57,7 @@ export function decodeOffsetFetchRequestV0(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeOffsetFetchRequestV0(w: Writer, m: Encodable<OffsetFetchRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetFetchRequestTopicsV0(w, x); }
 }
 
@@ -76,8 +76,8 @@ export function decodeOffsetFetchRequestV2(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeOffsetFetchRequestV2(w: Writer, m: Encodable<OffsetFetchRequest>): void {
-  w.string(m.groupId, false);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeOffsetFetchRequestTopicsV0(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeOffsetFetchRequestTopicsV0(w, x); }
 }
 
 export function decodeOffsetFetchRequestTopicsV6(r: Reader): OffsetFetchRequestTopics {
@@ -88,7 +88,7 @@ export function decodeOffsetFetchRequestTopicsV6(r: Reader): OffsetFetchRequestT
 }
 
 export function encodeOffsetFetchRequestTopicsV6(w: Writer, m: Encodable<OffsetFetchRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -109,8 +109,8 @@ export function decodeOffsetFetchRequestV6(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeOffsetFetchRequestV6(w: Writer, m: Encodable<OffsetFetchRequest>): void {
-  w.string(m.groupId, true);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestTopicsV6(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestTopicsV6(w, x); }
   w.uvarint(0);
 }
 
@@ -130,8 +130,8 @@ export function decodeOffsetFetchRequestV7(r: Reader): OffsetFetchRequest {
 }
 
 export function encodeOffsetFetchRequestV7(w: Writer, m: Encodable<OffsetFetchRequest>): void {
-  w.string(m.groupId, true);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestTopicsV6(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestTopicsV6(w, x); }
   w.bool(m.requireStable ?? false);
   w.uvarint(0);
 }
@@ -145,7 +145,7 @@ export function decodeOffsetFetchRequestGroupsTopicsV8(r: Reader): OffsetFetchRe
 }
 
 export function encodeOffsetFetchRequestGroupsTopicsV8(w: Writer, m: Encodable<OffsetFetchRequestGroupsTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -166,8 +166,8 @@ export function decodeOffsetFetchRequestGroupsV8(r: Reader): OffsetFetchRequestG
 }
 
 export function encodeOffsetFetchRequestGroupsV8(w: Writer, m: Encodable<OffsetFetchRequestGroups>): void {
-  w.string(m.groupId, true);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestGroupsTopicsV8(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestGroupsTopicsV8(w, x); }
   w.uvarint(0);
 }
 
@@ -209,10 +209,10 @@ export function decodeOffsetFetchRequestGroupsV9(r: Reader): OffsetFetchRequestG
 }
 
 export function encodeOffsetFetchRequestGroupsV9(w: Writer, m: Encodable<OffsetFetchRequestGroups>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
-  w.int32(m.memberEpoch ?? 0);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestGroupsTopicsV8(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
+  w.int32(m.memberEpoch ?? -1);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestGroupsTopicsV8(w, x); }
   w.uvarint(0);
 }
 
@@ -268,10 +268,10 @@ export function decodeOffsetFetchRequestGroupsV10(r: Reader): OffsetFetchRequest
 }
 
 export function encodeOffsetFetchRequestGroupsV10(w: Writer, m: Encodable<OffsetFetchRequestGroups>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
-  w.int32(m.memberEpoch ?? 0);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestGroupsTopicsV10(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
+  w.int32(m.memberEpoch ?? -1);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeOffsetFetchRequestGroupsTopicsV10(w, x); }
   w.uvarint(0);
 }
 
@@ -344,7 +344,7 @@ export function decodeOffsetFetchResponseTopicsPartitionsV0(r: Reader): OffsetFe
 export function encodeOffsetFetchResponseTopicsPartitionsV0(w: Writer, m: Encodable<OffsetFetchResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.string(m.metadata, false);
+  w.string(m.metadata === undefined ? null : m.metadata, false);
   w.int16(m.errorCode ?? 0);
 }
 
@@ -362,7 +362,7 @@ export function decodeOffsetFetchResponseTopicsV0(r: Reader): OffsetFetchRespons
 }
 
 export function encodeOffsetFetchResponseTopicsV0(w: Writer, m: Encodable<OffsetFetchResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetFetchResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -438,8 +438,8 @@ export function decodeOffsetFetchResponseTopicsPartitionsV5(r: Reader): OffsetFe
 export function encodeOffsetFetchResponseTopicsPartitionsV5(w: Writer, m: Encodable<OffsetFetchResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.metadata, false);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.metadata === undefined ? null : m.metadata, false);
   w.int16(m.errorCode ?? 0);
 }
 
@@ -457,7 +457,7 @@ export function decodeOffsetFetchResponseTopicsV5(r: Reader): OffsetFetchRespons
 }
 
 export function encodeOffsetFetchResponseTopicsV5(w: Writer, m: Encodable<OffsetFetchResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetFetchResponseTopicsPartitionsV5(w, x); }
 }
 
@@ -495,8 +495,8 @@ export function decodeOffsetFetchResponseTopicsPartitionsV6(r: Reader): OffsetFe
 export function encodeOffsetFetchResponseTopicsPartitionsV6(w: Writer, m: Encodable<OffsetFetchResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.metadata, true);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.metadata === undefined ? null : m.metadata, true);
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);
 }
@@ -516,7 +516,7 @@ export function decodeOffsetFetchResponseTopicsV6(r: Reader): OffsetFetchRespons
 }
 
 export function encodeOffsetFetchResponseTopicsV6(w: Writer, m: Encodable<OffsetFetchResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetFetchResponseTopicsPartitionsV6(w, x); }
   w.uvarint(0);
 }
@@ -557,8 +557,8 @@ export function decodeOffsetFetchResponseGroupsTopicsPartitionsV8(r: Reader): Of
 export function encodeOffsetFetchResponseGroupsTopicsPartitionsV8(w: Writer, m: Encodable<OffsetFetchResponseGroupsTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.metadata, true);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.metadata === undefined ? null : m.metadata, true);
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);
 }
@@ -579,7 +579,7 @@ export function decodeOffsetFetchResponseGroupsTopicsV8(r: Reader): OffsetFetchR
 }
 
 export function encodeOffsetFetchResponseGroupsTopicsV8(w: Writer, m: Encodable<OffsetFetchResponseGroupsTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetFetchResponseGroupsTopicsPartitionsV8(w, x); }
   w.uvarint(0);
 }
@@ -600,7 +600,7 @@ export function decodeOffsetFetchResponseGroupsV8(r: Reader): OffsetFetchRespons
 }
 
 export function encodeOffsetFetchResponseGroupsV8(w: Writer, m: Encodable<OffsetFetchResponseGroups>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetFetchResponseGroupsTopicsV8(w, x); }
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);
@@ -665,7 +665,7 @@ export function decodeOffsetFetchResponseGroupsV10(r: Reader): OffsetFetchRespon
 }
 
 export function encodeOffsetFetchResponseGroupsV10(w: Writer, m: Encodable<OffsetFetchResponseGroups>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetFetchResponseGroupsTopicsV10(w, x); }
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);

@@ -22,7 +22,7 @@ export function decodeFindCoordinatorRequestV0(r: Reader): FindCoordinatorReques
 }
 
 export function encodeFindCoordinatorRequestV0(w: Writer, m: Encodable<FindCoordinatorRequest>): void {
-  w.string(m.key, false);
+  w.string(m.key === undefined ? '' : m.key, false);
 }
 
 export function decodeFindCoordinatorRequestV1(r: Reader): FindCoordinatorRequest {
@@ -33,7 +33,7 @@ export function decodeFindCoordinatorRequestV1(r: Reader): FindCoordinatorReques
 }
 
 export function encodeFindCoordinatorRequestV1(w: Writer, m: Encodable<FindCoordinatorRequest>): void {
-  w.string(m.key, false);
+  w.string(m.key === undefined ? '' : m.key, false);
   w.int8(m.keyType ?? 0);
 }
 
@@ -46,7 +46,7 @@ export function decodeFindCoordinatorRequestV3(r: Reader): FindCoordinatorReques
 }
 
 export function encodeFindCoordinatorRequestV3(w: Writer, m: Encodable<FindCoordinatorRequest>): void {
-  w.string(m.key, true);
+  w.string(m.key === undefined ? '' : m.key, true);
   w.int8(m.keyType ?? 0);
   w.uvarint(0);
 }
@@ -61,7 +61,7 @@ export function decodeFindCoordinatorRequestV4(r: Reader): FindCoordinatorReques
 
 export function encodeFindCoordinatorRequestV4(w: Writer, m: Encodable<FindCoordinatorRequest>): void {
   w.int8(m.keyType ?? 0);
-  { const a = m.coordinatorKeys ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.coordinatorKeys ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -97,7 +97,7 @@ export function decodeFindCoordinatorResponseV0(r: Reader): FindCoordinatorRespo
 export function encodeFindCoordinatorResponseV0(w: Writer, m: Encodable<FindCoordinatorResponse>): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int32(m.port ?? 0);
 }
 
@@ -115,9 +115,9 @@ export function decodeFindCoordinatorResponseV1(r: Reader): FindCoordinatorRespo
 export function encodeFindCoordinatorResponseV1(w: Writer, m: Encodable<FindCoordinatorResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int32(m.port ?? 0);
 }
 
@@ -136,9 +136,9 @@ export function decodeFindCoordinatorResponseV3(r: Reader): FindCoordinatorRespo
 export function encodeFindCoordinatorResponseV3(w: Writer, m: Encodable<FindCoordinatorResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
   w.uvarint(0);
 }
@@ -155,12 +155,12 @@ export function decodeFindCoordinatorResponseCoordinatorsV4(r: Reader): FindCoor
 }
 
 export function encodeFindCoordinatorResponseCoordinatorsV4(w: Writer, m: Encodable<FindCoordinatorResponseCoordinators>): void {
-  w.string(m.key, true);
+  w.string(m.key === undefined ? '' : m.key, true);
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

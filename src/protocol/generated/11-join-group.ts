@@ -30,7 +30,7 @@ export function decodeJoinGroupRequestProtocolsV0(r: Reader): JoinGroupRequestPr
 }
 
 export function encodeJoinGroupRequestProtocolsV0(w: Writer, m: Encodable<JoinGroupRequestProtocols>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.bytes(m.metadata, false, false);
 }
 
@@ -54,10 +54,10 @@ export function decodeJoinGroupRequestV0(r: Reader): JoinGroupRequest {
 }
 
 export function encodeJoinGroupRequestV0(w: Writer, m: Encodable<JoinGroupRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.sessionTimeoutMs ?? 0);
-  w.string(m.memberId, false);
-  w.string(m.protocolType, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
   { const a = m.protocols ?? []; w.arrayLength(a.length, false); for (const x of a) encodeJoinGroupRequestProtocolsV0(w, x); }
 }
 
@@ -81,11 +81,11 @@ export function decodeJoinGroupRequestV1(r: Reader): JoinGroupRequest {
 }
 
 export function encodeJoinGroupRequestV1(w: Writer, m: Encodable<JoinGroupRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.sessionTimeoutMs ?? 0);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
-  w.string(m.memberId, false);
-  w.string(m.protocolType, false);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
   { const a = m.protocols ?? []; w.arrayLength(a.length, false); for (const x of a) encodeJoinGroupRequestProtocolsV0(w, x); }
 }
 
@@ -109,12 +109,12 @@ export function decodeJoinGroupRequestV5(r: Reader): JoinGroupRequest {
 }
 
 export function encodeJoinGroupRequestV5(w: Writer, m: Encodable<JoinGroupRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.sessionTimeoutMs ?? 0);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
-  w.string(m.protocolType, false);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
   { const a = m.protocols ?? []; w.arrayLength(a.length, false); for (const x of a) encodeJoinGroupRequestProtocolsV0(w, x); }
 }
 
@@ -126,7 +126,7 @@ export function decodeJoinGroupRequestProtocolsV6(r: Reader): JoinGroupRequestPr
 }
 
 export function encodeJoinGroupRequestProtocolsV6(w: Writer, m: Encodable<JoinGroupRequestProtocols>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.bytes(m.metadata, true, false);
   w.uvarint(0);
 }
@@ -152,12 +152,12 @@ export function decodeJoinGroupRequestV6(r: Reader): JoinGroupRequest {
 }
 
 export function encodeJoinGroupRequestV6(w: Writer, m: Encodable<JoinGroupRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int32(m.sessionTimeoutMs ?? 0);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
-  w.string(m.protocolType, true);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
   { const a = m.protocols ?? []; w.arrayLength(a.length, true); for (const x of a) encodeJoinGroupRequestProtocolsV6(w, x); }
   w.uvarint(0);
 }
@@ -183,14 +183,14 @@ export function decodeJoinGroupRequestV8(r: Reader): JoinGroupRequest {
 }
 
 export function encodeJoinGroupRequestV8(w: Writer, m: Encodable<JoinGroupRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int32(m.sessionTimeoutMs ?? 0);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
-  w.string(m.protocolType, true);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
   { const a = m.protocols ?? []; w.arrayLength(a.length, true); for (const x of a) encodeJoinGroupRequestProtocolsV6(w, x); }
-  w.string(m.reason, true);
+  w.string(m.reason === undefined ? null : m.reason, true);
   w.uvarint(0);
 }
 
@@ -219,7 +219,7 @@ export function decodeJoinGroupResponseMembersV0(r: Reader): JoinGroupResponseMe
 }
 
 export function encodeJoinGroupResponseMembersV0(w: Writer, m: Encodable<JoinGroupResponseMembers>): void {
-  w.string(m.memberId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   w.bytes(m.metadata, false, false);
 }
 
@@ -245,10 +245,10 @@ export function decodeJoinGroupResponseV0(r: Reader): JoinGroupResponse {
 
 export function encodeJoinGroupResponseV0(w: Writer, m: Encodable<JoinGroupResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.protocolName, false);
-  w.string(m.leader, false);
-  w.string(m.memberId, false);
+  w.int32(m.generationId ?? -1);
+  w.string(m.protocolName === undefined ? '' : m.protocolName, false);
+  w.string(m.leader === undefined ? '' : m.leader, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeJoinGroupResponseMembersV0(w, x); }
 }
 
@@ -275,10 +275,10 @@ export function decodeJoinGroupResponseV2(r: Reader): JoinGroupResponse {
 export function encodeJoinGroupResponseV2(w: Writer, m: Encodable<JoinGroupResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.protocolName, false);
-  w.string(m.leader, false);
-  w.string(m.memberId, false);
+  w.int32(m.generationId ?? -1);
+  w.string(m.protocolName === undefined ? '' : m.protocolName, false);
+  w.string(m.leader === undefined ? '' : m.leader, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeJoinGroupResponseMembersV0(w, x); }
 }
 
@@ -290,8 +290,8 @@ export function decodeJoinGroupResponseMembersV5(r: Reader): JoinGroupResponseMe
 }
 
 export function encodeJoinGroupResponseMembersV5(w: Writer, m: Encodable<JoinGroupResponseMembers>): void {
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
   w.bytes(m.metadata, false, false);
 }
 
@@ -318,10 +318,10 @@ export function decodeJoinGroupResponseV5(r: Reader): JoinGroupResponse {
 export function encodeJoinGroupResponseV5(w: Writer, m: Encodable<JoinGroupResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.protocolName, false);
-  w.string(m.leader, false);
-  w.string(m.memberId, false);
+  w.int32(m.generationId ?? -1);
+  w.string(m.protocolName === undefined ? '' : m.protocolName, false);
+  w.string(m.leader === undefined ? '' : m.leader, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeJoinGroupResponseMembersV5(w, x); }
 }
 
@@ -334,8 +334,8 @@ export function decodeJoinGroupResponseMembersV6(r: Reader): JoinGroupResponseMe
 }
 
 export function encodeJoinGroupResponseMembersV6(w: Writer, m: Encodable<JoinGroupResponseMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   w.bytes(m.metadata, true, false);
   w.uvarint(0);
 }
@@ -364,10 +364,10 @@ export function decodeJoinGroupResponseV6(r: Reader): JoinGroupResponse {
 export function encodeJoinGroupResponseV6(w: Writer, m: Encodable<JoinGroupResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.protocolName, true);
-  w.string(m.leader, true);
-  w.string(m.memberId, true);
+  w.int32(m.generationId ?? -1);
+  w.string(m.protocolName === undefined ? '' : m.protocolName, true);
+  w.string(m.leader === undefined ? '' : m.leader, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeJoinGroupResponseMembersV6(w, x); }
   w.uvarint(0);
 }
@@ -396,11 +396,11 @@ export function decodeJoinGroupResponseV7(r: Reader): JoinGroupResponse {
 export function encodeJoinGroupResponseV7(w: Writer, m: Encodable<JoinGroupResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.protocolType, true);
-  w.string(m.protocolName, true);
-  w.string(m.leader, true);
-  w.string(m.memberId, true);
+  w.int32(m.generationId ?? -1);
+  w.string(m.protocolType === undefined ? null : m.protocolType, true);
+  w.string(m.protocolName === undefined ? null : m.protocolName, true);
+  w.string(m.leader === undefined ? '' : m.leader, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeJoinGroupResponseMembersV6(w, x); }
   w.uvarint(0);
 }
@@ -429,12 +429,12 @@ export function decodeJoinGroupResponseV9(r: Reader): JoinGroupResponse {
 export function encodeJoinGroupResponseV9(w: Writer, m: Encodable<JoinGroupResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.protocolType, true);
-  w.string(m.protocolName, true);
-  w.string(m.leader, true);
+  w.int32(m.generationId ?? -1);
+  w.string(m.protocolType === undefined ? null : m.protocolType, true);
+  w.string(m.protocolName === undefined ? null : m.protocolName, true);
+  w.string(m.leader === undefined ? '' : m.leader, true);
   w.bool(m.skipAssignment ?? false);
-  w.string(m.memberId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeJoinGroupResponseMembersV6(w, x); }
   w.uvarint(0);
 }

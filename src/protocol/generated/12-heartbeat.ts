@@ -24,9 +24,9 @@ export function decodeHeartbeatRequestV0(r: Reader): HeartbeatRequest {
 }
 
 export function encodeHeartbeatRequestV0(w: Writer, m: Encodable<HeartbeatRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
 }
 
 export function decodeHeartbeatRequestV3(r: Reader): HeartbeatRequest {
@@ -38,10 +38,10 @@ export function decodeHeartbeatRequestV3(r: Reader): HeartbeatRequest {
 }
 
 export function encodeHeartbeatRequestV3(w: Writer, m: Encodable<HeartbeatRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
 }
 
 export function decodeHeartbeatRequestV4(r: Reader): HeartbeatRequest {
@@ -54,10 +54,10 @@ export function decodeHeartbeatRequestV4(r: Reader): HeartbeatRequest {
 }
 
 export function encodeHeartbeatRequestV4(w: Writer, m: Encodable<HeartbeatRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   w.uvarint(0);
 }
 

@@ -27,8 +27,8 @@ export function decodeLeaveGroupRequestV0(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeLeaveGroupRequestV0(w: Writer, m: Encodable<LeaveGroupRequest>): void {
-  w.string(m.groupId, false);
-  w.string(m.memberId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
 }
 
 export function decodeLeaveGroupRequestMembersV3(r: Reader): LeaveGroupRequestMembers {
@@ -39,8 +39,8 @@ export function decodeLeaveGroupRequestMembersV3(r: Reader): LeaveGroupRequestMe
 }
 
 export function encodeLeaveGroupRequestMembersV3(w: Writer, m: Encodable<LeaveGroupRequestMembers>): void {
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
 }
 
 export function decodeLeaveGroupRequestV3(r: Reader): LeaveGroupRequest {
@@ -58,7 +58,7 @@ export function decodeLeaveGroupRequestV3(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeLeaveGroupRequestV3(w: Writer, m: Encodable<LeaveGroupRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeLeaveGroupRequestMembersV3(w, x); }
 }
 
@@ -71,8 +71,8 @@ export function decodeLeaveGroupRequestMembersV4(r: Reader): LeaveGroupRequestMe
 }
 
 export function encodeLeaveGroupRequestMembersV4(w: Writer, m: Encodable<LeaveGroupRequestMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   w.uvarint(0);
 }
 
@@ -92,7 +92,7 @@ export function decodeLeaveGroupRequestV4(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeLeaveGroupRequestV4(w: Writer, m: Encodable<LeaveGroupRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeLeaveGroupRequestMembersV4(w, x); }
   w.uvarint(0);
 }
@@ -106,9 +106,9 @@ export function decodeLeaveGroupRequestMembersV5(r: Reader): LeaveGroupRequestMe
 }
 
 export function encodeLeaveGroupRequestMembersV5(w: Writer, m: Encodable<LeaveGroupRequestMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
-  w.string(m.reason, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
+  w.string(m.reason === undefined ? null : m.reason, true);
   w.uvarint(0);
 }
 
@@ -128,7 +128,7 @@ export function decodeLeaveGroupRequestV5(r: Reader): LeaveGroupRequest {
 }
 
 export function encodeLeaveGroupRequestV5(w: Writer, m: Encodable<LeaveGroupRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeLeaveGroupRequestMembersV5(w, x); }
   w.uvarint(0);
 }
@@ -175,8 +175,8 @@ export function decodeLeaveGroupResponseMembersV3(r: Reader): LeaveGroupResponse
 }
 
 export function encodeLeaveGroupResponseMembersV3(w: Writer, m: Encodable<LeaveGroupResponseMembers>): void {
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
   w.int16(m.errorCode ?? 0);
 }
 
@@ -209,8 +209,8 @@ export function decodeLeaveGroupResponseMembersV4(r: Reader): LeaveGroupResponse
 }
 
 export function encodeLeaveGroupResponseMembersV4(w: Writer, m: Encodable<LeaveGroupResponseMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);
 }

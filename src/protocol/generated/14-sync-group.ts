@@ -29,7 +29,7 @@ export function decodeSyncGroupRequestAssignmentsV0(r: Reader): SyncGroupRequest
 }
 
 export function encodeSyncGroupRequestAssignmentsV0(w: Writer, m: Encodable<SyncGroupRequestAssignments>): void {
-  w.string(m.memberId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   w.bytes(m.assignment, false, false);
 }
 
@@ -52,9 +52,9 @@ export function decodeSyncGroupRequestV0(r: Reader): SyncGroupRequest {
 }
 
 export function encodeSyncGroupRequestV0(w: Writer, m: Encodable<SyncGroupRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
   { const a = m.assignments ?? []; w.arrayLength(a.length, false); for (const x of a) encodeSyncGroupRequestAssignmentsV0(w, x); }
 }
 
@@ -77,10 +77,10 @@ export function decodeSyncGroupRequestV3(r: Reader): SyncGroupRequest {
 }
 
 export function encodeSyncGroupRequestV3(w: Writer, m: Encodable<SyncGroupRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
   { const a = m.assignments ?? []; w.arrayLength(a.length, false); for (const x of a) encodeSyncGroupRequestAssignmentsV0(w, x); }
 }
 
@@ -92,7 +92,7 @@ export function decodeSyncGroupRequestAssignmentsV4(r: Reader): SyncGroupRequest
 }
 
 export function encodeSyncGroupRequestAssignmentsV4(w: Writer, m: Encodable<SyncGroupRequestAssignments>): void {
-  w.string(m.memberId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.bytes(m.assignment, true, false);
   w.uvarint(0);
 }
@@ -117,10 +117,10 @@ export function decodeSyncGroupRequestV4(r: Reader): SyncGroupRequest {
 }
 
 export function encodeSyncGroupRequestV4(w: Writer, m: Encodable<SyncGroupRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   { const a = m.assignments ?? []; w.arrayLength(a.length, true); for (const x of a) encodeSyncGroupRequestAssignmentsV4(w, x); }
   w.uvarint(0);
 }
@@ -145,12 +145,12 @@ export function decodeSyncGroupRequestV5(r: Reader): SyncGroupRequest {
 }
 
 export function encodeSyncGroupRequestV5(w: Writer, m: Encodable<SyncGroupRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int32(m.generationId ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
-  w.string(m.protocolType, true);
-  w.string(m.protocolName, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
+  w.string(m.protocolType === undefined ? null : m.protocolType, true);
+  w.string(m.protocolName === undefined ? null : m.protocolName, true);
   { const a = m.assignments ?? []; w.arrayLength(a.length, true); for (const x of a) encodeSyncGroupRequestAssignmentsV4(w, x); }
   w.uvarint(0);
 }
@@ -222,8 +222,8 @@ export function decodeSyncGroupResponseV5(r: Reader): SyncGroupResponse {
 export function encodeSyncGroupResponseV5(w: Writer, m: Encodable<SyncGroupResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.protocolType, true);
-  w.string(m.protocolName, true);
+  w.string(m.protocolType === undefined ? null : m.protocolType, true);
+  w.string(m.protocolName === undefined ? null : m.protocolName, true);
   w.bytes(m.assignment, true, false);
   w.uvarint(0);
 }

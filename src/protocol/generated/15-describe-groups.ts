@@ -20,7 +20,7 @@ export function decodeDescribeGroupsRequestV0(r: Reader): DescribeGroupsRequest 
 }
 
 export function encodeDescribeGroupsRequestV0(w: Writer, m: Encodable<DescribeGroupsRequest>): void {
-  { const a = m.groups ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x, false); }
+  { const a = m.groups ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x === undefined ? '' : x, false); }
 }
 
 export function decodeDescribeGroupsRequestV3(r: Reader): DescribeGroupsRequest {
@@ -30,7 +30,7 @@ export function decodeDescribeGroupsRequestV3(r: Reader): DescribeGroupsRequest 
 }
 
 export function encodeDescribeGroupsRequestV3(w: Writer, m: Encodable<DescribeGroupsRequest>): void {
-  { const a = m.groups ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x, false); }
+  { const a = m.groups ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x === undefined ? '' : x, false); }
   w.bool(m.includeAuthorizedOperations ?? false);
 }
 
@@ -42,7 +42,7 @@ export function decodeDescribeGroupsRequestV5(r: Reader): DescribeGroupsRequest 
 }
 
 export function encodeDescribeGroupsRequestV5(w: Writer, m: Encodable<DescribeGroupsRequest>): void {
-  { const a = m.groups ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.groups ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.bool(m.includeAuthorizedOperations ?? false);
   w.uvarint(0);
 }
@@ -81,9 +81,9 @@ export function decodeDescribeGroupsResponseGroupsMembersV0(r: Reader): Describe
 }
 
 export function encodeDescribeGroupsResponseGroupsMembersV0(w: Writer, m: Encodable<DescribeGroupsResponseGroupsMembers>): void {
-  w.string(m.memberId, false);
-  w.string(m.clientId, false);
-  w.string(m.clientHost, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.clientId === undefined ? '' : m.clientId, false);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, false);
   w.bytes(m.memberMetadata, false, false);
   w.bytes(m.memberAssignment, false, false);
 }
@@ -109,10 +109,10 @@ export function decodeDescribeGroupsResponseGroupsV0(r: Reader): DescribeGroupsR
 
 export function encodeDescribeGroupsResponseGroupsV0(w: Writer, m: Encodable<DescribeGroupsResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.groupId, false);
-  w.string(m.groupState, false);
-  w.string(m.protocolType, false);
-  w.string(m.protocolData, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.string(m.groupState === undefined ? '' : m.groupState, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
+  w.string(m.protocolData === undefined ? '' : m.protocolData, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeGroupsResponseGroupsMembersV0(w, x); }
 }
 
@@ -172,12 +172,12 @@ export function decodeDescribeGroupsResponseGroupsV3(r: Reader): DescribeGroupsR
 
 export function encodeDescribeGroupsResponseGroupsV3(w: Writer, m: Encodable<DescribeGroupsResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.groupId, false);
-  w.string(m.groupState, false);
-  w.string(m.protocolType, false);
-  w.string(m.protocolData, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.string(m.groupState === undefined ? '' : m.groupState, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
+  w.string(m.protocolData === undefined ? '' : m.protocolData, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeGroupsResponseGroupsMembersV0(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
 }
 
 export function decodeDescribeGroupsResponseV3(r: Reader): DescribeGroupsResponse {
@@ -209,10 +209,10 @@ export function decodeDescribeGroupsResponseGroupsMembersV4(r: Reader): Describe
 }
 
 export function encodeDescribeGroupsResponseGroupsMembersV4(w: Writer, m: Encodable<DescribeGroupsResponseGroupsMembers>): void {
-  w.string(m.memberId, false);
-  w.string(m.groupInstanceId, false);
-  w.string(m.clientId, false);
-  w.string(m.clientHost, false);
+  w.string(m.memberId === undefined ? '' : m.memberId, false);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, false);
+  w.string(m.clientId === undefined ? '' : m.clientId, false);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, false);
   w.bytes(m.memberMetadata, false, false);
   w.bytes(m.memberAssignment, false, false);
 }
@@ -238,12 +238,12 @@ export function decodeDescribeGroupsResponseGroupsV4(r: Reader): DescribeGroupsR
 
 export function encodeDescribeGroupsResponseGroupsV4(w: Writer, m: Encodable<DescribeGroupsResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.groupId, false);
-  w.string(m.groupState, false);
-  w.string(m.protocolType, false);
-  w.string(m.protocolData, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.string(m.groupState === undefined ? '' : m.groupState, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
+  w.string(m.protocolData === undefined ? '' : m.protocolData, false);
   { const a = m.members ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeGroupsResponseGroupsMembersV4(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
 }
 
 export function decodeDescribeGroupsResponseV4(r: Reader): DescribeGroupsResponse {
@@ -276,10 +276,10 @@ export function decodeDescribeGroupsResponseGroupsMembersV5(r: Reader): Describe
 }
 
 export function encodeDescribeGroupsResponseGroupsMembersV5(w: Writer, m: Encodable<DescribeGroupsResponseGroupsMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
-  w.string(m.clientId, true);
-  w.string(m.clientHost, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
+  w.string(m.clientId === undefined ? '' : m.clientId, true);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, true);
   w.bytes(m.memberMetadata, true, false);
   w.bytes(m.memberAssignment, true, false);
   w.uvarint(0);
@@ -307,12 +307,12 @@ export function decodeDescribeGroupsResponseGroupsV5(r: Reader): DescribeGroupsR
 
 export function encodeDescribeGroupsResponseGroupsV5(w: Writer, m: Encodable<DescribeGroupsResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.groupId, true);
-  w.string(m.groupState, true);
-  w.string(m.protocolType, true);
-  w.string(m.protocolData, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
+  w.string(m.protocolData === undefined ? '' : m.protocolData, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeGroupsResponseGroupsMembersV5(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -358,13 +358,13 @@ export function decodeDescribeGroupsResponseGroupsV6(r: Reader): DescribeGroupsR
 
 export function encodeDescribeGroupsResponseGroupsV6(w: Writer, m: Encodable<DescribeGroupsResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.groupId, true);
-  w.string(m.groupState, true);
-  w.string(m.protocolType, true);
-  w.string(m.protocolData, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
+  w.string(m.protocolData === undefined ? '' : m.protocolData, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeGroupsResponseGroupsMembersV5(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 

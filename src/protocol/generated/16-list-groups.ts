@@ -41,7 +41,7 @@ export function decodeListGroupsRequestV4(r: Reader): ListGroupsRequest {
 }
 
 export function encodeListGroupsRequestV4(w: Writer, m: Encodable<ListGroupsRequest>): void {
-  { const a = m.statesFilter ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.statesFilter ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -53,8 +53,8 @@ export function decodeListGroupsRequestV5(r: Reader): ListGroupsRequest {
 }
 
 export function encodeListGroupsRequestV5(w: Writer, m: Encodable<ListGroupsRequest>): void {
-  { const a = m.statesFilter ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
-  { const a = m.typesFilter ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.statesFilter ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
+  { const a = m.typesFilter ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -79,8 +79,8 @@ export function decodeListGroupsResponseGroupsV0(r: Reader): ListGroupsResponseG
 }
 
 export function encodeListGroupsResponseGroupsV0(w: Writer, m: Encodable<ListGroupsResponseGroups>): void {
-  w.string(m.groupId, false);
-  w.string(m.protocolType, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, false);
 }
 
 export function decodeListGroupsResponseV0(r: Reader): ListGroupsResponse {
@@ -132,8 +132,8 @@ export function decodeListGroupsResponseGroupsV3(r: Reader): ListGroupsResponseG
 }
 
 export function encodeListGroupsResponseGroupsV3(w: Writer, m: Encodable<ListGroupsResponseGroups>): void {
-  w.string(m.groupId, true);
-  w.string(m.protocolType, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
   w.uvarint(0);
 }
 
@@ -169,9 +169,9 @@ export function decodeListGroupsResponseGroupsV4(r: Reader): ListGroupsResponseG
 }
 
 export function encodeListGroupsResponseGroupsV4(w: Writer, m: Encodable<ListGroupsResponseGroups>): void {
-  w.string(m.groupId, true);
-  w.string(m.protocolType, true);
-  w.string(m.groupState, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
   w.uvarint(0);
 }
 
@@ -207,10 +207,10 @@ export function decodeListGroupsResponseGroupsV5(r: Reader): ListGroupsResponseG
 }
 
 export function encodeListGroupsResponseGroupsV5(w: Writer, m: Encodable<ListGroupsResponseGroups>): void {
-  w.string(m.groupId, true);
-  w.string(m.protocolType, true);
-  w.string(m.groupState, true);
-  w.string(m.groupType, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.protocolType === undefined ? '' : m.protocolType, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
+  w.string(m.groupType === undefined ? '' : m.groupType, true);
   w.uvarint(0);
 }
 

@@ -18,7 +18,7 @@ export function decodeSaslHandshakeRequestV0(r: Reader): SaslHandshakeRequest {
 }
 
 export function encodeSaslHandshakeRequestV0(w: Writer, m: Encodable<SaslHandshakeRequest>): void {
-  w.string(m.mechanism, false);
+  w.string(m.mechanism === undefined ? '' : m.mechanism, false);
 }
 
 export interface SaslHandshakeResponse {
@@ -34,7 +34,7 @@ export function decodeSaslHandshakeResponseV0(r: Reader): SaslHandshakeResponse 
 
 export function encodeSaslHandshakeResponseV0(w: Writer, m: Encodable<SaslHandshakeResponse>): void {
   w.int16(m.errorCode ?? 0);
-  { const a = m.mechanisms ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x, false); }
+  { const a = m.mechanisms ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x === undefined ? '' : x, false); }
 }
 
 export const decodeSaslHandshakeRequest: ReadonlyArray<((r: Reader) => SaslHandshakeRequest) | undefined> = [decodeSaslHandshakeRequestV0, decodeSaslHandshakeRequestV0];

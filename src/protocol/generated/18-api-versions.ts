@@ -30,8 +30,8 @@ export function decodeApiVersionsRequestV3(r: Reader): ApiVersionsRequest {
 }
 
 export function encodeApiVersionsRequestV3(w: Writer, m: Encodable<ApiVersionsRequest>): void {
-  w.string(m.clientSoftwareName, true);
-  w.string(m.clientSoftwareVersion, true);
+  w.string(m.clientSoftwareName === undefined ? '' : m.clientSoftwareName, true);
+  w.string(m.clientSoftwareVersion === undefined ? '' : m.clientSoftwareVersion, true);
   w.uvarint(0);
 }
 
@@ -144,7 +144,7 @@ export function decodeApiVersionsResponseSupportedFeaturesV3(r: Reader): ApiVers
 }
 
 export function encodeApiVersionsResponseSupportedFeaturesV3(w: Writer, m: Encodable<ApiVersionsResponseSupportedFeatures>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int16(m.minVersion ?? 0);
   w.int16(m.maxVersion ?? 0);
   w.uvarint(0);
@@ -159,7 +159,7 @@ export function decodeApiVersionsResponseFinalizedFeaturesV3(r: Reader): ApiVers
 }
 
 export function encodeApiVersionsResponseFinalizedFeaturesV3(w: Writer, m: Encodable<ApiVersionsResponseFinalizedFeatures>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int16(m.maxVersionLevel ?? 0);
   w.int16(m.minVersionLevel ?? 0);
   w.uvarint(0);
@@ -234,7 +234,7 @@ export function encodeApiVersionsResponseV3(w: Writer, m: Encodable<ApiVersionsR
   }
   if (m.finalizedFeaturesEpoch !== undefined && m.finalizedFeaturesEpoch !== -1) {
     const t = new Writer(64);
-    t.int64(m.finalizedFeaturesEpoch ?? 0);
+    t.int64(m.finalizedFeaturesEpoch ?? -1);
     w.uvarint(1);
     w.uvarint(t.length);
     w.append(t);

@@ -47,8 +47,8 @@ export function decodeCreateTopicsRequestTopicsConfigsV0(r: Reader): CreateTopic
 }
 
 export function encodeCreateTopicsRequestTopicsConfigsV0(w: Writer, m: Encodable<CreateTopicsRequestTopicsConfigs>): void {
-  w.string(m.name, false);
-  w.string(m.value, false);
+  w.string(m.name === undefined ? '' : m.name, false);
+  w.string(m.value === undefined ? null : m.value, false);
 }
 
 export function decodeCreateTopicsRequestTopicsV0(r: Reader): CreateTopicsRequestTopics {
@@ -75,7 +75,7 @@ export function decodeCreateTopicsRequestTopicsV0(r: Reader): CreateTopicsReques
 }
 
 export function encodeCreateTopicsRequestTopicsV0(w: Writer, m: Encodable<CreateTopicsRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int32(m.numPartitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
   { const a = m.assignments ?? []; w.arrayLength(a.length, false); for (const x of a) encodeCreateTopicsRequestTopicsAssignmentsV0(w, x); }
@@ -98,7 +98,7 @@ export function decodeCreateTopicsRequestV0(r: Reader): CreateTopicsRequest {
 
 export function encodeCreateTopicsRequestV0(w: Writer, m: Encodable<CreateTopicsRequest>): void {
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeCreateTopicsRequestTopicsV0(w, x); }
-  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.timeoutMs ?? 60000);
 }
 
 export function decodeCreateTopicsRequestV1(r: Reader): CreateTopicsRequest {
@@ -117,7 +117,7 @@ export function decodeCreateTopicsRequestV1(r: Reader): CreateTopicsRequest {
 
 export function encodeCreateTopicsRequestV1(w: Writer, m: Encodable<CreateTopicsRequest>): void {
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeCreateTopicsRequestTopicsV0(w, x); }
-  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.timeoutMs ?? 60000);
   w.bool(m.validateOnly ?? false);
 }
 
@@ -142,8 +142,8 @@ export function decodeCreateTopicsRequestTopicsConfigsV5(r: Reader): CreateTopic
 }
 
 export function encodeCreateTopicsRequestTopicsConfigsV5(w: Writer, m: Encodable<CreateTopicsRequestTopicsConfigs>): void {
-  w.string(m.name, true);
-  w.string(m.value, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.value === undefined ? null : m.value, true);
   w.uvarint(0);
 }
 
@@ -172,7 +172,7 @@ export function decodeCreateTopicsRequestTopicsV5(r: Reader): CreateTopicsReques
 }
 
 export function encodeCreateTopicsRequestTopicsV5(w: Writer, m: Encodable<CreateTopicsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int32(m.numPartitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
   { const a = m.assignments ?? []; w.arrayLength(a.length, true); for (const x of a) encodeCreateTopicsRequestTopicsAssignmentsV5(w, x); }
@@ -197,7 +197,7 @@ export function decodeCreateTopicsRequestV5(r: Reader): CreateTopicsRequest {
 
 export function encodeCreateTopicsRequestV5(w: Writer, m: Encodable<CreateTopicsRequest>): void {
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeCreateTopicsRequestTopicsV5(w, x); }
-  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.timeoutMs ?? 60000);
   w.bool(m.validateOnly ?? false);
   w.uvarint(0);
 }
@@ -237,7 +237,7 @@ export function decodeCreateTopicsResponseTopicsV0(r: Reader): CreateTopicsRespo
 }
 
 export function encodeCreateTopicsResponseTopicsV0(w: Writer, m: Encodable<CreateTopicsResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int16(m.errorCode ?? 0);
 }
 
@@ -271,9 +271,9 @@ export function decodeCreateTopicsResponseTopicsV1(r: Reader): CreateTopicsRespo
 }
 
 export function encodeCreateTopicsResponseTopicsV1(w: Writer, m: Encodable<CreateTopicsResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
 }
 
 export function decodeCreateTopicsResponseV1(r: Reader): CreateTopicsResponse {
@@ -322,10 +322,10 @@ export function decodeCreateTopicsResponseTopicsConfigsV5(r: Reader): CreateTopi
 }
 
 export function encodeCreateTopicsResponseTopicsConfigsV5(w: Writer, m: Encodable<CreateTopicsResponseTopicsConfigs>): void {
-  w.string(m.name, true);
-  w.string(m.value, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.value === undefined ? null : m.value, true);
   w.bool(m.readOnly ?? false);
-  w.int8(m.configSource ?? 0);
+  w.int8(m.configSource ?? -1);
   w.bool(m.isSensitive ?? false);
   w.uvarint(0);
 }
@@ -360,12 +360,12 @@ export function decodeCreateTopicsResponseTopicsV5(r: Reader): CreateTopicsRespo
 }
 
 export function encodeCreateTopicsResponseTopicsV5(w: Writer, m: Encodable<CreateTopicsResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.int32(m.numPartitions ?? 0);
-  w.int16(m.replicationFactor ?? 0);
-  { const a = m.configs; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeCreateTopicsResponseTopicsConfigsV5(w, x); }
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.int32(m.numPartitions ?? -1);
+  w.int16(m.replicationFactor ?? -1);
+  { const a = m.configs === undefined ? [] : m.configs; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeCreateTopicsResponseTopicsConfigsV5(w, x); }
   let tags = 0;
   if (m.topicConfigErrorCode !== undefined && m.topicConfigErrorCode !== 0) tags++;
   w.uvarint(tags);
@@ -428,13 +428,13 @@ export function decodeCreateTopicsResponseTopicsV7(r: Reader): CreateTopicsRespo
 }
 
 export function encodeCreateTopicsResponseTopicsV7(w: Writer, m: Encodable<CreateTopicsResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.int32(m.numPartitions ?? 0);
-  w.int16(m.replicationFactor ?? 0);
-  { const a = m.configs; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeCreateTopicsResponseTopicsConfigsV5(w, x); }
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.int32(m.numPartitions ?? -1);
+  w.int16(m.replicationFactor ?? -1);
+  { const a = m.configs === undefined ? [] : m.configs; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeCreateTopicsResponseTopicsConfigsV5(w, x); }
   let tags = 0;
   if (m.topicConfigErrorCode !== undefined && m.topicConfigErrorCode !== 0) tags++;
   w.uvarint(tags);

@@ -26,7 +26,7 @@ export function decodeDeleteTopicsRequestV0(r: Reader): DeleteTopicsRequest {
 }
 
 export function encodeDeleteTopicsRequestV0(w: Writer, m: Encodable<DeleteTopicsRequest>): void {
-  { const a = m.topicNames ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x, false); }
+  { const a = m.topicNames ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x === undefined ? '' : x, false); }
   w.int32(m.timeoutMs ?? 0);
 }
 
@@ -39,7 +39,7 @@ export function decodeDeleteTopicsRequestV4(r: Reader): DeleteTopicsRequest {
 }
 
 export function encodeDeleteTopicsRequestV4(w: Writer, m: Encodable<DeleteTopicsRequest>): void {
-  { const a = m.topicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.topicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.int32(m.timeoutMs ?? 0);
   w.uvarint(0);
 }
@@ -52,7 +52,7 @@ export function decodeDeleteTopicsRequestTopicsV6(r: Reader): DeleteTopicsReques
 }
 
 export function encodeDeleteTopicsRequestTopicsV6(w: Writer, m: Encodable<DeleteTopicsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? null : m.name, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.uvarint(0);
 }
@@ -98,7 +98,7 @@ export function decodeDeleteTopicsResponseResponsesV0(r: Reader): DeleteTopicsRe
 }
 
 export function encodeDeleteTopicsResponseResponsesV0(w: Writer, m: Encodable<DeleteTopicsResponseResponses>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int16(m.errorCode ?? 0);
 }
 
@@ -147,7 +147,7 @@ export function decodeDeleteTopicsResponseResponsesV4(r: Reader): DeleteTopicsRe
 }
 
 export function encodeDeleteTopicsResponseResponsesV4(w: Writer, m: Encodable<DeleteTopicsResponseResponses>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);
 }
@@ -182,9 +182,9 @@ export function decodeDeleteTopicsResponseResponsesV5(r: Reader): DeleteTopicsRe
 }
 
 export function encodeDeleteTopicsResponseResponsesV5(w: Writer, m: Encodable<DeleteTopicsResponseResponses>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -218,10 +218,10 @@ export function decodeDeleteTopicsResponseResponsesV6(r: Reader): DeleteTopicsRe
 }
 
 export function encodeDeleteTopicsResponseResponsesV6(w: Writer, m: Encodable<DeleteTopicsResponseResponses>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? null : m.name, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

@@ -46,7 +46,7 @@ export function decodeDeleteRecordsRequestTopicsV0(r: Reader): DeleteRecordsRequ
 }
 
 export function encodeDeleteRecordsRequestTopicsV0(w: Writer, m: Encodable<DeleteRecordsRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDeleteRecordsRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -96,7 +96,7 @@ export function decodeDeleteRecordsRequestTopicsV2(r: Reader): DeleteRecordsRequ
 }
 
 export function encodeDeleteRecordsRequestTopicsV2(w: Writer, m: Encodable<DeleteRecordsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDeleteRecordsRequestTopicsPartitionsV2(w, x); }
   w.uvarint(0);
 }
@@ -162,7 +162,7 @@ export function decodeDeleteRecordsResponseTopicsV0(r: Reader): DeleteRecordsRes
 }
 
 export function encodeDeleteRecordsResponseTopicsV0(w: Writer, m: Encodable<DeleteRecordsResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDeleteRecordsResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -214,7 +214,7 @@ export function decodeDeleteRecordsResponseTopicsV2(r: Reader): DeleteRecordsRes
 }
 
 export function encodeDeleteRecordsResponseTopicsV2(w: Writer, m: Encodable<DeleteRecordsResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDeleteRecordsResponseTopicsPartitionsV2(w, x); }
   w.uvarint(0);
 }

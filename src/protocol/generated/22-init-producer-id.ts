@@ -24,7 +24,7 @@ export function decodeInitProducerIdRequestV0(r: Reader): InitProducerIdRequest 
 }
 
 export function encodeInitProducerIdRequestV0(w: Writer, m: Encodable<InitProducerIdRequest>): void {
-  w.string(m.transactionalId, false);
+  w.string(m.transactionalId === undefined ? null : m.transactionalId, false);
   w.int32(m.transactionTimeoutMs ?? 0);
 }
 
@@ -38,7 +38,7 @@ export function decodeInitProducerIdRequestV2(r: Reader): InitProducerIdRequest 
 }
 
 export function encodeInitProducerIdRequestV2(w: Writer, m: Encodable<InitProducerIdRequest>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? null : m.transactionalId, true);
   w.int32(m.transactionTimeoutMs ?? 0);
   w.uvarint(0);
 }
@@ -53,10 +53,10 @@ export function decodeInitProducerIdRequestV3(r: Reader): InitProducerIdRequest 
 }
 
 export function encodeInitProducerIdRequestV3(w: Writer, m: Encodable<InitProducerIdRequest>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? null : m.transactionalId, true);
   w.int32(m.transactionTimeoutMs ?? 0);
-  w.int64(m.producerId ?? 0);
-  w.int16(m.producerEpoch ?? 0);
+  w.int64(m.producerId ?? -1);
+  w.int16(m.producerEpoch ?? -1);
   w.uvarint(0);
 }
 
@@ -78,7 +78,7 @@ export function decodeInitProducerIdResponseV0(r: Reader): InitProducerIdRespons
 export function encodeInitProducerIdResponseV0(w: Writer, m: Encodable<InitProducerIdResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int64(m.producerId ?? 0);
+  w.int64(m.producerId ?? -1);
   w.int16(m.producerEpoch ?? 0);
 }
 
@@ -94,7 +94,7 @@ export function decodeInitProducerIdResponseV2(r: Reader): InitProducerIdRespons
 export function encodeInitProducerIdResponseV2(w: Writer, m: Encodable<InitProducerIdResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int64(m.producerId ?? 0);
+  w.int64(m.producerId ?? -1);
   w.int16(m.producerEpoch ?? 0);
   w.uvarint(0);
 }

@@ -48,7 +48,7 @@ export function decodeOffsetForLeaderEpochRequestTopicsV0(r: Reader): OffsetForL
 }
 
 export function encodeOffsetForLeaderEpochRequestTopicsV0(w: Writer, m: Encodable<OffsetForLeaderEpochRequestTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetForLeaderEpochRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -78,7 +78,7 @@ export function decodeOffsetForLeaderEpochRequestTopicsPartitionsV2(r: Reader): 
 
 export function encodeOffsetForLeaderEpochRequestTopicsPartitionsV2(w: Writer, m: Encodable<OffsetForLeaderEpochRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int32(m.leaderEpoch ?? 0);
 }
 
@@ -96,7 +96,7 @@ export function decodeOffsetForLeaderEpochRequestTopicsV2(r: Reader): OffsetForL
 }
 
 export function encodeOffsetForLeaderEpochRequestTopicsV2(w: Writer, m: Encodable<OffsetForLeaderEpochRequestTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetForLeaderEpochRequestTopicsPartitionsV2(w, x); }
 }
 
@@ -131,7 +131,7 @@ export function decodeOffsetForLeaderEpochRequestV3(r: Reader): OffsetForLeaderE
 }
 
 export function encodeOffsetForLeaderEpochRequestV3(w: Writer, m: Encodable<OffsetForLeaderEpochRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -2);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetForLeaderEpochRequestTopicsV2(w, x); }
 }
 
@@ -145,7 +145,7 @@ export function decodeOffsetForLeaderEpochRequestTopicsPartitionsV4(r: Reader): 
 
 export function encodeOffsetForLeaderEpochRequestTopicsPartitionsV4(w: Writer, m: Encodable<OffsetForLeaderEpochRequestTopicsPartitions>): void {
   w.int32(m.partition ?? 0);
-  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
   w.int32(m.leaderEpoch ?? 0);
   w.uvarint(0);
 }
@@ -165,7 +165,7 @@ export function decodeOffsetForLeaderEpochRequestTopicsV4(r: Reader): OffsetForL
 }
 
 export function encodeOffsetForLeaderEpochRequestTopicsV4(w: Writer, m: Encodable<OffsetForLeaderEpochRequestTopics>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetForLeaderEpochRequestTopicsPartitionsV4(w, x); }
   w.uvarint(0);
 }
@@ -185,7 +185,7 @@ export function decodeOffsetForLeaderEpochRequestV4(r: Reader): OffsetForLeaderE
 }
 
 export function encodeOffsetForLeaderEpochRequestV4(w: Writer, m: Encodable<OffsetForLeaderEpochRequest>): void {
-  w.int32(m.replicaId ?? 0);
+  w.int32(m.replicaId ?? -2);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetForLeaderEpochRequestTopicsV4(w, x); }
   w.uvarint(0);
 }
@@ -216,7 +216,7 @@ export function decodeOffsetForLeaderEpochResponseTopicsPartitionsV0(r: Reader):
 export function encodeOffsetForLeaderEpochResponseTopicsPartitionsV0(w: Writer, m: Encodable<OffsetForLeaderEpochResponseTopicsPartitions>): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partition ?? 0);
-  w.int64(m.endOffset ?? 0);
+  w.int64(m.endOffset ?? -1);
 }
 
 export function decodeOffsetForLeaderEpochResponseTopicsV0(r: Reader): OffsetForLeaderEpochResponseTopics {
@@ -233,7 +233,7 @@ export function decodeOffsetForLeaderEpochResponseTopicsV0(r: Reader): OffsetFor
 }
 
 export function encodeOffsetForLeaderEpochResponseTopicsV0(w: Writer, m: Encodable<OffsetForLeaderEpochResponseTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetForLeaderEpochResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -265,8 +265,8 @@ export function decodeOffsetForLeaderEpochResponseTopicsPartitionsV1(r: Reader):
 export function encodeOffsetForLeaderEpochResponseTopicsPartitionsV1(w: Writer, m: Encodable<OffsetForLeaderEpochResponseTopicsPartitions>): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partition ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
-  w.int64(m.endOffset ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  w.int64(m.endOffset ?? -1);
 }
 
 export function decodeOffsetForLeaderEpochResponseTopicsV1(r: Reader): OffsetForLeaderEpochResponseTopics {
@@ -283,7 +283,7 @@ export function decodeOffsetForLeaderEpochResponseTopicsV1(r: Reader): OffsetFor
 }
 
 export function encodeOffsetForLeaderEpochResponseTopicsV1(w: Writer, m: Encodable<OffsetForLeaderEpochResponseTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetForLeaderEpochResponseTopicsPartitionsV1(w, x); }
 }
 
@@ -334,8 +334,8 @@ export function decodeOffsetForLeaderEpochResponseTopicsPartitionsV4(r: Reader):
 export function encodeOffsetForLeaderEpochResponseTopicsPartitionsV4(w: Writer, m: Encodable<OffsetForLeaderEpochResponseTopicsPartitions>): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partition ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
-  w.int64(m.endOffset ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  w.int64(m.endOffset ?? -1);
   w.uvarint(0);
 }
 
@@ -354,7 +354,7 @@ export function decodeOffsetForLeaderEpochResponseTopicsV4(r: Reader): OffsetFor
 }
 
 export function encodeOffsetForLeaderEpochResponseTopicsV4(w: Writer, m: Encodable<OffsetForLeaderEpochResponseTopics>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeOffsetForLeaderEpochResponseTopicsPartitionsV4(w, x); }
   w.uvarint(0);
 }

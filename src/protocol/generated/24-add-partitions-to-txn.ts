@@ -38,7 +38,7 @@ export function decodeAddPartitionsToTxnRequestV3AndBelowTopicsV0(r: Reader): Ad
 }
 
 export function encodeAddPartitionsToTxnRequestV3AndBelowTopicsV0(w: Writer, m: Encodable<AddPartitionsToTxnRequestV3AndBelowTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -59,7 +59,7 @@ export function decodeAddPartitionsToTxnRequestV0(r: Reader): AddPartitionsToTxn
 }
 
 export function encodeAddPartitionsToTxnRequestV0(w: Writer, m: Encodable<AddPartitionsToTxnRequest>): void {
-  w.string(m.v3AndBelowTransactionalId, false);
+  w.string(m.v3AndBelowTransactionalId === undefined ? '' : m.v3AndBelowTransactionalId, false);
   w.int64(m.v3AndBelowProducerId ?? 0);
   w.int16(m.v3AndBelowProducerEpoch ?? 0);
   { const a = m.v3AndBelowTopics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeAddPartitionsToTxnRequestV3AndBelowTopicsV0(w, x); }
@@ -73,7 +73,7 @@ export function decodeAddPartitionsToTxnRequestV3AndBelowTopicsV3(r: Reader): Ad
 }
 
 export function encodeAddPartitionsToTxnRequestV3AndBelowTopicsV3(w: Writer, m: Encodable<AddPartitionsToTxnRequestV3AndBelowTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -96,7 +96,7 @@ export function decodeAddPartitionsToTxnRequestV3(r: Reader): AddPartitionsToTxn
 }
 
 export function encodeAddPartitionsToTxnRequestV3(w: Writer, m: Encodable<AddPartitionsToTxnRequest>): void {
-  w.string(m.v3AndBelowTransactionalId, true);
+  w.string(m.v3AndBelowTransactionalId === undefined ? '' : m.v3AndBelowTransactionalId, true);
   w.int64(m.v3AndBelowProducerId ?? 0);
   w.int16(m.v3AndBelowProducerEpoch ?? 0);
   { const a = m.v3AndBelowTopics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAddPartitionsToTxnRequestV3AndBelowTopicsV3(w, x); }
@@ -111,7 +111,7 @@ export function decodeAddPartitionsToTxnRequestTransactionsTopicsV4(r: Reader): 
 }
 
 export function encodeAddPartitionsToTxnRequestTransactionsTopicsV4(w: Writer, m: Encodable<AddPartitionsToTxnRequestTransactionsTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -134,7 +134,7 @@ export function decodeAddPartitionsToTxnRequestTransactionsV4(r: Reader): AddPar
 }
 
 export function encodeAddPartitionsToTxnRequestTransactionsV4(w: Writer, m: Encodable<AddPartitionsToTxnRequestTransactions>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
   w.bool(m.verifyOnly ?? false);
@@ -216,7 +216,7 @@ export function decodeAddPartitionsToTxnResponseResultsByTopicV3AndBelowV0(r: Re
 }
 
 export function encodeAddPartitionsToTxnResponseResultsByTopicV3AndBelowV0(w: Writer, m: Encodable<AddPartitionsToTxnResponseResultsByTopicV3AndBelow>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.resultsByPartition ?? []; w.arrayLength(a.length, false); for (const x of a) encodeAddPartitionsToTxnResponseResultsByTopicV3AndBelowResultsByPartitionV0(w, x); }
 }
 
@@ -268,7 +268,7 @@ export function decodeAddPartitionsToTxnResponseResultsByTopicV3AndBelowV3(r: Re
 }
 
 export function encodeAddPartitionsToTxnResponseResultsByTopicV3AndBelowV3(w: Writer, m: Encodable<AddPartitionsToTxnResponseResultsByTopicV3AndBelow>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.resultsByPartition ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAddPartitionsToTxnResponseResultsByTopicV3AndBelowResultsByPartitionV3(w, x); }
   w.uvarint(0);
 }
@@ -323,7 +323,7 @@ export function decodeAddPartitionsToTxnResponseResultsByTransactionTopicResults
 }
 
 export function encodeAddPartitionsToTxnResponseResultsByTransactionTopicResultsV4(w: Writer, m: Encodable<AddPartitionsToTxnResponseResultsByTransactionTopicResults>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.resultsByPartition ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAddPartitionsToTxnResponseResultsByTransactionTopicResultsResultsByPartitionV4(w, x); }
   w.uvarint(0);
 }
@@ -343,7 +343,7 @@ export function decodeAddPartitionsToTxnResponseResultsByTransactionV4(r: Reader
 }
 
 export function encodeAddPartitionsToTxnResponseResultsByTransactionV4(w: Writer, m: Encodable<AddPartitionsToTxnResponseResultsByTransaction>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
   { const a = m.topicResults ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAddPartitionsToTxnResponseResultsByTransactionTopicResultsV4(w, x); }
   w.uvarint(0);
 }

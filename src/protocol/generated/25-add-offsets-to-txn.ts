@@ -24,10 +24,10 @@ export function decodeAddOffsetsToTxnRequestV0(r: Reader): AddOffsetsToTxnReques
 }
 
 export function encodeAddOffsetsToTxnRequestV0(w: Writer, m: Encodable<AddOffsetsToTxnRequest>): void {
-  w.string(m.transactionalId, false);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, false);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
 }
 
 export function decodeAddOffsetsToTxnRequestV3(r: Reader): AddOffsetsToTxnRequest {
@@ -40,10 +40,10 @@ export function decodeAddOffsetsToTxnRequestV3(r: Reader): AddOffsetsToTxnReques
 }
 
 export function encodeAddOffsetsToTxnRequestV3(w: Writer, m: Encodable<AddOffsetsToTxnRequest>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.uvarint(0);
 }
 

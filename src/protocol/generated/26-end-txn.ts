@@ -24,7 +24,7 @@ export function decodeEndTxnRequestV0(r: Reader): EndTxnRequest {
 }
 
 export function encodeEndTxnRequestV0(w: Writer, m: Encodable<EndTxnRequest>): void {
-  w.string(m.transactionalId, false);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, false);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
   w.bool(m.committed ?? false);
@@ -40,7 +40,7 @@ export function decodeEndTxnRequestV3(r: Reader): EndTxnRequest {
 }
 
 export function encodeEndTxnRequestV3(w: Writer, m: Encodable<EndTxnRequest>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
   w.bool(m.committed ?? false);
@@ -94,8 +94,8 @@ export function decodeEndTxnResponseV5(r: Reader): EndTxnResponse {
 export function encodeEndTxnResponseV5(w: Writer, m: Encodable<EndTxnResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.int64(m.producerId ?? 0);
-  w.int16(m.producerEpoch ?? 0);
+  w.int64(m.producerId ?? -1);
+  w.int16(m.producerEpoch ?? -1);
   w.uvarint(0);
 }
 

@@ -31,7 +31,7 @@ export function decodeWriteTxnMarkersRequestMarkersTopicsV0(r: Reader): WriteTxn
 }
 
 export function encodeWriteTxnMarkersRequestMarkersTopicsV0(w: Writer, m: Encodable<WriteTxnMarkersRequestMarkersTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -84,7 +84,7 @@ export function decodeWriteTxnMarkersRequestMarkersTopicsV1(r: Reader): WriteTxn
 }
 
 export function encodeWriteTxnMarkersRequestMarkersTopicsV1(w: Writer, m: Encodable<WriteTxnMarkersRequestMarkersTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -221,7 +221,7 @@ export function decodeWriteTxnMarkersResponseMarkersTopicsV0(r: Reader): WriteTx
 }
 
 export function encodeWriteTxnMarkersResponseMarkersTopicsV0(w: Writer, m: Encodable<WriteTxnMarkersResponseMarkersTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeWriteTxnMarkersResponseMarkersTopicsPartitionsV0(w, x); }
 }
 
@@ -287,7 +287,7 @@ export function decodeWriteTxnMarkersResponseMarkersTopicsV1(r: Reader): WriteTx
 }
 
 export function encodeWriteTxnMarkersResponseMarkersTopicsV1(w: Writer, m: Encodable<WriteTxnMarkersResponseMarkersTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeWriteTxnMarkersResponseMarkersTopicsPartitionsV1(w, x); }
   w.uvarint(0);
 }

@@ -40,7 +40,7 @@ export function decodeTxnOffsetCommitRequestTopicsPartitionsV0(r: Reader): TxnOf
 export function encodeTxnOffsetCommitRequestTopicsPartitionsV0(w: Writer, m: Encodable<TxnOffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.string(m.committedMetadata, false);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, false);
 }
 
 export function decodeTxnOffsetCommitRequestTopicsV0(r: Reader): TxnOffsetCommitRequestTopics {
@@ -57,7 +57,7 @@ export function decodeTxnOffsetCommitRequestTopicsV0(r: Reader): TxnOffsetCommit
 }
 
 export function encodeTxnOffsetCommitRequestTopicsV0(w: Writer, m: Encodable<TxnOffsetCommitRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeTxnOffsetCommitRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -81,8 +81,8 @@ export function decodeTxnOffsetCommitRequestV0(r: Reader): TxnOffsetCommitReques
 }
 
 export function encodeTxnOffsetCommitRequestV0(w: Writer, m: Encodable<TxnOffsetCommitRequest>): void {
-  w.string(m.transactionalId, false);
-  w.string(m.groupId, false);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeTxnOffsetCommitRequestTopicsV0(w, x); }
@@ -99,8 +99,8 @@ export function decodeTxnOffsetCommitRequestTopicsPartitionsV2(r: Reader): TxnOf
 export function encodeTxnOffsetCommitRequestTopicsPartitionsV2(w: Writer, m: Encodable<TxnOffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.committedMetadata, false);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, false);
 }
 
 export function decodeTxnOffsetCommitRequestTopicsV2(r: Reader): TxnOffsetCommitRequestTopics {
@@ -117,7 +117,7 @@ export function decodeTxnOffsetCommitRequestTopicsV2(r: Reader): TxnOffsetCommit
 }
 
 export function encodeTxnOffsetCommitRequestTopicsV2(w: Writer, m: Encodable<TxnOffsetCommitRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeTxnOffsetCommitRequestTopicsPartitionsV2(w, x); }
 }
 
@@ -141,8 +141,8 @@ export function decodeTxnOffsetCommitRequestV2(r: Reader): TxnOffsetCommitReques
 }
 
 export function encodeTxnOffsetCommitRequestV2(w: Writer, m: Encodable<TxnOffsetCommitRequest>): void {
-  w.string(m.transactionalId, false);
-  w.string(m.groupId, false);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeTxnOffsetCommitRequestTopicsV2(w, x); }
@@ -160,8 +160,8 @@ export function decodeTxnOffsetCommitRequestTopicsPartitionsV3(r: Reader): TxnOf
 export function encodeTxnOffsetCommitRequestTopicsPartitionsV3(w: Writer, m: Encodable<TxnOffsetCommitRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0);
-  w.int32(m.committedLeaderEpoch ?? 0);
-  w.string(m.committedMetadata, true);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.string(m.committedMetadata === undefined ? null : m.committedMetadata, true);
   w.uvarint(0);
 }
 
@@ -180,7 +180,7 @@ export function decodeTxnOffsetCommitRequestTopicsV3(r: Reader): TxnOffsetCommit
 }
 
 export function encodeTxnOffsetCommitRequestTopicsV3(w: Writer, m: Encodable<TxnOffsetCommitRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeTxnOffsetCommitRequestTopicsPartitionsV3(w, x); }
   w.uvarint(0);
 }
@@ -206,13 +206,13 @@ export function decodeTxnOffsetCommitRequestV3(r: Reader): TxnOffsetCommitReques
 }
 
 export function encodeTxnOffsetCommitRequestV3(w: Writer, m: Encodable<TxnOffsetCommitRequest>): void {
-  w.string(m.transactionalId, true);
-  w.string(m.groupId, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
-  w.int32(m.generationId ?? 0);
-  w.string(m.memberId, true);
-  w.string(m.groupInstanceId, true);
+  w.int32(m.generationId ?? -1);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.groupInstanceId === undefined ? null : m.groupInstanceId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeTxnOffsetCommitRequestTopicsV3(w, x); }
   w.uvarint(0);
 }
@@ -255,7 +255,7 @@ export function decodeTxnOffsetCommitResponseTopicsV0(r: Reader): TxnOffsetCommi
 }
 
 export function encodeTxnOffsetCommitResponseTopicsV0(w: Writer, m: Encodable<TxnOffsetCommitResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeTxnOffsetCommitResponseTopicsPartitionsV0(w, x); }
 }
 
@@ -305,7 +305,7 @@ export function decodeTxnOffsetCommitResponseTopicsV3(r: Reader): TxnOffsetCommi
 }
 
 export function encodeTxnOffsetCommitResponseTopicsV3(w: Writer, m: Encodable<TxnOffsetCommitResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeTxnOffsetCommitResponseTopicsPartitionsV3(w, x); }
   w.uvarint(0);
 }

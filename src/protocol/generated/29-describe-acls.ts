@@ -31,9 +31,9 @@ export function decodeDescribeAclsRequestV0(r: Reader): DescribeAclsRequest {
 
 export function encodeDescribeAclsRequestV0(w: Writer, m: Encodable<DescribeAclsRequest>): void {
   w.int8(m.resourceTypeFilter ?? 0);
-  w.string(m.resourceNameFilter, false);
-  w.string(m.principalFilter, false);
-  w.string(m.hostFilter, false);
+  w.string(m.resourceNameFilter === undefined ? null : m.resourceNameFilter, false);
+  w.string(m.principalFilter === undefined ? null : m.principalFilter, false);
+  w.string(m.hostFilter === undefined ? null : m.hostFilter, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -51,10 +51,10 @@ export function decodeDescribeAclsRequestV1(r: Reader): DescribeAclsRequest {
 
 export function encodeDescribeAclsRequestV1(w: Writer, m: Encodable<DescribeAclsRequest>): void {
   w.int8(m.resourceTypeFilter ?? 0);
-  w.string(m.resourceNameFilter, false);
-  w.int8(m.patternTypeFilter ?? 0);
-  w.string(m.principalFilter, false);
-  w.string(m.hostFilter, false);
+  w.string(m.resourceNameFilter === undefined ? null : m.resourceNameFilter, false);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.string(m.principalFilter === undefined ? null : m.principalFilter, false);
+  w.string(m.hostFilter === undefined ? null : m.hostFilter, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -73,10 +73,10 @@ export function decodeDescribeAclsRequestV2(r: Reader): DescribeAclsRequest {
 
 export function encodeDescribeAclsRequestV2(w: Writer, m: Encodable<DescribeAclsRequest>): void {
   w.int8(m.resourceTypeFilter ?? 0);
-  w.string(m.resourceNameFilter, true);
-  w.int8(m.patternTypeFilter ?? 0);
-  w.string(m.principalFilter, true);
-  w.string(m.hostFilter, true);
+  w.string(m.resourceNameFilter === undefined ? null : m.resourceNameFilter, true);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.string(m.principalFilter === undefined ? null : m.principalFilter, true);
+  w.string(m.hostFilter === undefined ? null : m.hostFilter, true);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
   w.uvarint(0);
@@ -110,8 +110,8 @@ export function decodeDescribeAclsResponseResourcesAclsV0(r: Reader): DescribeAc
 }
 
 export function encodeDescribeAclsResponseResourcesAclsV0(w: Writer, m: Encodable<DescribeAclsResponseResourcesAcls>): void {
-  w.string(m.principal, false);
-  w.string(m.host, false);
+  w.string(m.principal === undefined ? '' : m.principal, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -133,7 +133,7 @@ export function decodeDescribeAclsResponseResourcesV0(r: Reader): DescribeAclsRe
 
 export function encodeDescribeAclsResponseResourcesV0(w: Writer, m: Encodable<DescribeAclsResponseResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
   { const a = m.acls ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeAclsResponseResourcesAclsV0(w, x); }
 }
 
@@ -155,7 +155,7 @@ export function decodeDescribeAclsResponseV0(r: Reader): DescribeAclsResponse {
 export function encodeDescribeAclsResponseV0(w: Writer, m: Encodable<DescribeAclsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   { const a = m.resources ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeAclsResponseResourcesV0(w, x); }
 }
 
@@ -176,8 +176,8 @@ export function decodeDescribeAclsResponseResourcesV1(r: Reader): DescribeAclsRe
 
 export function encodeDescribeAclsResponseResourcesV1(w: Writer, m: Encodable<DescribeAclsResponseResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
-  w.int8(m.patternType ?? 0);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
+  w.int8(m.patternType ?? 3);
   { const a = m.acls ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeAclsResponseResourcesAclsV0(w, x); }
 }
 
@@ -199,7 +199,7 @@ export function decodeDescribeAclsResponseV1(r: Reader): DescribeAclsResponse {
 export function encodeDescribeAclsResponseV1(w: Writer, m: Encodable<DescribeAclsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   { const a = m.resources ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeAclsResponseResourcesV1(w, x); }
 }
 
@@ -213,8 +213,8 @@ export function decodeDescribeAclsResponseResourcesAclsV2(r: Reader): DescribeAc
 }
 
 export function encodeDescribeAclsResponseResourcesAclsV2(w: Writer, m: Encodable<DescribeAclsResponseResourcesAcls>): void {
-  w.string(m.principal, true);
-  w.string(m.host, true);
+  w.string(m.principal === undefined ? '' : m.principal, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
   w.uvarint(0);
@@ -238,8 +238,8 @@ export function decodeDescribeAclsResponseResourcesV2(r: Reader): DescribeAclsRe
 
 export function encodeDescribeAclsResponseResourcesV2(w: Writer, m: Encodable<DescribeAclsResponseResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
-  w.int8(m.patternType ?? 0);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
+  w.int8(m.patternType ?? 3);
   { const a = m.acls ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeAclsResponseResourcesAclsV2(w, x); }
   w.uvarint(0);
 }
@@ -263,7 +263,7 @@ export function decodeDescribeAclsResponseV2(r: Reader): DescribeAclsResponse {
 export function encodeDescribeAclsResponseV2(w: Writer, m: Encodable<DescribeAclsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.resources ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeAclsResponseResourcesV2(w, x); }
   w.uvarint(0);
 }

@@ -34,9 +34,9 @@ export function decodeCreateAclsRequestCreationsV0(r: Reader): CreateAclsRequest
 
 export function encodeCreateAclsRequestCreationsV0(w: Writer, m: Encodable<CreateAclsRequestCreations>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
-  w.string(m.principal, false);
-  w.string(m.host, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
+  w.string(m.principal === undefined ? '' : m.principal, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -70,10 +70,10 @@ export function decodeCreateAclsRequestCreationsV1(r: Reader): CreateAclsRequest
 
 export function encodeCreateAclsRequestCreationsV1(w: Writer, m: Encodable<CreateAclsRequestCreations>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
-  w.int8(m.resourcePatternType ?? 0);
-  w.string(m.principal, false);
-  w.string(m.host, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
+  w.int8(m.resourcePatternType ?? 3);
+  w.string(m.principal === undefined ? '' : m.principal, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -108,10 +108,10 @@ export function decodeCreateAclsRequestCreationsV2(r: Reader): CreateAclsRequest
 
 export function encodeCreateAclsRequestCreationsV2(w: Writer, m: Encodable<CreateAclsRequestCreations>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
-  w.int8(m.resourcePatternType ?? 0);
-  w.string(m.principal, true);
-  w.string(m.host, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
+  w.int8(m.resourcePatternType ?? 3);
+  w.string(m.principal === undefined ? '' : m.principal, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
   w.uvarint(0);
@@ -152,7 +152,7 @@ export function decodeCreateAclsResponseResultsV0(r: Reader): CreateAclsResponse
 
 export function encodeCreateAclsResponseResultsV0(w: Writer, m: Encodable<CreateAclsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
 }
 
 export function decodeCreateAclsResponseV0(r: Reader): CreateAclsResponse {
@@ -182,7 +182,7 @@ export function decodeCreateAclsResponseResultsV2(r: Reader): CreateAclsResponse
 
 export function encodeCreateAclsResponseResultsV2(w: Writer, m: Encodable<CreateAclsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

@@ -34,9 +34,9 @@ export function decodeDeleteAclsRequestFiltersV0(r: Reader): DeleteAclsRequestFi
 
 export function encodeDeleteAclsRequestFiltersV0(w: Writer, m: Encodable<DeleteAclsRequestFilters>): void {
   w.int8(m.resourceTypeFilter ?? 0);
-  w.string(m.resourceNameFilter, false);
-  w.string(m.principalFilter, false);
-  w.string(m.hostFilter, false);
+  w.string(m.resourceNameFilter === undefined ? null : m.resourceNameFilter, false);
+  w.string(m.principalFilter === undefined ? null : m.principalFilter, false);
+  w.string(m.hostFilter === undefined ? null : m.hostFilter, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -70,10 +70,10 @@ export function decodeDeleteAclsRequestFiltersV1(r: Reader): DeleteAclsRequestFi
 
 export function encodeDeleteAclsRequestFiltersV1(w: Writer, m: Encodable<DeleteAclsRequestFilters>): void {
   w.int8(m.resourceTypeFilter ?? 0);
-  w.string(m.resourceNameFilter, false);
-  w.int8(m.patternTypeFilter ?? 0);
-  w.string(m.principalFilter, false);
-  w.string(m.hostFilter, false);
+  w.string(m.resourceNameFilter === undefined ? null : m.resourceNameFilter, false);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.string(m.principalFilter === undefined ? null : m.principalFilter, false);
+  w.string(m.hostFilter === undefined ? null : m.hostFilter, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -108,10 +108,10 @@ export function decodeDeleteAclsRequestFiltersV2(r: Reader): DeleteAclsRequestFi
 
 export function encodeDeleteAclsRequestFiltersV2(w: Writer, m: Encodable<DeleteAclsRequestFilters>): void {
   w.int8(m.resourceTypeFilter ?? 0);
-  w.string(m.resourceNameFilter, true);
-  w.int8(m.patternTypeFilter ?? 0);
-  w.string(m.principalFilter, true);
-  w.string(m.hostFilter, true);
+  w.string(m.resourceNameFilter === undefined ? null : m.resourceNameFilter, true);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.string(m.principalFilter === undefined ? null : m.principalFilter, true);
+  w.string(m.hostFilter === undefined ? null : m.hostFilter, true);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
   w.uvarint(0);
@@ -171,11 +171,11 @@ export function decodeDeleteAclsResponseFilterResultsMatchingAclsV0(r: Reader): 
 
 export function encodeDeleteAclsResponseFilterResultsMatchingAclsV0(w: Writer, m: Encodable<DeleteAclsResponseFilterResultsMatchingAcls>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
-  w.string(m.principal, false);
-  w.string(m.host, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
+  w.string(m.principal === undefined ? '' : m.principal, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -196,7 +196,7 @@ export function decodeDeleteAclsResponseFilterResultsV0(r: Reader): DeleteAclsRe
 
 export function encodeDeleteAclsResponseFilterResultsV0(w: Writer, m: Encodable<DeleteAclsResponseFilterResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   { const a = m.matchingAcls ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDeleteAclsResponseFilterResultsMatchingAclsV0(w, x); }
 }
 
@@ -233,12 +233,12 @@ export function decodeDeleteAclsResponseFilterResultsMatchingAclsV1(r: Reader): 
 
 export function encodeDeleteAclsResponseFilterResultsMatchingAclsV1(w: Writer, m: Encodable<DeleteAclsResponseFilterResultsMatchingAcls>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
-  w.int8(m.patternType ?? 0);
-  w.string(m.principal, false);
-  w.string(m.host, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
+  w.int8(m.patternType ?? 3);
+  w.string(m.principal === undefined ? '' : m.principal, false);
+  w.string(m.host === undefined ? '' : m.host, false);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
@@ -259,7 +259,7 @@ export function decodeDeleteAclsResponseFilterResultsV1(r: Reader): DeleteAclsRe
 
 export function encodeDeleteAclsResponseFilterResultsV1(w: Writer, m: Encodable<DeleteAclsResponseFilterResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   { const a = m.matchingAcls ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDeleteAclsResponseFilterResultsMatchingAclsV1(w, x); }
 }
 
@@ -297,12 +297,12 @@ export function decodeDeleteAclsResponseFilterResultsMatchingAclsV2(r: Reader): 
 
 export function encodeDeleteAclsResponseFilterResultsMatchingAclsV2(w: Writer, m: Encodable<DeleteAclsResponseFilterResultsMatchingAcls>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
-  w.int8(m.patternType ?? 0);
-  w.string(m.principal, true);
-  w.string(m.host, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
+  w.int8(m.patternType ?? 3);
+  w.string(m.principal === undefined ? '' : m.principal, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
   w.uvarint(0);
@@ -325,7 +325,7 @@ export function decodeDeleteAclsResponseFilterResultsV2(r: Reader): DeleteAclsRe
 
 export function encodeDeleteAclsResponseFilterResultsV2(w: Writer, m: Encodable<DeleteAclsResponseFilterResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.matchingAcls ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDeleteAclsResponseFilterResultsMatchingAclsV2(w, x); }
   w.uvarint(0);
 }

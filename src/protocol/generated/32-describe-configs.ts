@@ -28,8 +28,8 @@ export function decodeDescribeConfigsRequestResourcesV0(r: Reader): DescribeConf
 
 export function encodeDescribeConfigsRequestResourcesV0(w: Writer, m: Encodable<DescribeConfigsRequestResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
-  { const a = m.configurationKeys; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) w.string(x, false); }
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
+  { const a = m.configurationKeys === undefined ? [] : m.configurationKeys; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) w.string(x === undefined ? '' : x, false); }
 }
 
 export function decodeDescribeConfigsRequestV0(r: Reader): DescribeConfigsRequest {
@@ -99,8 +99,8 @@ export function decodeDescribeConfigsRequestResourcesV4(r: Reader): DescribeConf
 
 export function encodeDescribeConfigsRequestResourcesV4(w: Writer, m: Encodable<DescribeConfigsRequestResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
-  { const a = m.configurationKeys; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x, true); }
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
+  { const a = m.configurationKeys === undefined ? [] : m.configurationKeys; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -168,8 +168,8 @@ export function decodeDescribeConfigsResponseResultsConfigsV0(r: Reader): Descri
 }
 
 export function encodeDescribeConfigsResponseResultsConfigsV0(w: Writer, m: Encodable<DescribeConfigsResponseResultsConfigs>): void {
-  w.string(m.name, false);
-  w.string(m.value, false);
+  w.string(m.name === undefined ? '' : m.name, false);
+  w.string(m.value === undefined ? null : m.value, false);
   w.bool(m.readOnly ?? false);
   w.bool(m.isDefault ?? false);
   w.bool(m.isSensitive ?? false);
@@ -193,9 +193,9 @@ export function decodeDescribeConfigsResponseResultsV0(r: Reader): DescribeConfi
 
 export function encodeDescribeConfigsResponseResultsV0(w: Writer, m: Encodable<DescribeConfigsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
   { const a = m.configs ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeConfigsResponseResultsConfigsV0(w, x); }
 }
 
@@ -225,8 +225,8 @@ export function decodeDescribeConfigsResponseResultsConfigsSynonymsV1(r: Reader)
 }
 
 export function encodeDescribeConfigsResponseResultsConfigsSynonymsV1(w: Writer, m: Encodable<DescribeConfigsResponseResultsConfigsSynonyms>): void {
-  w.string(m.name, false);
-  w.string(m.value, false);
+  w.string(m.name === undefined ? '' : m.name, false);
+  w.string(m.value === undefined ? null : m.value, false);
   w.int8(m.source ?? 0);
 }
 
@@ -251,10 +251,10 @@ export function decodeDescribeConfigsResponseResultsConfigsV1(r: Reader): Descri
 }
 
 export function encodeDescribeConfigsResponseResultsConfigsV1(w: Writer, m: Encodable<DescribeConfigsResponseResultsConfigs>): void {
-  w.string(m.name, false);
-  w.string(m.value, false);
+  w.string(m.name === undefined ? '' : m.name, false);
+  w.string(m.value === undefined ? null : m.value, false);
   w.bool(m.readOnly ?? false);
-  w.int8(m.configSource ?? 0);
+  w.int8(m.configSource ?? -1);
   w.bool(m.isSensitive ?? false);
   { const a = m.synonyms ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeConfigsResponseResultsConfigsSynonymsV1(w, x); }
 }
@@ -277,9 +277,9 @@ export function decodeDescribeConfigsResponseResultsV1(r: Reader): DescribeConfi
 
 export function encodeDescribeConfigsResponseResultsV1(w: Writer, m: Encodable<DescribeConfigsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
   { const a = m.configs ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeConfigsResponseResultsConfigsV1(w, x); }
 }
 
@@ -322,14 +322,14 @@ export function decodeDescribeConfigsResponseResultsConfigsV3(r: Reader): Descri
 }
 
 export function encodeDescribeConfigsResponseResultsConfigsV3(w: Writer, m: Encodable<DescribeConfigsResponseResultsConfigs>): void {
-  w.string(m.name, false);
-  w.string(m.value, false);
+  w.string(m.name === undefined ? '' : m.name, false);
+  w.string(m.value === undefined ? null : m.value, false);
   w.bool(m.readOnly ?? false);
-  w.int8(m.configSource ?? 0);
+  w.int8(m.configSource ?? -1);
   w.bool(m.isSensitive ?? false);
   { const a = m.synonyms ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeConfigsResponseResultsConfigsSynonymsV1(w, x); }
   w.int8(m.configType ?? 0);
-  w.string(m.documentation, false);
+  w.string(m.documentation === undefined ? null : m.documentation, false);
 }
 
 export function decodeDescribeConfigsResponseResultsV3(r: Reader): DescribeConfigsResponseResults {
@@ -350,9 +350,9 @@ export function decodeDescribeConfigsResponseResultsV3(r: Reader): DescribeConfi
 
 export function encodeDescribeConfigsResponseResultsV3(w: Writer, m: Encodable<DescribeConfigsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
   { const a = m.configs ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeConfigsResponseResultsConfigsV3(w, x); }
 }
 
@@ -383,8 +383,8 @@ export function decodeDescribeConfigsResponseResultsConfigsSynonymsV4(r: Reader)
 }
 
 export function encodeDescribeConfigsResponseResultsConfigsSynonymsV4(w: Writer, m: Encodable<DescribeConfigsResponseResultsConfigsSynonyms>): void {
-  w.string(m.name, true);
-  w.string(m.value, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.value === undefined ? null : m.value, true);
   w.int8(m.source ?? 0);
   w.uvarint(0);
 }
@@ -411,14 +411,14 @@ export function decodeDescribeConfigsResponseResultsConfigsV4(r: Reader): Descri
 }
 
 export function encodeDescribeConfigsResponseResultsConfigsV4(w: Writer, m: Encodable<DescribeConfigsResponseResultsConfigs>): void {
-  w.string(m.name, true);
-  w.string(m.value, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.value === undefined ? null : m.value, true);
   w.bool(m.readOnly ?? false);
-  w.int8(m.configSource ?? 0);
+  w.int8(m.configSource ?? -1);
   w.bool(m.isSensitive ?? false);
   { const a = m.synonyms ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeConfigsResponseResultsConfigsSynonymsV4(w, x); }
   w.int8(m.configType ?? 0);
-  w.string(m.documentation, true);
+  w.string(m.documentation === undefined ? null : m.documentation, true);
   w.uvarint(0);
 }
 
@@ -441,9 +441,9 @@ export function decodeDescribeConfigsResponseResultsV4(r: Reader): DescribeConfi
 
 export function encodeDescribeConfigsResponseResultsV4(w: Writer, m: Encodable<DescribeConfigsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
   { const a = m.configs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeConfigsResponseResultsConfigsV4(w, x); }
   w.uvarint(0);
 }

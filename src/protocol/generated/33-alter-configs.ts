@@ -29,8 +29,8 @@ export function decodeAlterConfigsRequestResourcesConfigsV0(r: Reader): AlterCon
 }
 
 export function encodeAlterConfigsRequestResourcesConfigsV0(w: Writer, m: Encodable<AlterConfigsRequestResourcesConfigs>): void {
-  w.string(m.name, false);
-  w.string(m.value, false);
+  w.string(m.name === undefined ? '' : m.name, false);
+  w.string(m.value === undefined ? null : m.value, false);
 }
 
 export function decodeAlterConfigsRequestResourcesV0(r: Reader): AlterConfigsRequestResources {
@@ -49,7 +49,7 @@ export function decodeAlterConfigsRequestResourcesV0(r: Reader): AlterConfigsReq
 
 export function encodeAlterConfigsRequestResourcesV0(w: Writer, m: Encodable<AlterConfigsRequestResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
   { const a = m.configs ?? []; w.arrayLength(a.length, false); for (const x of a) encodeAlterConfigsRequestResourcesConfigsV0(w, x); }
 }
 
@@ -79,8 +79,8 @@ export function decodeAlterConfigsRequestResourcesConfigsV2(r: Reader): AlterCon
 }
 
 export function encodeAlterConfigsRequestResourcesConfigsV2(w: Writer, m: Encodable<AlterConfigsRequestResourcesConfigs>): void {
-  w.string(m.name, true);
-  w.string(m.value, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.value === undefined ? null : m.value, true);
   w.uvarint(0);
 }
 
@@ -101,7 +101,7 @@ export function decodeAlterConfigsRequestResourcesV2(r: Reader): AlterConfigsReq
 
 export function encodeAlterConfigsRequestResourcesV2(w: Writer, m: Encodable<AlterConfigsRequestResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
   { const a = m.configs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterConfigsRequestResourcesConfigsV2(w, x); }
   w.uvarint(0);
 }
@@ -147,9 +147,9 @@ export function decodeAlterConfigsResponseResponsesV0(r: Reader): AlterConfigsRe
 
 export function encodeAlterConfigsResponseResponsesV0(w: Writer, m: Encodable<AlterConfigsResponseResponses>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
 }
 
 export function decodeAlterConfigsResponseV0(r: Reader): AlterConfigsResponse {
@@ -181,9 +181,9 @@ export function decodeAlterConfigsResponseResponsesV2(r: Reader): AlterConfigsRe
 
 export function encodeAlterConfigsResponseResponsesV2(w: Writer, m: Encodable<AlterConfigsResponseResponses>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
   w.uvarint(0);
 }
 

@@ -27,7 +27,7 @@ export function decodeAlterReplicaLogDirsRequestDirsTopicsV0(r: Reader): AlterRe
 }
 
 export function encodeAlterReplicaLogDirsRequestDirsTopicsV0(w: Writer, m: Encodable<AlterReplicaLogDirsRequestDirsTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -45,7 +45,7 @@ export function decodeAlterReplicaLogDirsRequestDirsV0(r: Reader): AlterReplicaL
 }
 
 export function encodeAlterReplicaLogDirsRequestDirsV0(w: Writer, m: Encodable<AlterReplicaLogDirsRequestDirs>): void {
-  w.string(m.path, false);
+  w.string(m.path === undefined ? '' : m.path, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeAlterReplicaLogDirsRequestDirsTopicsV0(w, x); }
 }
 
@@ -73,7 +73,7 @@ export function decodeAlterReplicaLogDirsRequestDirsTopicsV2(r: Reader): AlterRe
 }
 
 export function encodeAlterReplicaLogDirsRequestDirsTopicsV2(w: Writer, m: Encodable<AlterReplicaLogDirsRequestDirsTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -93,7 +93,7 @@ export function decodeAlterReplicaLogDirsRequestDirsV2(r: Reader): AlterReplicaL
 }
 
 export function encodeAlterReplicaLogDirsRequestDirsV2(w: Writer, m: Encodable<AlterReplicaLogDirsRequestDirs>): void {
-  w.string(m.path, true);
+  w.string(m.path === undefined ? '' : m.path, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterReplicaLogDirsRequestDirsTopicsV2(w, x); }
   w.uvarint(0);
 }
@@ -154,7 +154,7 @@ export function decodeAlterReplicaLogDirsResponseResultsV0(r: Reader): AlterRepl
 }
 
 export function encodeAlterReplicaLogDirsResponseResultsV0(w: Writer, m: Encodable<AlterReplicaLogDirsResponseResults>): void {
-  w.string(m.topicName, false);
+  w.string(m.topicName === undefined ? '' : m.topicName, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeAlterReplicaLogDirsResponseResultsPartitionsV0(w, x); }
 }
 
@@ -204,7 +204,7 @@ export function decodeAlterReplicaLogDirsResponseResultsV2(r: Reader): AlterRepl
 }
 
 export function encodeAlterReplicaLogDirsResponseResultsV2(w: Writer, m: Encodable<AlterReplicaLogDirsResponseResults>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterReplicaLogDirsResponseResultsPartitionsV2(w, x); }
   w.uvarint(0);
 }

@@ -23,7 +23,7 @@ export function decodeDescribeLogDirsRequestTopicsV0(r: Reader): DescribeLogDirs
 }
 
 export function encodeDescribeLogDirsRequestTopicsV0(w: Writer, m: Encodable<DescribeLogDirsRequestTopics>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -39,7 +39,7 @@ export function decodeDescribeLogDirsRequestV0(r: Reader): DescribeLogDirsReques
 }
 
 export function encodeDescribeLogDirsRequestV0(w: Writer, m: Encodable<DescribeLogDirsRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeDescribeLogDirsRequestTopicsV0(w, x); }
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeDescribeLogDirsRequestTopicsV0(w, x); }
 }
 
 export function decodeDescribeLogDirsRequestTopicsV2(r: Reader): DescribeLogDirsRequestTopics {
@@ -50,7 +50,7 @@ export function decodeDescribeLogDirsRequestTopicsV2(r: Reader): DescribeLogDirs
 }
 
 export function encodeDescribeLogDirsRequestTopicsV2(w: Writer, m: Encodable<DescribeLogDirsRequestTopics>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -68,7 +68,7 @@ export function decodeDescribeLogDirsRequestV2(r: Reader): DescribeLogDirsReques
 }
 
 export function encodeDescribeLogDirsRequestV2(w: Writer, m: Encodable<DescribeLogDirsRequest>): void {
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeLogDirsRequestTopicsV2(w, x); }
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeLogDirsRequestTopicsV2(w, x); }
   w.uvarint(0);
 }
 
@@ -124,7 +124,7 @@ export function decodeDescribeLogDirsResponseResultsTopicsV0(r: Reader): Describ
 }
 
 export function encodeDescribeLogDirsResponseResultsTopicsV0(w: Writer, m: Encodable<DescribeLogDirsResponseResultsTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeLogDirsResponseResultsTopicsPartitionsV0(w, x); }
 }
 
@@ -146,7 +146,7 @@ export function decodeDescribeLogDirsResponseResultsV0(r: Reader): DescribeLogDi
 
 export function encodeDescribeLogDirsResponseResultsV0(w: Writer, m: Encodable<DescribeLogDirsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.logDir, false);
+  w.string(m.logDir === undefined ? '' : m.logDir, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeLogDirsResponseResultsTopicsV0(w, x); }
 }
 
@@ -201,7 +201,7 @@ export function decodeDescribeLogDirsResponseResultsTopicsV2(r: Reader): Describ
 }
 
 export function encodeDescribeLogDirsResponseResultsTopicsV2(w: Writer, m: Encodable<DescribeLogDirsResponseResultsTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeLogDirsResponseResultsTopicsPartitionsV2(w, x); }
   w.uvarint(0);
 }
@@ -225,7 +225,7 @@ export function decodeDescribeLogDirsResponseResultsV2(r: Reader): DescribeLogDi
 
 export function encodeDescribeLogDirsResponseResultsV2(w: Writer, m: Encodable<DescribeLogDirsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.logDir, true);
+  w.string(m.logDir === undefined ? '' : m.logDir, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeLogDirsResponseResultsTopicsV2(w, x); }
   w.uvarint(0);
 }
@@ -292,10 +292,10 @@ export function decodeDescribeLogDirsResponseResultsV4(r: Reader): DescribeLogDi
 
 export function encodeDescribeLogDirsResponseResultsV4(w: Writer, m: Encodable<DescribeLogDirsResponseResults>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.logDir, true);
+  w.string(m.logDir === undefined ? '' : m.logDir, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeLogDirsResponseResultsTopicsV2(w, x); }
-  w.int64(m.totalBytes ?? 0);
-  w.int64(m.usableBytes ?? 0);
+  w.int64(m.totalBytes ?? -1);
+  w.int64(m.usableBytes ?? -1);
   w.uvarint(0);
 }
 

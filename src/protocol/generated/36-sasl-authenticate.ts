@@ -49,7 +49,7 @@ export function decodeSaslAuthenticateResponseV0(r: Reader): SaslAuthenticateRes
 
 export function encodeSaslAuthenticateResponseV0(w: Writer, m: Encodable<SaslAuthenticateResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.bytes(m.authBytes, false, false);
 }
 
@@ -63,7 +63,7 @@ export function decodeSaslAuthenticateResponseV1(r: Reader): SaslAuthenticateRes
 
 export function encodeSaslAuthenticateResponseV1(w: Writer, m: Encodable<SaslAuthenticateResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.bytes(m.authBytes, false, false);
   w.int64(m.sessionLifetimeMs ?? 0);
 }
@@ -79,7 +79,7 @@ export function decodeSaslAuthenticateResponseV2(r: Reader): SaslAuthenticateRes
 
 export function encodeSaslAuthenticateResponseV2(w: Writer, m: Encodable<SaslAuthenticateResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.bytes(m.authBytes, true, false);
   w.int64(m.sessionLifetimeMs ?? 0);
   w.uvarint(0);

@@ -45,9 +45,9 @@ export function decodeCreatePartitionsRequestTopicsV0(r: Reader): CreatePartitio
 }
 
 export function encodeCreatePartitionsRequestTopicsV0(w: Writer, m: Encodable<CreatePartitionsRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int32(m.count ?? 0);
-  { const a = m.assignments; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeCreatePartitionsRequestTopicsAssignmentsV0(w, x); }
+  { const a = m.assignments === undefined ? [] : m.assignments; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeCreatePartitionsRequestTopicsAssignmentsV0(w, x); }
 }
 
 export function decodeCreatePartitionsRequestV0(r: Reader): CreatePartitionsRequest {
@@ -96,9 +96,9 @@ export function decodeCreatePartitionsRequestTopicsV2(r: Reader): CreatePartitio
 }
 
 export function encodeCreatePartitionsRequestTopicsV2(w: Writer, m: Encodable<CreatePartitionsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int32(m.count ?? 0);
-  { const a = m.assignments; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeCreatePartitionsRequestTopicsAssignmentsV2(w, x); }
+  { const a = m.assignments === undefined ? [] : m.assignments; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeCreatePartitionsRequestTopicsAssignmentsV2(w, x); }
   w.uvarint(0);
 }
 
@@ -142,9 +142,9 @@ export function decodeCreatePartitionsResponseResultsV0(r: Reader): CreatePartit
 }
 
 export function encodeCreatePartitionsResponseResultsV0(w: Writer, m: Encodable<CreatePartitionsResponseResults>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
 }
 
 export function decodeCreatePartitionsResponseV0(r: Reader): CreatePartitionsResponse {
@@ -174,9 +174,9 @@ export function decodeCreatePartitionsResponseResultsV2(r: Reader): CreatePartit
 }
 
 export function encodeCreatePartitionsResponseResultsV2(w: Writer, m: Encodable<CreatePartitionsResponseResults>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

@@ -26,8 +26,8 @@ export function decodeCreateDelegationTokenRequestRenewersV0(r: Reader): CreateD
 }
 
 export function encodeCreateDelegationTokenRequestRenewersV0(w: Writer, m: Encodable<CreateDelegationTokenRequestRenewers>): void {
-  w.string(m.principalType, false);
-  w.string(m.principalName, false);
+  w.string(m.principalType === undefined ? '' : m.principalType, false);
+  w.string(m.principalName === undefined ? '' : m.principalName, false);
 }
 
 export function decodeCreateDelegationTokenRequestV0(r: Reader): CreateDelegationTokenRequest {
@@ -58,8 +58,8 @@ export function decodeCreateDelegationTokenRequestRenewersV2(r: Reader): CreateD
 }
 
 export function encodeCreateDelegationTokenRequestRenewersV2(w: Writer, m: Encodable<CreateDelegationTokenRequestRenewers>): void {
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
   w.uvarint(0);
 }
 
@@ -102,8 +102,8 @@ export function decodeCreateDelegationTokenRequestV3(r: Reader): CreateDelegatio
 }
 
 export function encodeCreateDelegationTokenRequestV3(w: Writer, m: Encodable<CreateDelegationTokenRequest>): void {
-  w.string(m.ownerPrincipalType, true);
-  w.string(m.ownerPrincipalName, true);
+  w.string(m.ownerPrincipalType === undefined ? null : m.ownerPrincipalType, true);
+  w.string(m.ownerPrincipalName === undefined ? null : m.ownerPrincipalName, true);
   { const a = m.renewers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeCreateDelegationTokenRequestRenewersV2(w, x); }
   w.int64(m.maxLifetimeMs ?? 0);
   w.uvarint(0);
@@ -140,12 +140,12 @@ export function decodeCreateDelegationTokenResponseV0(r: Reader): CreateDelegati
 
 export function encodeCreateDelegationTokenResponseV0(w: Writer, m: Encodable<CreateDelegationTokenResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.principalType, false);
-  w.string(m.principalName, false);
+  w.string(m.principalType === undefined ? '' : m.principalType, false);
+  w.string(m.principalName === undefined ? '' : m.principalName, false);
   w.int64(m.issueTimestampMs ?? 0);
   w.int64(m.expiryTimestampMs ?? 0);
   w.int64(m.maxTimestampMs ?? 0);
-  w.string(m.tokenId, false);
+  w.string(m.tokenId === undefined ? '' : m.tokenId, false);
   w.bytes(m.hmac, false, false);
   w.int32(m.throttleTimeMs ?? 0);
 }
@@ -168,12 +168,12 @@ export function decodeCreateDelegationTokenResponseV2(r: Reader): CreateDelegati
 
 export function encodeCreateDelegationTokenResponseV2(w: Writer, m: Encodable<CreateDelegationTokenResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
   w.int64(m.issueTimestampMs ?? 0);
   w.int64(m.expiryTimestampMs ?? 0);
   w.int64(m.maxTimestampMs ?? 0);
-  w.string(m.tokenId, true);
+  w.string(m.tokenId === undefined ? '' : m.tokenId, true);
   w.bytes(m.hmac, true, false);
   w.int32(m.throttleTimeMs ?? 0);
   w.uvarint(0);
@@ -197,14 +197,14 @@ export function decodeCreateDelegationTokenResponseV3(r: Reader): CreateDelegati
 
 export function encodeCreateDelegationTokenResponseV3(w: Writer, m: Encodable<CreateDelegationTokenResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
-  w.string(m.tokenRequesterPrincipalType, true);
-  w.string(m.tokenRequesterPrincipalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
+  w.string(m.tokenRequesterPrincipalType === undefined ? '' : m.tokenRequesterPrincipalType, true);
+  w.string(m.tokenRequesterPrincipalName === undefined ? '' : m.tokenRequesterPrincipalName, true);
   w.int64(m.issueTimestampMs ?? 0);
   w.int64(m.expiryTimestampMs ?? 0);
   w.int64(m.maxTimestampMs ?? 0);
-  w.string(m.tokenId, true);
+  w.string(m.tokenId === undefined ? '' : m.tokenId, true);
   w.bytes(m.hmac, true, false);
   w.int32(m.throttleTimeMs ?? 0);
   w.uvarint(0);

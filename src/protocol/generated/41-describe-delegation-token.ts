@@ -23,8 +23,8 @@ export function decodeDescribeDelegationTokenRequestOwnersV0(r: Reader): Describ
 }
 
 export function encodeDescribeDelegationTokenRequestOwnersV0(w: Writer, m: Encodable<DescribeDelegationTokenRequestOwners>): void {
-  w.string(m.principalType, false);
-  w.string(m.principalName, false);
+  w.string(m.principalType === undefined ? '' : m.principalType, false);
+  w.string(m.principalName === undefined ? '' : m.principalName, false);
 }
 
 export function decodeDescribeDelegationTokenRequestV0(r: Reader): DescribeDelegationTokenRequest {
@@ -39,7 +39,7 @@ export function decodeDescribeDelegationTokenRequestV0(r: Reader): DescribeDeleg
 }
 
 export function encodeDescribeDelegationTokenRequestV0(w: Writer, m: Encodable<DescribeDelegationTokenRequest>): void {
-  { const a = m.owners; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeDescribeDelegationTokenRequestOwnersV0(w, x); }
+  { const a = m.owners === undefined ? [] : m.owners; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeDescribeDelegationTokenRequestOwnersV0(w, x); }
 }
 
 export function decodeDescribeDelegationTokenRequestOwnersV2(r: Reader): DescribeDelegationTokenRequestOwners {
@@ -50,8 +50,8 @@ export function decodeDescribeDelegationTokenRequestOwnersV2(r: Reader): Describ
 }
 
 export function encodeDescribeDelegationTokenRequestOwnersV2(w: Writer, m: Encodable<DescribeDelegationTokenRequestOwners>): void {
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
   w.uvarint(0);
 }
 
@@ -68,7 +68,7 @@ export function decodeDescribeDelegationTokenRequestV2(r: Reader): DescribeDeleg
 }
 
 export function encodeDescribeDelegationTokenRequestV2(w: Writer, m: Encodable<DescribeDelegationTokenRequest>): void {
-  { const a = m.owners; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeDelegationTokenRequestOwnersV2(w, x); }
+  { const a = m.owners === undefined ? [] : m.owners; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeDelegationTokenRequestOwnersV2(w, x); }
   w.uvarint(0);
 }
 
@@ -101,8 +101,8 @@ export function decodeDescribeDelegationTokenResponseTokensRenewersV0(r: Reader)
 }
 
 export function encodeDescribeDelegationTokenResponseTokensRenewersV0(w: Writer, m: Encodable<DescribeDelegationTokenResponseTokensRenewers>): void {
-  w.string(m.principalType, false);
-  w.string(m.principalName, false);
+  w.string(m.principalType === undefined ? '' : m.principalType, false);
+  w.string(m.principalName === undefined ? '' : m.principalName, false);
 }
 
 export function decodeDescribeDelegationTokenResponseTokensV0(r: Reader): DescribeDelegationTokenResponseTokens {
@@ -127,12 +127,12 @@ export function decodeDescribeDelegationTokenResponseTokensV0(r: Reader): Descri
 }
 
 export function encodeDescribeDelegationTokenResponseTokensV0(w: Writer, m: Encodable<DescribeDelegationTokenResponseTokens>): void {
-  w.string(m.principalType, false);
-  w.string(m.principalName, false);
+  w.string(m.principalType === undefined ? '' : m.principalType, false);
+  w.string(m.principalName === undefined ? '' : m.principalName, false);
   w.int64(m.issueTimestamp ?? 0);
   w.int64(m.expiryTimestamp ?? 0);
   w.int64(m.maxTimestamp ?? 0);
-  w.string(m.tokenId, false);
+  w.string(m.tokenId === undefined ? '' : m.tokenId, false);
   w.bytes(m.hmac, false, false);
   { const a = m.renewers ?? []; w.arrayLength(a.length, false); for (const x of a) encodeDescribeDelegationTokenResponseTokensRenewersV0(w, x); }
 }
@@ -165,8 +165,8 @@ export function decodeDescribeDelegationTokenResponseTokensRenewersV2(r: Reader)
 }
 
 export function encodeDescribeDelegationTokenResponseTokensRenewersV2(w: Writer, m: Encodable<DescribeDelegationTokenResponseTokensRenewers>): void {
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
   w.uvarint(0);
 }
 
@@ -193,12 +193,12 @@ export function decodeDescribeDelegationTokenResponseTokensV2(r: Reader): Descri
 }
 
 export function encodeDescribeDelegationTokenResponseTokensV2(w: Writer, m: Encodable<DescribeDelegationTokenResponseTokens>): void {
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
   w.int64(m.issueTimestamp ?? 0);
   w.int64(m.expiryTimestamp ?? 0);
   w.int64(m.maxTimestamp ?? 0);
-  w.string(m.tokenId, true);
+  w.string(m.tokenId === undefined ? '' : m.tokenId, true);
   w.bytes(m.hmac, true, false);
   { const a = m.renewers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeDelegationTokenResponseTokensRenewersV2(w, x); }
   w.uvarint(0);
@@ -249,14 +249,14 @@ export function decodeDescribeDelegationTokenResponseTokensV3(r: Reader): Descri
 }
 
 export function encodeDescribeDelegationTokenResponseTokensV3(w: Writer, m: Encodable<DescribeDelegationTokenResponseTokens>): void {
-  w.string(m.principalType, true);
-  w.string(m.principalName, true);
-  w.string(m.tokenRequesterPrincipalType, true);
-  w.string(m.tokenRequesterPrincipalName, true);
+  w.string(m.principalType === undefined ? '' : m.principalType, true);
+  w.string(m.principalName === undefined ? '' : m.principalName, true);
+  w.string(m.tokenRequesterPrincipalType === undefined ? '' : m.tokenRequesterPrincipalType, true);
+  w.string(m.tokenRequesterPrincipalName === undefined ? '' : m.tokenRequesterPrincipalName, true);
   w.int64(m.issueTimestamp ?? 0);
   w.int64(m.expiryTimestamp ?? 0);
   w.int64(m.maxTimestamp ?? 0);
-  w.string(m.tokenId, true);
+  w.string(m.tokenId === undefined ? '' : m.tokenId, true);
   w.bytes(m.hmac, true, false);
   { const a = m.renewers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeDelegationTokenResponseTokensRenewersV2(w, x); }
   w.uvarint(0);

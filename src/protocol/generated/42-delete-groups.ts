@@ -18,7 +18,7 @@ export function decodeDeleteGroupsRequestV0(r: Reader): DeleteGroupsRequest {
 }
 
 export function encodeDeleteGroupsRequestV0(w: Writer, m: Encodable<DeleteGroupsRequest>): void {
-  { const a = m.groupsNames ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x, false); }
+  { const a = m.groupsNames ?? []; w.arrayLength(a.length, false); for (const x of a) w.string(x === undefined ? '' : x, false); }
 }
 
 export function decodeDeleteGroupsRequestV2(r: Reader): DeleteGroupsRequest {
@@ -28,7 +28,7 @@ export function decodeDeleteGroupsRequestV2(r: Reader): DeleteGroupsRequest {
 }
 
 export function encodeDeleteGroupsRequestV2(w: Writer, m: Encodable<DeleteGroupsRequest>): void {
-  { const a = m.groupsNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.groupsNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -48,7 +48,7 @@ export function decodeDeleteGroupsResponseResultsV0(r: Reader): DeleteGroupsResp
 }
 
 export function encodeDeleteGroupsResponseResultsV0(w: Writer, m: Encodable<DeleteGroupsResponseResults>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   w.int16(m.errorCode ?? 0);
 }
 
@@ -78,7 +78,7 @@ export function decodeDeleteGroupsResponseResultsV2(r: Reader): DeleteGroupsResp
 }
 
 export function encodeDeleteGroupsResponseResultsV2(w: Writer, m: Encodable<DeleteGroupsResponseResults>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   w.int16(m.errorCode ?? 0);
   w.uvarint(0);
 }

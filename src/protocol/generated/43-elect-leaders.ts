@@ -25,7 +25,7 @@ export function decodeElectLeadersRequestTopicPartitionsV0(r: Reader): ElectLead
 }
 
 export function encodeElectLeadersRequestTopicPartitionsV0(w: Writer, m: Encodable<ElectLeadersRequestTopicPartitions>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) w.int32(x ?? 0); }
 }
 
@@ -43,8 +43,8 @@ export function decodeElectLeadersRequestV0(r: Reader): ElectLeadersRequest {
 }
 
 export function encodeElectLeadersRequestV0(w: Writer, m: Encodable<ElectLeadersRequest>): void {
-  { const a = m.topicPartitions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeElectLeadersRequestTopicPartitionsV0(w, x); }
-  w.int32(m.timeoutMs ?? 0);
+  { const a = m.topicPartitions === undefined ? [] : m.topicPartitions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeElectLeadersRequestTopicPartitionsV0(w, x); }
+  w.int32(m.timeoutMs ?? 60000);
 }
 
 export function decodeElectLeadersRequestV1(r: Reader): ElectLeadersRequest {
@@ -62,8 +62,8 @@ export function decodeElectLeadersRequestV1(r: Reader): ElectLeadersRequest {
 
 export function encodeElectLeadersRequestV1(w: Writer, m: Encodable<ElectLeadersRequest>): void {
   w.int8(m.electionType ?? 0);
-  { const a = m.topicPartitions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeElectLeadersRequestTopicPartitionsV0(w, x); }
-  w.int32(m.timeoutMs ?? 0);
+  { const a = m.topicPartitions === undefined ? [] : m.topicPartitions; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeElectLeadersRequestTopicPartitionsV0(w, x); }
+  w.int32(m.timeoutMs ?? 60000);
 }
 
 export function decodeElectLeadersRequestTopicPartitionsV2(r: Reader): ElectLeadersRequestTopicPartitions {
@@ -74,7 +74,7 @@ export function decodeElectLeadersRequestTopicPartitionsV2(r: Reader): ElectLead
 }
 
 export function encodeElectLeadersRequestTopicPartitionsV2(w: Writer, m: Encodable<ElectLeadersRequestTopicPartitions>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -95,8 +95,8 @@ export function decodeElectLeadersRequestV2(r: Reader): ElectLeadersRequest {
 
 export function encodeElectLeadersRequestV2(w: Writer, m: Encodable<ElectLeadersRequest>): void {
   w.int8(m.electionType ?? 0);
-  { const a = m.topicPartitions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeElectLeadersRequestTopicPartitionsV2(w, x); }
-  w.int32(m.timeoutMs ?? 0);
+  { const a = m.topicPartitions === undefined ? [] : m.topicPartitions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeElectLeadersRequestTopicPartitionsV2(w, x); }
+  w.int32(m.timeoutMs ?? 60000);
   w.uvarint(0);
 }
 
@@ -125,7 +125,7 @@ export function decodeElectLeadersResponseReplicaElectionResultsPartitionResultV
 export function encodeElectLeadersResponseReplicaElectionResultsPartitionResultV0(w: Writer, m: Encodable<ElectLeadersResponseReplicaElectionResultsPartitionResult>): void {
   w.int32(m.partitionId ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
 }
 
 export function decodeElectLeadersResponseReplicaElectionResultsV0(r: Reader): ElectLeadersResponseReplicaElectionResults {
@@ -142,7 +142,7 @@ export function decodeElectLeadersResponseReplicaElectionResultsV0(r: Reader): E
 }
 
 export function encodeElectLeadersResponseReplicaElectionResultsV0(w: Writer, m: Encodable<ElectLeadersResponseReplicaElectionResults>): void {
-  w.string(m.topic, false);
+  w.string(m.topic === undefined ? '' : m.topic, false);
   { const a = m.partitionResult ?? []; w.arrayLength(a.length, false); for (const x of a) encodeElectLeadersResponseReplicaElectionResultsPartitionResultV0(w, x); }
 }
 
@@ -196,7 +196,7 @@ export function decodeElectLeadersResponseReplicaElectionResultsPartitionResultV
 export function encodeElectLeadersResponseReplicaElectionResultsPartitionResultV2(w: Writer, m: Encodable<ElectLeadersResponseReplicaElectionResultsPartitionResult>): void {
   w.int32(m.partitionId ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -215,7 +215,7 @@ export function decodeElectLeadersResponseReplicaElectionResultsV2(r: Reader): E
 }
 
 export function encodeElectLeadersResponseReplicaElectionResultsV2(w: Writer, m: Encodable<ElectLeadersResponseReplicaElectionResults>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitionResult ?? []; w.arrayLength(a.length, true); for (const x of a) encodeElectLeadersResponseReplicaElectionResultsPartitionResultV2(w, x); }
   w.uvarint(0);
 }

@@ -31,9 +31,9 @@ export function decodeIncrementalAlterConfigsRequestResourcesConfigsV0(r: Reader
 }
 
 export function encodeIncrementalAlterConfigsRequestResourcesConfigsV0(w: Writer, m: Encodable<IncrementalAlterConfigsRequestResourcesConfigs>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   w.int8(m.configOperation ?? 0);
-  w.string(m.value, false);
+  w.string(m.value === undefined ? null : m.value, false);
 }
 
 export function decodeIncrementalAlterConfigsRequestResourcesV0(r: Reader): IncrementalAlterConfigsRequestResources {
@@ -52,7 +52,7 @@ export function decodeIncrementalAlterConfigsRequestResourcesV0(r: Reader): Incr
 
 export function encodeIncrementalAlterConfigsRequestResourcesV0(w: Writer, m: Encodable<IncrementalAlterConfigsRequestResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
   { const a = m.configs ?? []; w.arrayLength(a.length, false); for (const x of a) encodeIncrementalAlterConfigsRequestResourcesConfigsV0(w, x); }
 }
 
@@ -83,9 +83,9 @@ export function decodeIncrementalAlterConfigsRequestResourcesConfigsV1(r: Reader
 }
 
 export function encodeIncrementalAlterConfigsRequestResourcesConfigsV1(w: Writer, m: Encodable<IncrementalAlterConfigsRequestResourcesConfigs>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int8(m.configOperation ?? 0);
-  w.string(m.value, true);
+  w.string(m.value === undefined ? null : m.value, true);
   w.uvarint(0);
 }
 
@@ -106,7 +106,7 @@ export function decodeIncrementalAlterConfigsRequestResourcesV1(r: Reader): Incr
 
 export function encodeIncrementalAlterConfigsRequestResourcesV1(w: Writer, m: Encodable<IncrementalAlterConfigsRequestResources>): void {
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
   { const a = m.configs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeIncrementalAlterConfigsRequestResourcesConfigsV1(w, x); }
   w.uvarint(0);
 }
@@ -152,9 +152,9 @@ export function decodeIncrementalAlterConfigsResponseResponsesV0(r: Reader): Inc
 
 export function encodeIncrementalAlterConfigsResponseResponsesV0(w: Writer, m: Encodable<IncrementalAlterConfigsResponseResponses>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, false);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, false);
 }
 
 export function decodeIncrementalAlterConfigsResponseV0(r: Reader): IncrementalAlterConfigsResponse {
@@ -186,9 +186,9 @@ export function decodeIncrementalAlterConfigsResponseResponsesV1(r: Reader): Inc
 
 export function encodeIncrementalAlterConfigsResponseResponsesV1(w: Writer, m: Encodable<IncrementalAlterConfigsResponseResponses>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int8(m.resourceType ?? 0);
-  w.string(m.resourceName, true);
+  w.string(m.resourceName === undefined ? '' : m.resourceName, true);
   w.uvarint(0);
 }
 

@@ -31,7 +31,7 @@ export function decodeAlterPartitionReassignmentsRequestTopicsPartitionsV0(r: Re
 
 export function encodeAlterPartitionReassignmentsRequestTopicsPartitionsV0(w: Writer, m: Encodable<AlterPartitionReassignmentsRequestTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
-  { const a = m.replicas; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.int32(x ?? 0); }
+  { const a = m.replicas === undefined ? null : m.replicas; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
 
@@ -50,7 +50,7 @@ export function decodeAlterPartitionReassignmentsRequestTopicsV0(r: Reader): Alt
 }
 
 export function encodeAlterPartitionReassignmentsRequestTopicsV0(w: Writer, m: Encodable<AlterPartitionReassignmentsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterPartitionReassignmentsRequestTopicsPartitionsV0(w, x); }
   w.uvarint(0);
 }
@@ -71,7 +71,7 @@ export function decodeAlterPartitionReassignmentsRequestV0(r: Reader): AlterPart
 }
 
 export function encodeAlterPartitionReassignmentsRequestV0(w: Writer, m: Encodable<AlterPartitionReassignmentsRequest>): void {
-  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.timeoutMs ?? 60000);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterPartitionReassignmentsRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -92,8 +92,8 @@ export function decodeAlterPartitionReassignmentsRequestV1(r: Reader): AlterPart
 }
 
 export function encodeAlterPartitionReassignmentsRequestV1(w: Writer, m: Encodable<AlterPartitionReassignmentsRequest>): void {
-  w.int32(m.timeoutMs ?? 0);
-  w.bool(m.allowReplicationFactorChange ?? false);
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.allowReplicationFactorChange ?? true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterPartitionReassignmentsRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -126,7 +126,7 @@ export function decodeAlterPartitionReassignmentsResponseResponsesPartitionsV0(r
 export function encodeAlterPartitionReassignmentsResponseResponsesPartitionsV0(w: Writer, m: Encodable<AlterPartitionReassignmentsResponseResponsesPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -145,7 +145,7 @@ export function decodeAlterPartitionReassignmentsResponseResponsesV0(r: Reader):
 }
 
 export function encodeAlterPartitionReassignmentsResponseResponsesV0(w: Writer, m: Encodable<AlterPartitionReassignmentsResponseResponses>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterPartitionReassignmentsResponseResponsesPartitionsV0(w, x); }
   w.uvarint(0);
 }
@@ -170,7 +170,7 @@ export function decodeAlterPartitionReassignmentsResponseV0(r: Reader): AlterPar
 export function encodeAlterPartitionReassignmentsResponseV0(w: Writer, m: Encodable<AlterPartitionReassignmentsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterPartitionReassignmentsResponseResponsesV0(w, x); }
   w.uvarint(0);
 }
@@ -194,9 +194,9 @@ export function decodeAlterPartitionReassignmentsResponseV1(r: Reader): AlterPar
 
 export function encodeAlterPartitionReassignmentsResponseV1(w: Writer, m: Encodable<AlterPartitionReassignmentsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
-  w.bool(m.allowReplicationFactorChange ?? false);
+  w.bool(m.allowReplicationFactorChange ?? true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterPartitionReassignmentsResponseResponsesV0(w, x); }
   w.uvarint(0);
 }

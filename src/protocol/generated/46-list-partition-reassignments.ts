@@ -25,7 +25,7 @@ export function decodeListPartitionReassignmentsRequestTopicsV0(r: Reader): List
 }
 
 export function encodeListPartitionReassignmentsRequestTopicsV0(w: Writer, m: Encodable<ListPartitionReassignmentsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -44,8 +44,8 @@ export function decodeListPartitionReassignmentsRequestV0(r: Reader): ListPartit
 }
 
 export function encodeListPartitionReassignmentsRequestV0(w: Writer, m: Encodable<ListPartitionReassignmentsRequest>): void {
-  w.int32(m.timeoutMs ?? 0);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeListPartitionReassignmentsRequestTopicsV0(w, x); }
+  w.int32(m.timeoutMs ?? 60000);
+  { const a = m.topics === undefined ? null : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeListPartitionReassignmentsRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
 
@@ -98,7 +98,7 @@ export function decodeListPartitionReassignmentsResponseTopicsV0(r: Reader): Lis
 }
 
 export function encodeListPartitionReassignmentsResponseTopicsV0(w: Writer, m: Encodable<ListPartitionReassignmentsResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeListPartitionReassignmentsResponseTopicsPartitionsV0(w, x); }
   w.uvarint(0);
 }
@@ -122,7 +122,7 @@ export function decodeListPartitionReassignmentsResponseV0(r: Reader): ListParti
 export function encodeListPartitionReassignmentsResponseV0(w: Writer, m: Encodable<ListPartitionReassignmentsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeListPartitionReassignmentsResponseTopicsV0(w, x); }
   w.uvarint(0);
 }

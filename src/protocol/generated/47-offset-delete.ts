@@ -43,7 +43,7 @@ export function decodeOffsetDeleteRequestTopicsV0(r: Reader): OffsetDeleteReques
 }
 
 export function encodeOffsetDeleteRequestTopicsV0(w: Writer, m: Encodable<OffsetDeleteRequestTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetDeleteRequestTopicsPartitionsV0(w, x); }
 }
 
@@ -61,7 +61,7 @@ export function decodeOffsetDeleteRequestV0(r: Reader): OffsetDeleteRequest {
 }
 
 export function encodeOffsetDeleteRequestV0(w: Writer, m: Encodable<OffsetDeleteRequest>): void {
-  w.string(m.groupId, false);
+  w.string(m.groupId === undefined ? '' : m.groupId, false);
   { const a = m.topics ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetDeleteRequestTopicsV0(w, x); }
 }
 
@@ -104,7 +104,7 @@ export function decodeOffsetDeleteResponseTopicsV0(r: Reader): OffsetDeleteRespo
 }
 
 export function encodeOffsetDeleteResponseTopicsV0(w: Writer, m: Encodable<OffsetDeleteResponseTopics>): void {
-  w.string(m.name, false);
+  w.string(m.name === undefined ? '' : m.name, false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, false); for (const x of a) encodeOffsetDeleteResponseTopicsPartitionsV0(w, x); }
 }
 

@@ -26,9 +26,9 @@ export function decodeDescribeClientQuotasRequestComponentsV0(r: Reader): Descri
 }
 
 export function encodeDescribeClientQuotasRequestComponentsV0(w: Writer, m: Encodable<DescribeClientQuotasRequestComponents>): void {
-  w.string(m.entityType, false);
+  w.string(m.entityType === undefined ? '' : m.entityType, false);
   w.int8(m.matchType ?? 0);
-  w.string(m.match, false);
+  w.string(m.match === undefined ? null : m.match, false);
 }
 
 export function decodeDescribeClientQuotasRequestV0(r: Reader): DescribeClientQuotasRequest {
@@ -58,9 +58,9 @@ export function decodeDescribeClientQuotasRequestComponentsV1(r: Reader): Descri
 }
 
 export function encodeDescribeClientQuotasRequestComponentsV1(w: Writer, m: Encodable<DescribeClientQuotasRequestComponents>): void {
-  w.string(m.entityType, true);
+  w.string(m.entityType === undefined ? '' : m.entityType, true);
   w.int8(m.matchType ?? 0);
-  w.string(m.match, true);
+  w.string(m.match === undefined ? null : m.match, true);
   w.uvarint(0);
 }
 
@@ -110,8 +110,8 @@ export function decodeDescribeClientQuotasResponseEntriesEntityV0(r: Reader): De
 }
 
 export function encodeDescribeClientQuotasResponseEntriesEntityV0(w: Writer, m: Encodable<DescribeClientQuotasResponseEntriesEntity>): void {
-  w.string(m.entityType, false);
-  w.string(m.entityName, false);
+  w.string(m.entityType === undefined ? '' : m.entityType, false);
+  w.string(m.entityName === undefined ? null : m.entityName, false);
 }
 
 export function decodeDescribeClientQuotasResponseEntriesValuesV0(r: Reader): DescribeClientQuotasResponseEntriesValues {
@@ -121,7 +121,7 @@ export function decodeDescribeClientQuotasResponseEntriesValuesV0(r: Reader): De
 }
 
 export function encodeDescribeClientQuotasResponseEntriesValuesV0(w: Writer, m: Encodable<DescribeClientQuotasResponseEntriesValues>): void {
-  w.string(m.key, false);
+  w.string(m.key === undefined ? '' : m.key, false);
   w.float64(m.value ?? 0);
 }
 
@@ -167,8 +167,8 @@ export function decodeDescribeClientQuotasResponseV0(r: Reader): DescribeClientQ
 export function encodeDescribeClientQuotasResponseV0(w: Writer, m: Encodable<DescribeClientQuotasResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
-  { const a = m.entries; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeDescribeClientQuotasResponseEntriesV0(w, x); }
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
+  { const a = m.entries === undefined ? [] : m.entries; w.arrayLength(a == null ? null : a.length, false); if (a) for (const x of a) encodeDescribeClientQuotasResponseEntriesV0(w, x); }
 }
 
 export function decodeDescribeClientQuotasResponseEntriesEntityV1(r: Reader): DescribeClientQuotasResponseEntriesEntity {
@@ -179,8 +179,8 @@ export function decodeDescribeClientQuotasResponseEntriesEntityV1(r: Reader): De
 }
 
 export function encodeDescribeClientQuotasResponseEntriesEntityV1(w: Writer, m: Encodable<DescribeClientQuotasResponseEntriesEntity>): void {
-  w.string(m.entityType, true);
-  w.string(m.entityName, true);
+  w.string(m.entityType === undefined ? '' : m.entityType, true);
+  w.string(m.entityName === undefined ? null : m.entityName, true);
   w.uvarint(0);
 }
 
@@ -192,7 +192,7 @@ export function decodeDescribeClientQuotasResponseEntriesValuesV1(r: Reader): De
 }
 
 export function encodeDescribeClientQuotasResponseEntriesValuesV1(w: Writer, m: Encodable<DescribeClientQuotasResponseEntriesValues>): void {
-  w.string(m.key, true);
+  w.string(m.key === undefined ? '' : m.key, true);
   w.float64(m.value ?? 0);
   w.uvarint(0);
 }
@@ -242,8 +242,8 @@ export function decodeDescribeClientQuotasResponseV1(r: Reader): DescribeClientQ
 export function encodeDescribeClientQuotasResponseV1(w: Writer, m: Encodable<DescribeClientQuotasResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  { const a = m.entries; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeClientQuotasResponseEntriesV1(w, x); }
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  { const a = m.entries === undefined ? [] : m.entries; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeClientQuotasResponseEntriesV1(w, x); }
   w.uvarint(0);
 }
 

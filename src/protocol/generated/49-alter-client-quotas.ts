@@ -33,8 +33,8 @@ export function decodeAlterClientQuotasRequestEntriesEntityV0(r: Reader): AlterC
 }
 
 export function encodeAlterClientQuotasRequestEntriesEntityV0(w: Writer, m: Encodable<AlterClientQuotasRequestEntriesEntity>): void {
-  w.string(m.entityType, false);
-  w.string(m.entityName, false);
+  w.string(m.entityType === undefined ? '' : m.entityType, false);
+  w.string(m.entityName === undefined ? null : m.entityName, false);
 }
 
 export function decodeAlterClientQuotasRequestEntriesOpsV0(r: Reader): AlterClientQuotasRequestEntriesOps {
@@ -45,7 +45,7 @@ export function decodeAlterClientQuotasRequestEntriesOpsV0(r: Reader): AlterClie
 }
 
 export function encodeAlterClientQuotasRequestEntriesOpsV0(w: Writer, m: Encodable<AlterClientQuotasRequestEntriesOps>): void {
-  w.string(m.key, false);
+  w.string(m.key === undefined ? '' : m.key, false);
   w.float64(m.value ?? 0);
   w.bool(m.remove ?? false);
 }
@@ -101,8 +101,8 @@ export function decodeAlterClientQuotasRequestEntriesEntityV1(r: Reader): AlterC
 }
 
 export function encodeAlterClientQuotasRequestEntriesEntityV1(w: Writer, m: Encodable<AlterClientQuotasRequestEntriesEntity>): void {
-  w.string(m.entityType, true);
-  w.string(m.entityName, true);
+  w.string(m.entityType === undefined ? '' : m.entityType, true);
+  w.string(m.entityName === undefined ? null : m.entityName, true);
   w.uvarint(0);
 }
 
@@ -115,7 +115,7 @@ export function decodeAlterClientQuotasRequestEntriesOpsV1(r: Reader): AlterClie
 }
 
 export function encodeAlterClientQuotasRequestEntriesOpsV1(w: Writer, m: Encodable<AlterClientQuotasRequestEntriesOps>): void {
-  w.string(m.key, true);
+  w.string(m.key === undefined ? '' : m.key, true);
   w.float64(m.value ?? 0);
   w.bool(m.remove ?? false);
   w.uvarint(0);
@@ -189,8 +189,8 @@ export function decodeAlterClientQuotasResponseEntriesEntityV0(r: Reader): Alter
 }
 
 export function encodeAlterClientQuotasResponseEntriesEntityV0(w: Writer, m: Encodable<AlterClientQuotasResponseEntriesEntity>): void {
-  w.string(m.entityType, false);
-  w.string(m.entityName, false);
+  w.string(m.entityType === undefined ? '' : m.entityType, false);
+  w.string(m.entityName === undefined ? null : m.entityName, false);
 }
 
 export function decodeAlterClientQuotasResponseEntriesV0(r: Reader): AlterClientQuotasResponseEntries {
@@ -209,7 +209,7 @@ export function decodeAlterClientQuotasResponseEntriesV0(r: Reader): AlterClient
 
 export function encodeAlterClientQuotasResponseEntriesV0(w: Writer, m: Encodable<AlterClientQuotasResponseEntries>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, false);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, false);
   { const a = m.entity ?? []; w.arrayLength(a.length, false); for (const x of a) encodeAlterClientQuotasResponseEntriesEntityV0(w, x); }
 }
 
@@ -239,8 +239,8 @@ export function decodeAlterClientQuotasResponseEntriesEntityV1(r: Reader): Alter
 }
 
 export function encodeAlterClientQuotasResponseEntriesEntityV1(w: Writer, m: Encodable<AlterClientQuotasResponseEntriesEntity>): void {
-  w.string(m.entityType, true);
-  w.string(m.entityName, true);
+  w.string(m.entityType === undefined ? '' : m.entityType, true);
+  w.string(m.entityName === undefined ? null : m.entityName, true);
   w.uvarint(0);
 }
 
@@ -261,7 +261,7 @@ export function decodeAlterClientQuotasResponseEntriesV1(r: Reader): AlterClient
 
 export function encodeAlterClientQuotasResponseEntriesV1(w: Writer, m: Encodable<AlterClientQuotasResponseEntries>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.entity ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterClientQuotasResponseEntriesEntityV1(w, x); }
   w.uvarint(0);
 }

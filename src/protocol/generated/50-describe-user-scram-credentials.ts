@@ -22,7 +22,7 @@ export function decodeDescribeUserScramCredentialsRequestUsersV0(r: Reader): Des
 }
 
 export function encodeDescribeUserScramCredentialsRequestUsersV0(w: Writer, m: Encodable<DescribeUserScramCredentialsRequestUsers>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.uvarint(0);
 }
 
@@ -39,7 +39,7 @@ export function decodeDescribeUserScramCredentialsRequestV0(r: Reader): Describe
 }
 
 export function encodeDescribeUserScramCredentialsRequestV0(w: Writer, m: Encodable<DescribeUserScramCredentialsRequest>): void {
-  { const a = m.users; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeUserScramCredentialsRequestUsersV0(w, x); }
+  { const a = m.users === undefined ? [] : m.users; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeUserScramCredentialsRequestUsersV0(w, x); }
   w.uvarint(0);
 }
 
@@ -90,9 +90,9 @@ export function decodeDescribeUserScramCredentialsResponseResultsV0(r: Reader): 
 }
 
 export function encodeDescribeUserScramCredentialsResponseResultsV0(w: Writer, m: Encodable<DescribeUserScramCredentialsResponseResults>): void {
-  w.string(m.user, true);
+  w.string(m.user === undefined ? '' : m.user, true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.credentialInfos ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeUserScramCredentialsResponseResultsCredentialInfosV0(w, x); }
   w.uvarint(0);
 }
@@ -116,7 +116,7 @@ export function decodeDescribeUserScramCredentialsResponseV0(r: Reader): Describ
 export function encodeDescribeUserScramCredentialsResponseV0(w: Writer, m: Encodable<DescribeUserScramCredentialsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.results ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeUserScramCredentialsResponseResultsV0(w, x); }
   w.uvarint(0);
 }

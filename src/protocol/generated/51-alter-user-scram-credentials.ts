@@ -32,7 +32,7 @@ export function decodeAlterUserScramCredentialsRequestDeletionsV0(r: Reader): Al
 }
 
 export function encodeAlterUserScramCredentialsRequestDeletionsV0(w: Writer, m: Encodable<AlterUserScramCredentialsRequestDeletions>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int8(m.mechanism ?? 0);
   w.uvarint(0);
 }
@@ -48,7 +48,7 @@ export function decodeAlterUserScramCredentialsRequestUpsertionsV0(r: Reader): A
 }
 
 export function encodeAlterUserScramCredentialsRequestUpsertionsV0(w: Writer, m: Encodable<AlterUserScramCredentialsRequestUpsertions>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int8(m.mechanism ?? 0);
   w.int32(m.iterations ?? 0);
   w.bytes(m.salt, true, false);
@@ -102,9 +102,9 @@ export function decodeAlterUserScramCredentialsResponseResultsV0(r: Reader): Alt
 }
 
 export function encodeAlterUserScramCredentialsResponseResultsV0(w: Writer, m: Encodable<AlterUserScramCredentialsResponseResults>): void {
-  w.string(m.user, true);
+  w.string(m.user === undefined ? '' : m.user, true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

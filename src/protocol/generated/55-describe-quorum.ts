@@ -45,7 +45,7 @@ export function decodeDescribeQuorumRequestTopicsV0(r: Reader): DescribeQuorumRe
 }
 
 export function encodeDescribeQuorumRequestTopicsV0(w: Writer, m: Encodable<DescribeQuorumRequestTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeQuorumRequestTopicsPartitionsV0(w, x); }
   w.uvarint(0);
 }
@@ -197,7 +197,7 @@ export function decodeDescribeQuorumResponseTopicsV0(r: Reader): DescribeQuorumR
 }
 
 export function encodeDescribeQuorumResponseTopicsV0(w: Writer, m: Encodable<DescribeQuorumResponseTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeQuorumResponseTopicsPartitionsV0(w, x); }
   w.uvarint(0);
 }
@@ -237,8 +237,8 @@ export function decodeDescribeQuorumResponseTopicsPartitionsCurrentVotersV1(r: R
 export function encodeDescribeQuorumResponseTopicsPartitionsCurrentVotersV1(w: Writer, m: Encodable<DescribeQuorumResponseTopicsPartitionsCurrentVoters>): void {
   w.int32(m.replicaId ?? 0);
   w.int64(m.logEndOffset ?? 0);
-  w.int64(m.lastFetchTimestamp ?? 0);
-  w.int64(m.lastCaughtUpTimestamp ?? 0);
+  w.int64(m.lastFetchTimestamp ?? -1);
+  w.int64(m.lastCaughtUpTimestamp ?? -1);
   w.uvarint(0);
 }
 
@@ -255,8 +255,8 @@ export function decodeDescribeQuorumResponseTopicsPartitionsObserversV1(r: Reade
 export function encodeDescribeQuorumResponseTopicsPartitionsObserversV1(w: Writer, m: Encodable<DescribeQuorumResponseTopicsPartitionsObservers>): void {
   w.int32(m.replicaId ?? 0);
   w.int64(m.logEndOffset ?? 0);
-  w.int64(m.lastFetchTimestamp ?? 0);
-  w.int64(m.lastCaughtUpTimestamp ?? 0);
+  w.int64(m.lastFetchTimestamp ?? -1);
+  w.int64(m.lastCaughtUpTimestamp ?? -1);
   w.uvarint(0);
 }
 
@@ -313,7 +313,7 @@ export function decodeDescribeQuorumResponseTopicsV1(r: Reader): DescribeQuorumR
 }
 
 export function encodeDescribeQuorumResponseTopicsV1(w: Writer, m: Encodable<DescribeQuorumResponseTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeQuorumResponseTopicsPartitionsV1(w, x); }
   w.uvarint(0);
 }
@@ -354,8 +354,8 @@ export function encodeDescribeQuorumResponseTopicsPartitionsCurrentVotersV2(w: W
   w.int32(m.replicaId ?? 0);
   w.uuid(m.replicaDirectoryId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.int64(m.logEndOffset ?? 0);
-  w.int64(m.lastFetchTimestamp ?? 0);
-  w.int64(m.lastCaughtUpTimestamp ?? 0);
+  w.int64(m.lastFetchTimestamp ?? -1);
+  w.int64(m.lastCaughtUpTimestamp ?? -1);
   w.uvarint(0);
 }
 
@@ -373,8 +373,8 @@ export function encodeDescribeQuorumResponseTopicsPartitionsObserversV2(w: Write
   w.int32(m.replicaId ?? 0);
   w.uuid(m.replicaDirectoryId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.int64(m.logEndOffset ?? 0);
-  w.int64(m.lastFetchTimestamp ?? 0);
-  w.int64(m.lastCaughtUpTimestamp ?? 0);
+  w.int64(m.lastFetchTimestamp ?? -1);
+  w.int64(m.lastCaughtUpTimestamp ?? -1);
   w.uvarint(0);
 }
 
@@ -408,7 +408,7 @@ export function decodeDescribeQuorumResponseTopicsPartitionsV2(r: Reader): Descr
 export function encodeDescribeQuorumResponseTopicsPartitionsV2(w: Writer, m: Encodable<DescribeQuorumResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   w.int64(m.highWatermark ?? 0);
@@ -432,7 +432,7 @@ export function decodeDescribeQuorumResponseTopicsV2(r: Reader): DescribeQuorumR
 }
 
 export function encodeDescribeQuorumResponseTopicsV2(w: Writer, m: Encodable<DescribeQuorumResponseTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeQuorumResponseTopicsPartitionsV2(w, x); }
   w.uvarint(0);
 }
@@ -446,8 +446,8 @@ export function decodeDescribeQuorumResponseNodesListenersV2(r: Reader): Describ
 }
 
 export function encodeDescribeQuorumResponseNodesListenersV2(w: Writer, m: Encodable<DescribeQuorumResponseNodesListeners>): void {
-  w.string(m.name, true);
-  w.string(m.host, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.uint16(m.port ?? 0);
   w.uvarint(0);
 }
@@ -497,7 +497,7 @@ export function decodeDescribeQuorumResponseV2(r: Reader): DescribeQuorumRespons
 
 export function encodeDescribeQuorumResponseV2(w: Writer, m: Encodable<DescribeQuorumResponse>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeQuorumResponseTopicsV2(w, x); }
   { const a = m.nodes ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeQuorumResponseNodesV2(w, x); }
   w.uvarint(0);

@@ -30,7 +30,7 @@ export function decodeUpdateFeaturesRequestFeatureUpdatesV0(r: Reader): UpdateFe
 }
 
 export function encodeUpdateFeaturesRequestFeatureUpdatesV0(w: Writer, m: Encodable<UpdateFeaturesRequestFeatureUpdates>): void {
-  w.string(m.feature, true);
+  w.string(m.feature === undefined ? '' : m.feature, true);
   w.int16(m.maxVersionLevel ?? 0);
   w.bool(m.allowDowngrade ?? false);
   w.uvarint(0);
@@ -52,7 +52,7 @@ export function decodeUpdateFeaturesRequestV0(r: Reader): UpdateFeaturesRequest 
 }
 
 export function encodeUpdateFeaturesRequestV0(w: Writer, m: Encodable<UpdateFeaturesRequest>): void {
-  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.timeoutMs ?? 60000);
   { const a = m.featureUpdates ?? []; w.arrayLength(a.length, true); for (const x of a) encodeUpdateFeaturesRequestFeatureUpdatesV0(w, x); }
   w.uvarint(0);
 }
@@ -67,9 +67,9 @@ export function decodeUpdateFeaturesRequestFeatureUpdatesV1(r: Reader): UpdateFe
 }
 
 export function encodeUpdateFeaturesRequestFeatureUpdatesV1(w: Writer, m: Encodable<UpdateFeaturesRequestFeatureUpdates>): void {
-  w.string(m.feature, true);
+  w.string(m.feature === undefined ? '' : m.feature, true);
   w.int16(m.maxVersionLevel ?? 0);
-  w.int8(m.upgradeType ?? 0);
+  w.int8(m.upgradeType ?? 1);
   w.uvarint(0);
 }
 
@@ -89,7 +89,7 @@ export function decodeUpdateFeaturesRequestV1(r: Reader): UpdateFeaturesRequest 
 }
 
 export function encodeUpdateFeaturesRequestV1(w: Writer, m: Encodable<UpdateFeaturesRequest>): void {
-  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.timeoutMs ?? 60000);
   { const a = m.featureUpdates ?? []; w.arrayLength(a.length, true); for (const x of a) encodeUpdateFeaturesRequestFeatureUpdatesV1(w, x); }
   w.bool(m.validateOnly ?? false);
   w.uvarint(0);
@@ -116,9 +116,9 @@ export function decodeUpdateFeaturesResponseResultsV0(r: Reader): UpdateFeatures
 }
 
 export function encodeUpdateFeaturesResponseResultsV0(w: Writer, m: Encodable<UpdateFeaturesResponseResults>): void {
-  w.string(m.feature, true);
+  w.string(m.feature === undefined ? '' : m.feature, true);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -141,7 +141,7 @@ export function decodeUpdateFeaturesResponseV0(r: Reader): UpdateFeaturesRespons
 export function encodeUpdateFeaturesResponseV0(w: Writer, m: Encodable<UpdateFeaturesResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.results ?? []; w.arrayLength(a.length, true); for (const x of a) encodeUpdateFeaturesResponseResultsV0(w, x); }
   w.uvarint(0);
 }
@@ -158,7 +158,7 @@ export function decodeUpdateFeaturesResponseV2(r: Reader): UpdateFeaturesRespons
 export function encodeUpdateFeaturesResponseV2(w: Writer, m: Encodable<UpdateFeaturesResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

@@ -37,7 +37,7 @@ export function decodeDescribeClusterRequestV1(r: Reader): DescribeClusterReques
 
 export function encodeDescribeClusterRequestV1(w: Writer, m: Encodable<DescribeClusterRequest>): void {
   w.bool(m.includeClusterAuthorizedOperations ?? false);
-  w.int8(m.endpointType ?? 0);
+  w.int8(m.endpointType ?? 1);
   w.uvarint(0);
 }
 
@@ -51,7 +51,7 @@ export function decodeDescribeClusterRequestV2(r: Reader): DescribeClusterReques
 
 export function encodeDescribeClusterRequestV2(w: Writer, m: Encodable<DescribeClusterRequest>): void {
   w.bool(m.includeClusterAuthorizedOperations ?? false);
-  w.int8(m.endpointType ?? 0);
+  w.int8(m.endpointType ?? 1);
   w.bool(m.includeFencedBrokers ?? false);
   w.uvarint(0);
 }
@@ -86,9 +86,9 @@ export function decodeDescribeClusterResponseBrokersV0(r: Reader): DescribeClust
 
 export function encodeDescribeClusterResponseBrokersV0(w: Writer, m: Encodable<DescribeClusterResponseBrokers>): void {
   w.int32(m.brokerId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.uvarint(0);
 }
 
@@ -115,11 +115,11 @@ export function decodeDescribeClusterResponseV0(r: Reader): DescribeClusterRespo
 export function encodeDescribeClusterResponseV0(w: Writer, m: Encodable<DescribeClusterResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.clusterId === undefined ? '' : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeClusterResponseBrokersV0(w, x); }
-  w.int32(m.clusterAuthorizedOperations ?? 0);
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -146,12 +146,12 @@ export function decodeDescribeClusterResponseV1(r: Reader): DescribeClusterRespo
 export function encodeDescribeClusterResponseV1(w: Writer, m: Encodable<DescribeClusterResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.int8(m.endpointType ?? 0);
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.int8(m.endpointType ?? 1);
+  w.string(m.clusterId === undefined ? '' : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeClusterResponseBrokersV0(w, x); }
-  w.int32(m.clusterAuthorizedOperations ?? 0);
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -167,9 +167,9 @@ export function decodeDescribeClusterResponseBrokersV2(r: Reader): DescribeClust
 
 export function encodeDescribeClusterResponseBrokersV2(w: Writer, m: Encodable<DescribeClusterResponseBrokers>): void {
   w.int32(m.brokerId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.bool(m.isFenced ?? false);
   w.uvarint(0);
 }
@@ -197,12 +197,12 @@ export function decodeDescribeClusterResponseV2(r: Reader): DescribeClusterRespo
 export function encodeDescribeClusterResponseV2(w: Writer, m: Encodable<DescribeClusterResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.int8(m.endpointType ?? 0);
-  w.string(m.clusterId, true);
-  w.int32(m.controllerId ?? 0);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.int8(m.endpointType ?? 1);
+  w.string(m.clusterId === undefined ? '' : m.clusterId, true);
+  w.int32(m.controllerId ?? -1);
   { const a = m.brokers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeClusterResponseBrokersV2(w, x); }
-  w.int32(m.clusterAuthorizedOperations ?? 0);
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 

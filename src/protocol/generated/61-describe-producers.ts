@@ -24,7 +24,7 @@ export function decodeDescribeProducersRequestTopicsV0(r: Reader): DescribeProdu
 }
 
 export function encodeDescribeProducersRequestTopicsV0(w: Writer, m: Encodable<DescribeProducersRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitionIndexes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -84,10 +84,10 @@ export function decodeDescribeProducersResponseTopicsPartitionsActiveProducersV0
 export function encodeDescribeProducersResponseTopicsPartitionsActiveProducersV0(w: Writer, m: Encodable<DescribeProducersResponseTopicsPartitionsActiveProducers>): void {
   w.int64(m.producerId ?? 0);
   w.int32(m.producerEpoch ?? 0);
-  w.int32(m.lastSequence ?? 0);
-  w.int64(m.lastTimestamp ?? 0);
+  w.int32(m.lastSequence ?? -1);
+  w.int64(m.lastTimestamp ?? -1);
   w.int32(m.coordinatorEpoch ?? 0);
-  w.int64(m.currentTxnStartOffset ?? 0);
+  w.int64(m.currentTxnStartOffset ?? -1);
   w.uvarint(0);
 }
 
@@ -110,7 +110,7 @@ export function decodeDescribeProducersResponseTopicsPartitionsV0(r: Reader): De
 export function encodeDescribeProducersResponseTopicsPartitionsV0(w: Writer, m: Encodable<DescribeProducersResponseTopicsPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.activeProducers ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeProducersResponseTopicsPartitionsActiveProducersV0(w, x); }
   w.uvarint(0);
 }
@@ -130,7 +130,7 @@ export function decodeDescribeProducersResponseTopicsV0(r: Reader): DescribeProd
 }
 
 export function encodeDescribeProducersResponseTopicsV0(w: Writer, m: Encodable<DescribeProducersResponseTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeProducersResponseTopicsPartitionsV0(w, x); }
   w.uvarint(0);
 }

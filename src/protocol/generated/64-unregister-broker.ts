@@ -40,7 +40,7 @@ export function decodeUnregisterBrokerResponseV0(r: Reader): UnregisterBrokerRes
 export function encodeUnregisterBrokerResponseV0(w: Writer, m: Encodable<UnregisterBrokerResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

@@ -19,7 +19,7 @@ export function decodeDescribeTransactionsRequestV0(r: Reader): DescribeTransact
 }
 
 export function encodeDescribeTransactionsRequestV0(w: Writer, m: Encodable<DescribeTransactionsRequest>): void {
-  { const a = m.transactionalIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.transactionalIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -50,7 +50,7 @@ export function decodeDescribeTransactionsResponseTransactionStatesTopicsV0(r: R
 }
 
 export function encodeDescribeTransactionsResponseTransactionStatesTopicsV0(w: Writer, m: Encodable<DescribeTransactionsResponseTransactionStatesTopics>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -77,8 +77,8 @@ export function decodeDescribeTransactionsResponseTransactionStatesV0(r: Reader)
 
 export function encodeDescribeTransactionsResponseTransactionStatesV0(w: Writer, m: Encodable<DescribeTransactionsResponseTransactionStates>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.transactionalId, true);
-  w.string(m.transactionState, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
+  w.string(m.transactionState === undefined ? '' : m.transactionState, true);
   w.int32(m.transactionTimeoutMs ?? 0);
   w.int64(m.transactionStartTimeMs ?? 0);
   w.int64(m.producerId ?? 0);

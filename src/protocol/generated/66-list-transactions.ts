@@ -25,7 +25,7 @@ export function decodeListTransactionsRequestV0(r: Reader): ListTransactionsRequ
 }
 
 export function encodeListTransactionsRequestV0(w: Writer, m: Encodable<ListTransactionsRequest>): void {
-  { const a = m.stateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.stateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.producerIdFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.int64(x ?? 0); }
   w.uvarint(0);
 }
@@ -40,9 +40,9 @@ export function decodeListTransactionsRequestV1(r: Reader): ListTransactionsRequ
 }
 
 export function encodeListTransactionsRequestV1(w: Writer, m: Encodable<ListTransactionsRequest>): void {
-  { const a = m.stateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.stateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.producerIdFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.int64(x ?? 0); }
-  w.int64(m.durationFilter ?? 0);
+  w.int64(m.durationFilter ?? -1);
   w.uvarint(0);
 }
 
@@ -56,10 +56,10 @@ export function decodeListTransactionsRequestV2(r: Reader): ListTransactionsRequ
 }
 
 export function encodeListTransactionsRequestV2(w: Writer, m: Encodable<ListTransactionsRequest>): void {
-  { const a = m.stateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.stateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.producerIdFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.int64(x ?? 0); }
-  w.int64(m.durationFilter ?? 0);
-  w.string(m.transactionalIdPattern, true);
+  w.int64(m.durationFilter ?? -1);
+  w.string(m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern, true);
   w.uvarint(0);
 }
 
@@ -84,9 +84,9 @@ export function decodeListTransactionsResponseTransactionStatesV0(r: Reader): Li
 }
 
 export function encodeListTransactionsResponseTransactionStatesV0(w: Writer, m: Encodable<ListTransactionsResponseTransactionStates>): void {
-  w.string(m.transactionalId, true);
+  w.string(m.transactionalId === undefined ? '' : m.transactionalId, true);
   w.int64(m.producerId ?? 0);
-  w.string(m.transactionState, true);
+  w.string(m.transactionState === undefined ? '' : m.transactionState, true);
   w.uvarint(0);
 }
 
@@ -109,7 +109,7 @@ export function decodeListTransactionsResponseV0(r: Reader): ListTransactionsRes
 export function encodeListTransactionsResponseV0(w: Writer, m: Encodable<ListTransactionsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  { const a = m.unknownStateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.unknownStateFilters ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.transactionStates ?? []; w.arrayLength(a.length, true); for (const x of a) encodeListTransactionsResponseTransactionStatesV0(w, x); }
   w.uvarint(0);
 }

@@ -60,15 +60,15 @@ export function decodeConsumerGroupHeartbeatRequestV0(r: Reader): ConsumerGroupH
 }
 
 export function encodeConsumerGroupHeartbeatRequestV0(w: Writer, m: Encodable<ConsumerGroupHeartbeatRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.instanceId, true);
-  w.string(m.rackId, true);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
-  { const a = m.subscribedTopicNames; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x, true); }
-  w.string(m.serverAssignor, true);
-  { const a = m.topicPartitions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeConsumerGroupHeartbeatRequestTopicPartitionsV0(w, x); }
+  w.string(m.instanceId === undefined ? null : m.instanceId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  { const a = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x === undefined ? '' : x, true); }
+  w.string(m.serverAssignor === undefined ? null : m.serverAssignor, true);
+  { const a = m.topicPartitions === undefined ? null : m.topicPartitions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeConsumerGroupHeartbeatRequestTopicPartitionsV0(w, x); }
   w.uvarint(0);
 }
 
@@ -94,16 +94,16 @@ export function decodeConsumerGroupHeartbeatRequestV1(r: Reader): ConsumerGroupH
 }
 
 export function encodeConsumerGroupHeartbeatRequestV1(w: Writer, m: Encodable<ConsumerGroupHeartbeatRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.instanceId, true);
-  w.string(m.rackId, true);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
-  { const a = m.subscribedTopicNames; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x, true); }
-  w.string(m.subscribedTopicRegex, true);
-  w.string(m.serverAssignor, true);
-  { const a = m.topicPartitions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeConsumerGroupHeartbeatRequestTopicPartitionsV0(w, x); }
+  w.string(m.instanceId === undefined ? null : m.instanceId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  { const a = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x === undefined ? '' : x, true); }
+  w.string(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex, true);
+  w.string(m.serverAssignor === undefined ? null : m.serverAssignor, true);
+  { const a = m.topicPartitions === undefined ? null : m.topicPartitions; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeConsumerGroupHeartbeatRequestTopicPartitionsV0(w, x); }
   w.uvarint(0);
 }
 
@@ -170,8 +170,8 @@ export function decodeConsumerGroupHeartbeatResponseV0(r: Reader): ConsumerGroup
 export function encodeConsumerGroupHeartbeatResponseV0(w: Writer, m: Encodable<ConsumerGroupHeartbeatResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.memberId, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.heartbeatIntervalMs ?? 0);
   { const s = m.assignment; if (s == null) w.int8(-1); else { w.int8(1); encodeConsumerGroupHeartbeatResponseAssignmentV0(w, s); } }

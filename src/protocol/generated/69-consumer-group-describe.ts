@@ -21,7 +21,7 @@ export function decodeConsumerGroupDescribeRequestV0(r: Reader): ConsumerGroupDe
 }
 
 export function encodeConsumerGroupDescribeRequestV0(w: Writer, m: Encodable<ConsumerGroupDescribeRequest>): void {
-  { const a = m.groupIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.groupIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.bool(m.includeAuthorizedOperations ?? false);
   w.uvarint(0);
 }
@@ -81,7 +81,7 @@ export function decodeConsumerGroupDescribeResponseGroupsMembersAssignmentTopicP
 
 export function encodeConsumerGroupDescribeResponseGroupsMembersAssignmentTopicPartitionsV0(w: Writer, m: Encodable<ConsumerGroupDescribeResponseGroupsMembersAssignmentTopicPartitions>): void {
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -114,7 +114,7 @@ export function decodeConsumerGroupDescribeResponseGroupsMembersTargetAssignment
 
 export function encodeConsumerGroupDescribeResponseGroupsMembersTargetAssignmentTopicPartitionsV0(w: Writer, m: Encodable<ConsumerGroupDescribeResponseGroupsMembersTargetAssignmentTopicPartitions>): void {
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -154,14 +154,14 @@ export function decodeConsumerGroupDescribeResponseGroupsMembersV0(r: Reader): C
 }
 
 export function encodeConsumerGroupDescribeResponseGroupsMembersV0(w: Writer, m: Encodable<ConsumerGroupDescribeResponseGroupsMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.instanceId, true);
-  w.string(m.rackId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.instanceId === undefined ? null : m.instanceId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.clientId, true);
-  w.string(m.clientHost, true);
-  { const a = m.subscribedTopicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
-  w.string(m.subscribedTopicRegex, true);
+  w.string(m.clientId === undefined ? '' : m.clientId, true);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, true);
+  { const a = m.subscribedTopicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
+  w.string(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex, true);
   encodeConsumerGroupDescribeResponseGroupsMembersAssignmentV0(w, m.assignment ?? {});
   encodeConsumerGroupDescribeResponseGroupsMembersTargetAssignmentV0(w, m.targetAssignment ?? {});
   w.uvarint(0);
@@ -190,14 +190,14 @@ export function decodeConsumerGroupDescribeResponseGroupsV0(r: Reader): Consumer
 
 export function encodeConsumerGroupDescribeResponseGroupsV0(w: Writer, m: Encodable<ConsumerGroupDescribeResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.groupId, true);
-  w.string(m.groupState, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
   w.int32(m.groupEpoch ?? 0);
   w.int32(m.assignmentEpoch ?? 0);
-  w.string(m.assignorName, true);
+  w.string(m.assignorName === undefined ? '' : m.assignorName, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeConsumerGroupDescribeResponseGroupsMembersV0(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -238,17 +238,17 @@ export function decodeConsumerGroupDescribeResponseGroupsMembersV1(r: Reader): C
 }
 
 export function encodeConsumerGroupDescribeResponseGroupsMembersV1(w: Writer, m: Encodable<ConsumerGroupDescribeResponseGroupsMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.instanceId, true);
-  w.string(m.rackId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.instanceId === undefined ? null : m.instanceId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.clientId, true);
-  w.string(m.clientHost, true);
-  { const a = m.subscribedTopicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
-  w.string(m.subscribedTopicRegex, true);
+  w.string(m.clientId === undefined ? '' : m.clientId, true);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, true);
+  { const a = m.subscribedTopicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
+  w.string(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex, true);
   encodeConsumerGroupDescribeResponseGroupsMembersAssignmentV0(w, m.assignment ?? {});
   encodeConsumerGroupDescribeResponseGroupsMembersTargetAssignmentV0(w, m.targetAssignment ?? {});
-  w.int8(m.memberType ?? 0);
+  w.int8(m.memberType ?? -1);
   w.uvarint(0);
 }
 
@@ -275,14 +275,14 @@ export function decodeConsumerGroupDescribeResponseGroupsV1(r: Reader): Consumer
 
 export function encodeConsumerGroupDescribeResponseGroupsV1(w: Writer, m: Encodable<ConsumerGroupDescribeResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.groupId, true);
-  w.string(m.groupState, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
   w.int32(m.groupEpoch ?? 0);
   w.int32(m.assignmentEpoch ?? 0);
-  w.string(m.assignorName, true);
+  w.string(m.assignorName === undefined ? '' : m.assignorName, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeConsumerGroupDescribeResponseGroupsMembersV1(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 

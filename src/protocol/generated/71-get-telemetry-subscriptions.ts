@@ -58,7 +58,7 @@ export function encodeGetTelemetrySubscriptionsResponseV0(w: Writer, m: Encodabl
   w.int32(m.pushIntervalMs ?? 0);
   w.int32(m.telemetryMaxBytes ?? 0);
   w.bool(m.deltaTemporality ?? false);
-  { const a = m.requestedMetrics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.requestedMetrics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 

@@ -51,7 +51,7 @@ export function decodeListClientMetricsResourcesResponseClientMetricsResourcesV0
 }
 
 export function encodeListClientMetricsResourcesResponseClientMetricsResourcesV0(w: Writer, m: Encodable<ListClientMetricsResourcesResponseClientMetricsResources>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.uvarint(0);
 }
 
@@ -85,8 +85,8 @@ export function decodeListClientMetricsResourcesResponseClientMetricsResourcesV1
 }
 
 export function encodeListClientMetricsResourcesResponseClientMetricsResourcesV1(w: Writer, m: Encodable<ListClientMetricsResourcesResponseClientMetricsResources>): void {
-  w.string(m.name, true);
-  w.int8(m.resourceType ?? 0);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.int8(m.resourceType ?? 16);
   w.uvarint(0);
 }
 

@@ -28,7 +28,7 @@ export function decodeDescribeTopicPartitionsRequestTopicsV0(r: Reader): Describ
 }
 
 export function encodeDescribeTopicPartitionsRequestTopicsV0(w: Writer, m: Encodable<DescribeTopicPartitionsRequestTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.uvarint(0);
 }
 
@@ -40,7 +40,7 @@ export function decodeDescribeTopicPartitionsRequestCursorV0(r: Reader): Describ
 }
 
 export function encodeDescribeTopicPartitionsRequestCursorV0(w: Writer, m: Encodable<DescribeTopicPartitionsRequestCursor>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.int32(m.partitionIndex ?? 0);
   w.uvarint(0);
 }
@@ -62,7 +62,7 @@ export function decodeDescribeTopicPartitionsRequestV0(r: Reader): DescribeTopic
 
 export function encodeDescribeTopicPartitionsRequestV0(w: Writer, m: Encodable<DescribeTopicPartitionsRequest>): void {
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeTopicPartitionsRequestTopicsV0(w, x); }
-  w.int32(m.responsePartitionLimit ?? 0);
+  w.int32(m.responsePartitionLimit ?? 2000);
   { const s = m.cursor; if (s == null) w.int8(-1); else { w.int8(1); encodeDescribeTopicPartitionsRequestCursorV0(w, s); } }
   w.uvarint(0);
 }
@@ -114,11 +114,11 @@ export function encodeDescribeTopicPartitionsResponseTopicsPartitionsV0(w: Write
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
-  w.int32(m.leaderEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
   { const a = m.replicaNodes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   { const a = m.isrNodes ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
-  { const a = m.eligibleLeaderReplicas; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.int32(x ?? 0); }
-  { const a = m.lastKnownElr; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.int32(x ?? 0); }
+  { const a = m.eligibleLeaderReplicas === undefined ? null : m.eligibleLeaderReplicas; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.int32(x ?? 0); }
+  { const a = m.lastKnownElr === undefined ? null : m.lastKnownElr; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.int32(x ?? 0); }
   { const a = m.offlineReplicas ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -143,11 +143,11 @@ export function decodeDescribeTopicPartitionsResponseTopicsV0(r: Reader): Descri
 
 export function encodeDescribeTopicPartitionsResponseTopicsV0(w: Writer, m: Encodable<DescribeTopicPartitionsResponseTopics>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.name, true);
+  w.string(m.name === undefined ? null : m.name, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.bool(m.isInternal ?? false);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeTopicPartitionsResponseTopicsPartitionsV0(w, x); }
-  w.int32(m.topicAuthorizedOperations ?? 0);
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 
@@ -159,7 +159,7 @@ export function decodeDescribeTopicPartitionsResponseNextCursorV0(r: Reader): De
 }
 
 export function encodeDescribeTopicPartitionsResponseNextCursorV0(w: Writer, m: Encodable<DescribeTopicPartitionsResponseNextCursor>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.int32(m.partitionIndex ?? 0);
   w.uvarint(0);
 }

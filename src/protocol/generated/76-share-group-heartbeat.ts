@@ -27,11 +27,11 @@ export function decodeShareGroupHeartbeatRequestV0(r: Reader): ShareGroupHeartbe
 }
 
 export function encodeShareGroupHeartbeatRequestV0(w: Writer, m: Encodable<ShareGroupHeartbeatRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.rackId, true);
-  { const a = m.subscribedTopicNames; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x, true); }
+  w.string(m.rackId === undefined ? null : m.rackId, true);
+  { const a = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.uvarint(0);
 }
 
@@ -98,8 +98,8 @@ export function decodeShareGroupHeartbeatResponseV0(r: Reader): ShareGroupHeartb
 export function encodeShareGroupHeartbeatResponseV0(w: Writer, m: Encodable<ShareGroupHeartbeatResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.memberId, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.heartbeatIntervalMs ?? 0);
   { const s = m.assignment; if (s == null) w.int8(-1); else { w.int8(1); encodeShareGroupHeartbeatResponseAssignmentV0(w, s); } }

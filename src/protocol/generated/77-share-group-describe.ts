@@ -21,7 +21,7 @@ export function decodeShareGroupDescribeRequestV0(r: Reader): ShareGroupDescribe
 }
 
 export function encodeShareGroupDescribeRequestV0(w: Writer, m: Encodable<ShareGroupDescribeRequest>): void {
-  { const a = m.groupIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.groupIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.bool(m.includeAuthorizedOperations ?? false);
   w.uvarint(0);
 }
@@ -69,7 +69,7 @@ export function decodeShareGroupDescribeResponseGroupsMembersAssignmentTopicPart
 
 export function encodeShareGroupDescribeResponseGroupsMembersAssignmentTopicPartitionsV0(w: Writer, m: Encodable<ShareGroupDescribeResponseGroupsMembersAssignmentTopicPartitions>): void {
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -105,12 +105,12 @@ export function decodeShareGroupDescribeResponseGroupsMembersV0(r: Reader): Shar
 }
 
 export function encodeShareGroupDescribeResponseGroupsMembersV0(w: Writer, m: Encodable<ShareGroupDescribeResponseGroupsMembers>): void {
-  w.string(m.memberId, true);
-  w.string(m.rackId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.clientId, true);
-  w.string(m.clientHost, true);
-  { const a = m.subscribedTopicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  w.string(m.clientId === undefined ? '' : m.clientId, true);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, true);
+  { const a = m.subscribedTopicNames ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   encodeShareGroupDescribeResponseGroupsMembersAssignmentV0(w, m.assignment ?? {});
   w.uvarint(0);
 }
@@ -138,14 +138,14 @@ export function decodeShareGroupDescribeResponseGroupsV0(r: Reader): ShareGroupD
 
 export function encodeShareGroupDescribeResponseGroupsV0(w: Writer, m: Encodable<ShareGroupDescribeResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.groupId, true);
-  w.string(m.groupState, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
   w.int32(m.groupEpoch ?? 0);
   w.int32(m.assignmentEpoch ?? 0);
-  w.string(m.assignorName, true);
+  w.string(m.assignorName === undefined ? '' : m.assignorName, true);
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareGroupDescribeResponseGroupsMembersV0(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 

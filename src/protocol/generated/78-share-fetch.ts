@@ -143,12 +143,12 @@ export function decodeShareFetchRequestV0(r: Reader): ShareFetchRequest {
 }
 
 export function encodeShareFetchRequestV0(w: Writer, m: Encodable<ShareFetchRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? null : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.shareSessionEpoch ?? 0);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchRequestTopicsV0(w, x); }
   { const a = m.forgottenTopicsData ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchRequestForgottenTopicsDataV0(w, x); }
   w.uvarint(0);
@@ -227,12 +227,12 @@ export function decodeShareFetchRequestV1(r: Reader): ShareFetchRequest {
 }
 
 export function encodeShareFetchRequestV1(w: Writer, m: Encodable<ShareFetchRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? null : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.shareSessionEpoch ?? 0);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int32(m.maxRecords ?? 0);
   w.int32(m.batchSize ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchRequestTopicsV1(w, x); }
@@ -272,12 +272,12 @@ export function decodeShareFetchRequestV2(r: Reader): ShareFetchRequest {
 }
 
 export function encodeShareFetchRequestV2(w: Writer, m: Encodable<ShareFetchRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? null : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.shareSessionEpoch ?? 0);
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
-  w.int32(m.maxBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
   w.int32(m.maxRecords ?? 0);
   w.int32(m.batchSize ?? 0);
   w.int8(m.shareAcquireMode ?? 0);
@@ -376,9 +376,9 @@ export function decodeShareFetchResponseResponsesPartitionsV0(r: Reader): ShareF
 export function encodeShareFetchResponseResponsesPartitionsV0(w: Writer, m: Encodable<ShareFetchResponseResponsesPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int16(m.acknowledgeErrorCode ?? 0);
-  w.string(m.acknowledgeErrorMessage, true);
+  w.string(m.acknowledgeErrorMessage === undefined ? null : m.acknowledgeErrorMessage, true);
   encodeShareFetchResponseResponsesPartitionsCurrentLeaderV0(w, m.currentLeader ?? {});
   w.bytes(m.records, true, true);
   { const a = m.acquiredRecords ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchResponseResponsesPartitionsAcquiredRecordsV0(w, x); }
@@ -416,9 +416,9 @@ export function decodeShareFetchResponseNodeEndpointsV0(r: Reader): ShareFetchRe
 
 export function encodeShareFetchResponseNodeEndpointsV0(w: Writer, m: Encodable<ShareFetchResponseNodeEndpoints>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.uvarint(0);
 }
 
@@ -450,7 +450,7 @@ export function decodeShareFetchResponseV0(r: Reader): ShareFetchResponse {
 export function encodeShareFetchResponseV0(w: Writer, m: Encodable<ShareFetchResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchResponseResponsesV0(w, x); }
   { const a = m.nodeEndpoints ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchResponseNodeEndpointsV0(w, x); }
   w.uvarint(0);
@@ -484,7 +484,7 @@ export function decodeShareFetchResponseV1(r: Reader): ShareFetchResponse {
 export function encodeShareFetchResponseV1(w: Writer, m: Encodable<ShareFetchResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.acquisitionLockTimeoutMs ?? 0);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchResponseResponsesV0(w, x); }
   { const a = m.nodeEndpoints ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareFetchResponseNodeEndpointsV0(w, x); }

@@ -102,8 +102,8 @@ export function decodeShareAcknowledgeRequestV0(r: Reader): ShareAcknowledgeRequ
 }
 
 export function encodeShareAcknowledgeRequestV0(w: Writer, m: Encodable<ShareAcknowledgeRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? null : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.shareSessionEpoch ?? 0);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareAcknowledgeRequestTopicsV0(w, x); }
   w.uvarint(0);
@@ -127,8 +127,8 @@ export function decodeShareAcknowledgeRequestV2(r: Reader): ShareAcknowledgeRequ
 }
 
 export function encodeShareAcknowledgeRequestV2(w: Writer, m: Encodable<ShareAcknowledgeRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? null : m.groupId, true);
+  w.string(m.memberId === undefined ? null : m.memberId, true);
   w.int32(m.shareSessionEpoch ?? 0);
   w.bool(m.isRenewAck ?? false);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareAcknowledgeRequestTopicsV0(w, x); }
@@ -189,7 +189,7 @@ export function decodeShareAcknowledgeResponseResponsesPartitionsV0(r: Reader): 
 export function encodeShareAcknowledgeResponseResponsesPartitionsV0(w: Writer, m: Encodable<ShareAcknowledgeResponseResponsesPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   encodeShareAcknowledgeResponseResponsesPartitionsCurrentLeaderV0(w, m.currentLeader ?? {});
   w.uvarint(0);
 }
@@ -225,9 +225,9 @@ export function decodeShareAcknowledgeResponseNodeEndpointsV0(r: Reader): ShareA
 
 export function encodeShareAcknowledgeResponseNodeEndpointsV0(w: Writer, m: Encodable<ShareAcknowledgeResponseNodeEndpoints>): void {
   w.int32(m.nodeId ?? 0);
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.int32(m.port ?? 0);
-  w.string(m.rack, true);
+  w.string(m.rack === undefined ? null : m.rack, true);
   w.uvarint(0);
 }
 
@@ -259,7 +259,7 @@ export function decodeShareAcknowledgeResponseV0(r: Reader): ShareAcknowledgeRes
 export function encodeShareAcknowledgeResponseV0(w: Writer, m: Encodable<ShareAcknowledgeResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareAcknowledgeResponseResponsesV0(w, x); }
   { const a = m.nodeEndpoints ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareAcknowledgeResponseNodeEndpointsV0(w, x); }
   w.uvarint(0);
@@ -293,7 +293,7 @@ export function decodeShareAcknowledgeResponseV2(r: Reader): ShareAcknowledgeRes
 export function encodeShareAcknowledgeResponseV2(w: Writer, m: Encodable<ShareAcknowledgeResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.acquisitionLockTimeoutMs ?? 0);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareAcknowledgeResponseResponsesV0(w, x); }
   { const a = m.nodeEndpoints ?? []; w.arrayLength(a.length, true); for (const x of a) encodeShareAcknowledgeResponseNodeEndpointsV0(w, x); }

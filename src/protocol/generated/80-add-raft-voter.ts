@@ -31,8 +31,8 @@ export function decodeAddRaftVoterRequestListenersV0(r: Reader): AddRaftVoterReq
 }
 
 export function encodeAddRaftVoterRequestListenersV0(w: Writer, m: Encodable<AddRaftVoterRequestListeners>): void {
-  w.string(m.name, true);
-  w.string(m.host, true);
+  w.string(m.name === undefined ? '' : m.name, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.uint16(m.port ?? 0);
   w.uvarint(0);
 }
@@ -56,7 +56,7 @@ export function decodeAddRaftVoterRequestV0(r: Reader): AddRaftVoterRequest {
 }
 
 export function encodeAddRaftVoterRequestV0(w: Writer, m: Encodable<AddRaftVoterRequest>): void {
-  w.string(m.clusterId, true);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
   w.int32(m.timeoutMs ?? 0);
   w.int32(m.voterId ?? 0);
   w.uuid(m.voterDirectoryId ?? "AAAAAAAAAAAAAAAAAAAAAA");
@@ -83,12 +83,12 @@ export function decodeAddRaftVoterRequestV1(r: Reader): AddRaftVoterRequest {
 }
 
 export function encodeAddRaftVoterRequestV1(w: Writer, m: Encodable<AddRaftVoterRequest>): void {
-  w.string(m.clusterId, true);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
   w.int32(m.timeoutMs ?? 0);
   w.int32(m.voterId ?? 0);
   w.uuid(m.voterDirectoryId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   { const a = m.listeners ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAddRaftVoterRequestListenersV0(w, x); }
-  w.bool(m.ackWhenCommitted ?? false);
+  w.bool(m.ackWhenCommitted ?? true);
   w.uvarint(0);
 }
 
@@ -109,7 +109,7 @@ export function decodeAddRaftVoterResponseV0(r: Reader): AddRaftVoterResponse {
 export function encodeAddRaftVoterResponseV0(w: Writer, m: Encodable<AddRaftVoterResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

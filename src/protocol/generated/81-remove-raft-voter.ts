@@ -23,7 +23,7 @@ export function decodeRemoveRaftVoterRequestV0(r: Reader): RemoveRaftVoterReques
 }
 
 export function encodeRemoveRaftVoterRequestV0(w: Writer, m: Encodable<RemoveRaftVoterRequest>): void {
-  w.string(m.clusterId, true);
+  w.string(m.clusterId === undefined ? null : m.clusterId, true);
   w.int32(m.voterId ?? 0);
   w.uuid(m.voterDirectoryId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.uvarint(0);
@@ -46,7 +46,7 @@ export function decodeRemoveRaftVoterResponseV0(r: Reader): RemoveRaftVoterRespo
 export function encodeRemoveRaftVoterResponseV0(w: Writer, m: Encodable<RemoveRaftVoterResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

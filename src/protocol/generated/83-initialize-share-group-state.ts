@@ -72,7 +72,7 @@ export function decodeInitializeShareGroupStateRequestV0(r: Reader): InitializeS
 }
 
 export function encodeInitializeShareGroupStateRequestV0(w: Writer, m: Encodable<InitializeShareGroupStateRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeInitializeShareGroupStateRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -101,7 +101,7 @@ export function decodeInitializeShareGroupStateResponseResultsPartitionsV0(r: Re
 export function encodeInitializeShareGroupStateResponseResultsPartitionsV0(w: Writer, m: Encodable<InitializeShareGroupStateResponseResultsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

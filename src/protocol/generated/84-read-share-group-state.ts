@@ -69,7 +69,7 @@ export function decodeReadShareGroupStateRequestV0(r: Reader): ReadShareGroupSta
 }
 
 export function encodeReadShareGroupStateRequestV0(w: Writer, m: Encodable<ReadShareGroupStateRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeReadShareGroupStateRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -134,7 +134,7 @@ export function decodeReadShareGroupStateResponseResultsPartitionsV0(r: Reader):
 export function encodeReadShareGroupStateResponseResultsPartitionsV0(w: Writer, m: Encodable<ReadShareGroupStateResponseResultsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.stateEpoch ?? 0);
   w.int64(m.startOffset ?? 0);
   { const a = m.stateBatches ?? []; w.arrayLength(a.length, true); for (const x of a) encodeReadShareGroupStateResponseResultsPartitionsStateBatchesV0(w, x); }

@@ -110,7 +110,7 @@ export function decodeWriteShareGroupStateRequestV0(r: Reader): WriteShareGroupS
 }
 
 export function encodeWriteShareGroupStateRequestV0(w: Writer, m: Encodable<WriteShareGroupStateRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeWriteShareGroupStateRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -138,7 +138,7 @@ export function encodeWriteShareGroupStateRequestTopicsPartitionsV1(w: Writer, m
   w.int32(m.stateEpoch ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   w.int64(m.startOffset ?? 0);
-  w.int32(m.deliveryCompleteCount ?? 0);
+  w.int32(m.deliveryCompleteCount ?? -1);
   { const a = m.stateBatches ?? []; w.arrayLength(a.length, true); for (const x of a) encodeWriteShareGroupStateRequestTopicsPartitionsStateBatchesV0(w, x); }
   w.uvarint(0);
 }
@@ -178,7 +178,7 @@ export function decodeWriteShareGroupStateRequestV1(r: Reader): WriteShareGroupS
 }
 
 export function encodeWriteShareGroupStateRequestV1(w: Writer, m: Encodable<WriteShareGroupStateRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeWriteShareGroupStateRequestTopicsV1(w, x); }
   w.uvarint(0);
 }
@@ -207,7 +207,7 @@ export function decodeWriteShareGroupStateResponseResultsPartitionsV0(r: Reader)
 export function encodeWriteShareGroupStateResponseResultsPartitionsV0(w: Writer, m: Encodable<WriteShareGroupStateResponseResultsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

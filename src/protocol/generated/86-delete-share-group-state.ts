@@ -66,7 +66,7 @@ export function decodeDeleteShareGroupStateRequestV0(r: Reader): DeleteShareGrou
 }
 
 export function encodeDeleteShareGroupStateRequestV0(w: Writer, m: Encodable<DeleteShareGroupStateRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDeleteShareGroupStateRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -95,7 +95,7 @@ export function decodeDeleteShareGroupStateResponseResultsPartitionsV0(r: Reader
 export function encodeDeleteShareGroupStateResponseResultsPartitionsV0(w: Writer, m: Encodable<DeleteShareGroupStateResponseResultsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

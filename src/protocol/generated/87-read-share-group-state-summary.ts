@@ -69,7 +69,7 @@ export function decodeReadShareGroupStateSummaryRequestV0(r: Reader): ReadShareG
 }
 
 export function encodeReadShareGroupStateSummaryRequestV0(w: Writer, m: Encodable<ReadShareGroupStateSummaryRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeReadShareGroupStateSummaryRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -106,7 +106,7 @@ export function decodeReadShareGroupStateSummaryResponseResultsPartitionsV0(r: R
 export function encodeReadShareGroupStateSummaryResponseResultsPartitionsV0(w: Writer, m: Encodable<ReadShareGroupStateSummaryResponseResultsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.stateEpoch ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   w.int64(m.startOffset ?? 0);
@@ -166,11 +166,11 @@ export function decodeReadShareGroupStateSummaryResponseResultsPartitionsV1(r: R
 export function encodeReadShareGroupStateSummaryResponseResultsPartitionsV1(w: Writer, m: Encodable<ReadShareGroupStateSummaryResponseResultsPartitions>): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.int32(m.stateEpoch ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   w.int64(m.startOffset ?? 0);
-  w.int32(m.deliveryCompleteCount ?? 0);
+  w.int32(m.deliveryCompleteCount ?? -1);
   w.uvarint(0);
 }
 

@@ -104,8 +104,8 @@ export function decodeStreamsGroupHeartbeatRequestTopologySubtopologiesStateChan
 }
 
 export function encodeStreamsGroupHeartbeatRequestTopologySubtopologiesStateChangelogTopicsTopicConfigsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTopologySubtopologiesStateChangelogTopicsTopicConfigs>): void {
-  w.string(m.key, true);
-  w.string(m.value, true);
+  w.string(m.key === undefined ? '' : m.key, true);
+  w.string(m.value === undefined ? '' : m.value, true);
   w.uvarint(0);
 }
 
@@ -126,7 +126,7 @@ export function decodeStreamsGroupHeartbeatRequestTopologySubtopologiesStateChan
 }
 
 export function encodeStreamsGroupHeartbeatRequestTopologySubtopologiesStateChangelogTopicsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTopologySubtopologiesStateChangelogTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int32(m.partitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
   { const a = m.topicConfigs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupHeartbeatRequestTopologySubtopologiesStateChangelogTopicsTopicConfigsV0(w, x); }
@@ -141,8 +141,8 @@ export function decodeStreamsGroupHeartbeatRequestTopologySubtopologiesRepartiti
 }
 
 export function encodeStreamsGroupHeartbeatRequestTopologySubtopologiesRepartitionSourceTopicsTopicConfigsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTopologySubtopologiesRepartitionSourceTopicsTopicConfigs>): void {
-  w.string(m.key, true);
-  w.string(m.value, true);
+  w.string(m.key === undefined ? '' : m.key, true);
+  w.string(m.value === undefined ? '' : m.value, true);
   w.uvarint(0);
 }
 
@@ -163,7 +163,7 @@ export function decodeStreamsGroupHeartbeatRequestTopologySubtopologiesRepartiti
 }
 
 export function encodeStreamsGroupHeartbeatRequestTopologySubtopologiesRepartitionSourceTopicsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTopologySubtopologiesRepartitionSourceTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int32(m.partitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
   { const a = m.topicConfigs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupHeartbeatRequestTopologySubtopologiesRepartitionSourceTopicsTopicConfigsV0(w, x); }
@@ -219,11 +219,11 @@ export function decodeStreamsGroupHeartbeatRequestTopologySubtopologiesV0(r: Rea
 }
 
 export function encodeStreamsGroupHeartbeatRequestTopologySubtopologiesV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTopologySubtopologies>): void {
-  w.string(m.subtopologyId, true);
-  { const a = m.sourceTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
-  { const a = m.sourceTopicRegex ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
+  { const a = m.sourceTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
+  { const a = m.sourceTopicRegex ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.stateChangelogTopics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupHeartbeatRequestTopologySubtopologiesStateChangelogTopicsV0(w, x); }
-  { const a = m.repartitionSinkTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.repartitionSinkTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.repartitionSourceTopics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupHeartbeatRequestTopologySubtopologiesRepartitionSourceTopicsV0(w, x); }
   { const a = m.copartitionGroups ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupHeartbeatRequestTopologySubtopologiesCopartitionGroupsV0(w, x); }
   w.uvarint(0);
@@ -257,7 +257,7 @@ export function decodeStreamsGroupHeartbeatRequestActiveTasksV0(r: Reader): Stre
 }
 
 export function encodeStreamsGroupHeartbeatRequestActiveTasksV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestActiveTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -270,7 +270,7 @@ export function decodeStreamsGroupHeartbeatRequestStandbyTasksV0(r: Reader): Str
 }
 
 export function encodeStreamsGroupHeartbeatRequestStandbyTasksV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestStandbyTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -283,7 +283,7 @@ export function decodeStreamsGroupHeartbeatRequestWarmupTasksV0(r: Reader): Stre
 }
 
 export function encodeStreamsGroupHeartbeatRequestWarmupTasksV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestWarmupTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -296,7 +296,7 @@ export function decodeStreamsGroupHeartbeatRequestUserEndpointV0(r: Reader): Str
 }
 
 export function encodeStreamsGroupHeartbeatRequestUserEndpointV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestUserEndpoint>): void {
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.uint16(m.port ?? 0);
   w.uvarint(0);
 }
@@ -309,8 +309,8 @@ export function decodeStreamsGroupHeartbeatRequestClientTagsV0(r: Reader): Strea
 }
 
 export function encodeStreamsGroupHeartbeatRequestClientTagsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestClientTags>): void {
-  w.string(m.key, true);
-  w.string(m.value, true);
+  w.string(m.key === undefined ? '' : m.key, true);
+  w.string(m.value === undefined ? '' : m.value, true);
   w.uvarint(0);
 }
 
@@ -323,7 +323,7 @@ export function decodeStreamsGroupHeartbeatRequestTaskOffsetsV0(r: Reader): Stre
 }
 
 export function encodeStreamsGroupHeartbeatRequestTaskOffsetsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTaskOffsets>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   w.int32(m.partition ?? 0);
   w.int64(m.offset ?? 0);
   w.uvarint(0);
@@ -338,7 +338,7 @@ export function decodeStreamsGroupHeartbeatRequestTaskEndOffsetsV0(r: Reader): S
 }
 
 export function encodeStreamsGroupHeartbeatRequestTaskEndOffsetsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequestTaskEndOffsets>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   w.int32(m.partition ?? 0);
   w.int64(m.offset ?? 0);
   w.uvarint(0);
@@ -403,22 +403,22 @@ export function decodeStreamsGroupHeartbeatRequestV0(r: Reader): StreamsGroupHea
 }
 
 export function encodeStreamsGroupHeartbeatRequestV0(w: Writer, m: Encodable<StreamsGroupHeartbeatRequest>): void {
-  w.string(m.groupId, true);
-  w.string(m.memberId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.endpointInformationEpoch ?? 0);
-  w.string(m.instanceId, true);
-  w.string(m.rackId, true);
-  w.int32(m.rebalanceTimeoutMs ?? 0);
+  w.string(m.instanceId === undefined ? null : m.instanceId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
   { const s = m.topology; if (s == null) w.int8(-1); else { w.int8(1); encodeStreamsGroupHeartbeatRequestTopologyV0(w, s); } }
-  { const a = m.activeTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestActiveTasksV0(w, x); }
-  { const a = m.standbyTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestStandbyTasksV0(w, x); }
-  { const a = m.warmupTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestWarmupTasksV0(w, x); }
-  w.string(m.processId, true);
+  { const a = m.activeTasks === undefined ? [] : m.activeTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestActiveTasksV0(w, x); }
+  { const a = m.standbyTasks === undefined ? [] : m.standbyTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestStandbyTasksV0(w, x); }
+  { const a = m.warmupTasks === undefined ? [] : m.warmupTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestWarmupTasksV0(w, x); }
+  w.string(m.processId === undefined ? null : m.processId, true);
   { const s = m.userEndpoint; if (s == null) w.int8(-1); else { w.int8(1); encodeStreamsGroupHeartbeatRequestUserEndpointV0(w, s); } }
-  { const a = m.clientTags; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestClientTagsV0(w, x); }
-  { const a = m.taskOffsets; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestTaskOffsetsV0(w, x); }
-  { const a = m.taskEndOffsets; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestTaskEndOffsetsV0(w, x); }
+  { const a = m.clientTags === undefined ? [] : m.clientTags; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestClientTagsV0(w, x); }
+  { const a = m.taskOffsets === undefined ? [] : m.taskOffsets; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestTaskOffsetsV0(w, x); }
+  { const a = m.taskEndOffsets === undefined ? [] : m.taskEndOffsets; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatRequestTaskEndOffsetsV0(w, x); }
   w.bool(m.shutdownApplication ?? false);
   w.uvarint(0);
 }
@@ -482,7 +482,7 @@ export function decodeStreamsGroupHeartbeatResponseStatusV0(r: Reader): StreamsG
 
 export function encodeStreamsGroupHeartbeatResponseStatusV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponseStatus>): void {
   w.int8(m.statusCode ?? 0);
-  w.string(m.statusDetail, true);
+  w.string(m.statusDetail === undefined ? '' : m.statusDetail, true);
   w.uvarint(0);
 }
 
@@ -494,7 +494,7 @@ export function decodeStreamsGroupHeartbeatResponseActiveTasksV0(r: Reader): Str
 }
 
 export function encodeStreamsGroupHeartbeatResponseActiveTasksV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponseActiveTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -507,7 +507,7 @@ export function decodeStreamsGroupHeartbeatResponseStandbyTasksV0(r: Reader): St
 }
 
 export function encodeStreamsGroupHeartbeatResponseStandbyTasksV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponseStandbyTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -520,7 +520,7 @@ export function decodeStreamsGroupHeartbeatResponseWarmupTasksV0(r: Reader): Str
 }
 
 export function encodeStreamsGroupHeartbeatResponseWarmupTasksV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponseWarmupTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -533,7 +533,7 @@ export function decodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointUserE
 }
 
 export function encodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointUserEndpointV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponsePartitionsByUserEndpointUserEndpoint>): void {
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.uint16(m.port ?? 0);
   w.uvarint(0);
 }
@@ -546,7 +546,7 @@ export function decodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointActiv
 }
 
 export function encodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointActivePartitionsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponsePartitionsByUserEndpointActivePartitions>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -559,7 +559,7 @@ export function decodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointStand
 }
 
 export function encodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointStandbyPartitionsV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponsePartitionsByUserEndpointStandbyPartitions>): void {
-  w.string(m.topic, true);
+  w.string(m.topic === undefined ? '' : m.topic, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -645,18 +645,18 @@ export function decodeStreamsGroupHeartbeatResponseV0(r: Reader): StreamsGroupHe
 export function encodeStreamsGroupHeartbeatResponseV0(w: Writer, m: Encodable<StreamsGroupHeartbeatResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.memberId, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.heartbeatIntervalMs ?? 0);
   w.int32(m.acceptableRecoveryLag ?? 0);
   w.int32(m.taskOffsetIntervalMs ?? 0);
-  { const a = m.status; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseStatusV0(w, x); }
-  { const a = m.activeTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseActiveTasksV0(w, x); }
-  { const a = m.standbyTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseStandbyTasksV0(w, x); }
-  { const a = m.warmupTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseWarmupTasksV0(w, x); }
+  { const a = m.status === undefined ? [] : m.status; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseStatusV0(w, x); }
+  { const a = m.activeTasks === undefined ? [] : m.activeTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseActiveTasksV0(w, x); }
+  { const a = m.standbyTasks === undefined ? [] : m.standbyTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseStandbyTasksV0(w, x); }
+  { const a = m.warmupTasks === undefined ? [] : m.warmupTasks; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponseWarmupTasksV0(w, x); }
   w.int32(m.endpointInformationEpoch ?? 0);
-  { const a = m.partitionsByUserEndpoint; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointV0(w, x); }
+  { const a = m.partitionsByUserEndpoint === undefined ? [] : m.partitionsByUserEndpoint; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupHeartbeatResponsePartitionsByUserEndpointV0(w, x); }
   w.uvarint(0);
 }
 

@@ -21,7 +21,7 @@ export function decodeStreamsGroupDescribeRequestV0(r: Reader): StreamsGroupDesc
 }
 
 export function encodeStreamsGroupDescribeRequestV0(w: Writer, m: Encodable<StreamsGroupDescribeRequest>): void {
-  { const a = m.groupIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  { const a = m.groupIds ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   w.bool(m.includeAuthorizedOperations ?? false);
   w.uvarint(0);
 }
@@ -150,8 +150,8 @@ export function decodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesSta
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesStateChangelogTopicsTopicConfigsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsTopologySubtopologiesStateChangelogTopicsTopicConfigs>): void {
-  w.string(m.key, true);
-  w.string(m.value, true);
+  w.string(m.key === undefined ? '' : m.key, true);
+  w.string(m.value === undefined ? '' : m.value, true);
   w.uvarint(0);
 }
 
@@ -172,7 +172,7 @@ export function decodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesSta
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesStateChangelogTopicsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsTopologySubtopologiesStateChangelogTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int32(m.partitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
   { const a = m.topicConfigs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesStateChangelogTopicsTopicConfigsV0(w, x); }
@@ -187,8 +187,8 @@ export function decodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesRep
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesRepartitionSourceTopicsTopicConfigsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsTopologySubtopologiesRepartitionSourceTopicsTopicConfigs>): void {
-  w.string(m.key, true);
-  w.string(m.value, true);
+  w.string(m.key === undefined ? '' : m.key, true);
+  w.string(m.value === undefined ? '' : m.value, true);
   w.uvarint(0);
 }
 
@@ -209,7 +209,7 @@ export function decodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesRep
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesRepartitionSourceTopicsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsTopologySubtopologiesRepartitionSourceTopics>): void {
-  w.string(m.name, true);
+  w.string(m.name === undefined ? '' : m.name, true);
   w.int32(m.partitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
   { const a = m.topicConfigs ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesRepartitionSourceTopicsTopicConfigsV0(w, x); }
@@ -241,9 +241,9 @@ export function decodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesV0(
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsTopologySubtopologies>): void {
-  w.string(m.subtopologyId, true);
-  { const a = m.sourceTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
-  { const a = m.repartitionSinkTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x, true); }
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
+  { const a = m.sourceTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
+  { const a = m.repartitionSinkTopics ?? []; w.arrayLength(a.length, true); for (const x of a) w.string(x === undefined ? '' : x, true); }
   { const a = m.stateChangelogTopics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesStateChangelogTopicsV0(w, x); }
   { const a = m.repartitionSourceTopics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesRepartitionSourceTopicsV0(w, x); }
   w.uvarint(0);
@@ -264,7 +264,7 @@ export function decodeStreamsGroupDescribeResponseGroupsTopologyV0(r: Reader): S
 
 export function encodeStreamsGroupDescribeResponseGroupsTopologyV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsTopology>): void {
   w.int32(m.epoch ?? 0);
-  { const a = m.subtopologies; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesV0(w, x); }
+  { const a = m.subtopologies === undefined ? [] : m.subtopologies; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeStreamsGroupDescribeResponseGroupsTopologySubtopologiesV0(w, x); }
   w.uvarint(0);
 }
 
@@ -276,7 +276,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersUserEndpointV0(r:
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersUserEndpointV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersUserEndpoint>): void {
-  w.string(m.host, true);
+  w.string(m.host === undefined ? '' : m.host, true);
   w.uint16(m.port ?? 0);
   w.uvarint(0);
 }
@@ -289,8 +289,8 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersClientTagsV0(r: R
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersClientTagsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersClientTags>): void {
-  w.string(m.key, true);
-  w.string(m.value, true);
+  w.string(m.key === undefined ? '' : m.key, true);
+  w.string(m.value === undefined ? '' : m.value, true);
   w.uvarint(0);
 }
 
@@ -303,7 +303,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersTaskOffsetsV0(r: 
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersTaskOffsetsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersTaskOffsets>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   w.int32(m.partition ?? 0);
   w.int64(m.offset ?? 0);
   w.uvarint(0);
@@ -318,7 +318,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersTaskEndOffsetsV0(
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersTaskEndOffsetsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersTaskEndOffsets>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   w.int32(m.partition ?? 0);
   w.int64(m.offset ?? 0);
   w.uvarint(0);
@@ -332,7 +332,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersAssignmentActiveT
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersAssignmentActiveTasksV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersAssignmentActiveTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -345,7 +345,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersAssignmentStandby
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersAssignmentStandbyTasksV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersAssignmentStandbyTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -358,7 +358,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersAssignmentWarmupT
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersAssignmentWarmupTasksV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersAssignmentWarmupTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -407,7 +407,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersTargetAssignmentA
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersTargetAssignmentActiveTasksV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersTargetAssignmentActiveTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -420,7 +420,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersTargetAssignmentS
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersTargetAssignmentStandbyTasksV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersTargetAssignmentStandbyTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -433,7 +433,7 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersTargetAssignmentW
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersTargetAssignmentWarmupTasksV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembersTargetAssignmentWarmupTasks>): void {
-  w.string(m.subtopologyId, true);
+  w.string(m.subtopologyId === undefined ? '' : m.subtopologyId, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -516,14 +516,14 @@ export function decodeStreamsGroupDescribeResponseGroupsMembersV0(r: Reader): St
 }
 
 export function encodeStreamsGroupDescribeResponseGroupsMembersV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroupsMembers>): void {
-  w.string(m.memberId, true);
+  w.string(m.memberId === undefined ? '' : m.memberId, true);
   w.int32(m.memberEpoch ?? 0);
-  w.string(m.instanceId, true);
-  w.string(m.rackId, true);
-  w.string(m.clientId, true);
-  w.string(m.clientHost, true);
+  w.string(m.instanceId === undefined ? null : m.instanceId, true);
+  w.string(m.rackId === undefined ? null : m.rackId, true);
+  w.string(m.clientId === undefined ? '' : m.clientId, true);
+  w.string(m.clientHost === undefined ? '' : m.clientHost, true);
   w.int32(m.topologyEpoch ?? 0);
-  w.string(m.processId, true);
+  w.string(m.processId === undefined ? '' : m.processId, true);
   { const s = m.userEndpoint; if (s == null) w.int8(-1); else { w.int8(1); encodeStreamsGroupDescribeResponseGroupsMembersUserEndpointV0(w, s); } }
   { const a = m.clientTags ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsMembersClientTagsV0(w, x); }
   { const a = m.taskOffsets ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsMembersTaskOffsetsV0(w, x); }
@@ -557,14 +557,14 @@ export function decodeStreamsGroupDescribeResponseGroupsV0(r: Reader): StreamsGr
 
 export function encodeStreamsGroupDescribeResponseGroupsV0(w: Writer, m: Encodable<StreamsGroupDescribeResponseGroups>): void {
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
-  w.string(m.groupId, true);
-  w.string(m.groupState, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  w.string(m.groupState === undefined ? '' : m.groupState, true);
   w.int32(m.groupEpoch ?? 0);
   w.int32(m.assignmentEpoch ?? 0);
   { const s = m.topology; if (s == null) w.int8(-1); else { w.int8(1); encodeStreamsGroupDescribeResponseGroupsTopologyV0(w, s); } }
   { const a = m.members ?? []; w.arrayLength(a.length, true); for (const x of a) encodeStreamsGroupDescribeResponseGroupsMembersV0(w, x); }
-  w.int32(m.authorizedOperations ?? 0);
+  w.int32(m.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
 

@@ -28,7 +28,7 @@ export function decodeDescribeShareGroupOffsetsRequestGroupsTopicsV0(r: Reader):
 }
 
 export function encodeDescribeShareGroupOffsetsRequestGroupsTopicsV0(w: Writer, m: Encodable<DescribeShareGroupOffsetsRequestGroupsTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) w.int32(x ?? 0); }
   w.uvarint(0);
 }
@@ -47,8 +47,8 @@ export function decodeDescribeShareGroupOffsetsRequestGroupsV0(r: Reader): Descr
 }
 
 export function encodeDescribeShareGroupOffsetsRequestGroupsV0(w: Writer, m: Encodable<DescribeShareGroupOffsetsRequestGroups>): void {
-  w.string(m.groupId, true);
-  { const a = m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeShareGroupOffsetsRequestGroupsTopicsV0(w, x); }
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
+  { const a = m.topics === undefined ? [] : m.topics; w.arrayLength(a == null ? null : a.length, true); if (a) for (const x of a) encodeDescribeShareGroupOffsetsRequestGroupsTopicsV0(w, x); }
   w.uvarint(0);
 }
 
@@ -110,7 +110,7 @@ export function encodeDescribeShareGroupOffsetsResponseGroupsTopicsPartitionsV0(
   w.int64(m.startOffset ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -130,7 +130,7 @@ export function decodeDescribeShareGroupOffsetsResponseGroupsTopicsV0(r: Reader)
 }
 
 export function encodeDescribeShareGroupOffsetsResponseGroupsTopicsV0(w: Writer, m: Encodable<DescribeShareGroupOffsetsResponseGroupsTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeShareGroupOffsetsResponseGroupsTopicsPartitionsV0(w, x); }
   w.uvarint(0);
@@ -153,10 +153,10 @@ export function decodeDescribeShareGroupOffsetsResponseGroupsV0(r: Reader): Desc
 }
 
 export function encodeDescribeShareGroupOffsetsResponseGroupsV0(w: Writer, m: Encodable<DescribeShareGroupOffsetsResponseGroups>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeShareGroupOffsetsResponseGroupsTopicsV0(w, x); }
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -195,9 +195,9 @@ export function encodeDescribeShareGroupOffsetsResponseGroupsTopicsPartitionsV1(
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.startOffset ?? 0);
   w.int32(m.leaderEpoch ?? 0);
-  w.int64(m.lag ?? 0);
+  w.int64(m.lag ?? -1);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -217,7 +217,7 @@ export function decodeDescribeShareGroupOffsetsResponseGroupsTopicsV1(r: Reader)
 }
 
 export function encodeDescribeShareGroupOffsetsResponseGroupsTopicsV1(w: Writer, m: Encodable<DescribeShareGroupOffsetsResponseGroupsTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeShareGroupOffsetsResponseGroupsTopicsPartitionsV1(w, x); }
   w.uvarint(0);
@@ -240,10 +240,10 @@ export function decodeDescribeShareGroupOffsetsResponseGroupsV1(r: Reader): Desc
 }
 
 export function encodeDescribeShareGroupOffsetsResponseGroupsV1(w: Writer, m: Encodable<DescribeShareGroupOffsetsResponseGroups>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDescribeShareGroupOffsetsResponseGroupsTopicsV1(w, x); }
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 

@@ -49,7 +49,7 @@ export function decodeAlterShareGroupOffsetsRequestTopicsV0(r: Reader): AlterSha
 }
 
 export function encodeAlterShareGroupOffsetsRequestTopicsV0(w: Writer, m: Encodable<AlterShareGroupOffsetsRequestTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterShareGroupOffsetsRequestTopicsPartitionsV0(w, x); }
   w.uvarint(0);
 }
@@ -69,7 +69,7 @@ export function decodeAlterShareGroupOffsetsRequestV0(r: Reader): AlterShareGrou
 }
 
 export function encodeAlterShareGroupOffsetsRequestV0(w: Writer, m: Encodable<AlterShareGroupOffsetsRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterShareGroupOffsetsRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -102,7 +102,7 @@ export function decodeAlterShareGroupOffsetsResponseResponsesPartitionsV0(r: Rea
 export function encodeAlterShareGroupOffsetsResponseResponsesPartitionsV0(w: Writer, m: Encodable<AlterShareGroupOffsetsResponseResponsesPartitions>): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -122,7 +122,7 @@ export function decodeAlterShareGroupOffsetsResponseResponsesV0(r: Reader): Alte
 }
 
 export function encodeAlterShareGroupOffsetsResponseResponsesV0(w: Writer, m: Encodable<AlterShareGroupOffsetsResponseResponses>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   { const a = m.partitions ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterShareGroupOffsetsResponseResponsesPartitionsV0(w, x); }
   w.uvarint(0);
@@ -147,7 +147,7 @@ export function decodeAlterShareGroupOffsetsResponseV0(r: Reader): AlterShareGro
 export function encodeAlterShareGroupOffsetsResponseV0(w: Writer, m: Encodable<AlterShareGroupOffsetsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeAlterShareGroupOffsetsResponseResponsesV0(w, x); }
   w.uvarint(0);
 }

@@ -23,7 +23,7 @@ export function decodeDeleteShareGroupOffsetsRequestTopicsV0(r: Reader): DeleteS
 }
 
 export function encodeDeleteShareGroupOffsetsRequestTopicsV0(w: Writer, m: Encodable<DeleteShareGroupOffsetsRequestTopics>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.uvarint(0);
 }
 
@@ -42,7 +42,7 @@ export function decodeDeleteShareGroupOffsetsRequestV0(r: Reader): DeleteShareGr
 }
 
 export function encodeDeleteShareGroupOffsetsRequestV0(w: Writer, m: Encodable<DeleteShareGroupOffsetsRequest>): void {
-  w.string(m.groupId, true);
+  w.string(m.groupId === undefined ? '' : m.groupId, true);
   { const a = m.topics ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDeleteShareGroupOffsetsRequestTopicsV0(w, x); }
   w.uvarint(0);
 }
@@ -70,10 +70,10 @@ export function decodeDeleteShareGroupOffsetsResponseResponsesV0(r: Reader): Del
 }
 
 export function encodeDeleteShareGroupOffsetsResponseResponsesV0(w: Writer, m: Encodable<DeleteShareGroupOffsetsResponseResponses>): void {
-  w.string(m.topicName, true);
+  w.string(m.topicName === undefined ? '' : m.topicName, true);
   w.uuid(m.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA");
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   w.uvarint(0);
 }
 
@@ -96,7 +96,7 @@ export function decodeDeleteShareGroupOffsetsResponseV0(r: Reader): DeleteShareG
 export function encodeDeleteShareGroupOffsetsResponseV0(w: Writer, m: Encodable<DeleteShareGroupOffsetsResponse>): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
-  w.string(m.errorMessage, true);
+  w.string(m.errorMessage === undefined ? null : m.errorMessage, true);
   { const a = m.responses ?? []; w.arrayLength(a.length, true); for (const x of a) encodeDeleteShareGroupOffsetsResponseResponsesV0(w, x); }
   w.uvarint(0);
 }
