@@ -300,7 +300,7 @@ export function leftOutExpected(fields: FieldDef[], version: number, flexible: b
     const present = isPresent(f, version, flexible);
     if (present && f.type === '{}' && f.tag === null && !isNullableAt(f, version)) {
       out[f.name] = leftOutExpected(f.fields, version, flexible);
-    } else if (present && f.type === 'string' && f.defaultValue === 'null' && !isNullableAt(f, version)) {
+    } else if (present && f.type === 'string' && defaultOf(f) === null && !isNullableAt(f, version)) {
       // A null default cannot go on the wire where the field is not nullable: it is sent empty.
       out[f.name] = '';
     } else out[f.name] = defaultOf(f);
