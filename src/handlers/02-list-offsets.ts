@@ -2,13 +2,14 @@
  * ListOffsets (key 2), v1-11 (v0 too: its old-style offsets list holds the one answer).
  * Special timestamps: -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local
  * (v8+, equal to earliest: no tiered storage), -5 earliest pending upload (v9+, none: -1).
- * A timestamp >= 0 finds the first batch whose max timestamp is at least it, through the
- * time index. Differences from Kafka: read_committed answers like read_uncommitted until
+ * A timestamp >= 0 finds the first record stamped at or after it: the time index locates
+ * the batch, which is then read and decompressed (src/storage/timestamp-lookup.ts). Differences from Kafka: read_committed answers like read_uncommitted until
  * transactions exist.
  */
 import {
   ListOffsetsApi,
   ListOffsetsRequest,
+  ListOffsetsRequestTopicsPartitions,
   ListOffsetsResponse,
   ListOffsetsResponseTopics,
   ListOffsetsResponseTopicsPartitions,
@@ -16,8 +17,9 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { Partition } from '../cluster/topic-manager';
+import { Partition, Topic } from '../cluster/topic-manager';
 import { leaderEpochError } from './common';
+import { offsetForTimestampExact } from '../storage/timestamp-lookup';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -31,34 +33,41 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
   apiKey: ListOffsetsApi.key,
   minVersion: ListOffsetsApi.minVersion,
   maxVersion: ListOffsetsApi.maxVersion,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const version = ctx.header.apiVersion;
     const topics: Encodable<ListOffsetsResponseTopics>[] = [];
     for (const t of req.topics) {
       const topic = ctx.broker.topics.get(t.name);
-      const partitions: PartitionResult[] = t.partitions.map((p) => {
-        const partition = topic?.partitions[p.partitionIndex];
-        if (!partition) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] };
-        const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
-        if (epochError !== ErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: epochError, oldStyleOffsets: [] };
-        const found = lookup(partition, p.timestamp, version);
-        if (typeof found === 'number') return { partitionIndex: p.partitionIndex, errorCode: found, oldStyleOffsets: [] };
-        return {
-          partitionIndex: p.partitionIndex,
-          errorCode: ErrorCode.NONE,
-          oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
-          timestamp: found.timestamp,
-          offset: found.offset,
-          leaderEpoch: found.offset >= 0 ? partition.leaderEpoch : -1,
-        };
-      });
+      const partitions: PartitionResult[] = [];
+      for (const p of t.partitions) partitions.push(await answerPartition(topic, p, version));
       topics.push({ name: t.name, partitions });
     }
     return { throttleTimeMs: 0, topics };
   },
 };
 
-function lookup(partition: Partition, timestamp: number, version: number): { offset: number; timestamp: number } | number {
+async function answerPartition(
+  topic: Topic | undefined,
+  p: ListOffsetsRequestTopicsPartitions,
+  version: number,
+): Promise<PartitionResult> {
+  const partition = topic?.partitions[p.partitionIndex];
+  if (!partition) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] };
+  const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: epochError, oldStyleOffsets: [] };
+  const found = await lookup(partition, p.timestamp, version);
+  if (typeof found === 'number') return { partitionIndex: p.partitionIndex, errorCode: found, oldStyleOffsets: [] };
+  return {
+    partitionIndex: p.partitionIndex,
+    errorCode: ErrorCode.NONE,
+    oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
+    timestamp: found.timestamp,
+    offset: found.offset,
+    leaderEpoch: found.offset >= 0 ? partition.leaderEpoch : -1,
+  };
+}
+
+async function lookup(partition: Partition, timestamp: number, version: number): Promise<{ offset: number; timestamp: number } | number> {
   const log = partition.log;
   switch (timestamp) {
     case LATEST:
@@ -76,6 +85,6 @@ function lookup(partition: Partition, timestamp: number, version: number): { off
       return { offset: -1, timestamp: -1 };
     default:
       if (timestamp < 0) return ErrorCode.INVALID_REQUEST;
-      return log.offsetForTimestamp(timestamp) ?? { offset: -1, timestamp: -1 };
+      return (await offsetForTimestampExact(log, timestamp)) ?? { offset: -1, timestamp: -1 };
   }
 }

@@ -118,6 +118,11 @@ describe('kafkajs produce and fetch through a real broker', () => {
       const byTs = await admin.fetchTopicOffsetsByTimestamp('codec-none', BASE_TS + 5000);
       // The first batch whose max timestamp reaches the target: batches hold 1000 records each.
       expect(byTs).toEqual([{ partition: 0, offset: '5000' }]);
+      // Inside a compressed batch: the exact record, as Kafka answers (not the batch start).
+      const inside = await admin.fetchTopicOffsetsByTimestamp('codec-zstd', BASE_TS + 5432);
+      expect(inside).toEqual([{ partition: 0, offset: '5432' }]);
+      const insidePlain = await admin.fetchTopicOffsetsByTimestamp('codec-none', BASE_TS + 7777);
+      expect(insidePlain).toEqual([{ partition: 0, offset: '7777' }]);
       const future = await admin.fetchTopicOffsetsByTimestamp('codec-none', Date.now() + 3_600_000);
       expect(future).toEqual([{ partition: 0, offset: String(COUNT) }]);
     } finally {
