@@ -14,6 +14,8 @@ import { TopicManager, writeFileAtomic } from './cluster/topic-manager';
 import { PartitionWaiters } from './server/partition-waiters';
 import { registerAllHandlers } from './handlers';
 
+const FLUSH_CHECK_INTERVAL_MS = 1000;
+
 export class Broker {
   readonly registry = new HandlerRegistry();
   readonly topics: TopicManager;
@@ -23,6 +25,7 @@ export class Broker {
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
   private boundPort = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -60,6 +63,9 @@ export class Broker {
         server.on('error', (err) => this.log.error('listener error', { error: err.message }));
         this.boundPort = (server.address() as net.AddressInfo).port;
         this.server = server;
+        // flush.ms is time-based: check it even when no produce arrives (Kafka's log flusher).
+        this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
+        this.flushTimer.unref();
         resolve();
       });
     });
@@ -72,6 +78,7 @@ export class Broker {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    if (this.flushTimer) clearInterval(this.flushTimer);
     for (const c of this.connections) c.destroy();
     this.waiters.wakeAll();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

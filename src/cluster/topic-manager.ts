@@ -194,6 +194,12 @@ export class TopicManager {
     this.log.info('topic deleted', { topic: topic.name });
   }
 
+  /** Applies flush.ms to every partition (called periodically by the broker). */
+  maybeFlushAll(): void {
+    const now = Date.now();
+    for (const t of this.byName.values()) for (const p of t.partitions) p.log.maybeFlush(now);
+  }
+
   close(): void {
     for (const t of this.byName.values()) for (const p of t.partitions) p.log.close();
   }
