@@ -83,7 +83,8 @@ function readOnce(ctx: RequestContext, req: FetchRequest) {
         logStartOffset: -1,
         abortedTransactions: null,
         preferredReadReplica: -1,
-        records: null,
+        // Kafka sends an empty record set (never null) with an error; librdkafka rejects null.
+        records: EMPTY,
       };
       partitions.push(out);
       if (!partition) {
