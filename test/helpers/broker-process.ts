@@ -10,6 +10,7 @@ import * as path from 'path';
 const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 
 export interface BrokerProcess {
+  readonly pid: number;
   readonly port: number;
   readonly dataDir: string;
   readonly address: string;
@@ -18,6 +19,13 @@ export interface BrokerProcess {
   stop(): Promise<void>;
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
+}
+
+/** Resident set size of a process in bytes, from /proc (Linux). */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
 }
 
 export function tempDataDir(prefix = 'samsa-test-'): string {
@@ -52,6 +60,7 @@ export async function startBrokerProcess(opts: { dataDir?: string; port?: number
     });
   });
   return {
+    pid: child.pid as number,
     port,
     dataDir,
     address: `127.0.0.1:${port}`,
