@@ -16,6 +16,15 @@ export interface BrokerConfig {
   defaultReplicationFactor: number;
   /** Broker-wide log defaults (Kafka's log.* settings), overridable per topic. */
   logDefaults: Record<string, string>;
+  /** group.initial.rebalance.delay.ms: how long a new group waits for more members (Kafka: 3000). */
+  groupInitialRebalanceDelayMs: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms: allowed member session timeouts. */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** offsets.topic.num.partitions, used when __consumer_offsets is created (Kafka: 50). */
+  offsetsTopicNumPartitions: number;
+  /** offsets.retention.minutes: committed offsets of groups without members expire after this. */
+  offsetsRetentionMinutes: number;
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -31,4 +40,9 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   numPartitions: 1,
   defaultReplicationFactor: 1,
   logDefaults: {},
+  groupInitialRebalanceDelayMs: 0,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  offsetsTopicNumPartitions: 10,
+  offsetsRetentionMinutes: 7 * 24 * 60,
 };

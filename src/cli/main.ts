@@ -22,6 +22,11 @@ async function serve(argv: {
   'auto-create-topics': boolean;
   'num-partitions': number;
   'log-level': string;
+  'group-initial-rebalance-delay-ms': number;
+  'group-min-session-timeout-ms': number;
+  'group-max-session-timeout-ms': number;
+  'offsets-topic-num-partitions': number;
+  'offsets-retention-minutes': number;
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
@@ -36,6 +41,11 @@ async function serve(argv: {
     maxRequestBytes: argv['max-request-bytes'],
     autoCreateTopics: argv['auto-create-topics'],
     numPartitions: argv['num-partitions'],
+    groupInitialRebalanceDelayMs: argv['group-initial-rebalance-delay-ms'],
+    groupMinSessionTimeoutMs: argv['group-min-session-timeout-ms'],
+    groupMaxSessionTimeoutMs: argv['group-max-session-timeout-ms'],
+    offsetsTopicNumPartitions: argv['offsets-topic-num-partitions'],
+    offsetsRetentionMinutes: argv['offsets-retention-minutes'],
     logger,
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -94,6 +104,31 @@ void yargs(hideBin(process.argv))
           type: 'number',
           default: DEFAULT_CONFIG.numPartitions,
           describe: 'Partition count of auto-created topics and of CreateTopics with -1 (num.partitions)',
+        })
+        .option('group-initial-rebalance-delay-ms', {
+          type: 'number',
+          default: DEFAULT_CONFIG.groupInitialRebalanceDelayMs,
+          describe: 'How long a new consumer group waits for more members before its first rebalance (group.initial.rebalance.delay.ms)',
+        })
+        .option('group-min-session-timeout-ms', {
+          type: 'number',
+          default: DEFAULT_CONFIG.groupMinSessionTimeoutMs,
+          describe: 'Smallest session timeout a group member may ask for (group.min.session.timeout.ms)',
+        })
+        .option('group-max-session-timeout-ms', {
+          type: 'number',
+          default: DEFAULT_CONFIG.groupMaxSessionTimeoutMs,
+          describe: 'Largest session timeout a group member may ask for (group.max.session.timeout.ms)',
+        })
+        .option('offsets-topic-num-partitions', {
+          type: 'number',
+          default: DEFAULT_CONFIG.offsetsTopicNumPartitions,
+          describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)',
+        })
+        .option('offsets-retention-minutes', {
+          type: 'number',
+          default: DEFAULT_CONFIG.offsetsRetentionMinutes,
+          describe: 'Committed offsets of a group without members expire after this (offsets.retention.minutes)',
         })
         .option('log-level', {
           type: 'string',

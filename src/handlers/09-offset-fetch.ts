@@ -1,0 +1,130 @@
+/**
+ * OffsetFetch (key 9), v1-10 (Kafka 4 dropped v0).
+ * Committed offsets of a group: of the listed partitions (-1 and "" where nothing is
+ * committed), or all of them when the topic list is null (v2+). v8+ fetch several groups at
+ * once; v10 names topics by id (UNKNOWN_TOPIC_ID per partition for an unknown id). A group
+ * that does not exist simply has no offsets. require_stable (v7+) would answer
+ * UNSTABLE_OFFSET_COMMIT for partitions with pending transactional commits; Samsa has no
+ * transactional offset commits yet, so every offset is stable. v9's member id and epoch
+ * concern KIP-848 groups and are not checked for classic groups (as in Kafka).
+ */
+import {
+  OffsetFetchApi,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  OffsetFetchResponseGroups,
+  OffsetFetchResponseTopics,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { Broker } from '../broker';
+import { groupCoordinator } from '../coordinator/group';
+import { ZERO_UUID } from './common';
+
+interface PartitionOut {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+interface TopicOut {
+  name: string;
+  topicId: string;
+  partitions: PartitionOut[];
+}
+
+function fetchGroup(
+  broker: Broker,
+  groupId: string,
+  requested: { name: string; topicId: string; partitionIndexes: number[] }[] | null,
+  byId: boolean,
+): TopicOut[] {
+  const coordinator = groupCoordinator(broker);
+  if (requested === null) {
+    const byTopic = new Map<string, TopicOut>();
+    for (const o of coordinator.fetchOffsets(groupId, null)) {
+      let t = byTopic.get(o.topic);
+      if (!t) {
+        const topicId = broker.topics.get(o.topic)?.topicId;
+        if (byId && !topicId) continue; // the topic is gone: it has no id to report
+        byTopic.set(o.topic, (t = { name: o.topic, topicId: topicId ?? ZERO_UUID, partitions: [] }));
+      }
+      t.partitions.push({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch,
+        metadata: o.metadata,
+        errorCode: o.errorCode,
+      });
+    }
+    return [...byTopic.values()];
+  }
+  const out: TopicOut[] = [];
+  for (const asked of requested) {
+    let t = asked;
+    if (byId) {
+      const topic = broker.topics.getById(t.topicId);
+      if (!topic) {
+        out.push({
+          name: '',
+          topicId: t.topicId,
+          partitions: t.partitionIndexes.map((p) => ({
+            partitionIndex: p,
+            committedOffset: -1,
+            committedLeaderEpoch: -1,
+            metadata: '',
+            errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+          })),
+        });
+        continue;
+      }
+      t = { ...t, name: topic.name };
+    }
+    const offsets = coordinator.fetchOffsets(groupId, [{ topic: t.name, partitions: t.partitionIndexes }]);
+    out.push({
+      name: t.name,
+      topicId: t.topicId,
+      partitions: offsets.map((o) => ({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch,
+        metadata: o.metadata,
+        errorCode: o.errorCode,
+      })),
+    });
+  }
+  return out;
+}
+
+export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFetchResponse>> = {
+  apiKey: OffsetFetchApi.key,
+  minVersion: Math.max(1, OffsetFetchApi.minVersion),
+  maxVersion: OffsetFetchApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const version = ctx.header.apiVersion;
+    if (version >= 8) {
+      const groups: Encodable<OffsetFetchResponseGroups>[] = req.groups.map((g) => ({
+        groupId: g.groupId,
+        topics: fetchGroup(
+          broker,
+          g.groupId,
+          g.topics === null ? null : g.topics.map((t) => ({ name: t.name, topicId: t.topicId, partitionIndexes: t.partitionIndexes })),
+          version >= 10,
+        ),
+        errorCode: ErrorCode.NONE,
+      }));
+      return { throttleTimeMs: 0, groups };
+    }
+    const requested =
+      req.topics === null ? null : req.topics.map((t) => ({ name: t.name, topicId: ZERO_UUID, partitionIndexes: t.partitionIndexes }));
+    const topics: Encodable<OffsetFetchResponseTopics>[] = fetchGroup(broker, req.groupId, requested, false).map((t) => ({
+      name: t.name,
+      partitions: t.partitions,
+    }));
+    return { throttleTimeMs: 0, topics, errorCode: ErrorCode.NONE };
+  },
+};

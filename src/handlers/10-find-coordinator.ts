@@ -1,0 +1,73 @@
+/**
+ * FindCoordinator (key 10), v0-6.
+ * This broker coordinates every group and every transactional id, so each key is answered
+ * with this broker. v0 asks for a group; v1-3 add the key type (0 group, 1 transaction);
+ * v4+ batch keys. A group lookup creates __consumer_offsets if it does not exist yet, as
+ * Kafka does. Differences from Kafka: share-group keys (type 2) are answered
+ * INVALID_REQUEST, since Samsa has no share groups; there are no ACLs, so no
+ * authorization errors.
+ */
+import {
+  FindCoordinatorApi,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  FindCoordinatorResponseCoordinators,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler, RequestContext } from '../server/handler-registry';
+import { ensureOffsetsTopic } from '../coordinator/group';
+
+const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
+
+function lookup(ctx: RequestContext, key: string, keyType: number): Encodable<FindCoordinatorResponseCoordinators> {
+  const { broker } = ctx;
+  if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
+    return {
+      key,
+      nodeId: -1,
+      host: '',
+      port: -1,
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: `Unsupported key type ${keyType}`,
+    };
+  }
+  if (keyType === KEY_TYPE_GROUP) {
+    try {
+      ensureOffsetsTopic(broker);
+    } catch (err) {
+      broker.log.warn('could not create the offsets topic', { error: String(err) });
+      return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null };
+    }
+  }
+  return {
+    key,
+    nodeId: broker.config.nodeId,
+    host: broker.advertisedHost,
+    port: broker.advertisedPort,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+  };
+}
+
+export const findCoordinatorHandler: Handler<FindCoordinatorRequest, Encodable<FindCoordinatorResponse>> = {
+  apiKey: FindCoordinatorApi.key,
+  minVersion: FindCoordinatorApi.minVersion,
+  maxVersion: FindCoordinatorApi.maxVersion,
+  handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    if (version >= 4) {
+      return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map((k) => lookup(ctx, k, req.keyType)) };
+    }
+    const c = lookup(ctx, req.key, version >= 1 ? req.keyType : KEY_TYPE_GROUP);
+    return {
+      throttleTimeMs: 0,
+      errorCode: c.errorCode,
+      errorMessage: c.errorMessage,
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+    };
+  },
+};

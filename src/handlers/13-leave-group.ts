@@ -1,0 +1,28 @@
+/**
+ * LeaveGroup (key 13), v0-5.
+ * v0-2 remove one member (its error is the top-level error); v3+ remove a batch of members,
+ * each with its own error, identified by member id or by group.instance.id (static members,
+ * as admin tools remove them). A member leaving starts a rebalance at once.
+ */
+import { LeaveGroupApi, LeaveGroupRequest, LeaveGroupResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { groupCoordinator } from '../coordinator/group';
+
+export const leaveGroupHandler: Handler<LeaveGroupRequest, Encodable<LeaveGroupResponse>> = {
+  apiKey: LeaveGroupApi.key,
+  minVersion: LeaveGroupApi.minVersion,
+  maxVersion: LeaveGroupApi.maxVersion,
+  handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    const leaving =
+      version >= 3
+        ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
+        : [{ memberId: req.memberId, groupInstanceId: null }];
+    const result = groupCoordinator(ctx.broker).leaveGroup(req.groupId, leaving);
+    if (version >= 3) return { throttleTimeMs: 0, errorCode: result.errorCode, members: result.members };
+    const memberError = result.members[0]?.errorCode ?? ErrorCode.NONE;
+    return { throttleTimeMs: 0, errorCode: result.errorCode !== ErrorCode.NONE ? result.errorCode : memberError };
+  },
+};

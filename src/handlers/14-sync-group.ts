@@ -1,0 +1,36 @@
+/**
+ * SyncGroup (key 14), v0-5.
+ * The leader sends the assignment; every member's SyncGroup is answered with its own part
+ * once the leader's has been stored in __consumer_offsets (a follower's request waits until
+ * then). Assignments are passed through byte for byte. v3 adds group.instance.id, v5 the
+ * protocol type and name (checked against the group's: INCONSISTENT_GROUP_PROTOCOL).
+ */
+import { SyncGroupApi, SyncGroupRequest, SyncGroupResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { Handler } from '../server/handler-registry';
+import { groupCoordinator } from '../coordinator/group';
+
+export const syncGroupHandler: Handler<SyncGroupRequest, Encodable<SyncGroupResponse>> = {
+  apiKey: SyncGroupApi.key,
+  minVersion: SyncGroupApi.minVersion,
+  maxVersion: SyncGroupApi.maxVersion,
+  async handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    const result = await groupCoordinator(ctx.broker).syncGroup({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: version >= 3 ? req.groupInstanceId : null,
+      protocolType: version >= 5 ? req.protocolType : null,
+      protocolName: version >= 5 ? req.protocolName : null,
+      assignments: req.assignments,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      protocolType: result.protocolType,
+      protocolName: result.protocolName,
+      assignment: result.assignment,
+    };
+  },
+};

@@ -1,0 +1,63 @@
+/**
+ * DescribeGroups (key 15), v0-6.
+ * State, protocol type, and members of each group. As in Kafka, the selected protocol and
+ * the members' metadata and assignments are reported only while the group is Stable. A group
+ * that does not exist is reported as state "Dead"; from v6 with GROUP_ID_NOT_FOUND and a
+ * message. Authorized operations (v3+) are "everything": there are no ACLs.
+ */
+import {
+  DescribeGroupsApi,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  DescribeGroupsResponseGroups,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { groupCoordinator } from '../coordinator/group';
+import { OPERATIONS_NOT_REQUESTED } from './common';
+import { ALL_GROUP_OPERATIONS } from './group-common';
+
+export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<DescribeGroupsResponse>> = {
+  apiKey: DescribeGroupsApi.key,
+  minVersion: DescribeGroupsApi.minVersion,
+  maxVersion: DescribeGroupsApi.maxVersion,
+  handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    const coordinator = groupCoordinator(ctx.broker);
+    const operations = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+    const groups: Encodable<DescribeGroupsResponseGroups>[] = req.groups.map((groupId) => {
+      const d = coordinator.describeGroup(groupId);
+      if (!d) {
+        return {
+          errorCode: version >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
+          errorMessage: version >= 6 ? `Group ${groupId} not found.` : null,
+          groupId,
+          groupState: 'Dead',
+          protocolType: '',
+          protocolData: '',
+          members: [],
+          authorizedOperations: operations,
+        };
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        groupId,
+        groupState: d.state,
+        protocolType: d.protocolType,
+        protocolData: d.protocolData,
+        members: d.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: m.metadata,
+          memberAssignment: m.assignment,
+        })),
+        authorizedOperations: operations,
+      };
+    });
+    return { throttleTimeMs: 0, groups };
+  },
+};

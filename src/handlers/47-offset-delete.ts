@@ -1,0 +1,42 @@
+/**
+ * OffsetDelete (key 47), v0.
+ * Deletes committed offsets of a group. Allowed while the group is Empty, or for topics its
+ * members do not subscribe to (consumer protocol groups: GROUP_SUBSCRIBED_TO_TOPIC per
+ * partition otherwise; other protocol types with members: NON_EMPTY_GROUP). Unknown group:
+ * GROUP_ID_NOT_FOUND; partitions of unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
+ */
+import { OffsetDeleteApi, OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { groupCoordinator } from '../coordinator/group';
+
+export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetDeleteResponse>> = {
+  apiKey: OffsetDeleteApi.key,
+  minVersion: OffsetDeleteApi.minVersion,
+  maxVersion: OffsetDeleteApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number })),
+    }));
+    const asked: { topic: string; partition: number }[] = [];
+    const slots: { errorCode: number }[] = [];
+    topics.forEach((t) => {
+      const topic = broker.topics.get(t.name);
+      for (const slot of t.partitions) {
+        if (!topic || !topic.partitions[slot.partitionIndex]) {
+          slot.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        asked.push({ topic: t.name, partition: slot.partitionIndex });
+        slots.push(slot);
+      }
+    });
+    const result = groupCoordinator(broker).deleteOffsets(req.groupId, asked);
+    if (result.errorCode !== ErrorCode.NONE) return { errorCode: result.errorCode, throttleTimeMs: 0, topics: [] };
+    result.partitions.forEach((code, i) => (slots[i].errorCode = code));
+    return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
+  },
+};

@@ -1,0 +1,13 @@
+/** Helpers shared by the consumer group handlers (keys 8-16, 42, 47). */
+import type { RequestContext } from '../server/handler-registry';
+
+/** Kafka reports a member's host as InetAddress.toString(): "/" + the address, no port. */
+export function clientHost(ctx: RequestContext): string {
+  const addr = ctx.connection.remoteAddress;
+  const colon = addr.lastIndexOf(':');
+  const host = colon > 0 ? addr.slice(0, colon) : addr;
+  return `/${host.replace(/^::ffff:/, '')}`;
+}
+
+/** Bit set of Kafka's AclOperation codes a group supports: READ 3, DELETE 6, DESCRIBE 8. */
+export const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
