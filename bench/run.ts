@@ -754,6 +754,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} not found: run npm run build first`);
   const client = toolVersion();
   const t0 = Date.now();
+  const loadStart = os.loadavg()[0];
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-'));
   const profDir = opts.cpuProf ? fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-prof-')) : null;
   const want = (s: Section) => opts.only.has(s);
@@ -895,7 +896,9 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('');
   out.push(`Samsa bench: ${machine}`);
-  out.push(`${sizes}; ${opts.quick ? 'quick, ' : ''}sections ${[...opts.only].join(',')}; ${elapsed} s`);
+  // Other work on the machine skews every figure; the load average shows whether there was any.
+  const load = `load average (1 min) ${loadStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`;
+  out.push(`${sizes}; ${opts.quick ? 'quick, ' : ''}sections ${[...opts.only].join(',')}; ${elapsed} s; ${load}`);
   out.push('MB = 10^6 bytes of record payload; CPU = CPU time / wall time (100% = one core); vs limit = figure / slowest limit on its path (time, memory: x the bare node process)');
   out.push('');
   out.push(renderTable());
