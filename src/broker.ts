@@ -13,6 +13,8 @@ import { Connection } from './server/connection';
 import { TopicManager, writeFileAtomic } from './cluster/topic-manager';
 import { PartitionWaiters } from './server/partition-waiters';
 import { registerAllHandlers } from './handlers';
+import { ProducerStates } from './storage/producer-states';
+import { TransactionCoordinator } from './coordinator/txn/transaction-coordinator';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -21,6 +23,9 @@ export class Broker {
   readonly topics: TopicManager;
   readonly waiters = new PartitionWaiters();
   readonly clusterId: string;
+  /** Idempotent/transactional producer state per partition, loaded on first use. */
+  readonly producerStates: ProducerStates;
+  readonly txn: TransactionCoordinator;
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
@@ -35,6 +40,16 @@ export class Broker {
     this.clusterId = loadOrCreateMeta(config);
     this.topics = new TopicManager(config.dataDir, config.logDefaults, log);
     this.topics.load();
+    this.producerStates = new ProducerStates(log.child({ component: 'producer-state' }));
+    this.txn = new TransactionCoordinator({
+      dataDir: config.dataDir,
+      topics: this.topics,
+      producerStates: this.producerStates,
+      waiters: this.waiters,
+      log: log.child({ component: 'txn-coordinator' }),
+      offsets: () => null,
+    });
+    this.txn.start();
     registerAllHandlers(this.registry);
   }
 
@@ -82,6 +97,8 @@ export class Broker {
     for (const c of this.connections) c.destroy();
     this.waiters.wakeAll();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.txn.close();
+    this.producerStates.close();
     this.topics.close();
   }
 }

@@ -48,18 +48,19 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
   }
 }
 
-export async function compress(codec: number, data: Buffer): Promise<Buffer> {
+/** `level`: gzip 1-9 and zstd levels are honoured (compression.*.level); lz4 and snappy ignore it. */
+export async function compress(codec: number, data: Buffer, level?: number): Promise<Buffer> {
   switch (codec) {
     case 0:
       return data;
     case 1:
-      return zlib.gzipSync(data);
+      return zlib.gzipSync(data, level !== undefined && level >= 1 && level <= 9 ? { level } : {});
     case 2:
       return snappy.compressSync(data);
     case 3:
       return lz4.compressFrameSync(data);
     case 4:
-      return zstd.compress(data, 3);
+      return zstd.compress(data, level ?? 3);
     default:
       throw new Error(`unknown compression codec ${codec}`);
   }

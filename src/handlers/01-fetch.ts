@@ -7,8 +7,13 @@
  * Long poll: until min_bytes are available or max_wait_ms passes, the fetch parks on the
  * partitions it reads and is woken by Produce.
  * Differences from Kafka: fetch sessions (KIP-227) are declined: every response carries
- * session id 0, so clients keep sending full fetch requests. Isolation level is read but
- * read_committed equals read_uncommitted until transactions exist.
+ * session id 0, so clients keep sending full fetch requests.
+ * Isolation: every partition reports its last stable offset (the first offset of the oldest
+ * open transaction, or the high watermark). read_committed reads stop at the LSO and list the
+ * aborted transactions that overlap the range from fetchOffset to the LSO (the producer state's
+ * copy of the .txnindex entries); the client drops those records. Kafka bounds that list by
+ * the end of the returned data rather than the LSO: the longer list here is still correct.
+ * read_uncommitted reads up to the high watermark, control batches included, as in Kafka.
  */
 import {
   FetchApi,
@@ -92,11 +97,14 @@ function readOnce(ctx: RequestContext, req: FetchRequest) {
         continue;
       }
       const log = partition.log;
+      const producers = broker.producerStates.of(log);
+      const lastStable = producers.lastStableOffset;
+      const readCommitted = req.isolationLevel === 1;
       out.errorCode = leaderEpochError(partition, p.currentLeaderEpoch);
       out.highWatermark = log.logEndOffset;
-      out.lastStableOffset = log.logEndOffset;
+      out.lastStableOffset = lastStable;
       out.logStartOffset = log.logStartOffset;
-      if (req.isolationLevel === 1) out.abortedTransactions = [];
+      if (readCommitted) out.abortedTransactions = [];
       if (out.errorCode !== ErrorCode.NONE) {
         hasError = true;
         continue;
@@ -108,7 +116,7 @@ function readOnce(ctx: RequestContext, req: FetchRequest) {
       }
       // Only the first partition with data may exceed the limits (one whole batch); later
       // ones are cut at the remaining budget, possibly inside a batch, as Kafka does.
-      const result = log.read(p.fetchOffset, limit, first);
+      const result = log.read(p.fetchOffset, limit, first, readCommitted ? lastStable : Infinity);
       if (result.errorCode !== ErrorCode.NONE) {
         out.errorCode = result.errorCode;
         hasError = true;
@@ -119,6 +127,7 @@ function readOnce(ctx: RequestContext, req: FetchRequest) {
         continue;
       }
       first = false;
+      if (readCommitted) out.abortedTransactions = producers.abortedTransactions(p.fetchOffset, lastStable) ?? [];
       out.records = { length: result.length, chunks: result.regions };
       bytes += result.length;
       budget = Math.max(0, budget - result.length);

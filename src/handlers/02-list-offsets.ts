@@ -3,8 +3,9 @@
  * Special timestamps: -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local
  * (v8+, equal to earliest: no tiered storage), -5 earliest pending upload (v9+, none: -1).
  * A timestamp >= 0 finds the first record stamped at or after it: the time index locates
- * the batch, which is then read and decompressed (src/storage/timestamp-lookup.ts). Differences from Kafka: read_committed answers like read_uncommitted until
- * transactions exist.
+ * the batch, which is then read and decompressed (src/storage/timestamp-lookup.ts).
+ * Isolation level (v2+): under read_committed, latest is the last stable offset instead of
+ * the high watermark, and a timestamp lookup only finds offsets below the LSO, as in Kafka.
  */
 import {
   ListOffsetsApi,
@@ -20,6 +21,7 @@ import { Handler } from '../server/handler-registry';
 import { Partition, Topic } from '../cluster/topic-manager';
 import { leaderEpochError } from './common';
 import { offsetForTimestampExact } from '../storage/timestamp-lookup';
+import type { ProducerStates } from '../storage/producer-states';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -35,11 +37,12 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
   maxVersion: ListOffsetsApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;
+    const readCommitted = version >= 2 && req.isolationLevel === 1 ? ctx.broker.producerStates : null;
     const topics: Encodable<ListOffsetsResponseTopics>[] = [];
     for (const t of req.topics) {
       const topic = ctx.broker.topics.get(t.name);
       const partitions: PartitionResult[] = [];
-      for (const p of t.partitions) partitions.push(await answerPartition(topic, p, version));
+      for (const p of t.partitions) partitions.push(await answerPartition(topic, p, version, readCommitted));
       topics.push({ name: t.name, partitions });
     }
     return { throttleTimeMs: 0, topics };
@@ -50,12 +53,13 @@ async function answerPartition(
   topic: Topic | undefined,
   p: ListOffsetsRequestTopicsPartitions,
   version: number,
+  readCommitted: ProducerStates | null,
 ): Promise<PartitionResult> {
   const partition = topic?.partitions[p.partitionIndex];
   if (!partition) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] };
   const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: epochError, oldStyleOffsets: [] };
-  const found = await lookup(partition, p.timestamp, version);
+  const found = await lookup(partition, p.timestamp, version, readCommitted ? readCommitted.of(partition.log).lastStableOffset : Infinity);
   if (typeof found === 'number') return { partitionIndex: p.partitionIndex, errorCode: found, oldStyleOffsets: [] };
   return {
     partitionIndex: p.partitionIndex,
@@ -67,11 +71,17 @@ async function answerPartition(
   };
 }
 
-async function lookup(partition: Partition, timestamp: number, version: number): Promise<{ offset: number; timestamp: number } | number> {
+/** `lastStable`: the read_committed bound (Infinity under read_uncommitted). */
+async function lookup(
+  partition: Partition,
+  timestamp: number,
+  version: number,
+  lastStable: number,
+): Promise<{ offset: number; timestamp: number } | number> {
   const log = partition.log;
   switch (timestamp) {
     case LATEST:
-      return { offset: log.logEndOffset, timestamp: -1 };
+      return { offset: Math.min(log.logEndOffset, lastStable), timestamp: -1 };
     case EARLIEST:
       return { offset: log.logStartOffset, timestamp: -1 };
     case MAX_TIMESTAMP:
@@ -85,6 +95,7 @@ async function lookup(partition: Partition, timestamp: number, version: number):
       return { offset: -1, timestamp: -1 };
     default:
       if (timestamp < 0) return ErrorCode.INVALID_REQUEST;
-      return (await offsetForTimestampExact(log, timestamp)) ?? { offset: -1, timestamp: -1 };
+      const found = await offsetForTimestampExact(log, timestamp);
+      return found && found.offset < lastStable ? found : { offset: -1, timestamp: -1 };
   }
 }

@@ -16,11 +16,20 @@ import { listGroupsHandler } from './16-list-groups';
 import { apiVersionsHandler } from './18-api-versions';
 import { createTopicsHandler } from './19-create-topics';
 import { deleteTopicsHandler } from './20-delete-topics';
+import { initProducerIdHandler } from './22-init-producer-id';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch';
+import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn';
+import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn';
+import { endTxnHandler } from './26-end-txn';
+import { writeTxnMarkersHandler } from './27-write-txn-markers';
+import { txnOffsetCommitHandler } from './28-txn-offset-commit';
 import { createPartitionsHandler } from './37-create-partitions';
 import { deleteGroupsHandler } from './42-delete-groups';
 import { offsetDeleteHandler } from './47-offset-delete';
 import { describeClusterHandler } from './60-describe-cluster';
+import { describeProducersHandler } from './61-describe-producers';
+import { describeTransactionsHandler } from './65-describe-transactions';
+import { listTransactionsHandler } from './66-list-transactions';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const h of [
@@ -40,11 +49,20 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     apiVersionsHandler,
     createTopicsHandler,
     deleteTopicsHandler,
+    initProducerIdHandler,
     offsetForLeaderEpochHandler,
+    addPartitionsToTxnHandler,
+    addOffsetsToTxnHandler,
+    endTxnHandler,
+    writeTxnMarkersHandler,
+    txnOffsetCommitHandler,
     createPartitionsHandler,
     deleteGroupsHandler,
     offsetDeleteHandler,
     describeClusterHandler,
+    describeProducersHandler,
+    describeTransactionsHandler,
+    listTransactionsHandler,
   ]) {
     registry.register(h);
   }

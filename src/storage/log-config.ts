@@ -28,6 +28,22 @@ export interface LogConfig {
    * 0 closes them at once. Default 60000.
    */
   fileDeleteDelayMs?: number;
+  /** cleanup.policy contains "delete": retention.ms / retention.bytes apply (default true). */
+  deleteEnabled?: boolean;
+  /** cleanup.policy contains "compact": the background cleaner compacts closed segments (default false). */
+  compactEnabled?: boolean;
+  /** retention.ms: closed segments whose newest timestamp is older than this are deleted; -1 never (7 days). */
+  retentionMs?: number;
+  /** retention.bytes: oldest segments are deleted while the log exceeds this; -1 never. */
+  retentionBytes?: number;
+  /** delete.retention.ms: how long a tombstone survives once the cleaner has seen it (1 day). */
+  deleteRetentionMs?: number;
+  /** min.cleanable.dirty.ratio: share of uncleaned bytes that triggers compaction (0.5). */
+  minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms: records younger than this are not compacted (0). */
+  minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: records older than this are compacted whatever the dirty ratio (never). */
+  maxCompactionLagMs?: number;
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<Required<LogConfig>> = Object.freeze({
@@ -39,6 +55,14 @@ export const DEFAULT_LOG_CONFIG: Readonly<Required<LogConfig>> = Object.freeze({
   flushMs: Number.MAX_VALUE,
   messageTimestampType: 'CreateTime' as const,
   fileDeleteDelayMs: 60_000,
+  deleteEnabled: true,
+  compactEnabled: false,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_VALUE,
 });
 
 function pick(v: number | undefined, dflt: number, min: number): number {
@@ -58,5 +82,14 @@ export function resolveLogConfig(config: Partial<LogConfig> = {}): Required<LogC
     flushMs: pick(config.flushMs, d.flushMs, 0),
     messageTimestampType: config.messageTimestampType === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
     fileDeleteDelayMs: pick(config.fileDeleteDelayMs, d.fileDeleteDelayMs, 0),
+    deleteEnabled: config.deleteEnabled ?? d.deleteEnabled,
+    compactEnabled: config.compactEnabled ?? d.compactEnabled,
+    // -1 (and anything negative) means "no limit" for both retention settings.
+    retentionMs: pick(config.retentionMs, d.retentionMs, -Infinity),
+    retentionBytes: pick(config.retentionBytes, d.retentionBytes, -Infinity),
+    deleteRetentionMs: pick(config.deleteRetentionMs, d.deleteRetentionMs, 0),
+    minCleanableDirtyRatio: pick(config.minCleanableDirtyRatio, d.minCleanableDirtyRatio, 0),
+    minCompactionLagMs: pick(config.minCompactionLagMs, d.minCompactionLagMs, 0),
+    maxCompactionLagMs: pick(config.maxCompactionLagMs, d.maxCompactionLagMs, 1),
   };
 }

@@ -10,6 +10,9 @@
  *   .clean-shutdown                                  empty marker written by close() after
  *                                                    everything was fsynced; removed (durably)
  *                                                    before the first write after open()
+ *   partition.state                                  log start offset and cleaner checkpoint
+ *                                                    (see log-state.ts)
+ *   *.cleaned, cleaner.swap                          a compaction in progress (see segment-swap.ts)
  *
  * Segment rolls: before an append, a new segment starts at logEndOffset when the active one
  * is not empty and (a) its size plus the append would exceed segment.bytes, or (b) the new
@@ -36,6 +39,14 @@
  *     opened like a closed one (header walk from its last index entry, no CRC).
  *   - logEndOffset = last valid batch's baseOffset + lastOffsetDelta + 1; an empty partition
  *     starts at 0 with an empty segment 00000000000000000000.
+ *   - Before any of this, an interrupted segment swap of the cleaner is completed or discarded
+ *     (segment-swap.ts). After it, logStartOffset = max(partition.state value, first segment
+ *     base); if that lies beyond logEndOffset (the tail was lost with the page cache after the
+ *     start moved), the log is emptied and restarts at logStartOffset, as Kafka does.
+ *
+ * Log start offset: readers see [logStartOffset, logEndOffset). DeleteRecords
+ * (advanceLogStartOffset) and retention (deleteOldestSegments) move it forward, write it to
+ * partition.state durably, then delete the segments wholly below it. Compaction never moves it.
  *
  * Durability: appends go to the page cache. flush.messages / flush.ms (checked on append and
  * by maybeFlush()) fsync the active segment; rolls fsync the old segment in the background;
@@ -43,7 +54,11 @@
  *
  * Concurrency rules: one PartitionLog per directory per process; every method runs on the JS
  * thread, synchronously, and returns with the log consistent (no method yields mid-way).
- * append() is the only writer. FileRegions returned by read() point into segment files by
+ * append() is the only writer of the active segment. Closed segments change only through
+ * deleteOldestSegments / advanceLogStartOffset (retention, DeleteRecords) and
+ * replaceSegments (the cleaner, which prepares its output asynchronously from its own file
+ * descriptors and commits it in one synchronous call that first checks the segments it read
+ * are still there). FileRegions returned by read() point into segment files by
  * descriptor: the caller may read them asynchronously; after deleteAll() the descriptors stay
  * open for file.delete.delay.ms (default 60 s) so regions already handed out remain readable,
  * while close() (broker shutdown) closes them at once.
@@ -73,6 +88,8 @@ import { defaultLogger, type Logger } from '../logging';
 import { fsyncDir } from './file-io';
 import { LogConfig, resolveLogConfig } from './log-config';
 import { INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, LogSegment, parseSegmentFileName, segmentFileName, TIME_INDEX_FILE_SUFFIX } from './segment';
+import { PartitionState, readPartitionState, writePartitionState } from './log-state';
+import { commitSwap, deleteSegmentFiles, recoverSwap } from './segment-swap';
 
 export type { FileRegion } from '../protocol/writer';
 export type { LogConfig } from './log-config';
@@ -131,6 +148,8 @@ export class PartitionLog {
   private closed = false;
   /** The clean-shutdown marker is still on disk: nothing was written since a clean open. */
   private markerPresent: boolean;
+  /** Durable partition state (log start offset, cleaner checkpoint); see log-state.ts. */
+  private state: PartitionState;
 
   private constructor(
     readonly dir: string,
@@ -139,8 +158,10 @@ export class PartitionLog {
     private readonly log: Logger,
     clock: () => number,
     markerPresent: boolean,
+    state: PartitionState,
   ) {
     this.markerPresent = markerPresent;
+    this.state = state;
     this.config = config;
     this.segments = segments;
     this.clock = clock;
@@ -161,6 +182,7 @@ export class PartitionLog {
     // The marker stays until the first write (see markWriting): a log opened and closed
     // without appends is still clean, and open() costs no directory fsync.
     const clean = fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
+    recoverSwap(dir, logger);
 
     const logs = new Set<number>();
     const indexes: Array<{ baseOffset: number; file: string }> = [];
@@ -206,7 +228,19 @@ export class PartitionLog {
       for (const s of segments) s.closeFile();
       throw err;
     }
-    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean);
+    const state = readPartitionState(dir);
+    state.logStartOffset = Math.max(state.logStartOffset, segments[0].baseOffset);
+    const end = segments[segments.length - 1].nextOffset;
+    if (state.logStartOffset > end) {
+      logger.warn('log start offset is past the recovered log end: emptying the log', { dir, logStartOffset: state.logStartOffset, logEndOffset: end });
+      for (const s of segments.splice(0)) {
+        s.closeFile();
+        deleteSegmentFiles(dir, s.baseOffset);
+      }
+      segments.push(LogSegment.create(dir, state.logStartOffset, cfg, logger, now));
+      fsyncDir(dir);
+    }
+    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean, state);
     logger.debug('partition log opened', {
       dir,
       cleanShutdown: clean,
@@ -245,9 +279,9 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- state
 
-  /** First offset in the log (the first segment's base offset). */
+  /** First offset readers may fetch: moved by DeleteRecords and retention, never below the first segment's base. */
   get logStartOffset(): number {
-    return this.segments[0].baseOffset;
+    return this.state.logStartOffset;
   }
 
   /** Next offset to assign (= high watermark: there is one replica). */
@@ -269,6 +303,124 @@ export class PartitionLog {
   /** Base offsets of the segments, oldest first (tests, DescribeLogDirs). */
   segmentBaseOffsets(): number[] {
     return this.segments.map((s) => s.baseOffset);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The resolved configuration in force (retention and the cleaner read it). */
+  get currentConfig(): Readonly<Required<LogConfig>> {
+    return this.config;
+  }
+
+  /** Wall clock of this log (tests substitute their own). */
+  now(): number {
+    return this.clock();
+  }
+
+  /** Every segment, oldest first, the active one last. Callers must not modify them. */
+  allSegments(): readonly LogSegment[] {
+    return this.segments;
+  }
+
+  /** The cleaner's checkpoint: offsets below cleanerFirstDirtyOffset were compacted; next delete horizon. */
+  get cleanerCheckpoint(): { firstDirtyOffset: number; nextHorizonMs: number } {
+    return { firstDirtyOffset: this.state.cleanerFirstDirtyOffset, nextHorizonMs: this.state.cleanerNextHorizonMs };
+  }
+
+  /** Records the cleaner's progress durably. */
+  setCleanerCheckpoint(firstDirtyOffset: number, nextHorizonMs: number): void {
+    this.checkOpen();
+    this.state.cleanerFirstDirtyOffset = firstDirtyOffset;
+    this.state.cleanerNextHorizonMs = nextHorizonMs;
+    writePartitionState(this.dir, this.state);
+  }
+
+  // ---------------------------------------------------------------- lifecycle of closed segments
+
+  /**
+   * DeleteRecords: moves the log start offset to `offset` (at most logEndOffset) if that is a
+   * move forward, durably, then deletes the segments wholly below it. Returns the new start.
+   */
+  advanceLogStartOffset(offset: number): number {
+    this.checkOpen();
+    if (offset > this.logEndOffset) throw new RangeError(`log start offset ${offset} beyond the log end ${this.logEndOffset}`);
+    if (offset <= this.state.logStartOffset) return this.state.logStartOffset;
+    this.state.logStartOffset = offset;
+    writePartitionState(this.dir, this.state);
+    let n = 0;
+    while (n + 1 < this.segments.length && this.segments[n + 1].baseOffset <= offset) n++;
+    if (n > 0) this.removeOldestSegments(n, 'log start offset');
+    this.log.info('log start offset moved', { dir: this.dir, logStartOffset: offset, deletedSegments: n });
+    return offset;
+  }
+
+  /**
+   * Retention: deletes the `count` oldest segments. When that would include the active
+   * segment, a new empty active segment is rolled first (Kafka does the same when every
+   * segment has expired), so the log always keeps one. The log start offset moves to the
+   * first remaining segment's base (durably, before any file is deleted).
+   */
+  deleteOldestSegments(count: number, reason: string): void {
+    this.checkOpen();
+    if (count <= 0) return;
+    if (count >= this.segments.length) {
+      if (this.active.size === 0) count = this.segments.length - 1;
+      else {
+        this.markWriting();
+        this.roll(`retention (${reason})`, this.clock());
+        count = this.segments.length - 1;
+      }
+      if (count <= 0) return;
+    }
+    const newStart = this.segments[count].baseOffset;
+    if (newStart > this.state.logStartOffset) {
+      this.state.logStartOffset = newStart;
+      writePartitionState(this.dir, this.state);
+    }
+    this.removeOldestSegments(count, reason);
+  }
+
+  private removeOldestSegments(count: number, reason: string): void {
+    const removed = this.segments.splice(0, count);
+    for (const s of removed) {
+      s.closeFile(this.config.fileDeleteDelayMs);
+      deleteSegmentFiles(this.dir, s.baseOffset);
+    }
+    fsyncDir(this.dir);
+    this.log.info('deleted segments', { dir: this.dir, reason, count, bases: removed.map((s) => s.baseOffset), logStartOffset: this.logStartOffset });
+  }
+
+  /**
+   * The cleaner's commit: replaces `replaced` (consecutive closed segments, still in the log)
+   * by the rewritten segment in `<first base>.*.cleaned` (fsynced by the caller), through the
+   * crash-safe swap of segment-swap.ts. Returns false, changing nothing, when the log was
+   * closed or the segments changed meanwhile (retention or DeleteRecords removed some); the
+   * caller then deletes its .cleaned files.
+   */
+  replaceSegments(replaced: readonly LogSegment[], suffixes: string[]): boolean {
+    if (this.closed || replaced.length === 0) return false;
+    const first = this.segments.indexOf(replaced[0]);
+    if (first < 0 || first + replaced.length >= this.segments.length) return false;
+    for (let i = 0; i < replaced.length; i++) if (this.segments[first + i] !== replaced[i]) return false;
+    const base = replaced[0].baseOffset;
+    for (const s of replaced) s.closeFile(this.config.fileDeleteDelayMs);
+    commitSwap(
+      this.dir,
+      base,
+      replaced.map((s) => s.baseOffset),
+      suffixes,
+    );
+    const seg = LogSegment.open(this.dir, base, this.config, this.log, this.clock());
+    const problem = seg.openTrusted(false);
+    if (problem) {
+      this.log.warn('cleaned segment needs recovery', { segment: seg.logPath, problem });
+      seg.recover(true, true);
+      seg.seal();
+    }
+    this.segments.splice(first, replaced.length, seg);
+    return true;
   }
 
   /** Applies changed topic configs (takes effect for the next append / roll / new segment). */
@@ -411,16 +563,22 @@ export class PartitionLog {
    *   fetchOffset < logStartOffset or > logEndOffset -> errorCode OFFSET_OUT_OF_RANGE
    * With minOneMessage=false and a first batch larger than maxBytes, the range is maxBytes
    * long (a partial batch), as in Kafka.
+   * `maxOffset` (read_committed: the last stable offset) ends the range before the batch that
+   * holds that offset; nothing is returned when fetchOffset >= maxOffset.
    */
-  read(fetchOffset: number, maxBytes: number, minOneMessage = true): ReadResult {
+  read(fetchOffset: number, maxBytes: number, minOneMessage = true, maxOffset = Infinity): ReadResult {
     this.checkOpen();
     if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) return OUT_OF_RANGE;
-    if (fetchOffset === this.logEndOffset) return EMPTY_READ;
+    if (fetchOffset === this.logEndOffset || fetchOffset >= maxOffset) return EMPTY_READ;
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
       const seg = this.segments[i];
       const batch = seg.findBatch(fetchOffset);
       if (!batch) continue; // fetchOffset lies past this segment's end (a gap): try the next one
-      const available = seg.size - batch.position;
+      let available = seg.size - batch.position;
+      if (maxOffset < seg.nextOffset) {
+        const stop = seg.findBatch(maxOffset);
+        if (stop) available = Math.min(available, stop.position - batch.position);
+      }
       const wanted = minOneMessage ? Math.max(maxBytes, batch.size) : Math.max(0, maxBytes);
       const length = Math.min(available, wanted);
       if (length <= 0) return EMPTY_READ;

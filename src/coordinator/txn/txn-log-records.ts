@@ -1,0 +1,125 @@
+/**
+ * The records of __transaction_state, in Kafka's key/value schemas (TransactionLogKey and
+ * TransactionLogValue), so tools that read the topic understand Samsa's copy.
+ *
+ * Key, version 0:  version int16 = 0, transactionalId string (int16 length)
+ *
+ * Value (written: v0; read: v0 and v1), after its int16 version:
+ *   producerId                 int64
+ *   producerEpoch              int16
+ *   transactionTimeoutMs       int32
+ *   transactionStatus          int8    0 Empty, 1 Ongoing, 2 PrepareCommit, 3 PrepareAbort,
+ *                                      4 CompleteCommit, 5 CompleteAbort, 6 Dead, 7 PrepareEpochFence
+ *   transactionPartitions      nullable array of { topic string, partitionIds [int32] }
+ *   transactionLastUpdateTimestampMs int64
+ *   transactionStartTimestampMs      int64
+ * v1 is the flexible encoding of the same (compact strings/arrays, tagged fields at the end of
+ * each struct and of the value: 0 previousProducerId int64, 1 nextProducerId int64,
+ * 2 clientTransactionVersion int16).
+ * A null value (tombstone) means the transactional id expired.
+ */
+import { Reader } from '../../protocol/reader';
+import { Writer } from '../../protocol/writer';
+
+export const TXN_STATE_TOPIC = '__transaction_state';
+
+export const TxnStatus = {
+  Empty: 0,
+  Ongoing: 1,
+  PrepareCommit: 2,
+  PrepareAbort: 3,
+  CompleteCommit: 4,
+  CompleteAbort: 5,
+  Dead: 6,
+  PrepareEpochFence: 7,
+} as const;
+export type TxnStatusValue = (typeof TxnStatus)[keyof typeof TxnStatus];
+
+/** Kafka's state names, as DescribeTransactions and ListTransactions report them. */
+export const TXN_STATUS_NAMES: Record<number, string> = {
+  0: 'Empty',
+  1: 'Ongoing',
+  2: 'PrepareCommit',
+  3: 'PrepareAbort',
+  4: 'CompleteCommit',
+  5: 'CompleteAbort',
+  6: 'Dead',
+  7: 'PrepareEpochFence',
+};
+
+export interface TxnLogValue {
+  producerId: number;
+  prevProducerId: number;
+  producerEpoch: number;
+  timeoutMs: number;
+  status: number;
+  partitions: { topic: string; partitionIds: number[] }[];
+  lastUpdateTimestamp: number;
+  startTimestamp: number;
+}
+
+export function encodeTxnLogKey(transactionalId: string): Buffer {
+  const w = new Writer(64);
+  w.int16(0);
+  w.string(transactionalId, false);
+  return w.toBuffer();
+}
+
+/** The transactional id of a key, or null for a key version this broker does not know. */
+export function decodeTxnLogKey(buf: Buffer): string | null {
+  const r = new Reader(buf);
+  if (r.int16() !== 0) return null;
+  return r.string();
+}
+
+export function encodeTxnLogValue(v: TxnLogValue): Buffer {
+  const w = new Writer(128);
+  w.int16(0);
+  w.int64(v.producerId);
+  w.int16(v.producerEpoch);
+  w.int32(v.timeoutMs);
+  w.int8(v.status);
+  w.arrayLength(v.partitions.length, false);
+  for (const p of v.partitions) {
+    w.string(p.topic, false);
+    w.arrayLength(p.partitionIds.length, false);
+    for (const id of p.partitionIds) w.int32(id);
+  }
+  w.int64(v.lastUpdateTimestamp);
+  w.int64(v.startTimestamp);
+  return w.toBuffer();
+}
+
+export function decodeTxnLogValue(buf: Buffer): TxnLogValue {
+  const r = new Reader(buf);
+  const version = r.int16();
+  if (version !== 0 && version !== 1) throw new Error(`unknown TransactionLogValue version ${version}`);
+  const flexible = version === 1;
+  const producerId = r.int64();
+  const producerEpoch = r.int16();
+  const timeoutMs = r.int32();
+  const status = r.int8();
+  const n = r.arrayLength(flexible);
+  const partitions: { topic: string; partitionIds: number[] }[] = [];
+  for (let i = 0; i < n; i++) {
+    const topic = flexible ? r.compactString() : r.string();
+    const m = r.arrayLength(flexible);
+    const partitionIds: number[] = [];
+    for (let j = 0; j < m; j++) partitionIds.push(r.int32());
+    if (flexible) r.skipTaggedFields();
+    partitions.push({ topic, partitionIds });
+  }
+  const lastUpdateTimestamp = r.int64();
+  const startTimestamp = r.int64();
+  let prevProducerId = -1;
+  if (flexible) {
+    const tags = r.uvarint();
+    for (let i = 0; i < tags; i++) {
+      const tag = r.uvarint();
+      const size = r.uvarint();
+      if (tag === 0 && size === 8) prevProducerId = r.int64();
+      else r.skip(size);
+    }
+  }
+  return { producerId, prevProducerId, producerEpoch, timeoutMs, status, partitions, lastUpdateTimestamp, startTimestamp };
+}

@@ -1,0 +1,30 @@
+/**
+ * EndTxn (key 26), v0-5.
+ * Commits or aborts the producer's transaction: the decision is logged (PrepareCommit /
+ * PrepareAbort), markers are written into every partition of the transaction, pending
+ * transactional offsets are committed or dropped, and the outcome is logged
+ * (CompleteCommit / CompleteAbort). A retried EndTxn with the same outcome succeeds.
+ * Differences from Kafka: the answer comes after the markers are written, not before.
+ * Transactions V2 (KIP-890 part 2, epoch bump per transaction) is not offered: no
+ * transaction.version feature is advertised, so v5 requests get v4 semantics and the
+ * unchanged producer id and epoch in the response.
+ */
+import { EndTxnApi, EndTxnRequest, EndTxnResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { Handler } from '../server/handler-registry';
+import { fencedForVersion } from './txn-common';
+
+export const endTxnHandler: Handler<EndTxnRequest, Encodable<EndTxnResponse>> = {
+  apiKey: EndTxnApi.key,
+  minVersion: EndTxnApi.minVersion,
+  maxVersion: EndTxnApi.maxVersion,
+  handle(ctx, req) {
+    const error = ctx.broker.txn.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
+    return {
+      throttleTimeMs: 0,
+      errorCode: fencedForVersion(error, ctx.header.apiVersion, 2),
+      producerId: req.producerId,
+      producerEpoch: req.producerEpoch,
+    };
+  },
+};

@@ -1,0 +1,52 @@
+/**
+ * WriteTxnMarkers (key 27), v0-2.
+ * Writes COMMIT/ABORT markers for a producer into the listed partitions. Kafka's coordinators
+ * send this to partition leaders; on one broker the coordinator writes its markers directly,
+ * so this serves tools that end a hanging transaction (kafka-transactions.sh abort). Each
+ * partition answers NONE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_PRODUCER_EPOCH (a newer epoch
+ * wrote there) or TRANSACTION_COORDINATOR_FENCED (an older coordinator epoch). Markers into
+ * __consumer_offsets also commit or drop the producer's pending transactional offsets.
+ */
+import {
+  WriteTxnMarkersApi,
+  WriteTxnMarkersRequest,
+  WriteTxnMarkersResponse,
+  WriteTxnMarkersResponseMarkers,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { writeTxnMarker } from '../coordinator/txn/markers';
+
+export const writeTxnMarkersHandler: Handler<WriteTxnMarkersRequest, Encodable<WriteTxnMarkersResponse>> = {
+  apiKey: WriteTxnMarkersApi.key,
+  minVersion: WriteTxnMarkersApi.minVersion,
+  maxVersion: WriteTxnMarkersApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const markers: Encodable<WriteTxnMarkersResponseMarkers>[] = [];
+    for (const m of req.markers) {
+      const marker = {
+        producerId: m.producerId,
+        producerEpoch: m.producerEpoch,
+        commit: m.transactionResult,
+        coordinatorEpoch: m.coordinatorEpoch,
+        timestamp: Date.now(),
+      };
+      let offsetsTouched = false;
+      const topics = m.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => {
+          const partition = broker.topics.get(t.name)?.partitions[partitionIndex];
+          if (!partition) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          const errorCode = writeTxnMarker(broker, partition, marker);
+          if (errorCode === ErrorCode.NONE && broker.txn.isOffsetsTopic(t.name)) offsetsTouched = true;
+          return { partitionIndex, errorCode };
+        }),
+      }));
+      if (offsetsTouched) broker.txn.completeOffsets(m.producerId, m.transactionResult);
+      markers.push({ producerId: m.producerId, topics });
+    }
+    return { markers };
+  },
+};

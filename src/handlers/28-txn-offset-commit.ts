@@ -1,0 +1,63 @@
+/**
+ * TxnOffsetCommit (key 28), v0-5.
+ * Offsets committed inside a transaction: the transaction coordinator checks the producer
+ * (id, epoch, and that AddOffsetsToTxn added the group's offsets partition, KIP-890 part 1),
+ * then the group coordinator stages them; they become visible to OffsetFetch only when the
+ * transaction commits, and are dropped when it aborts. v3+ also checks the group member and
+ * generation, like OffsetCommit.
+ * Errors for the whole request are repeated for every partition, as Kafka answers.
+ */
+import {
+  TxnOffsetCommitApi,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+
+export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<TxnOffsetCommitResponse>> = {
+  apiKey: TxnOffsetCommitApi.key,
+  minVersion: TxnOffsetCommitApi.minVersion,
+  maxVersion: TxnOffsetCommitApi.maxVersion,
+  handle(ctx, req) {
+    const version = ctx.header.apiVersion;
+    const all = (code: number) => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
+    });
+    let error = ctx.broker.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
+    // TxnOffsetCommit never carried PRODUCER_FENCED: a stale epoch is INVALID_PRODUCER_EPOCH.
+    if (error === ErrorCode.PRODUCER_FENCED) error = ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (error !== ErrorCode.NONE) return all(error);
+    const results = ctx.broker.txn.stageOffsets({
+      groupId: req.groupId,
+      producerId: req.producerId,
+      producerEpoch: req.producerEpoch,
+      generationId: version >= 3 ? req.generationId : -1,
+      memberId: version >= 3 ? req.memberId : '',
+      groupInstanceId: version >= 3 ? req.groupInstanceId : null,
+      apiVersion: version,
+      offsets: req.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata: p.committedMetadata,
+        })),
+      ),
+    });
+    if (typeof results === 'number') return all(results);
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: results.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+        })),
+      })),
+    };
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * DescribeProducers (key 61), v0.
+ * The producer state of each requested partition: every producer id the partition knows with
+ * its epoch, last sequence, last timestamp, the coordinator epoch of its last marker and the
+ * first offset of its open transaction (-1 when none).
+ */
+import {
+  DescribeProducersApi,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+
+export const describeProducersHandler: Handler<DescribeProducersRequest, Encodable<DescribeProducersResponse>> = {
+  apiKey: DescribeProducersApi.key,
+  minVersion: DescribeProducersApi.minVersion,
+  maxVersion: DescribeProducersApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => {
+          const partition = broker.topics.get(t.name)?.partitions[partitionIndex];
+          if (!partition) {
+            return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+          }
+          const activeProducers = broker.producerStates.of(partition.log).activeProducers().map((e) => ({
+            producerId: e.producerId,
+            producerEpoch: e.epoch,
+            lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1].lastSeq : -1,
+            lastTimestamp: e.lastTimestamp,
+            coordinatorEpoch: e.coordinatorEpoch,
+            currentTxnStartOffset: e.currentTxnFirstOffset,
+          }));
+          return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
+        }),
+      })),
+    };
+  },
+};

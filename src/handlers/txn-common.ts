@@ -1,0 +1,10 @@
+/** Helpers shared by the transaction API handlers. */
+import { ErrorCode } from '../protocol/errors';
+
+/**
+ * PRODUCER_FENCED (KIP-588) exists for clients from a given request version on; older
+ * versions get INVALID_PRODUCER_EPOCH instead, as Kafka answers them.
+ */
+export function fencedForVersion(errorCode: number, version: number, firstVersionWithProducerFenced: number): number {
+  return errorCode === ErrorCode.PRODUCER_FENCED && version < firstVersionWithProducerFenced ? ErrorCode.INVALID_PRODUCER_EPOCH : errorCode;
+}
