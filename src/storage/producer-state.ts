@@ -346,6 +346,31 @@ export class ProducerStateManager {
     return this.firstUnstable >= 0 && this.firstUnstable < end ? this.firstUnstable : end;
   }
 
+  /** First offset of the oldest open transaction, or null when none is open. */
+  get firstUnstableOffset(): number | null {
+    return this.firstUnstable >= 0 ? this.firstUnstable : null;
+  }
+
+  /**
+   * The data batch at h.baseOffset belongs to a transaction that was aborted (the log cleaner
+   * drops such batches): the producer's first ABORT marker after the batch covers it.
+   */
+  isAbortedBatch(h: BatchHeader): boolean {
+    if (!h.isTransactional || h.isControl || h.producerId < 0) return false;
+    const list = this.aborted;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid].lastOffset < h.baseOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < list.length; i++) {
+      if (list[i].producerId === h.producerId) return list[i].firstOffset <= h.baseOffset;
+    }
+    return false;
+  }
+
   /** True when the producer has a transaction open in this partition. */
   hasOpenTransaction(producerId: number): boolean {
     return this.ongoing.has(producerId);

@@ -34,6 +34,7 @@ import type { Logger } from '../../logging';
 import type { PartitionWaiters } from '../../server/partition-waiters';
 import type { ProducerStates } from '../../storage/producer-states';
 import { encodeRecordBatch, readRecordBatches } from '../group/batch-codec';
+import { setTransactionCleaningRules } from '../../storage/log-cleaner';
 import { writeTxnMarker } from './markers';
 import { ProducerIdManager } from './producer-id-manager';
 import {
@@ -155,8 +156,17 @@ export class TransactionCoordinator {
 
   // ---------------------------------------------------------------- lifetime
 
-  /** Replays __transaction_state (if it exists), completes decided transactions, starts the timers. */
+  /**
+   * Replays __transaction_state (if it exists), completes decided transactions, starts the
+   * timers, and tells the log cleaner about transactions (it must not compact past an open
+   * one, and drops aborted data; markers are always kept).
+   */
   start(): void {
+    const states = this.deps.producerStates;
+    setTransactionCleaningRules({
+      firstUnstableOffset: (log) => states.of(log).firstUnstableOffset,
+      isAborted: (log, batch) => states.of(log).isAbortedBatch(batch),
+    });
     const topic = this.deps.topics.get(TXN_STATE_TOPIC);
     if (topic) {
       const started = Date.now();
