@@ -3,7 +3,8 @@
 # `npm run build`; `npm test` builds first). One broker per suite, each on a free port
 # with its own temporary data directory, stopped (SIGTERM) after the suite.
 #
-#   bash compat-tests/run.sh [suite...]     suites: kcat confluent-kafka kafka-python
+#   bash compat-tests/run.sh [suite...]     suites: one per kcat/test_*.py and python/test_*.py,
+#                                           e.g. kcat confluent-kafka confluent-kafka-groups
 #
 # Environment:
 #   SAMSA_REQUIRE_CLIENTS=1   a suite whose client is missing counts as failed (CI)
@@ -87,9 +88,24 @@ start_broker() {
   return 1
 }
 
-# Suite table: name, how to tell the client is there, how to run it.
-client_present() {
+# Suites are discovered: every kcat/test_*.py and python/test_*.py is one suite, named after
+# its file (test_confluent_kafka_groups.py -> confluent-kafka-groups). The name's client
+# prefix (kcat, confluent-kafka, kafka-python) says which client it needs.
+suite_file() {
+  local stem="test_${1//-/_}.py"
+  for dir in kcat python; do
+    if [ -f "$HERE/$dir/$stem" ]; then echo "$HERE/$dir/$stem"; return; fi
+  done
+}
+client_of() {
   case "$1" in
+    kcat|kcat-*) echo kcat ;;
+    confluent-kafka|confluent-kafka-*) echo confluent-kafka ;;
+    kafka-python|kafka-python-*) echo kafka-python ;;
+  esac
+}
+client_present() {
+  case "$(client_of "$1")" in
     kcat) command -v kcat >/dev/null 2>&1 && [ -x "$PY" ] ;;
     confluent-kafka) [ -x "$PY" ] && "$PY" -c 'import confluent_kafka' >/dev/null 2>&1 ;;
     kafka-python) [ -x "$PY" ] && "$PY" -c 'import kafka' >/dev/null 2>&1 ;;
@@ -97,21 +113,24 @@ client_present() {
   esac
 }
 client_hint() {
-  case "$1" in
+  case "$(client_of "$1")" in
     kcat) echo "kcat (apt-get install kcat) and $PY" ;;
     confluent-kafka) echo "confluent_kafka for $PY (apt-get install python3-confluent-kafka)" ;;
     kafka-python) echo "kafka for $PY (apt-get install python3-kafka)" ;;
   esac
 }
 suite_cmd() {
-  case "$1" in
-    kcat) echo "$PY $HERE/kcat/test_kcat.py" ;;
-    confluent-kafka) echo "$PY $HERE/python/test_confluent_kafka.py" ;;
-    kafka-python) echo "$PY $HERE/python/test_kafka_python.py" ;;
-  esac
+  local file
+  file="$(suite_file "$1")"
+  [ -n "$file" ] && [ -n "$(client_of "$1")" ] && echo "$PY $file"
 }
 
-ALL_SUITES=(kcat confluent-kafka kafka-python)
+ALL_SUITES=()
+for f in "$HERE"/kcat/test_*.py "$HERE"/python/test_*.py; do
+  [ -f "$f" ] || continue
+  name="$(basename "$f" .py)"; name="${name#test_}"; name="${name//_/-}"
+  [ -n "$(client_of "$name")" ] && ALL_SUITES+=("$name")
+done
 if [ $# -gt 0 ]; then SUITES=("$@"); else SUITES=("${ALL_SUITES[@]}"); fi
 
 if [ ! -f "$CLI" ]; then
