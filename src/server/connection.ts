@@ -6,15 +6,17 @@
  * only after the previous response was handed to the socket. That makes ordering trivial
  * and bounds memory per connection:
  *   - input: once more than MAX_QUEUED_BYTES of whole frames wait, the socket is paused;
- *   - output: when the socket's buffer is full, processing waits for 'drain'.
+ *   - output: responses go through a ResponseSender (response-sender.ts), which writes
+ *     file regions with sendfile(2) when the optional addon is loaded (zero-copy.ts) or by
+ *     bounded positional reads otherwise; processing continues once the response is handed
+ *     to the kernel and the socket is under its high-water mark.
  * A frame with a negative size, one over max-request-bytes, an unknown API key, an
  * unsupported version (except ApiVersions, which answers with its v0 error form) or a
  * body that does not decode closes this connection with a log line; nothing else is affected.
  */
-import * as fs from 'fs';
-import * as net from 'net';
+import type * as net from 'net';
 import { Reader, ProtocolError } from '../protocol/reader';
-import { Chunk, FileRegion, Writer } from '../protocol/writer';
+import { Writer } from '../protocol/writer';
 import {
   API_VERSIONS_KEY,
   isFlexible,
@@ -26,6 +28,8 @@ import {
 import { ErrorCode } from '../protocol/errors';
 import { API_CODECS } from '../protocol/generated';
 import { ConnectionInfo, NO_RESPONSE, RequestContext } from './handler-registry';
+import { ResponseSender } from './response-sender';
+import { zeroCopyAddon } from './zero-copy';
 import type { Broker } from '../broker';
 import type { Logger } from '../logging';
 
@@ -42,7 +46,7 @@ export class Connection implements ConnectionInfo {
   private processing = false;
   private closed = false;
   private paused = false;
-  private drainWaiter: (() => void) | null = null;
+  private readonly sender: ResponseSender;
 
   constructor(
     private readonly socket: net.Socket,
@@ -52,12 +56,15 @@ export class Connection implements ConnectionInfo {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: id, remote: this.remoteAddress });
     socket.setNoDelay(true);
+    const addon = zeroCopyAddon(broker.log);
+    // TLS sockets expose a raw fd too, but sendfile there would bypass the encryption.
+    const plain = (socket as net.Socket & { encrypted?: boolean }).encrypted !== true;
+    this.sender = new ResponseSender(socket, this.log, addon, addon !== null && plain);
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('drain', () => this.wakeDrain());
     socket.on('error', (err) => this.log.debug('socket error', { error: err.message }));
     socket.on('close', () => {
       this.closed = true;
-      this.wakeDrain();
+      this.log.debug('connection closed', { bytesWritten: socket.bytesWritten, zeroCopyBytes: this.sender.directBytes });
       broker.connectionClosed(this);
     });
   }
@@ -70,7 +77,8 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.log.warn('closing connection', { reason });
     this.closed = true;
-    this.socket.end();
+    // Never end the socket under a sendfile in flight: the shutdown would cut the frame.
+    void this.sender.whenIdle().then(() => this.socket.end());
     // A peer that never reads would hold the socket open forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
@@ -201,55 +209,17 @@ export class Connection implements ConnectionInfo {
   }
 
   private async sendResponse(correlationId: number, apiKey: number, version: number, flexible: boolean, body: unknown) {
-    const w = new Writer(4096);
+    // 1 KiB comes from Buffer's shared pool; the writer grows by adding chunks, never copying.
+    const w = new Writer(1024);
+    w.int32(0); // the size prefix, filled in below
     writeResponseHeader(w, correlationId, responseHeaderVersion(apiKey, flexible));
     const encode = API_CODECS[apiKey]?.encodeResponse[version];
     if (!encode) throw new Error(`no encoder for API ${apiKey} v${version}`);
     encode(w, body);
-    const total = w.length;
-    const chunks = await resolveRegions(w.finish(), this.log);
-    if (this.closed) return;
-    const size = Buffer.allocUnsafe(4);
-    size.writeInt32BE(total, 0);
-    this.socket.cork();
-    this.socket.write(size);
-    for (const c of chunks) this.socket.write(c);
-    this.socket.uncork();
-    if (this.socket.writableNeedDrain) await new Promise<void>((resolve) => (this.drainWaiter = resolve));
+    const size = w.length - 4;
+    const chunks = w.finish();
+    // The first chunk is the writer's first scratch buffer, which starts with the prefix.
+    (chunks[0] as Buffer).writeInt32BE(size, 0);
+    await this.sender.send(chunks);
   }
-
-  private wakeDrain(): void {
-    const w = this.drainWaiter;
-    this.drainWaiter = null;
-    if (w) w();
-  }
-}
-
-/**
- * Copy path for file regions: one positional read per region into a buffer of its size.
- * Reads run on libuv's thread pool, so a cold segment does not stall other connections.
- * If a region comes back short (the segment was truncated meanwhile) the rest is zeros,
- * which keeps the frame length promised in the size prefix; clients drop the partial batch.
- */
-async function resolveRegions(chunks: Chunk[], log: Logger): Promise<Buffer[]> {
-  if (chunks.every((c) => Buffer.isBuffer(c))) return chunks as Buffer[];
-  return Promise.all(chunks.map((c) => (Buffer.isBuffer(c) ? c : readRegion(c, log))));
-}
-
-function readRegion(region: FileRegion, log: Logger): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(region.length);
-  return new Promise((resolve) => {
-    const step = (filled: number) => {
-      if (filled >= region.length) return resolve(buf);
-      fs.read(region.fd, buf, filled, region.length - filled, region.position + filled, (err, n) => {
-        if (err || n === 0) {
-          log.warn('short read of a log segment', { error: err?.message, position: region.position, filled });
-          buf.fill(0, filled);
-          return resolve(buf);
-        }
-        step(filled + n);
-      });
-    };
-    step(0);
-  });
 }

@@ -1,0 +1,132 @@
+/**
+ * The optional sendfile addon (native/sendfile/, built by `npm run build`): loading it once,
+ * and waiting for socket writability through its epoll set.
+ *
+ * Whether zero-copy is on is decided once per process: SAMSA_ZERO_COPY=0 turns it off; on any
+ * platform but Linux, or when the addon did not build or does not load, it is off and one log
+ * line says why. Off means the copy path of ResponseSender (bounded positional reads and
+ * socket.write), which serves every socket correctly; on, plain TCP sockets send large file
+ * regions with sendfile(2) (see response-sender.ts for the rules that keep framing intact).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Logger } from '../logging';
+
+/** The addon's functions (native/sendfile/src/sendfile.c); errors are negative errno values. */
+export interface SendfileAddon {
+  init(onWritable: (ids: number[]) => void): number;
+  dup(fd: number): number;
+  close(fd: number): number;
+  watch(fd: number, id: number): number;
+  sendfile(outFd: number, inFd: number, position: number, length: number): number;
+  writev(fd: number, buffers: Buffer[], skip: number): number;
+  resident(fd: number, position: number, length: number): number;
+  preadNoWait(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+}
+
+export const EAGAIN = 11;
+export const EINTR = 4;
+
+const ADDON_FILE = path.join('native', 'sendfile', 'build', 'Release', 'samsa_sendfile.node');
+
+interface LoadState {
+  addon: SendfileAddon | null;
+  reason: string;
+  logged: boolean;
+}
+
+let state: LoadState | null = null;
+const waiters = new Map<number, () => void>();
+
+/** The package root: this file runs from src/server (ts-jest) or dist/src/server. */
+function addonCandidates(): string[] {
+  return [path.resolve(__dirname, '..', '..', ADDON_FILE), path.resolve(__dirname, '..', '..', '..', ADDON_FILE)];
+}
+
+function load(): LoadState {
+  const setting = process.env.SAMSA_ZERO_COPY;
+  if (setting === '0' || setting === 'false' || setting === 'off') {
+    return { addon: null, reason: 'SAMSA_ZERO_COPY=0', logged: false };
+  }
+  if (process.platform !== 'linux') return { addon: null, reason: `sendfile addon is Linux-only (${process.platform})`, logged: false };
+  const file = addonCandidates().find((f) => fs.existsSync(f));
+  if (!file) return { addon: null, reason: 'sendfile addon not built (native/sendfile; see npm run build output)', logged: false };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const addon = require(file) as SendfileAddon;
+    const rc = addon.init(onWritable);
+    if (rc !== 0) return { addon: null, reason: `sendfile addon init failed (errno ${-rc})`, logged: false };
+    return { addon, reason: 'sendfile addon loaded', logged: false };
+  } catch (err) {
+    return { addon: null, reason: `sendfile addon did not load: ${(err as Error).message}`, logged: false };
+  }
+}
+
+/**
+ * The addon, or null for the copy path. The first call logs the outcome once: a warning when
+ * the addon is missing or broken, info when it is loaded or turned off on purpose.
+ */
+export function zeroCopyAddon(log?: Logger): SendfileAddon | null {
+  if (!state) state = load();
+  if (log && !state.logged) {
+    state.logged = true;
+    if (state.addon) log.info('zero-copy fetch: on', { reason: state.reason });
+    else if (state.reason.startsWith('SAMSA_ZERO_COPY')) log.info('zero-copy fetch: off, using the copy path', { reason: state.reason });
+    else log.warn('zero-copy fetch unavailable, using the copy path', { reason: state.reason });
+  }
+  return state.addon;
+}
+
+/** Why zero-copy is on or off (for the ready line and tests). */
+export function zeroCopyStatus(): { enabled: boolean; reason: string } {
+  if (!state) state = load();
+  return { enabled: state.addon !== null, reason: state.reason };
+}
+
+let nextWaitId = 1;
+
+/** A fresh id for watch(): in-flight operations are keyed by id, never by fd number. */
+export function newWaitId(): number {
+  const id = nextWaitId;
+  nextWaitId = nextWaitId >= 0x7fffffff ? 1 : nextWaitId + 1;
+  return id;
+}
+
+/**
+ * Resolves when `fd` (a dup of a socket, owned by the caller) can take more bytes, or when
+ * cancelWait(id) is called. The fd must stay open until then.
+ */
+export function waitWritable(addon: SendfileAddon, fd: number, id: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const rc = addon.watch(fd, id);
+    if (rc !== 0) {
+      reject(Object.assign(new Error(`epoll_ctl failed (errno ${-rc})`), { errno: -rc }));
+      return;
+    }
+    waiters.set(id, resolve);
+  });
+}
+
+/** Wakes a pending waitWritable (socket closed meanwhile); its fd is closed by the caller next. */
+export function cancelWait(id: number): void {
+  const w = waiters.get(id);
+  if (w) {
+    waiters.delete(id);
+    w();
+  }
+}
+
+function onWritable(ids: number[]): void {
+  for (const id of ids) {
+    const w = waiters.get(id);
+    if (w) {
+      waiters.delete(id);
+      w();
+    }
+  }
+}
+
+/** Pending writability waits (tests check that closed sockets leave none behind). */
+export function pendingWaits(): number {
+  return waiters.size;
+}
