@@ -14,7 +14,8 @@ import { TopicManager, writeFileAtomic } from './cluster/topic-manager';
 import { PartitionWaiters } from './server/partition-waiters';
 import { registerAllHandlers } from './handlers';
 import { ProducerStates } from './storage/producer-states';
-import { TransactionCoordinator } from './coordinator/txn/transaction-coordinator';
+import { TransactionCoordinator, TxnOffsetsParticipant } from './coordinator/txn/transaction-coordinator';
+import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -26,6 +27,7 @@ export class Broker {
   /** Idempotent/transactional producer state per partition, loaded on first use. */
   readonly producerStates: ProducerStates;
   readonly txn: TransactionCoordinator;
+  private txnOffsets: TxnOffsetsParticipant | null = null;
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
@@ -47,7 +49,7 @@ export class Broker {
       producerStates: this.producerStates,
       waiters: this.waiters,
       log: log.child({ component: 'txn-coordinator' }),
-      offsets: () => null,
+      offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
     });
     this.txn.start();
     registerAllHandlers(this.registry);

@@ -461,4 +461,67 @@ def broker_restarted_mid_transaction_then_the_transaction_times_out_and_is_abort
         broker.close()
 
 
+@suite.case
+def consume_transform_produce_offsets_commit_with_the_transaction():
+    src, dst, group = 'ck-ctp-in', 'ck-ctp-out', 'ck-ctp-group'
+    create_topic(BS, src)
+    create_topic(BS, dst)
+    n = 60
+    feeder = producer(BS)
+    for i in range(n):
+        feeder.produce(src, value=('in-%02d' % i).encode())
+    check_eq('feeder flush', 0, feeder.flush(30))
+    c = consumer(BS, **{'group.id': group, 'isolation.level': 'read_committed', 'auto.offset.reset': 'earliest',
+                        'enable.partition.eof': False, 'session.timeout.ms': 6000})
+    # librdkafka asks for stable offsets (KIP-447) only under read_committed.
+    observer = consumer(BS, **{'group.id': group, 'isolation.level': 'read_uncommitted'})
+    stable_observer = consumer(BS, **{'group.id': group, 'isolation.level': 'read_committed'})
+    p = producer(BS, **{'transactional.id': 'ck-ctp'})
+    p.init_transactions(30)
+
+    def committed():
+        return observer.committed([TopicPartition(src, 0)], timeout=10)[0].offset
+
+    try:
+        c.subscribe([src])
+        done = 0
+        batch_no = 0
+        deadline = time.time() + 60
+        while done < n and time.time() < deadline:
+            msgs = [m for m in c.consume(10, 1.0) if not m.error()]
+            if not msgs:
+                continue
+            p.begin_transaction()
+            for m in msgs:
+                p.produce(dst, value=m.value().replace(b'in-', b'out-'))
+            positions = c.position(c.assignment())
+            p.send_offsets_to_transaction(positions, c.consumer_group_metadata(), 30)
+            check_eq('committed offset while the transaction is open', done if done else -1001, committed())
+            if batch_no == 0:
+                try:
+                    stable_observer.committed([TopicPartition(src, 0)], timeout=1)
+                    raise Failure('a read_committed consumer got committed offsets while a transactional commit was pending')
+                except KafkaException as e:
+                    check_eq('require_stable OffsetFetch during the transaction retries UNSTABLE_OFFSET_COMMIT until',
+                             KafkaError._TIMED_OUT, e.args[0].code())
+            if batch_no == 1:
+                # Abort one batch: its output and its offsets vanish; re-read it from the committed offset.
+                p.flush(30)
+                p.abort_transaction(30)
+                check_eq('committed offset after an abort', done, committed())
+                c.seek(TopicPartition(src, 0, done))
+            else:
+                p.commit_transaction(30)
+                done = msgs[-1].offset() + 1
+                check_eq('committed offset after the commit', done, committed())
+            batch_no += 1
+        check_eq('input consumed', n, done)
+    finally:
+        c.close()
+        observer.close()
+        stable_observer.close()
+    got = read_partitions(BS, dst, [0], 'read_committed', n)
+    check_seq('output (read_committed): every input exactly once, in order', ['out-%02d' % i for i in range(n)], values(got))
+
+
 suite.main()

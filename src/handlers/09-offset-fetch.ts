@@ -3,9 +3,9 @@
  * Committed offsets of a group: of the listed partitions (-1 and "" where nothing is
  * committed), or all of them when the topic list is null (v2+). v8+ fetch several groups at
  * once; v10 names topics by id (UNKNOWN_TOPIC_ID per partition for an unknown id). A group
- * that does not exist simply has no offsets. require_stable (v7+) would answer
- * UNSTABLE_OFFSET_COMMIT for partitions with pending transactional commits; Samsa has no
- * transactional offset commits yet, so every offset is stable. v9's member id and epoch
+ * that does not exist simply has no offsets. require_stable (v7+) answers
+ * UNSTABLE_OFFSET_COMMIT for listed partitions with a pending transactional commit
+ * (TxnOffsetCommit of a transaction not yet ended; KIP-447). v9's member id and epoch
  * concern KIP-848 groups and are not checked for classic groups (as in Kafka).
  */
 import {
@@ -41,6 +41,7 @@ function fetchGroup(
   groupId: string,
   requested: { name: string; topicId: string; partitionIndexes: number[] }[] | null,
   byId: boolean,
+  requireStable = false,
 ): TopicOut[] {
   const coordinator = groupCoordinator(broker);
   if (requested === null) {
@@ -83,7 +84,7 @@ function fetchGroup(
       }
       t = { ...t, name: topic.name };
     }
-    const offsets = coordinator.fetchOffsets(groupId, [{ topic: t.name, partitions: t.partitionIndexes }]);
+    const offsets = coordinator.fetchOffsets(groupId, [{ topic: t.name, partitions: t.partitionIndexes }], requireStable);
     out.push({
       name: t.name,
       topicId: t.topicId,
@@ -114,6 +115,7 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
           g.groupId,
           g.topics === null ? null : g.topics.map((t) => ({ name: t.name, topicId: t.topicId, partitionIndexes: t.partitionIndexes })),
           version >= 10,
+          req.requireStable,
         ),
         errorCode: ErrorCode.NONE,
       }));
@@ -121,7 +123,7 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
     }
     const requested =
       req.topics === null ? null : req.topics.map((t) => ({ name: t.name, topicId: ZERO_UUID, partitionIndexes: t.partitionIndexes }));
-    const topics: Encodable<OffsetFetchResponseTopics>[] = fetchGroup(broker, req.groupId, requested, false).map((t) => ({
+    const topics: Encodable<OffsetFetchResponseTopics>[] = fetchGroup(broker, req.groupId, requested, false, version >= 7 && req.requireStable).map((t) => ({
       name: t.name,
       partitions: t.partitions,
     }));

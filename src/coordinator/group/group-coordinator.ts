@@ -154,6 +154,12 @@ export interface OffsetCommitParams {
   offsets: OffsetToCommit[];
 }
 
+interface PendingTxnOffset {
+  topic: string;
+  partition: number;
+  value: CommittedOffset;
+}
+
 export interface FetchedOffset {
   topic: string;
   partition: number;
@@ -204,6 +210,8 @@ function syncError(errorCode: number): SyncResult {
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, ClassicGroup>();
+  /** TxnOffsetCommit offsets not yet committed or aborted: producerId -> group -> `topic\0partition` -> offset. */
+  private readonly pendingTxnOffsets = new Map<number, Map<string, Map<string, PendingTxnOffset>>>();
   private expirationTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -901,9 +909,32 @@ export class GroupCoordinator {
    * Committed offsets of a group: for the requested partitions (-1 where none), or all of them
    * when `topics` is null. An unknown group has no offsets (not an error, as in Kafka).
    */
-  fetchOffsets(groupId: string, topics: { topic: string; partitions: number[] }[] | null): FetchedOffset[] {
+  fetchOffsets(groupId: string, topics: { topic: string; partitions: number[] }[] | null, requireStable = false): FetchedOffset[] {
     const group = this.groups.get(groupId);
     const out: FetchedOffset[] = [];
+    if (requireStable && topics !== null) {
+      // KIP-447: a partition with a pending transactional commit answers UNSTABLE_OFFSET_COMMIT.
+      const unstable = topics.map((t) => ({ topic: t.topic, partitions: t.partitions.filter((p) => this.hasPendingTxnOffset(groupId, t.topic, p)) }));
+      if (unstable.some((t) => t.partitions.length > 0)) {
+        const stable = topics.map((t, i) => ({ topic: t.topic, partitions: t.partitions.filter((p) => !unstable[i].partitions.includes(p)) }));
+        const byKey = new Map(this.fetchOffsets(groupId, stable).map((o) => [`${o.topic}\u0000${o.partition}`, o]));
+        for (const t of topics) {
+          for (const partition of t.partitions) {
+            out.push(
+              byKey.get(`${t.topic}\u0000${partition}`) ?? {
+                topic: t.topic,
+                partition,
+                offset: -1,
+                leaderEpoch: -1,
+                metadata: '',
+                errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
+              },
+            );
+          }
+        }
+        return out;
+      }
+    }
     if (topics === null) {
       if (!group) return out;
       for (const [topic, byPartition] of group.offsets) {
@@ -924,6 +955,90 @@ export class GroupCoordinator {
       }
     }
     return out;
+  }
+
+  // ================================================================ transactional offsets
+
+  /**
+   * TxnOffsetCommit: validates like OffsetCommit, except that a commit without member
+   * information is accepted whatever the group's state (Kafka's rule for transactional
+   * commits), hands the records to `write` (the transaction coordinator appends them to the
+   * group's partition as a transactional batch of the producer) and keeps the offsets
+   * pending until completeTransaction(). Returns one error code per entry of `p.offsets`.
+   */
+  stageTransactionalOffsets(p: OffsetCommitParams, producerId: number, write: (records: LogRecord[]) => void): number[] {
+    const all = (code: number) => p.offsets.map(() => code);
+    if (this.closed) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const group = this.groups.get(p.groupId);
+    if (group) {
+      if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
+        const error = this.validateMember(group, p.memberId, p.groupInstanceId, p.generationId);
+        if (error !== ErrorCode.NONE) return all(error);
+      }
+    } else if (p.generationId >= 0) {
+      return all(ErrorCode.ILLEGAL_GENERATION);
+    }
+    const now = this.clock();
+    const codes: number[] = [];
+    const records: LogRecord[] = [];
+    const accepted: PendingTxnOffset[] = [];
+    for (const o of p.offsets) {
+      const metadata = o.metadata ?? '';
+      if (metadata.length > this.config.offsetMetadataMaxBytes) {
+        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
+        continue;
+      }
+      const value: CommittedOffset = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: -1 };
+      records.push({ key: encodeOffsetCommitKey(p.groupId, o.topic, o.partition), value: encodeOffsetCommitValue(value) });
+      accepted.push({ topic: o.topic, partition: o.partition, value });
+      codes.push(ErrorCode.NONE);
+    }
+    if (records.length > 0) {
+      try {
+        write(records);
+      } catch (err) {
+        this.log.warn('could not store transactional offsets', { group: p.groupId, error: String(err) });
+        return codes.map((c) => (c === ErrorCode.NONE ? ErrorCode.COORDINATOR_NOT_AVAILABLE : c));
+      }
+    }
+    for (const a of accepted) this.addPendingTxnOffset(producerId, p.groupId, a);
+    return codes;
+  }
+
+  /** The producer's transaction ended (its marker is in the log): its pending offsets become committed, or are dropped. */
+  completeTransaction(producerId: number, commit: boolean): void {
+    const byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) return;
+    this.pendingTxnOffsets.delete(producerId);
+    if (!commit) return;
+    for (const [groupId, offsets] of byGroup) {
+      let group = this.groups.get(groupId);
+      if (!group) this.groups.set(groupId, (group = new ClassicGroup(groupId, this.clock())));
+      for (const o of offsets.values()) group.setOffset(o.topic, o.partition, o.value);
+    }
+  }
+
+  /** Load: a transactional offset record whose transaction had not ended when the log was written. */
+  replayPendingTransactional(producerId: number, key: Buffer, value: Buffer | null): void {
+    const k = decodeRecordKey(key);
+    if (k.type !== 'offset' || value === null) return;
+    this.addPendingTxnOffset(producerId, k.group, { topic: k.topic, partition: k.partition, value: decodeOffsetCommitValue(value) });
+  }
+
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      if (byGroup.get(groupId)?.has(`${topic}\u0000${partition}`)) return true;
+    }
+    return false;
+  }
+
+  private addPendingTxnOffset(producerId: number, groupId: string, o: PendingTxnOffset): void {
+    let byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) this.pendingTxnOffsets.set(producerId, (byGroup = new Map()));
+    let offsets = byGroup.get(groupId);
+    if (!offsets) byGroup.set(groupId, (offsets = new Map()));
+    offsets.set(`${o.topic}\u0000${o.partition}`, o);
   }
 
   /**

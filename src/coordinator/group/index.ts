@@ -54,7 +54,10 @@ function entry(broker: Broker): { coordinator: GroupCoordinator; store: OffsetsT
   };
   coordinator = new GroupCoordinator(configFrom(broker), guarded, log);
   const started = Date.now();
-  const records = store.load((k, v) => coordinator.replay(k, v));
+  const records = store.load(
+    (k, v) => coordinator.replay(k, v),
+    (producerId, k, v) => coordinator.replayPendingTransactional(producerId, k, v),
+  );
   coordinator.finishLoading();
   coordinator.start();
   if (records > 0) log.info('loaded the offsets topic', { records, ms: Date.now() - started });

@@ -73,17 +73,24 @@ export class OffsetsTopicStore implements GroupStore {
     this.waiters?.notify(partition.topic.name, partition.index);
   }
 
-  /** Replays the existing topic (if any) into `apply`; returns the number of records read. */
-  load(apply: (key: Buffer, value: Buffer | null) => void): number {
+  /**
+   * Replays the existing topic (if any) into `apply`; returns the number of records read.
+   * Records of transactions still open at the end of the log go to `applyPending`.
+   */
+  load(apply: (key: Buffer, value: Buffer | null) => void, applyPending?: (producerId: number, key: Buffer, value: Buffer | null) => void): number {
     const t = this.topics.get(OFFSETS_TOPIC);
     if (!t) return 0;
     this.topic = t;
     let count = 0;
-    for (const p of t.partitions) count += this.loadPartition(p, apply);
+    for (const p of t.partitions) count += this.loadPartition(p, apply, applyPending);
     return count;
   }
 
-  private loadPartition(p: Partition, apply: (key: Buffer, value: Buffer | null) => void): number {
+  private loadPartition(
+    p: Partition,
+    apply: (key: Buffer, value: Buffer | null) => void,
+    applyPending?: (producerId: number, key: Buffer, value: Buffer | null) => void,
+  ): number {
     const log = p.log;
     let next = log.logStartOffset;
     const end = log.logEndOffset;
@@ -142,6 +149,7 @@ export class OffsetsTopicStore implements GroupStore {
       }
       if (!progressed) break;
     }
+    if (applyPending) for (const [producerId, held] of pendingTxn) for (const r of held) if (r.key) applyPending(producerId, r.key, r.value);
     return count;
   }
 }
