@@ -39,7 +39,8 @@ export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResp
       errorCode: result.errorCode,
       generationId: result.generationId,
       protocolType: result.protocolType,
-      protocolName: result.protocolName,
+      // Not nullable before v7: Kafka sends "" there.
+      protocolName: result.protocolName ?? (version < 7 ? '' : null),
       leader: result.leader,
       skipAssignment: result.skipAssignment,
       memberId: result.memberId,
