@@ -32,13 +32,15 @@ export function tempDataDir(prefix = 'samsa-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startBrokerProcess(opts: { dataDir?: string; port?: number; args?: string[] } = {}): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  opts: { dataDir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<BrokerProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const dataDir = opts.dataDir ?? tempDataDir();
   const child: ChildProcess = spawn(
     process.execPath,
     [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   let err = '';
   child.stderr!.on('data', (d) => (err += d.toString()));
