@@ -1,5 +1,5 @@
 /**
- * WriteTxnMarkers (key 27), v0-2.
+ * WriteTxnMarkers (key 27), v1-2 (Kafka 4 dropped v0).
  * Writes COMMIT/ABORT markers for a producer into the listed partitions. Kafka's coordinators
  * send this to partition leaders; on one broker the coordinator writes its markers directly,
  * so this serves tools that end a hanging transaction (kafka-transactions.sh abort). Each
@@ -20,7 +20,7 @@ import { writeTxnMarker } from '../coordinator/txn/markers';
 
 export const writeTxnMarkersHandler: Handler<WriteTxnMarkersRequest, Encodable<WriteTxnMarkersResponse>> = {
   apiKey: WriteTxnMarkersApi.key,
-  minVersion: WriteTxnMarkersApi.minVersion,
+  minVersion: Math.max(1, WriteTxnMarkersApi.minVersion),
   maxVersion: WriteTxnMarkersApi.maxVersion,
   handle(ctx, req) {
     const { broker } = ctx;

@@ -1,13 +1,18 @@
 /**
  * kafkajs transactions against a real broker process: commits, aborts, sendOffsets (offsets
- * visible to the group only on commit), idempotent sends, fencing by a newer instance; and
- * the transaction admin APIs (DescribeTransactions, ListTransactions, DescribeProducers,
- * AddPartitionsToTxn v4 verification, WriteTxnMarkers) through the raw client.
+ * visible to the group only on commit), idempotent sends, fencing by a newer instance, a
+ * transaction (data and offsets) that survives a broker restart; and through the raw client:
+ * Produce's sequence and transaction checks, Fetch's last stable offset and aborted
+ * transactions, ListOffsets by isolation level, and the transaction admin APIs
+ * (DescribeTransactions, ListTransactions, DescribeProducers, AddPartitionsToTxn v4
+ * verification, WriteTxnMarkers).
  */
 import { Admin, Kafka, logLevel, Producer } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
+import { buildBatch } from '../helpers/record-batch-builder';
 import { ErrorCode } from '../../src/protocol/errors';
+import { TRANSACTIONAL_MASK } from '../../src/protocol/record-batch';
 
 let broker: BrokerProcess;
 let kafka: Kafka;
@@ -138,6 +143,117 @@ test('a producer fenced by a newer instance with the same transactional id canno
   await txn.commit();
   await expect(old.commit()).rejects.toMatchObject({ type: expect.stringMatching(/INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/) });
   expect((await readAll('kjs-txn-fenced', 2, false)).map((m) => m.value)).toEqual(msgs('fresh', 2).map((m) => m.value));
+});
+
+describe('Produce, Fetch and ListOffsets with producer ids (raw client)', () => {
+  let c: RawClient;
+  beforeAll(async () => {
+    c = await RawClient.connect(broker.port);
+  });
+  afterAll(() => c.close());
+
+  const batch = (producerId: number, epoch: number, seq: number, values: string[], txn = false) =>
+    buildBatch(values.map((v) => ({ value: v })), { producerId, producerEpoch: epoch, baseSequence: seq, attributes: txn ? TRANSACTIONAL_MASK : 0 });
+  const produce = async (topic: string, records: Buffer, transactionalId: string | null = null) => {
+    const r = await c.request(0, 8, { transactionalId, acks: -1, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+    const p = r.body.responses[0].partitionResponses[0];
+    return { errorCode: p.errorCode as number, baseOffset: p.baseOffset as number };
+  };
+  const fetch = async (topic: string, isolationLevel: number, fetchOffset = 0) => {
+    const r = await c.request(1, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic, partitions: [{ partition: 0, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    return r.body.responses[0].partitions[0];
+  };
+  const latest = async (topic: string, isolationLevel: number) => {
+    const r = await c.request(2, 5, { replicaId: -1, isolationLevel, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] });
+    return r.body.topics[0].partitions[0].offset as number;
+  };
+
+  test('sequence checks: a retried batch gets its first offset back and is not stored twice; gaps and old epochs are refused', async () => {
+    await createTopic('raw-idem');
+    const init = await c.request(22, 1, { transactionalId: null, transactionTimeoutMs: 0 });
+    const pid = init.body.producerId;
+    expect(await produce('raw-idem', batch(pid, 0, 0, ['a', 'b']))).toEqual({ errorCode: 0, baseOffset: 0 });
+    expect(await produce('raw-idem', batch(pid, 0, 2, ['c']))).toEqual({ errorCode: 0, baseOffset: 2 });
+    expect(await produce('raw-idem', batch(pid, 0, 0, ['a', 'b']))).toEqual({ errorCode: 0, baseOffset: 0 });
+    expect((await produce('raw-idem', batch(pid, 0, 5, ['x']))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await produce('raw-idem', batch(pid, 1, 0, ['d']))).toEqual({ errorCode: 0, baseOffset: 3 });
+    expect((await produce('raw-idem', batch(pid, 0, 3, ['y']))).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    expect(await latest('raw-idem', 0)).toBe(4);
+  });
+
+  test('transactional batches need the partition in an ongoing transaction (KIP-890); read_committed stops at the LSO and lists aborted transactions', async () => {
+    await createTopic('raw-lso');
+    const init = await c.request(22, 1, { transactionalId: 'raw-lso-txn', transactionTimeoutMs: 60000 });
+    const { producerId: pid, producerEpoch: epoch } = init.body;
+    // Not added to the transaction yet: refused, nothing stored.
+    expect((await produce('raw-lso', batch(pid, epoch, 0, ['early'], true), 'raw-lso-txn')).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    const add = () =>
+      c.request(24, 1, { v3AndBelowTransactionalId: 'raw-lso-txn', v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: 'raw-lso', partitions: [0] }] });
+    const end = (committed: boolean) => c.request(26, 1, { transactionalId: 'raw-lso-txn', producerId: pid, producerEpoch: epoch, committed });
+    await produce('raw-lso', batch(-1, -1, -1, ['plain-0']));
+    await add();
+    expect(await produce('raw-lso', batch(pid, epoch, 0, ['t1-a', 't1-b'], true), 'raw-lso-txn')).toEqual({ errorCode: 0, baseOffset: 1 });
+    await produce('raw-lso', batch(-1, -1, -1, ['plain-3']));
+    let p = await fetch('raw-lso', 1);
+    expect([p.highWatermark, p.lastStableOffset]).toEqual([4, 1]);
+    expect(await latest('raw-lso', 1)).toBe(1);
+    expect(await latest('raw-lso', 0)).toBe(4);
+    expect((await fetch('raw-lso', 1, 1)).records.length).toBe(0);
+    expect((await fetch('raw-lso', 0, 1)).records.length).toBeGreaterThan(0);
+    expect((await end(false)).body.errorCode).toBe(0); // abort marker at 4
+    await add();
+    expect(await produce('raw-lso', batch(pid, epoch, 2, ['t2'], true), 'raw-lso-txn')).toEqual({ errorCode: 0, baseOffset: 5 });
+    expect((await end(true)).body.errorCode).toBe(0); // commit marker at 6
+    p = await fetch('raw-lso', 1);
+    expect([p.highWatermark, p.lastStableOffset]).toEqual([7, 7]);
+    expect(p.abortedTransactions).toEqual([{ producerId: pid, firstOffset: 1 }]);
+    expect((await fetch('raw-lso', 1, 5)).abortedTransactions).toEqual([]);
+    expect((await fetch('raw-lso', 0)).abortedTransactions).toBeNull();
+    // After the transaction ended, a late transactional batch cannot reopen it.
+    expect((await produce('raw-lso', batch(pid, epoch, 3, ['late'], true), 'raw-lso-txn')).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+  });
+});
+
+test('a transaction left open across a broker restart still commits its records and its offsets', async () => {
+  const own = await startBrokerProcess();
+  const client = new Kafka({ clientId: 'txn-restart', brokers: [own.address], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+  const ownAdmin = client.admin();
+  let restarted: BrokerProcess | null = null;
+  const p = client.producer({ transactionalId: 'kjs-restart', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await ownAdmin.connect();
+    await ownAdmin.createTopics({ topics: [{ topic: 'kjs-restart' }], waitForLeaders: true });
+    await p.connect();
+    const txn = await p.transaction();
+    await txn.send({ topic: 'kjs-restart', messages: msgs('before', 3) });
+    await txn.sendOffsets({ consumerGroupId: 'kjs-restart-group', topics: [{ topic: 'kjs-restart', partitions: [{ partition: 0, offset: '42' }] }] });
+    await own.kill(); // a crash: no snapshot written, state rebuilt from the logs
+    restarted = await startBrokerProcess({ dataDir: own.dataDir, port: own.port });
+    await txn.send({ topic: 'kjs-restart', messages: msgs('after', 2) });
+    const [before] = await ownAdmin.fetchOffsets({ groupId: 'kjs-restart-group', topics: ['kjs-restart'] });
+    expect(before.partitions[0].offset).toBe('-1');
+    await txn.commit();
+    const [after] = await ownAdmin.fetchOffsets({ groupId: 'kjs-restart-group', topics: ['kjs-restart'] });
+    expect(after.partitions[0].offset).toBe('42');
+    const [{ high }] = await ownAdmin.fetchTopicOffsets('kjs-restart');
+    expect(high).toBe('6'); // 5 records and the commit marker
+  } finally {
+    await p.disconnect().catch(() => undefined);
+    await ownAdmin.disconnect().catch(() => undefined);
+    await restarted?.stop();
+    await own.stop();
+  }
 });
 
 describe('transaction admin APIs (raw client)', () => {
