@@ -362,14 +362,24 @@ function genApi(api: ApiDef): { file: string; text: string } {
 }
 
 function genIndex(apis: ApiDef[], files: string[]): string {
-  const lines = [HEADER, `import { Reader } from '../reader';`, `import { Writer } from '../writer';`, ''];
-  apis.forEach((api, i) => {
-    const mod = `./${files[i].replace(/\.ts$/, '')}`;
-    lines.push(`export * from '${mod}';`);
+  const lines = [
+    HEADER,
+    '// Codec modules load on first use of an API (requiring all of them up front cost tens of',
+    '// milliseconds of broker startup, and a broker only needs the APIs its clients send). Types',
+    '// are re-exported, which costs nothing at run time; each API\'s version metadata is repeated',
+    '// here so that registering handlers and answering ApiVersions load no codec module.',
+    `import type { Reader } from '../reader';`,
+    `import type { Writer } from '../writer';`,
+    '',
+  ];
+  apis.forEach((_api, i) => lines.push(`export type * from './${files[i].replace(/\.ts$/, '')}';`));
+  lines.push('');
+  for (const api of apis) {
+    const flex = api.flexibleFrom === null ? 'null' : String(api.flexibleFrom);
     lines.push(
-      `import { ${api.name}Api, decode${api.name}Request, encode${api.name}Request, decode${api.name}Response, encode${api.name}Response } from '${mod}';`,
+      `export const ${api.name}Api = { key: ${api.key}, name: '${api.name}', minVersion: ${api.minVersion}, maxVersion: ${api.maxVersion}, flexibleFrom: ${flex} } as const;`,
     );
-  });
+  }
   lines.push('');
   lines.push('export interface ApiCodec {');
   lines.push('  key: number;');
@@ -384,14 +394,44 @@ function genIndex(apis: ApiDef[], files: string[]): string {
   lines.push('  encodeResponse: ReadonlyArray<((w: Writer, m: any) => void) | undefined>;');
   lines.push('}');
   lines.push('');
+  lines.push('const CODEC_FIELDS = [');
+  lines.push("  ['decodeRequest', 'decode', 'Request'],");
+  lines.push("  ['encodeRequest', 'encode', 'Request'],");
+  lines.push("  ['decodeResponse', 'decode', 'Response'],");
+  lines.push("  ['encodeResponse', 'encode', 'Response'],");
+  lines.push('] as const;');
+  lines.push('');
+  lines.push('/**');
+  lines.push(' * An ApiCodec whose four tables are getters that require the API\'s module on first access');
+  lines.push(' * and then replace themselves with plain properties (no cost on later accesses).');
+  lines.push(' */');
+  lines.push('function lazyCodec(meta: { key: number; name: string; minVersion: number; maxVersion: number; flexibleFrom: number | null }, load: () => any): ApiCodec {');
+  lines.push('  const codec = { ...meta } as ApiCodec;');
+  lines.push('  const resolve = () => {');
+  lines.push('    const mod = load();');
+  lines.push('    for (const [field, verb, kind] of CODEC_FIELDS) {');
+  lines.push('      Object.defineProperty(codec, field, { value: mod[`${verb}${meta.name}${kind}`], enumerable: true, writable: false, configurable: false });');
+  lines.push('    }');
+  lines.push('  };');
+  lines.push('  for (const [field] of CODEC_FIELDS) {');
+  lines.push('    Object.defineProperty(codec, field, {');
+  lines.push('      enumerable: true,');
+  lines.push('      configurable: true,');
+  lines.push('      get() {');
+  lines.push('        resolve();');
+  lines.push('        return (codec as any)[field];');
+  lines.push('      },');
+  lines.push('    });');
+  lines.push('  }');
+  lines.push('  return codec;');
+  lines.push('}');
+  lines.push('');
   lines.push('/** Every API defined in protocol/, indexed by API key. */');
   lines.push('export const API_CODECS: ReadonlyArray<ApiCodec | undefined> = (() => {');
   lines.push('  const t: (ApiCodec | undefined)[] = [];');
-  for (const api of apis) {
-    lines.push(
-      `  t[${api.key}] = { ...${api.name}Api, decodeRequest: decode${api.name}Request, encodeRequest: encode${api.name}Request, decodeResponse: decode${api.name}Response, encodeResponse: encode${api.name}Response };`,
-    );
-  }
+  apis.forEach((api, i) => {
+    lines.push(`  t[${api.key}] = lazyCodec(${api.name}Api, () => require('./${files[i].replace(/\.ts$/, '')}'));`);
+  });
   lines.push('  return t;');
   lines.push('})();');
   lines.push('');

@@ -4,9 +4,30 @@
  * level detail (ListOffsets by timestamp) — never on the Produce or Fetch path.
  */
 import * as zlib from 'zlib';
-import * as lz4 from 'lz4-napi';
-import * as snappy from 'snappy';
-import * as zstd from '@mongodb-js/zstd';
+import type * as Lz4 from 'lz4-napi';
+import type * as Snappy from 'snappy';
+import type * as Zstd from '@mongodb-js/zstd';
+
+// The native codec addons load on first use: together they cost ~15 ms of startup, and most
+// brokers never decompress anything (only ListOffsets by timestamp and the cleaner do).
+let lz4Module: typeof Lz4 | null = null;
+let snappyModule: typeof Snappy | null = null;
+let zstdModule: typeof Zstd | null = null;
+const lz4 = {
+  get m(): typeof Lz4 {
+    return (lz4Module ??= require('lz4-napi') as typeof Lz4);
+  },
+};
+const snappy = {
+  get m(): typeof Snappy {
+    return (snappyModule ??= require('snappy') as typeof Snappy);
+  },
+};
+const zstd = {
+  get m(): typeof Zstd {
+    return (zstdModule ??= require('@mongodb-js/zstd') as typeof Zstd);
+  },
+};
 
 export const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
@@ -23,12 +44,12 @@ function unsnappy(buf: Buffer): Buffer {
       const len = buf.readInt32BE(pos);
       pos += 4;
       if (len < 0 || pos + len > buf.length) throw new Error('truncated xerial snappy chunk');
-      parts.push(snappy.uncompressSync(buf.subarray(pos, pos + len), { asBuffer: true }) as Buffer);
+      parts.push(snappy.m.uncompressSync(buf.subarray(pos, pos + len), { asBuffer: true }) as Buffer);
       pos += len;
     }
     return Buffer.concat(parts);
   }
-  return snappy.uncompressSync(buf, { asBuffer: true }) as Buffer;
+  return snappy.m.uncompressSync(buf, { asBuffer: true }) as Buffer;
 }
 
 export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
@@ -40,9 +61,9 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
     case 2:
       return unsnappy(data);
     case 3:
-      return lz4.decompressFrameSync(data);
+      return lz4.m.decompressFrameSync(data);
     case 4:
-      return zstd.decompress(data);
+      return zstd.m.decompress(data);
     default:
       throw new Error(`unknown compression codec ${codec}`);
   }
@@ -56,11 +77,11 @@ export async function compress(codec: number, data: Buffer, level?: number): Pro
     case 1:
       return zlib.gzipSync(data, level !== undefined && level >= 1 && level <= 9 ? { level } : {});
     case 2:
-      return snappy.compressSync(data);
+      return snappy.m.compressSync(data);
     case 3:
-      return lz4.compressFrameSync(data);
+      return lz4.m.compressFrameSync(data);
     case 4:
-      return zstd.compress(data, level ?? 3);
+      return zstd.m.compress(data, level ?? 3);
     default:
       throw new Error(`unknown compression codec ${codec}`);
   }
