@@ -11,6 +11,8 @@ import { createLogger, Logger } from './logging';
 import { HandlerRegistry } from './server/handler-registry';
 import { Connection } from './server/connection';
 import { TopicManager, writeFileAtomic } from './cluster/topic-manager';
+import { BrokerConfigStore } from './cluster/broker-config';
+import { LogMaintenance } from './cluster/log-maintenance';
 import { PartitionWaiters } from './server/partition-waiters';
 import { registerAllHandlers } from './handlers';
 import { ProducerStates } from './storage/producer-states';
@@ -22,6 +24,10 @@ const FLUSH_CHECK_INTERVAL_MS = 1000;
 export class Broker {
   readonly registry = new HandlerRegistry();
   readonly topics: TopicManager;
+  /** Broker settings in all their layers (static, dynamic); see cluster/broker-config.ts. */
+  readonly settings: BrokerConfigStore;
+  /** Retention and log cleaner jobs. */
+  readonly maintenance: LogMaintenance;
   readonly waiters = new PartitionWaiters();
   readonly clusterId: string;
   /** Idempotent/transactional producer state per partition, loaded on first use. */
@@ -40,8 +46,10 @@ export class Broker {
   ) {
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.clusterId = loadOrCreateMeta(config);
-    this.topics = new TopicManager(config.dataDir, config.logDefaults, log);
+    this.settings = new BrokerConfigStore(config, log);
+    this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
     this.topics.load();
+    this.maintenance = new LogMaintenance(this.topics, this.settings, log.child({ component: 'log-maintenance' }));
     this.producerStates = new ProducerStates(log.child({ component: 'producer-state' }));
     this.txn = new TransactionCoordinator({
       dataDir: config.dataDir,
@@ -83,6 +91,7 @@ export class Broker {
         // flush.ms is time-based: check it even when no produce arrives (Kafka's log flusher).
         this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
         this.flushTimer.unref();
+        this.maintenance.start();
         resolve();
       });
     });
@@ -96,6 +105,7 @@ export class Broker {
     const server = this.server;
     this.server = null;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.maintenance.stop();
     for (const c of this.connections) c.destroy();
     this.waiters.wakeAll();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

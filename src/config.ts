@@ -16,6 +16,12 @@ export interface BrokerConfig {
   defaultReplicationFactor: number;
   /** Broker-wide log defaults (Kafka's log.* settings), overridable per topic. */
   logDefaults: Record<string, string>;
+  /**
+   * Every Kafka-named setting given at start-up (properties file, --override, and flags that
+   * have a Kafka name), as strings; see src/cluster/broker-config.ts. DescribeConfigs reports
+   * them as static broker configs; retention and cleaner settings are read from here.
+   */
+  brokerProperties: Record<string, string>;
   /** group.initial.rebalance.delay.ms: how long a new group waits for more members (Kafka: 3000). */
   groupInitialRebalanceDelayMs: number;
   /** group.min.session.timeout.ms / group.max.session.timeout.ms: allowed member session timeouts. */
@@ -40,6 +46,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   numPartitions: 1,
   defaultReplicationFactor: 1,
   logDefaults: {},
+  brokerProperties: {},
   groupInitialRebalanceDelayMs: 0,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1_800_000,

@@ -3,12 +3,17 @@
  * The `samsa` command. `samsa serve` runs a broker in the foreground until SIGINT/SIGTERM.
  * Flag names are a contract other tools rely on: --host, --port, --data-dir,
  * --advertised-host, --node-id, --cluster-id.
+ *
+ * Settings can also come from a Kafka server.properties file (`--config FILE`, Kafka's key
+ * names) and `--override key=value` (as kafka-server-start.sh takes them). Precedence, lowest
+ * first: built-in defaults, the file, the overrides, flags given on the command line.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { startBroker } from '../broker';
 import { createLogger, LogLevel } from '../logging';
-import { DEFAULT_CONFIG } from '../config';
+import { BrokerConfig, DEFAULT_CONFIG } from '../config';
+import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
 
 async function serve(argv: {
   host: string;
@@ -27,10 +32,12 @@ async function serve(argv: {
   'group-max-session-timeout-ms': number;
   'offsets-topic-num-partitions': number;
   'offsets-retention-minutes': number;
+  config?: string;
+  override?: string[];
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
-  const broker = await startBroker({
+  const fromFlags: Partial<BrokerConfig> = {
     host: argv.host,
     port: argv.port,
     dataDir: argv['data-dir'],
@@ -46,12 +53,13 @@ async function serve(argv: {
     groupMaxSessionTimeoutMs: argv['group-max-session-timeout-ms'],
     offsetsTopicNumPartitions: argv['offsets-topic-num-partitions'],
     offsetsRetentionMinutes: argv['offsets-retention-minutes'],
-    logger,
-  });
+  };
+  const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger);
+  const broker = await startBroker({ ...config, logger });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // One line on stdout so scripts and tests know the broker is ready, and on which port.
   process.stdout.write(
-    `samsa listening on ${argv.host}:${broker.port} data-dir=${argv['data-dir']} cluster-id=${broker.clusterId} startup-ms=${ms.toFixed(1)}\n`,
+    `samsa listening on ${config.host}:${broker.port} data-dir=${config.dataDir} cluster-id=${broker.clusterId} startup-ms=${ms.toFixed(1)}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -68,6 +76,41 @@ async function serve(argv: {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `--flag`, `--flag=x` and `--no-flag` names present on the command line. */
+function explicitFlags(args: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const a of args) {
+    const m = /^--(?:no-)?([a-z0-9-]+)/.exec(a);
+    if (m) out.add(m[1]);
+  }
+  return out;
+}
+
+const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** Flags given on the command line win over the properties file and overrides, which win over flag defaults. */
+function mergeSettings(fromFlags: Partial<BrokerConfig>, configFile: string | undefined, overrides: string[], logger: ReturnType<typeof createLogger>): Partial<BrokerConfig> {
+  const props: Record<string, string> = configFile ? readPropertiesFile(configFile) : {};
+  for (const o of overrides) {
+    if (!o.includes('=')) throw new Error(`--override needs key=value, got ${o}`);
+    Object.assign(props, parseProperties(o));
+  }
+  const fromFile = brokerConfigFromProperties(props, logger) as Record<string, unknown>;
+  const explicit = explicitFlags(hideBin(process.argv));
+  const merged: Record<string, unknown> = { ...fromFlags };
+  for (const [field, value] of Object.entries(fromFile)) {
+    if (value !== undefined && !explicit.has(kebab(field))) merged[field] = value;
+  }
+  // Flags that have a Kafka name count as static broker settings too (DescribeConfigs).
+  const brokerProperties = { ...(fromFile.brokerProperties as Record<string, string>) };
+  for (const [field, value] of Object.entries(fromFlags)) {
+    const name = kafkaKeyForField(field as keyof BrokerConfig);
+    if (name && explicit.has(kebab(field)) && value !== undefined && value !== null) brokerProperties[name] = String(value);
+  }
+  merged.brokerProperties = brokerProperties;
+  return merged as Partial<BrokerConfig>;
 }
 
 void yargs(hideBin(process.argv))
@@ -129,6 +172,15 @@ void yargs(hideBin(process.argv))
           type: 'number',
           default: DEFAULT_CONFIG.offsetsRetentionMinutes,
           describe: 'Committed offsets of a group without members expire after this (offsets.retention.minutes)',
+        })
+        .option('config', {
+          type: 'string',
+          describe: 'A Kafka server.properties file: listeners, advertised.listeners, log.dirs, node.id, num.partitions, log.retention.*, log.segment.bytes, log.cleaner.* ... (unknown keys are logged and ignored)',
+        })
+        .option('override', {
+          type: 'string',
+          array: true,
+          describe: 'One Kafka-named setting, key=value, over the --config file (repeatable), e.g. --override log.retention.check.interval.ms=1000',
         })
         .option('log-level', {
           type: 'string',

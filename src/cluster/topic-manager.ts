@@ -18,7 +18,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors';
 import { PartitionLog } from '../storage/partition-log';
 import { LogConfig } from '../storage/log-config';
 import { Logger } from '../logging';
-import { effectiveConfig, validateTopicConfig } from './topic-config';
+import { BrokerLayers, effectiveConfig, splitList, validateTopicConfigs } from './topic-config';
 
 export interface Partition {
   readonly topic: Topic;
@@ -76,10 +76,12 @@ export class TopicManager {
   private readonly byName = new Map<string, Topic>();
   private readonly byId = new Map<string, Topic>();
   private readonly topicsFile: string;
+  private effective = new WeakMap<Topic, Map<string, string>>();
 
   constructor(
     private readonly dataDir: string,
-    private readonly brokerDefaults: Record<string, string>,
+    /** Broker-level values behind every topic config: a plain record of static settings, or live layers (dynamic configs). */
+    readonly brokerDefaults: BrokerLayers | Record<string, string>,
     private readonly log: Logger,
   ) {
     this.topicsFile = path.join(dataDir, 'topics.json');
@@ -108,20 +110,67 @@ export class TopicManager {
 
   logConfig(configs: Record<string, string>): LogConfig {
     const num = (name: string) => Number(effectiveConfig(name, configs, this.brokerDefaults));
+    const policy = splitList(effectiveConfig('cleanup.policy', configs, this.brokerDefaults));
+    const compact = policy.includes('compact');
     return {
       segmentBytes: num('segment.bytes'),
-      segmentMs: num('segment.ms'),
+      // On compacted topics an open segment must not hold records past max.compaction.lag.ms (Kafka rolls for it too).
+      segmentMs: compact ? Math.min(num('segment.ms'), num('max.compaction.lag.ms')) : num('segment.ms'),
       segmentIndexBytes: num('segment.index.bytes'),
       indexIntervalBytes: num('index.interval.bytes'),
       flushMessages: num('flush.messages'),
       flushMs: num('flush.ms'),
       messageTimestampType: effectiveConfig('message.timestamp.type', configs, this.brokerDefaults) as LogConfig['messageTimestampType'],
       fileDeleteDelayMs: num('file.delete.delay.ms'),
+      deleteEnabled: policy.includes('delete'),
+      compactEnabled: compact,
+      retentionMs: num('retention.ms'),
+      retentionBytes: num('retention.bytes'),
+      deleteRetentionMs: num('delete.retention.ms'),
+      minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
+      minCompactionLagMs: num('min.compaction.lag.ms'),
+      maxCompactionLagMs: num('max.compaction.lag.ms'),
     };
   }
 
+  /**
+   * Replaces a topic's config overrides (AlterConfigs and the result of an incremental
+   * change): validates the whole set (names, values, relations between configs), then unless
+   * validateOnly persists it and applies it to every partition log at once.
+   */
+  setConfigs(topic: Topic, configs: Record<string, string>, validateOnly = false): void {
+    validateTopicConfigs(configs, this.brokerDefaults);
+    if (validateOnly) return;
+    const own = topic.configs as Record<string, string>;
+    for (const k of Object.keys(own)) delete own[k];
+    Object.assign(own, configs);
+    this.effective.delete(topic);
+    this.persist();
+    this.reconfigure(topic);
+    this.log.info('topic configs changed', { topic: topic.name, configs });
+  }
+
+  /** Re-derives the log settings of every partition (after a broker-level config change). */
+  reconfigureAll(): void {
+    this.effective = new WeakMap();
+    for (const t of this.byName.values()) this.reconfigure(t);
+  }
+
+  private reconfigure(topic: Topic): void {
+    const cfg = this.logConfig(topic.configs);
+    for (const p of topic.partitions) if (!p.log.isClosed) p.log.updateConfig(cfg);
+  }
+
+  /** Effective value of a topic config (cached per topic; the cache is dropped on every config change). */
   config(topic: Topic, name: string): string {
-    return effectiveConfig(name, topic.configs, this.brokerDefaults);
+    let values = this.effective.get(topic);
+    if (!values) this.effective.set(topic, (values = new Map()));
+    let v = values.get(name);
+    if (v === undefined) {
+      v = effectiveConfig(name, topic.configs, this.brokerDefaults);
+      values.set(name, v);
+    }
+    return v;
   }
 
   get(name: string): Topic | undefined {
@@ -160,7 +209,7 @@ export class TopicManager {
     if (!Number.isInteger(numPartitions) || numPartitions < 1) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
-    for (const [k, v] of Object.entries(configs)) validateTopicConfig(k, v);
+    validateTopicConfigs(configs, this.brokerDefaults);
     if (validateOnly) return null;
     const topic = this.open(name, newTopicId(), numPartitions, { ...configs });
     this.persist();

@@ -12,6 +12,9 @@
  * batch must also belong to the producer's ongoing transaction with this partition added
  * (KIP-890 part 1, asked of the transaction coordinator in-process), else INVALID_TXN_STATE.
  * One header lookup per partition, nothing per record.
+ * Topics with compression.type set to a codec, or compacted, take the slow path of
+ * src/storage/produce-rewrite.ts (recompression, keys required) before those checks.
+ * message.timestamp.before/after.max.ms apply to CreateTime topics only, as in Kafka.
  */
 import {
   ProduceApi,
@@ -27,8 +30,11 @@ import { Handler, NO_RESPONSE } from '../server/handler-registry';
 import { Broker } from '../broker';
 import { findPartition } from './common';
 import type { ProducerStateManager } from '../storage/producer-state';
+import type { Partition } from '../cluster/topic-manager';
+import { produceRewrite } from '../storage/produce-rewrite';
 
 type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
+type PendingResponses = { name: string; topicId: string; partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] };
 
 export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>> = {
   apiKey: ProduceApi.key,
@@ -37,20 +43,27 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
   handle(ctx, req) {
     const { broker } = ctx;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
-    const responses: Encodable<ProduceResponseResponses>[] = [];
+    const responses: PendingResponses[] = [];
+    let pending = false;
     for (const topic of req.topicData) {
-      const partitionResponses: PartitionResponse[] = [];
+      const partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] = [];
       for (const p of topic.partitionData) {
         partitionResponses.push(
           acksValid
             ? appendPartition(broker, ctx.header.apiVersion, topic.name, topic.topicId, p.index, p.records, req.transactionalId)
             : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
         );
+        if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
       }
       responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
     }
-    if (req.acks === 0) return NO_RESPONSE;
-    return { responses, throttleTimeMs: 0 };
+    const answer = () => (req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs: 0 });
+    if (!pending) return answer();
+    // Some partition took the slow path: answer once every append is done.
+    return (async () => {
+      for (const r of responses) r.partitionResponses = await Promise.all(r.partitionResponses);
+      return answer();
+    })();
   },
 };
 
@@ -66,20 +79,51 @@ function appendPartition(
   index: number,
   records: Buffer | null,
   transactionalId: string | null,
-): PartitionResponse {
+): PartitionResponse | Promise<PartitionResponse> {
   const found = findPartition(broker, version >= 13, name, topicId, index);
   const partition = found.partition;
   if (!partition) return failed(index, found.error);
   const topic = partition.topic;
-  const check = validateProducedRecords(records, Number(broker.topics.config(topic, 'max.message.bytes')), {
+  const cfg = (n: string) => broker.topics.config(topic, n);
+  const createTime = cfg('message.timestamp.type') === 'CreateTime';
+  const check = validateProducedRecords(records, Number(cfg('max.message.bytes')), {
     produceVersion: version,
-    timestampBeforeMaxMs: Number(broker.topics.config(topic, 'message.timestamp.before.max.ms')),
-    timestampAfterMaxMs: Number(broker.topics.config(topic, 'message.timestamp.after.max.ms')),
+    timestampBeforeMaxMs: createTime ? Number(cfg('message.timestamp.before.max.ms')) : undefined,
+    timestampAfterMaxMs: createTime ? Number(cfg('message.timestamp.after.max.ms')) : undefined,
   });
   if (check.errorCode !== ErrorCode.NONE) {
     return failed(index, check.errorCode, check.message ?? errorName(check.errorCode));
   }
-  const batch = check.firstBatch;
+  const slow = produceRewrite(
+    {
+      compressionType: cfg('compression.type'),
+      compacted: cfg('cleanup.policy').includes('compact'),
+      gzipLevel: Number(cfg('compression.gzip.level')),
+      zstdLevel: Number(cfg('compression.zstd.level')),
+      maxMessageBytes: Number(cfg('max.message.bytes')),
+      partitionName: `${topic.name}-${index}`,
+    },
+    check.firstBatch,
+  );
+  if (slow) {
+    return slow(records as Buffer).then((out) =>
+      out.errorCode !== ErrorCode.NONE
+        ? failed(index, out.errorCode, 'message' in out ? out.message : null)
+        : appendChecked(broker, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId),
+    );
+  }
+  return appendChecked(broker, partition, index, records as Buffer, check.firstBatch, transactionalId);
+}
+
+function appendChecked(
+  broker: Broker,
+  partition: Partition,
+  index: number,
+  records: Buffer,
+  batch: ReturnType<typeof validateProducedRecords>['firstBatch'],
+  transactionalId: string | null,
+): PartitionResponse {
+  const topic = partition.topic;
   let producers: ProducerStateManager | null = null;
   if (batch && batch.producerId >= 0) {
     if (batch.isTransactional) {

@@ -17,15 +17,10 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Broker } from '../broker';
-import { TOPIC_CONFIGS, TOPIC_CONFIG_BY_NAME } from '../cluster/topic-config';
+import { resolveTopicConfig, TOPIC_CONFIGS } from '../cluster/topic-config';
 import { ZERO_UUID } from './common';
 
 type TopicResult = Encodable<CreateTopicsResponseTopics>;
-
-// DescribeConfigs' ConfigSource codes, also used by CreateTopics v5+.
-const SOURCE_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 
 export const createTopicsHandler: Handler<CreateTopicsRequest, Encodable<CreateTopicsResponse>> = {
   apiKey: CreateTopicsApi.key,
@@ -108,17 +103,8 @@ function createOne(broker: Broker, t: CreateTopicsRequestTopics, validateOnly: b
     numPartitions,
     replicationFactor,
     configs: TOPIC_CONFIGS.map((spec) => {
-      const own = configs[spec.name];
-      const brokerValue = spec.brokerSynonym ? broker.config.logDefaults[spec.brokerSynonym] : undefined;
-      return {
-        name: spec.name,
-        value: own ?? brokerValue ?? spec.defaultValue,
-        readOnly: false,
-        configSource: own !== undefined ? SOURCE_TOPIC : brokerValue !== undefined ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT,
-        isSensitive: false,
-      };
+      const resolved = resolveTopicConfig(spec.name, configs, broker.topics.brokerDefaults);
+      return { name: spec.name, value: resolved.value, readOnly: false, configSource: resolved.source, isSensitive: false };
     }),
   };
 }
-
-void TOPIC_CONFIG_BY_NAME;

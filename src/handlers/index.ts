@@ -16,6 +16,7 @@ import { listGroupsHandler } from './16-list-groups';
 import { apiVersionsHandler } from './18-api-versions';
 import { createTopicsHandler } from './19-create-topics';
 import { deleteTopicsHandler } from './20-delete-topics';
+import { deleteRecordsHandler } from './21-delete-records';
 import { initProducerIdHandler } from './22-init-producer-id';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch';
 import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn';
@@ -23,13 +24,22 @@ import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn';
 import { endTxnHandler } from './26-end-txn';
 import { writeTxnMarkersHandler } from './27-write-txn-markers';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit';
+import { describeConfigsHandler } from './32-describe-configs';
+import { alterConfigsHandler } from './33-alter-configs';
+import { alterReplicaLogDirsHandler } from './34-alter-replica-log-dirs';
+import { describeLogDirsHandler } from './35-describe-log-dirs';
 import { createPartitionsHandler } from './37-create-partitions';
 import { deleteGroupsHandler } from './42-delete-groups';
+import { electLeadersHandler } from './43-elect-leaders';
+import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs';
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments';
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments';
 import { offsetDeleteHandler } from './47-offset-delete';
 import { describeClusterHandler } from './60-describe-cluster';
 import { describeProducersHandler } from './61-describe-producers';
 import { describeTransactionsHandler } from './65-describe-transactions';
 import { listTransactionsHandler } from './66-list-transactions';
+import { describeTopicPartitionsHandler } from './75-describe-topic-partitions';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const h of [
@@ -49,6 +59,7 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     apiVersionsHandler,
     createTopicsHandler,
     deleteTopicsHandler,
+    deleteRecordsHandler,
     initProducerIdHandler,
     offsetForLeaderEpochHandler,
     addPartitionsToTxnHandler,
@@ -56,13 +67,22 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     endTxnHandler,
     writeTxnMarkersHandler,
     txnOffsetCommitHandler,
+    describeConfigsHandler,
+    alterConfigsHandler,
+    alterReplicaLogDirsHandler,
+    describeLogDirsHandler,
     createPartitionsHandler,
     deleteGroupsHandler,
+    electLeadersHandler,
+    incrementalAlterConfigsHandler,
+    alterPartitionReassignmentsHandler,
+    listPartitionReassignmentsHandler,
     offsetDeleteHandler,
     describeClusterHandler,
     describeProducersHandler,
     describeTransactionsHandler,
     listTransactionsHandler,
+    describeTopicPartitionsHandler,
   ]) {
     registry.register(h);
   }

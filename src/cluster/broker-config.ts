@@ -1,0 +1,399 @@
+/**
+ * Broker-level settings under Kafka's names: what a server.properties file may hold, what
+ * DescribeConfigs reports for the broker resource, which settings AlterConfigs may change
+ * at run time, and where dynamic changes are kept.
+ *
+ * Sources, lowest priority first: built-in defaults; the properties file (`--config`), then
+ * `--override key=value`, then samsa's own flags (all three are "static"); the dynamic
+ * cluster-wide default (AlterConfigs on broker ""); the dynamic per-broker value
+ * (AlterConfigs on broker "<node id>").
+ *
+ * Dynamic values persist in `<dataDir>/broker-configs.json`, replaced atomically:
+ *   {"version":1,"default":{"log.retention.ms":"60000"},"broker":{"log.cleaner.backoff.ms":"100"}}
+ *
+ * Unknown keys in a properties file are logged and ignored, as Kafka does; a known key with
+ * a bad value stops the start-up with Kafka's message.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { BrokerConfig } from '../config';
+import { ErrorCode, KafkaError } from '../protocol/errors';
+import type { Logger } from '../logging';
+import { BrokerLayers, ConfigSource, ConfigSpec, ConfigSynonymValue, ConfigType, SYNONYM_DEFAULTS, TOPIC_CONFIGS, valueError } from './topic-config';
+import { writeFileAtomic } from './topic-manager';
+
+export interface BrokerKeySpec {
+  name: string;
+  type: ConfigType;
+  /** Built-in default as Kafka writes it (null: none). */
+  defaultValue: string | null;
+  /** Changeable with AlterConfigs (Kafka's dynamic broker configs); others are read-only. */
+  dynamic: boolean;
+  min?: number;
+  max?: number;
+  oneOf?: string[];
+  /** The BrokerConfig field this key sets (start-up only), with a unit conversion. */
+  field?: keyof BrokerConfig;
+  /** Settings that mean the same, highest priority first, this one included. */
+  group?: string[];
+  doc: string;
+}
+
+const IGNORED = 'Accepted for compatibility with Kafka configuration files; Samsa does not use it.';
+
+function key(name: string, type: ConfigType, defaultValue: string | null, doc: string, extra: Partial<BrokerKeySpec> = {}): BrokerKeySpec {
+  return { name, type, defaultValue, dynamic: false, doc, ...extra };
+}
+
+/** Broker keys that are not topic-config synonyms. */
+const OWN_KEYS: BrokerKeySpec[] = [
+  key('node.id', 'int', '-1', 'Id of this broker (samsa --node-id); reported in Metadata as the leader of every partition.', { field: 'nodeId' }),
+  key('broker.id', 'int', '-1', 'Older name of node.id; used when node.id is not set.', { field: 'nodeId' }),
+  key('listeners', 'string', 'PLAINTEXT://:9092', 'Address to listen on, as NAME://host:port; only a PLAINTEXT listener is served (samsa --host/--port).'),
+  key('advertised.listeners', 'string', null, 'Address given to clients in Metadata, as NAME://host:port (samsa --advertised-host/--advertised-port).'),
+  key('log.dirs', 'string', null, 'Directory holding partition data and metadata (samsa --data-dir); only the first of a list is used.', { field: 'dataDir' }),
+  key('log.dir', 'string', '/tmp/kafka-logs', 'Data directory when log.dirs is not set.', { field: 'dataDir' }),
+  key('socket.request.max.bytes', 'int', '104857600', 'Largest request a client may send; a bigger one closes the connection.', { field: 'maxRequestBytes', min: 1 }),
+  key('auto.create.topics.enable', 'boolean', 'true', 'Create a topic when a client asks for metadata of one that does not exist.', { field: 'autoCreateTopics' }),
+  key('num.partitions', 'int', '1', 'Partition count of automatically created topics and of CreateTopics requests that leave it to the broker.', {
+    field: 'numPartitions',
+    min: 1,
+  }),
+  key('default.replication.factor', 'int', '1', 'Replication factor of automatically created topics; only 1 is possible on one broker.', {
+    field: 'defaultReplicationFactor',
+    min: 1,
+    max: 1,
+  }),
+  key('delete.topic.enable', 'boolean', 'true', 'Whether DeleteTopics may delete topics. Samsa always allows it.'),
+  key('log.retention.check.interval.ms', 'long', '300000', 'How often the broker looks for segments to delete under retention.ms, retention.bytes and the log start offset.', { min: 1 }),
+  key('log.cleaner.enable', 'boolean', 'true', 'Run the log cleaner, which compacts topics with cleanup.policy=compact.'),
+  key('log.cleaner.threads', 'int', '1', 'Cleaner threads. Samsa cleans one partition at a time, interleaved with request handling.', { dynamic: true, min: 0 }),
+  key('log.cleaner.backoff.ms', 'long', '15000', 'How long the cleaner sleeps when no partition needs compaction.', { dynamic: true, min: 0 }),
+  key('log.cleaner.dedupe.buffer.size', 'long', '134217728', 'Memory for the cleaner\'s key-to-offset map; when full, one cleaning covers fewer segments.', {
+    dynamic: true,
+  }),
+  key('log.cleaner.io.max.bytes.per.second', 'double', '1.7976931348623157E308', 'Limit on the cleaner\'s combined read and write rate.', { dynamic: true, min: 1 }),
+  key('log.cleaner.io.buffer.size', 'int', '524288', IGNORED, { dynamic: true }),
+  key('log.cleaner.io.buffer.load.factor', 'double', '0.9', IGNORED, { dynamic: true }),
+  key('offsets.topic.num.partitions', 'int', '50', 'Partitions of __consumer_offsets when it is first created.', { field: 'offsetsTopicNumPartitions', min: 1 }),
+  key('offsets.topic.replication.factor', 'short', '3', 'Replication factor of __consumer_offsets; always 1 on one broker.'),
+  key('offsets.topic.segment.bytes', 'int', '104857600', 'segment.bytes of __consumer_offsets.'),
+  key('offsets.retention.minutes', 'int', '10080', 'Committed offsets of a group with no members are dropped after this many minutes.', {
+    field: 'offsetsRetentionMinutes',
+    min: 1,
+  }),
+  key('group.initial.rebalance.delay.ms', 'int', '3000', 'How long a new consumer group waits for more members before its first rebalance.', {
+    field: 'groupInitialRebalanceDelayMs',
+    min: 0,
+  }),
+  key('group.min.session.timeout.ms', 'int', '6000', 'Smallest session timeout a group member may ask for.', { field: 'groupMinSessionTimeoutMs' }),
+  key('group.max.session.timeout.ms', 'int', '1800000', 'Largest session timeout a group member may ask for.', { field: 'groupMaxSessionTimeoutMs' }),
+  key('transaction.state.log.replication.factor', 'short', '3', 'Replication factor of __transaction_state; always 1 on one broker.'),
+  key('transaction.state.log.min.isr', 'int', '2', 'min.insync.replicas of __transaction_state; always 1 on one broker.'),
+  key('transaction.state.log.num.partitions', 'int', '50', 'Partitions of __transaction_state when it is first created.'),
+  key('process.roles', 'list', '', IGNORED),
+  key('controller.quorum.voters', 'list', '', IGNORED),
+  key('controller.quorum.bootstrap.servers', 'list', '', IGNORED),
+  key('controller.listener.names', 'list', null, 'Listeners used only by KRaft controllers; Samsa skips them when it picks its listener.'),
+  key('listener.security.protocol.map', 'string', 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL', 'Security protocol of each listener name; Samsa serves the first PLAINTEXT one.'),
+  key('inter.broker.listener.name', 'string', null, IGNORED),
+  key('num.network.threads', 'int', '3', IGNORED),
+  key('num.io.threads', 'int', '8', IGNORED),
+  key('socket.send.buffer.bytes', 'int', '102400', IGNORED),
+  key('socket.receive.buffer.bytes', 'int', '102400', IGNORED),
+  key('num.recovery.threads.per.data.dir', 'int', '2', IGNORED),
+  key('share.coordinator.state.topic.replication.factor', 'short', '3', IGNORED),
+  key('share.coordinator.state.topic.min.isr', 'short', '2', IGNORED),
+  key('zookeeper.connect', 'string', null, IGNORED),
+  key('zookeeper.connection.timeout.ms', 'int', null, IGNORED),
+];
+
+/** Topic-config synonyms: the first of each topic config's list may change dynamically, as in Kafka. */
+const SYNONYM_KEYS: BrokerKeySpec[] = TOPIC_CONFIGS.flatMap((spec: ConfigSpec) =>
+  spec.synonyms.map((syn, i) => ({
+    name: syn.name,
+    type: syn.factor ? 'int' : spec.type,
+    defaultValue: SYNONYM_DEFAULTS[syn.name] ?? null,
+    dynamic: i === 0,
+    oneOf: spec.oneOf,
+    min: syn.factor ? undefined : spec.min,
+    max: syn.factor ? undefined : spec.max,
+    group: spec.synonyms.length > 1 ? spec.synonyms.map((x) => x.name) : undefined,
+    doc: syn.factor
+      ? `Broker default for the topic config ${spec.name}, in ${syn.factor === 3_600_000 ? 'hours' : 'minutes'}; used when the finer-grained settings before it are not set.`
+      : `Broker default for the topic config ${spec.name}. ${spec.doc}`,
+  })),
+);
+
+export const BROKER_KEYS: BrokerKeySpec[] = (() => {
+  const seen = new Set<string>();
+  const out: BrokerKeySpec[] = [];
+  for (const k of [...SYNONYM_KEYS, ...OWN_KEYS]) {
+    if (seen.has(k.name)) continue;
+    seen.add(k.name);
+    out.push(k);
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+})();
+
+export const BROKER_KEY_BY_NAME = new Map(BROKER_KEYS.map((k) => [k.name, k]));
+
+/** The names of the topic-config synonyms (they end up in BrokerConfig.logDefaults). */
+const SYNONYM_NAMES = new Set(SYNONYM_KEYS.map((k) => k.name));
+
+// ---------------------------------------------------------------- properties files
+
+/**
+ * Parses Java properties text: `key=value`, `key: value` or `key value`; `#` and `!`
+ * comments; a trailing backslash continues a line; \t \n \r \f \uXXXX and escaped
+ * separators in keys and values.
+ */
+export function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rawLines = text.split(/\r\n|\r|\n/);
+  for (let i = 0; i < rawLines.length; i++) {
+    let line = rawLines[i].replace(/^[ \t\f]+/, '');
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    // Join continuation lines (an odd number of trailing backslashes).
+    while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < rawLines.length) {
+      line = line.slice(0, -1) + rawLines[++i].replace(/^[ \t\f]+/, '');
+    }
+    let k = 0;
+    while (k < line.length) {
+      const c = line[k];
+      if (c === '\\') {
+        k += 2;
+        continue;
+      }
+      if (c === '=' || c === ':' || c === ' ' || c === '\t' || c === '\f') break;
+      k++;
+    }
+    const rawKey = line.slice(0, k);
+    let rest = line.slice(k).replace(/^[ \t\f]*/, '');
+    if (rest.startsWith('=') || rest.startsWith(':')) rest = rest.slice(1).replace(/^[ \t\f]*/, '');
+    out[unescape(rawKey)] = unescape(rest);
+  }
+  return out;
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_m, e: string) => {
+    if (e.length === 5) return String.fromCharCode(parseInt(e.slice(1), 16));
+    return { t: '\t', n: '\n', r: '\r', f: '\f' }[e] ?? e;
+  });
+}
+
+/** Parses `NAME://host:port,...` into listeners (host '' means every interface). */
+export function parseListeners(value: string): { name: string; host: string; port: number }[] {
+  return value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')
+    .map((x) => {
+      const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(x);
+      if (!m) throw new Error(`Invalid listener ${x}: expected NAME://host:port`);
+      return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+    });
+}
+
+/**
+ * Turns Kafka-named settings (properties file, then --override) into BrokerConfig fields, the
+ * topic-config synonyms (logDefaults) and the full static map (brokerProperties). Throws
+ * with Kafka's message on a bad value; logs and skips unknown keys.
+ */
+export function brokerConfigFromProperties(props: Record<string, string>, log: Logger): Partial<BrokerConfig> {
+  const out: Partial<BrokerConfig> = {};
+  const known: Record<string, string> = {};
+  const logDefaults: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(props)) {
+    const spec = BROKER_KEY_BY_NAME.get(name);
+    if (!spec) {
+      log.warn('unknown broker setting ignored', { key: name });
+      continue;
+    }
+    const value = raw.trim();
+    const err = valueError(spec, value);
+    if (err) throw new Error(err);
+    known[name] = value;
+    if (SYNONYM_NAMES.has(name)) logDefaults[name] = value;
+  }
+  const num = (k: string) => Number(known[k]);
+  for (const [name, value] of Object.entries(known)) {
+    const spec = BROKER_KEY_BY_NAME.get(name) as BrokerKeySpec;
+    if (!spec.field) continue;
+    if (name === 'broker.id' && known['node.id'] !== undefined) continue;
+    if (name === 'log.dir' && known['log.dirs'] !== undefined) continue;
+    const fields = out as Record<string, unknown>;
+    if (spec.type === 'boolean') fields[spec.field] = value.toLowerCase() === 'true';
+    else if (spec.type === 'string' || spec.type === 'list') fields[spec.field] = spec.field === 'dataDir' ? value.split(',')[0].trim() : value;
+    else fields[spec.field] = num(name);
+  }
+  if (known['listeners'] !== undefined) {
+    const controllers = new Set((known['controller.listener.names'] ?? '').split(',').map((x) => x.trim().toUpperCase()));
+    const protocols = protocolMap(known['listener.security.protocol.map']);
+    const listener = parseListeners(known['listeners']).find((l) => !controllers.has(l.name) && (protocols[l.name] ?? l.name) === 'PLAINTEXT');
+    if (!listener) throw new Error(`listeners=${known['listeners']} has no PLAINTEXT listener for clients`);
+    out.host = listener.host === '' ? '0.0.0.0' : listener.host;
+    out.port = listener.port;
+  }
+  if (known['advertised.listeners'] !== undefined) {
+    const protocols = protocolMap(known['listener.security.protocol.map']);
+    const adv = parseListeners(known['advertised.listeners']).find((l) => (protocols[l.name] ?? l.name) === 'PLAINTEXT');
+    if (adv) {
+      if (adv.host !== '') out.advertisedHost = adv.host;
+      out.advertisedPort = adv.port;
+    }
+  }
+  out.logDefaults = logDefaults;
+  out.brokerProperties = known;
+  return out;
+}
+
+function protocolMap(value: string | undefined): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',')) {
+    const [n, p] = pair.split(':').map((x) => x?.trim().toUpperCase());
+    if (n && p) map[n] = p;
+  }
+  return map;
+}
+
+/** The Kafka key a BrokerConfig field answers to (node.id for nodeId, log.dirs for dataDir...), if any. */
+export function kafkaKeyForField(field: keyof BrokerConfig): string | null {
+  if (field === 'host' || field === 'port') return null;
+  const preferred: Partial<Record<keyof BrokerConfig, string>> = { nodeId: 'node.id', dataDir: 'log.dirs' };
+  return preferred[field] ?? BROKER_KEYS.find((k) => k.field === field)?.name ?? null;
+}
+
+/** Reads a properties file (as `samsa serve --config FILE`). */
+export function readPropertiesFile(file: string): Record<string, string> {
+  return parseProperties(fs.readFileSync(file, 'utf8'));
+}
+
+// ---------------------------------------------------------------- dynamic configs
+
+interface DynamicFile {
+  version: 1;
+  default: Record<string, string>;
+  broker: Record<string, string>;
+}
+
+/**
+ * The broker's settings in all their layers. `layers` is a live object: TopicManager
+ * resolves topic configs through it, so dynamic changes apply to every topic at once.
+ */
+export class BrokerConfigStore {
+  readonly layers: BrokerLayers;
+  private readonly file: string;
+
+  constructor(
+    readonly config: BrokerConfig,
+    private readonly log: Logger,
+  ) {
+    this.file = path.join(config.dataDir, 'broker-configs.json');
+    const staticValues: Record<string, string> = { ...(config.brokerProperties ?? {}), ...config.logDefaults };
+    const defaults: Record<string, string> = {};
+    for (const k of BROKER_KEYS) if (k.defaultValue !== null) defaults[k.name] = k.defaultValue;
+    this.layers = { dynamicBroker: {}, dynamicDefault: {}, static: staticValues, defaults };
+    this.load();
+  }
+
+  private load(): void {
+    if (!fs.existsSync(this.file)) return;
+    try {
+      const f = JSON.parse(fs.readFileSync(this.file, 'utf8')) as DynamicFile;
+      Object.assign(this.layers.dynamicDefault, f.default ?? {});
+      Object.assign(this.layers.dynamicBroker, f.broker ?? {});
+    } catch (err) {
+      this.log.error('cannot read dynamic broker configs; starting without them', { file: this.file, error: (err as Error).message });
+    }
+  }
+
+  private persist(): void {
+    const f: DynamicFile = { version: 1, default: this.layers.dynamicDefault, broker: this.layers.dynamicBroker };
+    writeFileAtomic(this.file, JSON.stringify(f, null, 1));
+  }
+
+  /** Effective value of a broker setting (null when unset with no default). */
+  get(name: string): string | null {
+    return this.resolve(name).value;
+  }
+
+  /** A numeric broker setting, or `fallback` when unset or not a number. */
+  number(name: string, fallback: number): number {
+    const v = this.get(name);
+    const n = v === null ? NaN : Number(v);
+    return Number.isFinite(n) ? n : fallback;
+  }
+
+  /** Value, source and synonyms of a broker setting (DescribeConfigs on the broker resource). */
+  resolve(name: string): { value: string | null; source: number; synonyms: ConfigSynonymValue[] } {
+    const spec = BROKER_KEY_BY_NAME.get(name);
+    const group = spec?.group ?? [name];
+    // This setting and the coarser ones after it in its group (Kafka lists synonyms from the name on).
+    const names = group.slice(Math.max(0, group.indexOf(name)));
+    const synonyms: ConfigSynonymValue[] = [];
+    const levels: [Record<string, string>, number][] = [
+      [this.layers.dynamicBroker, ConfigSource.DYNAMIC_BROKER],
+      [this.layers.dynamicDefault, ConfigSource.DYNAMIC_DEFAULT_BROKER],
+      [this.layers.static, ConfigSource.STATIC_BROKER],
+      [this.layers.defaults, ConfigSource.DEFAULT],
+    ];
+    for (const [values, source] of levels) {
+      for (const n of names) if (Object.prototype.hasOwnProperty.call(values, n)) synonyms.push({ name: n, value: values[n], source });
+    }
+    const mine = synonyms.find((x) => x.name === name && x.source !== ConfigSource.DEFAULT);
+    if (mine) return { value: mine.value, source: mine.source, synonyms };
+    // Not set anywhere: settings backed by a flag report what the broker actually runs with.
+    const fromField = this.fieldValue(name);
+    if (fromField !== null) return { value: fromField, source: ConfigSource.DEFAULT, synonyms };
+    const dflt = synonyms.find((x) => x.name === name);
+    return { value: dflt?.value ?? null, source: ConfigSource.DEFAULT, synonyms };
+  }
+
+  /** Settings served from BrokerConfig fields (flags) rather than key/value layers. */
+  private fieldValue(name: string): string | null {
+    const c = this.config;
+    switch (name) {
+      case 'listeners':
+        return `PLAINTEXT://${c.host}:${c.port}`;
+      case 'advertised.listeners':
+        return c.advertisedHost || c.advertisedPort !== null ? `PLAINTEXT://${c.advertisedHost || c.host}:${c.advertisedPort ?? c.port}` : null;
+      default: {
+        const spec = BROKER_KEY_BY_NAME.get(name);
+        if (!spec?.field) return null;
+        const v = c[spec.field];
+        return v === undefined || v === null ? null : String(v);
+      }
+    }
+  }
+
+  /**
+   * Checks a complete new set of dynamic values for one level (KafkaError with Kafka's code
+   * and message on the first problem), then applies and persists it unless validateOnly.
+   * `perBroker` selects the per-broker level, otherwise the cluster-wide default.
+   */
+  replace(perBroker: boolean, values: Record<string, string>, validateOnly: boolean): void {
+    const nonDynamic = Object.keys(values).filter((k) => BROKER_KEY_BY_NAME.has(k) && !BROKER_KEY_BY_NAME.get(k)!.dynamic);
+    if (nonDynamic.length > 0) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: Set(${nonDynamic.join(', ')})`);
+    }
+    for (const [k, v] of Object.entries(values)) {
+      const spec = BROKER_KEY_BY_NAME.get(k);
+      if (!spec) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown broker config name: ${k}`);
+      const err = valueError(spec, v);
+      if (err) throw new KafkaError(ErrorCode.INVALID_CONFIG, err);
+    }
+    if (validateOnly) return;
+    const target = perBroker ? this.layers.dynamicBroker : this.layers.dynamicDefault;
+    for (const k of Object.keys(target)) delete target[k];
+    Object.assign(target, values);
+    this.persist();
+    this.log.info('dynamic broker configs changed', { level: perBroker ? 'broker' : 'cluster default', values });
+  }
+
+  /** The dynamic values of one level (for incremental changes). */
+  dynamicValues(perBroker: boolean): Record<string, string> {
+    return { ...(perBroker ? this.layers.dynamicBroker : this.layers.dynamicDefault) };
+  }
+}

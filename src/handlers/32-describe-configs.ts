@@ -1,0 +1,49 @@
+/**
+ * DescribeConfigs (key 32), v0-4.
+ * Topics: every topic config with its effective value, source (topic override, dynamic
+ * broker, dynamic default, static broker, default), synonyms when asked (v1+), type and
+ * documentation when asked (v3+). Brokers: this node's id gives every broker setting Samsa
+ * knows, read-only unless it can change at run time; "" gives the dynamic cluster-wide
+ * defaults. See src/cluster/config-admin.ts.
+ * Differences from Kafka: broker loggers (type 8) describe as an empty list; other
+ * resource types answer INVALID_REQUEST.
+ */
+import {
+  DescribeConfigsApi,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  DescribeConfigsResponseResults,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { Handler } from '../server/handler-registry';
+import { ConfigSource } from '../cluster/topic-config';
+import { describeResource } from '../cluster/config-admin';
+
+export const describeConfigsHandler: Handler<DescribeConfigsRequest, Encodable<DescribeConfigsResponse>> = {
+  apiKey: DescribeConfigsApi.key,
+  minVersion: DescribeConfigsApi.minVersion,
+  maxVersion: DescribeConfigsApi.maxVersion,
+  handle(ctx, req) {
+    const results: Encodable<DescribeConfigsResponseResults>[] = req.resources.map((res) => {
+      const r = describeResource(ctx.broker, res.resourceType, res.resourceName, res.configurationKeys);
+      return {
+        errorCode: r.errorCode,
+        errorMessage: r.errorMessage,
+        resourceType: res.resourceType,
+        resourceName: res.resourceName,
+        configs: r.configs.map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          isDefault: c.source === ConfigSource.DEFAULT,
+          configSource: c.source,
+          isSensitive: c.isSensitive,
+          synonyms: req.includeSynonyms ? c.synonyms : [],
+          configType: c.type,
+          documentation: req.includeDocumentation ? c.documentation : null,
+        })),
+      };
+    });
+    return { throttleTimeMs: 0, results };
+  },
+};

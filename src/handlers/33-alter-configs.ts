@@ -1,0 +1,26 @@
+/**
+ * AlterConfigs (key 33), v0-2: the configs given become the resource's whole set of
+ * overrides (topics), or of dynamic values (broker id or "" for the cluster-wide default).
+ * Validation as Kafka's: unknown topic config names and bad values INVALID_CONFIG, settings
+ * that cannot change at run time INVALID_REQUEST, unknown topics UNKNOWN_TOPIC_OR_PARTITION.
+ * validate_only checks and changes nothing. Changes persist (topics.json,
+ * broker-configs.json) and apply to the partition logs at once.
+ */
+import { AlterConfigsApi, AlterConfigsRequest, AlterConfigsResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { Handler } from '../server/handler-registry';
+import { alterResource } from '../cluster/config-admin';
+
+export const alterConfigsHandler: Handler<AlterConfigsRequest, Encodable<AlterConfigsResponse>> = {
+  apiKey: AlterConfigsApi.key,
+  minVersion: AlterConfigsApi.minVersion,
+  maxVersion: AlterConfigsApi.maxVersion,
+  handle(ctx, req) {
+    const responses = req.resources.map((res) => ({
+      ...alterResource(ctx.broker, res.resourceType, res.resourceName, res.configs, req.validateOnly),
+      resourceType: res.resourceType,
+      resourceName: res.resourceName,
+    }));
+    return { throttleTimeMs: 0, responses };
+  },
+};

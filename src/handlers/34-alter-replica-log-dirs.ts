@@ -1,0 +1,42 @@
+/**
+ * AlterReplicaLogDirs (key 34), v0-2. Samsa has one data directory: moving a partition to
+ * it succeeds at once (it is already there); any other path is LOG_DIR_NOT_FOUND, and a
+ * partition this broker does not have is UNKNOWN_TOPIC_OR_PARTITION.
+ */
+import * as path from 'path';
+import {
+  AlterReplicaLogDirsApi,
+  AlterReplicaLogDirsRequest,
+  AlterReplicaLogDirsResponse,
+  AlterReplicaLogDirsResponseResults,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+
+export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Encodable<AlterReplicaLogDirsResponse>> = {
+  apiKey: AlterReplicaLogDirsApi.key,
+  minVersion: AlterReplicaLogDirsApi.minVersion,
+  maxVersion: AlterReplicaLogDirsApi.maxVersion,
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const ours = path.resolve(broker.config.dataDir);
+    const byTopic = new Map<string, Encodable<AlterReplicaLogDirsResponseResults>>();
+    for (const dir of req.dirs) {
+      const known = path.resolve(dir.path) === ours;
+      for (const t of dir.topics) {
+        let result = byTopic.get(t.name);
+        if (!result) byTopic.set(t.name, (result = { topicName: t.name, partitions: [] }));
+        for (const index of t.partitions) {
+          const errorCode = !known
+            ? ErrorCode.LOG_DIR_NOT_FOUND
+            : broker.topics.partition(t.name, index)
+              ? ErrorCode.NONE
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          (result.partitions as { partitionIndex: number; errorCode: number }[]).push({ partitionIndex: index, errorCode });
+        }
+      }
+    }
+    return { throttleTimeMs: 0, results: [...byTopic.values()] };
+  },
+};

@@ -1,0 +1,26 @@
+/**
+ * IncrementalAlterConfigs (key 44), v0-1: SET (0), DELETE (1), APPEND (2) and SUBTRACT (3)
+ * on a topic's overrides or on the broker's dynamic values (this node's id, or "" for the
+ * cluster-wide default). APPEND/SUBTRACT work on list configs only (INVALID_CONFIG
+ * otherwise) starting from the current value or the default; a name given twice in one
+ * resource is INVALID_REQUEST. The resulting set is validated as a whole, then persisted
+ * and applied unless validate_only.
+ */
+import { IncrementalAlterConfigsApi, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { Handler } from '../server/handler-registry';
+import { incrementalAlterResource } from '../cluster/config-admin';
+
+export const incrementalAlterConfigsHandler: Handler<IncrementalAlterConfigsRequest, Encodable<IncrementalAlterConfigsResponse>> = {
+  apiKey: IncrementalAlterConfigsApi.key,
+  minVersion: IncrementalAlterConfigsApi.minVersion,
+  maxVersion: IncrementalAlterConfigsApi.maxVersion,
+  handle(ctx, req) {
+    const responses = req.resources.map((res) => ({
+      ...incrementalAlterResource(ctx.broker, res.resourceType, res.resourceName, res.configs, req.validateOnly),
+      resourceType: res.resourceType,
+      resourceName: res.resourceName,
+    }));
+    return { throttleTimeMs: 0, responses };
+  },
+};
