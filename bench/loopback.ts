@@ -6,11 +6,17 @@
  *                                                   (timed from accept to the last byte)
  *   node dist/bench/loopback.js source PORT BYTES   writes BYTES in 1 MiB chunks, honouring
  *                                                   backpressure, then closes
+ *   node dist/bench/loopback.js sendfile PORT FILE...  sends the files with sendfile(2) through
+ *                                                   Samsa's addon (non-blocking, waiting for
+ *                                                   writability on EAGAIN, as the broker does),
+ *                                                   then closes; exit 4 if the addon is missing
  *
  * run.ts starts both; each is a separate process so that sender and receiver get a core each,
  * as kcat and the broker do.
  */
+import * as fs from 'fs';
 import * as net from 'net';
+import { EAGAIN, newWaitId, waitWritable, zeroCopyAddon } from '../src/server/zero-copy';
 
 const CHUNK = 1024 * 1024;
 
@@ -57,10 +63,40 @@ function source(port: number, total: number): void {
   socket.on('error', () => process.exit(2));
 }
 
-const [mode, a, b] = process.argv.slice(2);
+/** Page cache -> socket with sendfile(2): the ceiling of a zero-copy fetch. */
+function sendfileSource(port: number, files: string[]): void {
+  const addon = zeroCopyAddon();
+  if (!addon) {
+    process.stderr.write('sendfile addon not available\n');
+    process.exit(4);
+  }
+  const socket = net.connect({ port, host: '127.0.0.1' }, async () => {
+    const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+    const id = newWaitId();
+    for (const f of files) {
+      const ffd = fs.openSync(f, 'r');
+      const size = fs.fstatSync(ffd).size;
+      for (let pos = 0; pos < size; ) {
+        const n = addon.sendfile(fd, ffd, pos, size - pos);
+        if (n > 0) pos += n;
+        else if (n === -EAGAIN) await waitWritable(addon, fd, id);
+        else {
+          process.stderr.write(`sendfile failed: errno ${-n}\n`);
+          process.exit(2);
+        }
+      }
+      fs.closeSync(ffd);
+    }
+    socket.end();
+  });
+  socket.on('error', () => process.exit(2));
+}
+
+const [mode, a, b, ...rest] = process.argv.slice(2);
 if (mode === 'sink') sink(Number(a));
 else if (mode === 'source') source(Number(a), Number(b));
+else if (mode === 'sendfile') sendfileSource(Number(a), [b, ...rest]);
 else {
-  process.stderr.write('usage: loopback.js sink BYTES | source PORT BYTES\n');
+  process.stderr.write('usage: loopback.js sink BYTES | source PORT BYTES | sendfile PORT FILE...\n');
   process.exit(1);
 }

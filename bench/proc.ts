@@ -9,8 +9,13 @@ import * as net from 'net';
 const children = new Set<ChildProcess>();
 
 /** Starts a tracked child in its own process group (so kcat under bash dies with it). */
-export function startChild(cmd: string, args: string[], stdio: ('pipe' | 'ignore')[] = ['ignore', 'pipe', 'pipe']): ChildProcess {
-  const child = spawn(cmd, args, { stdio: stdio as ('pipe' | 'ignore')[], detached: true });
+export function startChild(
+  cmd: string,
+  args: string[],
+  stdio: ('pipe' | 'ignore')[] = ['ignore', 'pipe', 'pipe'],
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
+  const child = spawn(cmd, args, { stdio: stdio as ('pipe' | 'ignore')[], detached: true, env });
   children.add(child);
   child.once('exit', () => children.delete(child));
   child.once('error', () => children.delete(child));

@@ -30,16 +30,19 @@ import {
 } from './proc';
 import { generateRecordFile } from './records';
 import { summarizeProfile } from './profile';
+import { manyConnections, manyPartitions, Pinger } from './scale';
+import { WireClient } from './wire';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 const LOOPBACK = path.join(__dirname, 'loopback.js');
+const LATENCY_PY = path.resolve(__dirname, '..', '..', 'bench', 'latency.py');
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
 // ---------------------------------------------------------------- options
 
-const SECTIONS = ['limits', 'startup', 'produce', 'fetch'] as const;
+const SECTIONS = ['limits', 'startup', 'produce', 'fetch', 'latency', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -54,6 +57,12 @@ interface Options {
   fetchRuns: number;
   cpuProf: boolean;
   json: string | null;
+  /** Latency: records per second and measured seconds. */
+  latencyRate: number;
+  latencySeconds: number;
+  /** Scale: partitions of the one big topic, concurrent connections. */
+  partitions: number;
+  connections: number;
 }
 
 const HELP = `usage: node dist/bench/run.js [options]     (npm run bench -- [options])
@@ -67,9 +76,14 @@ const HELP = `usage: node dist/bench/run.js [options]     (npm run bench -- [opt
   --fetch-runs=N        runs per fetch figure, median reported (default 3; quick 1)
   --cpu-prof            run the broker under node --cpu-prof; profiles are kept and summarised
   --json=FILE           also write the figures as JSON
+  --latency-rate=N      records/s of the produce-to-consume latency run (default 10000)
+  --latency-seconds=N   measured seconds of that run, after 2 s of warm-up (default 10; quick 5)
+  --partitions=N        partitions of the scale section's topic (default 10000)
+  --connections=N       concurrent connections of the scale section (default 1000)
 
 Each option can also be given as an environment variable: BENCH_QUICK=1, BENCH_SIZE=512M,
-BENCH_SMALL_SIZE, BENCH_ONLY, BENCH_STARTUP_RUNS, BENCH_PRODUCE_RUNS, BENCH_FETCH_RUNS, BENCH_CPU_PROF=1, BENCH_JSON.
+BENCH_SMALL_SIZE, BENCH_ONLY, BENCH_STARTUP_RUNS, BENCH_PRODUCE_RUNS, BENCH_FETCH_RUNS, BENCH_CPU_PROF=1, BENCH_JSON,
+BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_PARTITIONS, BENCH_CONNECTIONS.
 Arguments win over the environment.
 `;
 
@@ -94,6 +108,10 @@ function parseOptions(argv: string[]): Options {
     ['BENCH_FETCH_RUNS', 'fetch-runs'],
     ['BENCH_CPU_PROF', 'cpu-prof'],
     ['BENCH_JSON', 'json'],
+    ['BENCH_LATENCY_RATE', 'latency-rate'],
+    ['BENCH_LATENCY_SECONDS', 'latency-seconds'],
+    ['BENCH_PARTITIONS', 'partitions'],
+    ['BENCH_CONNECTIONS', 'connections'],
   ];
   for (const [k, name] of env) if (process.env[k]) raw.set(name, process.env[k] as string);
   for (let i = 0; i < argv.length; i++) {
@@ -119,9 +137,9 @@ function parseOptions(argv: string[]): Options {
     if (!(SECTIONS as readonly string[]).includes(s)) throw new OptionError(`--only: unknown section ${s}; use ${SECTIONS.join(',')}`);
     only.add(s as Section);
   }
-  const int = (name: string, dflt: number) => {
+  const int = (name: string, dflt: number, max = 20) => {
     const v = raw.has(name) ? Number(raw.get(name)) : dflt;
-    if (!Number.isInteger(v) || v < 1 || v > 20) throw new OptionError(`--${name} must be an integer in 1..20`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new OptionError(`--${name} must be an integer in 1..${max}`);
     return v;
   };
   if (size < MiB || size > 64 * GiB) throw new OptionError('--size must be between 1M and 64G');
@@ -136,14 +154,19 @@ function parseOptions(argv: string[]): Options {
     fetchRuns: int('fetch-runs', quick ? 1 : 3),
     cpuProf: flag(raw.get('cpu-prof')),
     json: raw.get('json') || null,
+    latencyRate: int('latency-rate', 10_000, 1_000_000),
+    latencySeconds: int('latency-seconds', quick ? 5 : 10, 600),
+    partitions: int('partitions', 10_000, 100_000),
+    connections: int('connections', 1000, 10_000),
   };
 }
 
 // ---------------------------------------------------------------- results
 
-type LimitKey = 'tcp' | 'write' | 'read' | 'nodeStart' | 'nodeRss';
+type LimitKey = 'tcp' | 'write' | 'read' | 'sendfile' | 'nodeStart' | 'nodeRss';
 const LIMIT_NAMES: Record<LimitKey, string> = {
   tcp: 'tcp',
+  sendfile: 'sendfile',
   write: 'write',
   read: 'read',
   nodeStart: 'node',
@@ -165,7 +188,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
-const SECTION_ORDER = ['limits', 'startup', 'memory', 'produce', 'setup', 'fetch'];
+const SECTION_ORDER = ['limits', 'startup', 'memory', 'produce', 'setup', 'fetch', 'latency', 'scale'];
 const limits: Partial<Record<LimitKey, number>> = {};
 const brokerLogs: string[] = [];
 const profiles: { label: string; file: string }[] = [];
@@ -290,12 +313,12 @@ class BrokerProc {
     return this.child.pid as number;
   }
 
-  static async start(dataDir: string, label: string, profileDir: string | null = null): Promise<BrokerStart> {
+  static async start(dataDir: string, label: string, profileDir: string | null = null, env: NodeJS.ProcessEnv = {}): Promise<BrokerStart> {
     const port = await freePort();
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     const args = [...nodeArgs, CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
     const t0 = process.hrtime.bigint();
-    const child = startChild(process.execPath, args);
+    const child = startChild(process.execPath, args, undefined, { ...process.env, ...env });
     const broker = new BrokerProc(child, port, label);
     const ready = new Promise<string>((resolve, reject) => {
       let out = '';
@@ -351,7 +374,7 @@ function budgetMs(bytes: number): number {
 async function loopbackTcp(bytes: number, passes = 2): Promise<void> {
   let best: { bytes: number; ms: number } | null = null;
   for (let i = 0; i < passes; i++) {
-    const r = await loopbackOnce(bytes);
+    const r = await loopbackOnce(bytes, (port) => ['source', String(port), String(bytes)]);
     if (!best || r.ms < best.ms) best = r;
   }
   const b = best as { bytes: number; ms: number };
@@ -359,7 +382,28 @@ async function loopbackTcp(bytes: number, passes = 2): Promise<void> {
   add({ section: 'limits', name: 'loopback TCP, node -> node', value: limits.tcp, unit: 'MB/s', notes: `${fmtBytes(bytes)} in ${(b.ms / 1000).toFixed(2)} s, 1 MiB writes, best of ${passes}` });
 }
 
-async function loopbackOnce(bytes: number): Promise<{ bytes: number; ms: number }> {
+/**
+ * sendfile(2) of the backlog's segment files (in the page cache) to a node receiver, through
+ * Samsa's addon as the broker uses it: the ceiling of a zero-copy fetch on this machine.
+ */
+async function sendfileLimit(files: string[], passes = 2): Promise<void> {
+  const bytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
+  let best: { bytes: number; ms: number } | null = null;
+  try {
+    for (let i = 0; i < passes; i++) {
+      const r = await loopbackOnce(bytes, (port) => ['sendfile', String(port), ...files]);
+      if (!best || r.ms < best.ms) best = r;
+    }
+  } catch (err) {
+    add({ section: 'limits', name: 'sendfile page cache -> socket -> node', value: null, unit: 'MB/s', notes: `${(err as Error).message} (is the addon built? npm run build)` });
+    return;
+  }
+  const b = best as { bytes: number; ms: number };
+  limits.sendfile = mbps(b.bytes, b.ms);
+  add({ section: 'limits', name: 'sendfile page cache -> socket -> node', value: limits.sendfile, unit: 'MB/s', notes: `${fmtBytes(bytes)} of backlog segments in ${(b.ms / 1000).toFixed(2)} s, best of ${passes}; fetch figures are compared with this` });
+}
+
+async function loopbackOnce(bytes: number, sourceArgs: (port: number) => string[]): Promise<{ bytes: number; ms: number }> {
   const sink = startChild(process.execPath, [LOOPBACK, 'sink', String(bytes)]);
   let out = '';
   sink.stdout?.setEncoding('utf8');
@@ -383,7 +427,7 @@ async function loopbackOnce(bytes: number): Promise<{ bytes: number; ms: number 
     10_000,
     'loopback sink port',
   );
-  const source = startChild(process.execPath, [LOOPBACK, 'source', String(portLine), String(bytes)]);
+  const source = startChild(process.execPath, [LOOPBACK, ...sourceArgs(portLine)]);
   try {
     const text = await withTimeout(got, budgetMs(bytes), 'loopback transfer');
     const m = /bytes (\d+) ms ([\d.]+)/.exec(text);
@@ -602,7 +646,17 @@ async function fetchOnce(b: BrokerProc, topic: string, records: number, bytes: n
   return { ms: r.ms, broker: cpuDelta(cpu0, cpu1), kcat: r.cpu, error };
 }
 
-async function fetchFigure(b: BrokerProc, dataDir: string, name: string, topic: string, records: number, recordSize: number, count: number): Promise<void> {
+async function fetchFigure(
+  b: BrokerProc,
+  dataDir: string,
+  name: string,
+  topic: string,
+  records: number,
+  recordSize: number,
+  count: number,
+  /** Default: the sendfile limit when it was measured (what the targets compare with). */
+  rowLimits: LimitKey[] = limits.sendfile !== undefined ? ['sendfile'] : ['tcp', 'read'],
+): Promise<void> {
   const bytes = records * recordSize;
   const wire = logBytes(dataDir, topic);
   const runs: Timed[] = [];
@@ -625,7 +679,7 @@ async function fetchFigure(b: BrokerProc, dataDir: string, name: string, topic: 
     recordsPerSec: records / (med.ms / 1000),
     brokerCpu: pctOf(med.broker, med.ms),
     clientCpu: pctOf(med.kcat, med.ms),
-    limits: ['tcp', 'read'],
+    limits: rowLimits,
     notes: `${fmtBytes(bytes)}${spread(runs)}; log ${fmtBytes(wire)} = ${mbps(wire, med.ms).toFixed(0)} MB/s on the wire`,
   });
 }
@@ -704,6 +758,98 @@ function addStartupRow(name: string, runs: StartupRun[], extra: string): void {
     limits: ['nodeStart'],
     notes: `median of ${runs.length}, min ${fmt(Math.min(...acc))} max ${fmt(Math.max(...acc))}; broker's own startup-ms ${rep.length ? fmt(median(rep)) : '?'}${extra}`,
   });
+}
+
+// ---------------------------------------------------------------- latency
+
+const PYTHON = process.env.SAMSA_COMPAT_PYTHON || '/usr/bin/python3';
+
+/**
+ * Produce-to-consume latency with librdkafka (confluent-kafka-python, bench/latency.py): a
+ * producer process at a fixed rate, a consumer process, CLOCK_MONOTONIC stamps in the values.
+ */
+async function latencySection(opts: Options, dataDir: string, profDir: string | null): Promise<void> {
+  const name = (q: string) => `produce -> consume at ${fmtInt(opts.latencyRate)} msg/s, ${q}`;
+  const before = new Set(profDir ? fs.readdirSync(profDir) : []);
+  const { broker } = await BrokerProc.start(dataDir, 'latency session', profDir);
+  try {
+    const c = await WireClient.connect(broker.port);
+    await c.request(19, 4, { topics: [{ name: 'latency', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+    c.close();
+    const args = [LATENCY_PY, '--bootstrap', `127.0.0.1:${broker.port}`, '--topic', 'latency', '--rate', String(opts.latencyRate), '--seconds', String(opts.latencySeconds), '--warmup', '2', '--size', '100'];
+    const cpu0 = readCpu(broker.pid);
+    const r = await runTimed(PYTHON, args, (opts.latencySeconds + 60) * 1000);
+    const cpu1 = readCpu(broker.pid);
+    const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    if (r.code !== 0 || !line) {
+      add({ section: 'latency', name: name('p99'), value: null, unit: 'ms', notes: `${PYTHON} bench/latency.py exit ${r.code}: ${lastLines(r.stderr)} (needs python3-confluent-kafka)` });
+      return;
+    }
+    const res = JSON.parse(line) as { count: number; expected: number; missing: number; rate: number; p50: number; p99: number; p999: number; max: number };
+    const brokerCpu = pctOf(cpuDelta(cpu0, cpu1), r.ms);
+    const common = `confluent-kafka-python (librdkafka) producer and consumer processes, 100 B records, linger.ms=0, acks=1, fetch.wait.max.ms=100; ${fmtInt(res.count)} records over ${opts.latencySeconds} s after 2 s warm-up`;
+    const missing = res.missing > 0 ? `; ${res.missing} records MISSING` : '';
+    add({ section: 'latency', name: name('p50'), value: res.p50, unit: 'ms', brokerCpu, notes: `${common}${missing}` });
+    add({ section: 'latency', name: name('p99'), value: res.p99, unit: 'ms', notes: 'target < 5 ms' });
+    add({ section: 'latency', name: name('p99.9'), value: res.p999, unit: 'ms', notes: `max ${fmt(res.max)} ms` });
+  } finally {
+    await broker.stop();
+    newProfile(profDir, 'latency-session', before);
+  }
+}
+
+// ---------------------------------------------------------------- scale
+
+async function scaleSection(opts: Options, dataDir: string, tmp: string): Promise<void> {
+  const { broker } = await BrokerProc.start(dataDir, 'scale session');
+  const n = opts.connections;
+  const p = opts.partitions;
+  try {
+    const conns = await manyConnections(broker.port, broker.pid, n);
+    const per = ((conns.rssOpenMiB - conns.rssBeforeMiB) * 1024) / n;
+    add({ section: 'scale', name: `${fmtInt(n)} connections: open + ApiVersions each`, value: conns.connectMs, unit: 'ms', notes: `${conns.failed ? `${conns.failed} FAILED; ` : ''}RSS ${fmt(conns.rssBeforeMiB)} -> ${fmt(conns.rssOpenMiB)} MiB = ${fmt(per)} KiB per connection` });
+    add({ section: 'scale', name: `${fmtInt(n)} connections: one Metadata each at once, p99`, value: conns.p99, unit: 'ms', notes: `p50 ${fmt(conns.p50)} ms, max ${fmt(conns.max)} ms, all answered in ${fmt(conns.roundMs)} ms` });
+
+    const part = await manyPartitions(broker.port, broker.pid, 'scale', p);
+    const perPart = ((part.rssAfterMiB - part.rssBeforeMiB) * 1024) / p;
+    add({ section: 'scale', name: `topic with ${fmtInt(p)} partitions: CreateTopics`, value: part.errors ? null : part.createMs, unit: 'ms', notes: `${part.errors ? 'CreateTopics returned an error; ' : ''}RSS ${fmt(part.rssBeforeMiB)} -> ${fmt(part.rssAfterMiB)} MiB = ${fmt(perPart)} KiB per idle partition; ${part.openFds} open fds` });
+    add({ section: 'scale', name: `Metadata of the ${fmtInt(p)}-partition topic`, value: part.metadataMs, unit: 'ms', notes: `median of 5; response ${fmtBytes(part.metadataBytes)}` });
+
+    // Produce spread over every partition (librdkafka's random partitioner), while a second
+    // client measures the broker's round-trip time for a trivial request.
+    const records = Math.max(p * 50, 500_000);
+    const file = path.join(tmp, 'records-scale.txt');
+    generateRecordFile(file, records, 100, 4242);
+    const pingClient = await WireClient.connect(broker.port);
+    const pinger = new Pinger(pingClient, 5);
+    const args = ['-P', '-b', `127.0.0.1:${broker.port}`, '-t', 'scale', '-z', 'none', ...PRODUCE_FLAGS, '-X', 'acks=1', '-l', file];
+    const cpu0 = readCpu(broker.pid);
+    const r = await runTimed(KCAT, args, budgetMs(records * 100) + 60_000);
+    const cpu1 = readCpu(broker.pid);
+    const ping = await pinger.stop();
+    pingClient.close();
+    fs.rmSync(file, { force: true });
+    const ok = !r.timedOut && r.code === 0;
+    add({
+      section: 'scale',
+      name: `produce 100 B records over all ${fmtInt(p)} partitions`,
+      value: ok ? mbps(records * 100, r.ms) : null,
+      unit: 'MB/s',
+      recordsPerSec: ok ? records / (r.ms / 1000) : undefined,
+      brokerCpu: pctOf(cpuDelta(cpu0, cpu1), r.ms),
+      clientCpu: pctOf(r.cpu, r.ms),
+      notes: ok
+        ? `${fmtInt(records)} records, kcat random partitioner, ${(r.ms / 1000).toFixed(2)} s; ApiVersions round trip meanwhile p50 ${fmt(ping.p50)} ms, p99 ${fmt(ping.p99)} ms, max ${fmt(ping.max)} ms (${ping.count} pings)`
+        : `kcat exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${lastLines(r.stderr)}`,
+    });
+    memRow(`broker with ${fmtInt(p)} partitions after producing to all`, readMem(broker.pid), '');
+  } finally {
+    await broker.stop();
+  }
+  // Restart on that data dir: startup with every partition to open.
+  const runs = await brokerStartups(1, () => dataDir, () => undefined, 'scale restart');
+  const r0 = runs[0];
+  add({ section: 'scale', name: `broker restart with ${fmtInt(p)} partitions: spawn -> accepted connection`, value: r0.acceptMs, unit: 'ms', limits: ['nodeStart'], notes: `broker's own startup-ms ${r0.reportedMs === null ? '?' : fmt(r0.reportedMs)}; idle RSS ${r0.rssKb === null ? '?' : fmt(r0.rssKb / 1024)} MiB` });
 }
 
 // ---------------------------------------------------------------- main
@@ -829,10 +975,12 @@ async function main(): Promise<void> {
     fs.rmSync(bigFile, { force: true });
     fs.rmSync(smallFile, { force: true });
 
+    if ((want('limits') || want('fetch')) && produced.has('backlog')) await sendfileLimit(logFiles(dataDir, 'backlog'));
+
     // Session 2: fetch from a restarted broker (data still in the page cache).
     if (want('fetch')) {
       const before2 = new Set(profDir ? fs.readdirSync(profDir) : []);
-      const { broker: b2 } = await BrokerProc.start(dataDir, 'fetch session', profDir);
+      const { broker: b2 } = await BrokerProc.start(dataDir, 'fetch session', profDir, { SAMSA_ZERO_COPY: '1' });
       try {
         const fetchTopic = async (name: string, topic: string, count: number) => {
           const p = produced.get(topic);
@@ -848,6 +996,21 @@ async function main(): Promise<void> {
       } finally {
         await b2.stop();
         newProfile(profDir, 'fetch-session', before2);
+      }
+      // Session 3: the same backlog over the copy path (no addon, or TLS): the fallback's figure.
+      const backlog = produced.get('backlog');
+      if (backlog) {
+        const before3 = new Set(profDir ? fs.readdirSync(profDir) : []);
+        const { broker: b3 } = await BrokerProc.start(dataDir, 'fetch session, copy path', profDir, { SAMSA_ZERO_COPY: '0' });
+        try {
+          await fetchFigure(b3, dataDir, 'backlog, 1 KiB records, copy path (SAMSA_ZERO_COPY=0)', 'backlog', backlog.records, backlog.size, opts.fetchRuns);
+          const small = produced.get('p100-1');
+          if (small) await fetchFigure(b3, dataDir, '100 B records, copy path (SAMSA_ZERO_COPY=0)', 'p100-1', small.records, small.size, 1);
+          memRow('broker after the copy-path fetch runs', readMem(b3.pid), 'restarted broker, SAMSA_ZERO_COPY=0');
+        } finally {
+          await b3.stop();
+          newProfile(profDir, 'fetch-session-copy-path', before3);
+        }
       }
     }
     if (want('limits') && produced.has('backlog')) pageCacheRead(logFiles(dataDir, 'backlog'));
@@ -890,6 +1053,9 @@ async function main(): Promise<void> {
       addStartupRow('broker, backlog data dir, no clean-shutdown marker', unclean, `${desc}, ${fmtBytes(activeBytes)} in active segments to check`);
     }
   }
+
+  if (want('latency')) await latencySection(opts, path.join(tmpRoot, 'latency-data'), profDir);
+  if (want('scale')) await scaleSection(opts, path.join(tmpRoot, 'scale-data'), tmpRoot);
 
   // ------------------------------------------------------------ report
   const elapsed = ((Date.now() - t0) / 1000).toFixed(0);

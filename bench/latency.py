@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Produce-to-consume latency at a fixed rate, with librdkafka (confluent-kafka-python).
+
+    python3 bench/latency.py --bootstrap 127.0.0.1:9092 --topic lat --rate 10000 --seconds 10
+
+The consumer (this process) assigns partition 0 at its end, then starts a producer process
+(this script with --role producer) that sends --rate records per second for --warmup plus
+--seconds seconds, each value starting with the send time (CLOCK_MONOTONIC, shared by all
+processes of the machine) and a sequence number. The consumer computes receive time minus
+send time per record; records of the warm-up are not counted. The last line on stdout is one
+JSON object: count, p50/p99/p999/max in ms, achieved rate, missing records.
+
+Client settings: producer linger.ms=0, acks=1 (the broker has one replica); consumer
+fetch.wait.max.ms=100 (the broker answers a parked fetch as soon as a produce arrives).
+"""
+import argparse
+import json
+import struct
+import subprocess
+import sys
+import time
+
+HEADER = struct.Struct('>qI')
+
+
+def producer(args):
+    from confluent_kafka import Producer
+
+    p = Producer({
+        'bootstrap.servers': args.bootstrap,
+        'linger.ms': 0,
+        'acks': 1,
+        'queue.buffering.max.messages': 1000000,
+    })
+    total = int(args.rate * (args.seconds + args.warmup))
+    pad = b'x' * max(0, args.size - HEADER.size)
+    start = time.monotonic()
+    sent = 0
+    while sent < total:
+        now = time.monotonic()
+        due = min(total, int((now - start) * args.rate) + 1)
+        while sent < due:
+            p.produce(args.topic, HEADER.pack(time.monotonic_ns(), sent) + pad, partition=0)
+            sent += 1
+        p.poll(0)
+        next_at = start + sent / args.rate
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 0.001))
+    p.flush(30)
+    elapsed = time.monotonic() - start
+    sys.stderr.write('producer: %d records in %.2f s\n' % (sent, elapsed))
+
+
+def consumer(args):
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_END
+
+    c = Consumer({
+        'bootstrap.servers': args.bootstrap,
+        'group.id': 'samsa-bench-latency',
+        'enable.auto.commit': False,
+        'fetch.wait.max.ms': 100,
+        'fetch.min.bytes': 1,
+        'enable.partition.eof': False,
+    })
+    c.assign([TopicPartition(args.topic, 0, OFFSET_END)])
+    # Let the consumer resolve the end offset and park its first fetch.
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        c.poll(0.1)
+    total = int(args.rate * (args.seconds + args.warmup))
+    skip = int(args.rate * args.warmup)
+    prod = subprocess.Popen([sys.executable, __file__, '--role', 'producer'] + sys.argv[1:])
+    lat = []
+    seen = 0
+    first_counted = None
+    last_counted = None
+    end_by = time.monotonic() + args.seconds + args.warmup + 30
+    while seen < total and time.monotonic() < end_by:
+        msg = c.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        now = time.monotonic_ns()
+        sent_ns, seq = HEADER.unpack_from(msg.value(), 0)
+        seen += 1
+        if seq >= skip:
+            lat.append((now - sent_ns) / 1e6)
+            if first_counted is None:
+                first_counted = now
+            last_counted = now
+    prod.wait(60)
+    c.close()
+    lat.sort()
+
+    def pct(q):
+        if not lat:
+            return None
+        return lat[min(len(lat) - 1, int(q * len(lat)))]
+
+    span = (last_counted - first_counted) / 1e9 if lat and last_counted > first_counted else 0
+    print(json.dumps({
+        'count': len(lat),
+        'expected': total - skip,
+        'missing': total - seen,
+        'rate': len(lat) / span if span > 0 else None,
+        'p50': pct(0.50),
+        'p99': pct(0.99),
+        'p999': pct(0.999),
+        'max': lat[-1] if lat else None,
+    }))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--bootstrap', required=True)
+    ap.add_argument('--topic', required=True)
+    ap.add_argument('--rate', type=float, default=10000)
+    ap.add_argument('--seconds', type=float, default=10)
+    ap.add_argument('--warmup', type=float, default=2)
+    ap.add_argument('--size', type=int, default=100)
+    ap.add_argument('--role', default='consumer')
+    args = ap.parse_args()
+    if args.role == 'producer':
+        producer(args)
+    else:
+        consumer(args)
+
+
+if __name__ == '__main__':
+    main()
