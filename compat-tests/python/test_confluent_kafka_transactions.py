@@ -449,11 +449,10 @@ def broker_restarted_mid_transaction_then_the_transaction_times_out_and_is_abort
         for i in range(10):
             other.produce(topic, value=('later-%02d' % i).encode())
         check_eq('flush of the other producer', 0, other.flush(30))
-        # The open transaction holds the last stable offset back until the coordinator aborts it.
-        started = time.time()
+        # The open transaction holds the last stable offset back until the coordinator aborts
+        # it: reading the later records at all proves the abort happened.
         got = read_partitions(broker.bootstrap, topic, [0], 'read_committed', 10, timeout=30)
         check_eq('read_committed: only the later records, never the aborted ones', ['later-%02d' % i for i in range(10)], values(got))
-        check('read_committed waited for the timeout abort', time.time() - started > 0.5, '%.1fs' % (time.time() - started))
         raw = read_partitions(broker.bootstrap, topic, [0], 'read_uncommitted', 60)
         check_eq('read_uncommitted still has the aborted records', 60, len(values(raw)))
         expect_fenced('committing the timed-out transaction', lambda: p.commit_transaction(10))
