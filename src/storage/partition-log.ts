@@ -13,6 +13,10 @@
  *   partition.state                                  log start offset and cleaner checkpoint
  *                                                    (see log-state.ts)
  *   *.cleaned, cleaner.swap                          a compaction in progress (see segment-swap.ts)
+ *   <base>.txnindex                                  aborted transactions whose marker is in
+ *                                                    segment <base> (see txn-index.ts)
+ *   <offset>.snapshot                                producer state as of <offset> (see
+ *                                                    producer-state.ts; this class ignores both)
  *
  * Segment rolls: before an append, a new segment starts at logEndOffset when the active one
  * is not empty and (a) its size plus the append would exceed segment.bytes, or (b) the new
