@@ -389,7 +389,7 @@ export class BrokerConfigStore {
     for (const k of Object.keys(target)) delete target[k];
     Object.assign(target, values);
     this.persist();
-    this.log.info('dynamic broker configs changed', { level: perBroker ? 'broker' : 'cluster default', values });
+    this.log.info('dynamic broker configs changed', { scope: perBroker ? 'this broker' : 'cluster default', values });
   }
 
   /** The dynamic values of one level (for incremental changes). */
