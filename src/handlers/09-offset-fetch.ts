@@ -6,7 +6,8 @@
  * that does not exist simply has no offsets. require_stable (v7+) answers
  * UNSTABLE_OFFSET_COMMIT for listed partitions with a pending transactional commit
  * (TxnOffsetCommit of a transaction not yet ended; KIP-447). v9's member id and epoch
- * concern KIP-848 groups and are not checked for classic groups (as in Kafka).
+ * identify a KIP-848 member: checked for consumer groups (UNKNOWN_MEMBER_ID,
+ * STALE_MEMBER_EPOCH as the group's error), ignored for classic groups (as in Kafka).
  */
 import {
   OffsetFetchApi,
@@ -108,7 +109,12 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
     const { broker } = ctx;
     const version = ctx.header.apiVersion;
     if (version >= 8) {
-      const groups: Encodable<OffsetFetchResponseGroups>[] = req.groups.map((g) => ({
+      const coordinator = groupCoordinator(broker);
+      const groups: Encodable<OffsetFetchResponseGroups>[] = req.groups.map((g) => {
+        // v9+: a KIP-848 member's id and epoch are checked (classic groups ignore them).
+        const error = version >= 9 ? coordinator.validateOffsetFetch(g.groupId, g.memberId, g.memberEpoch) : ErrorCode.NONE;
+        if (error !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: error };
+        return {
         groupId: g.groupId,
         topics: fetchGroup(
           broker,
@@ -118,7 +124,8 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
           req.requireStable,
         ),
         errorCode: ErrorCode.NONE,
-      }));
+        };
+      });
       return { throttleTimeMs: 0, groups };
     }
     const requested =

@@ -2,8 +2,8 @@
  * DescribeGroups (key 15), v0-6.
  * State, protocol type, and members of each group. As in Kafka, the selected protocol and
  * the members' metadata and assignments are reported only while the group is Stable. A group
- * that does not exist is reported as state "Dead"; from v6 with GROUP_ID_NOT_FOUND and a
- * message. Authorized operations (v3+) are "everything": there are no ACLs.
+ * that does not exist, or is a KIP-848 consumer group, is reported as state "Dead"; from v6
+ * with GROUP_ID_NOT_FOUND and a message. Authorized operations (v3+) are "everything": there are no ACLs.
  */
 import {
   DescribeGroupsApi,
@@ -29,9 +29,11 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
     const groups: Encodable<DescribeGroupsResponseGroups>[] = req.groups.map((groupId) => {
       const d = coordinator.describeGroup(groupId);
       if (!d) {
+        // KIP-848 groups are described by ConsumerGroupDescribe.
+        const message = coordinator.groupKind(groupId) === 'consumer' ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
         return {
           errorCode: version >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
-          errorMessage: version >= 6 ? `Group ${groupId} not found.` : null,
+          errorMessage: version >= 6 ? message : null,
           groupId,
           groupState: 'Dead',
           protocolType: '',

@@ -1,8 +1,9 @@
 /**
  * ListGroups (key 16), v0-5.
  * Every group this broker coordinates (all of them). v4 adds the state and a states filter,
- * v5 the group type ("classic": Samsa has no KIP-848 groups yet) and a types filter; both
- * filters compare case-insensitively and an empty filter matches everything.
+ * v5 the group type ("classic", or "consumer" for KIP-848 groups, whose states are Empty,
+ * Assigning, Reconciling and Stable) and a types filter; both filters compare
+ * case-insensitively and an empty filter matches everything.
  */
 import { ListGroupsApi, ListGroupsRequest, ListGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';

@@ -1,5 +1,7 @@
 /** Helpers shared by the consumer group handlers (keys 8-16, 42, 47). */
 import type { RequestContext } from '../server/handler-registry';
+import type { Broker } from '../broker';
+import type { TopicCatalog } from '../coordinator/group/consumer-group-coordinator';
 
 /** Kafka reports a member's host as InetAddress.toString(): "/" + the address, no port. */
 export function clientHost(ctx: RequestContext): string {
@@ -11,3 +13,22 @@ export function clientHost(ctx: RequestContext): string {
 
 /** Bit set of Kafka's AclOperation codes a group supports: READ 3, DELETE 6, DESCRIBE 8. */
 export const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+/** The broker's topics as the KIP-848 coordinator sees them (names, ids, partition counts). */
+export function topicCatalog(broker: Broker): TopicCatalog {
+  return {
+    byName(name) {
+      const t = broker.topics.get(name);
+      return t ? { topicId: t.topicId, partitions: t.partitions.length } : undefined;
+    },
+    nameOf(topicId) {
+      return broker.topics.getById(topicId)?.name;
+    },
+    names() {
+      return broker.topics
+        .list()
+        .filter((t) => !t.isInternal)
+        .map((t) => t.name);
+    },
+  };
+}

@@ -36,6 +36,8 @@ import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassig
 import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments';
 import { offsetDeleteHandler } from './47-offset-delete';
 import { describeClusterHandler } from './60-describe-cluster';
+import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat';
+import { consumerGroupDescribeHandler } from './69-consumer-group-describe';
 import { describeProducersHandler } from './61-describe-producers';
 import { describeTransactionsHandler } from './65-describe-transactions';
 import { listTransactionsHandler } from './66-list-transactions';
@@ -82,6 +84,8 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     describeProducersHandler,
     describeTransactionsHandler,
     listTransactionsHandler,
+    consumerGroupHeartbeatHandler,
+    consumerGroupDescribeHandler,
     describeTopicPartitionsHandler,
   ]) {
     registry.register(h);

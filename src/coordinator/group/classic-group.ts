@@ -16,6 +16,9 @@
  * Member metadata and assignments are opaque bytes, returned exactly as received.
  */
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol';
+import { GroupBase } from './group-base';
+
+export type { CommittedOffset } from './group-base';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -50,15 +53,6 @@ export interface SyncResult {
   protocolType: string | null;
   protocolName: string | null;
   assignment: Buffer;
-}
-
-export interface CommittedOffset {
-  offset: number;
-  leaderEpoch: number;
-  metadata: string;
-  commitTimestamp: number;
-  /** -1: none (retention counts from the commit or from the group becoming empty). */
-  expireTimestamp: number;
 }
 
 export class Member {
@@ -108,7 +102,8 @@ export class Member {
   }
 }
 
-export class ClassicGroup {
+export class ClassicGroup extends GroupBase {
+  readonly kind = 'classic' as const;
   state: GroupState = 'Empty';
   generationId = 0;
   protocolType: string | null = null;
@@ -122,10 +117,6 @@ export class ClassicGroup {
   readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   /** Members of the current generation that have not sent SyncGroup yet. */
   readonly pendingSync = new Set<string>();
-  /** topic -> partition -> committed offset. */
-  readonly offsets = new Map<string, Map<number, CommittedOffset>>();
-  /** When the group last changed state (ms); offsets of an empty group expire from here. */
-  currentStateTimestamp: number;
   /** A member joined while the initial rebalance delay was running (extends the delay). */
   newMemberAdded = false;
   /** The running rebalance is in its initial delay (does not complete early). */
@@ -133,11 +124,8 @@ export class ClassicGroup {
   joinTimer: NodeJS.Timeout | null = null;
   syncTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    readonly groupId: string,
-    now: number,
-  ) {
-    this.currentStateTimestamp = now;
+  constructor(groupId: string, now: number) {
+    super(groupId, now);
   }
 
   is(state: GroupState): boolean {
@@ -280,28 +268,5 @@ export class ClassicGroup {
       for (const x of t) topics.add(x);
     }
     return topics;
-  }
-
-  // ---------------------------------------------------------------- offsets
-
-  offset(topic: string, partition: number): CommittedOffset | undefined {
-    return this.offsets.get(topic)?.get(partition);
-  }
-
-  setOffset(topic: string, partition: number, value: CommittedOffset): void {
-    let byPartition = this.offsets.get(topic);
-    if (!byPartition) this.offsets.set(topic, (byPartition = new Map()));
-    byPartition.set(partition, value);
-  }
-
-  deleteOffset(topic: string, partition: number): void {
-    const byPartition = this.offsets.get(topic);
-    if (!byPartition) return;
-    byPartition.delete(partition);
-    if (byPartition.size === 0) this.offsets.delete(topic);
-  }
-
-  get hasOffsets(): boolean {
-    return this.offsets.size > 0;
   }
 }

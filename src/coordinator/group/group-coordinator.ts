@@ -62,8 +62,18 @@ import {
   GroupMetadataValue,
 } from './records';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol';
+import { ConsumerGroup } from './consumer-group';
+import {
+  ConsumerGroupCoordinator,
+  ConsumerGroupDescription,
+  ConsumerGroupSettings,
+  ConsumerHeartbeatParams,
+  ConsumerHeartbeatResult,
+  DEFAULT_CONSUMER_GROUP_SETTINGS,
+  TopicCatalog,
+} from './consumer-group-coordinator';
 
-export interface GroupCoordinatorConfig {
+export interface GroupCoordinatorConfig extends ConsumerGroupSettings {
   /** group.initial.rebalance.delay.ms (Kafka: 3000; Samsa: 0 so tests start fast). */
   initialRebalanceDelayMs: number;
   /** group.min.session.timeout.ms / group.max.session.timeout.ms. */
@@ -80,6 +90,7 @@ export interface GroupCoordinatorConfig {
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
+  ...DEFAULT_CONSUMER_GROUP_SETTINGS,
   initialRebalanceDelayMs: 0,
   minSessionTimeoutMs: 6000,
   maxSessionTimeoutMs: 1_800_000,
@@ -187,9 +198,12 @@ export interface GroupDescription {
 export interface GroupListing {
   groupId: string;
   protocolType: string;
-  state: GroupState;
-  type: 'classic';
+  state: string;
+  type: 'classic' | 'consumer';
 }
+
+/** A group of either kind (classic-group.ts, consumer-group.ts): one namespace for both. */
+export type AnyGroup = ClassicGroup | ConsumerGroup;
 
 function joinError(memberId: string, errorCode: number): JoinResult {
   return {
@@ -209,7 +223,9 @@ function syncError(errorCode: number): SyncResult {
 }
 
 export class GroupCoordinator {
-  private readonly groups = new Map<string, ClassicGroup>();
+  private readonly groups = new Map<string, AnyGroup>();
+  /** KIP-848 groups (ConsumerGroupHeartbeat); shares `groups` with the classic protocol. */
+  readonly consumerGroups: ConsumerGroupCoordinator;
   /** TxnOffsetCommit offsets not yet committed or aborted: producerId -> group -> `topic\0partition` -> offset. */
   private readonly pendingTxnOffsets = new Map<number, Map<string, Map<string, PendingTxnOffset>>>();
   private expirationTimer: NodeJS.Timeout | null = null;
@@ -220,7 +236,9 @@ export class GroupCoordinator {
     private readonly store: GroupStore,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.consumerGroups = new ConsumerGroupCoordinator(this.groups, config, log, clock, () => this.closed);
+  }
 
   /** Starts the periodic offset expiration. */
   start(): void {
@@ -235,6 +253,10 @@ export class GroupCoordinator {
     this.closed = true;
     if (this.expirationTimer) clearInterval(this.expirationTimer);
     for (const g of this.groups.values()) {
+      if (g.kind === 'consumer') {
+        this.consumerGroups.clearTimers(g);
+        continue;
+      }
       this.clearGroupTimers(g);
       for (const m of g.members.values()) {
         this.clearSession(m);
@@ -248,8 +270,27 @@ export class GroupCoordinator {
     return this.closed;
   }
 
+  /** A classic group (undefined for unknown ids and for KIP-848 groups). */
   group(groupId: string): ClassicGroup | undefined {
+    const g = this.groups.get(groupId);
+    return g?.kind === 'classic' ? g : undefined;
+  }
+
+  /** A group of either kind. */
+  anyGroup(groupId: string): AnyGroup | undefined {
     return this.groups.get(groupId);
+  }
+
+  consumerGroupHeartbeat(p: ConsumerHeartbeatParams, topics: TopicCatalog): ConsumerHeartbeatResult {
+    return this.consumerGroups.heartbeat(p, topics);
+  }
+
+  /** ConsumerGroupDescribe: null for unknown groups, 'classic' for classic ones. */
+  describeConsumerGroup(groupId: string, topics: TopicCatalog): ConsumerGroupDescription | 'classic' | null {
+    const g = this.groups.get(groupId);
+    if (!g) return null;
+    if (g.kind === 'classic') return 'classic';
+    return this.consumerGroups.describe(g, topics);
   }
 
   // ================================================================ JoinGroup
@@ -261,7 +302,17 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     const isUnknownMember = p.memberId === '';
-    let group = this.groups.get(p.groupId);
+    let found = this.groups.get(p.groupId);
+    if (found?.kind === 'consumer') {
+      if (found.members.size > 0) return Promise.resolve(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      // An empty KIP-848 group becomes a classic group, keeping its offsets.
+      const classic = new ClassicGroup(p.groupId, this.clock());
+      classic.takeOffsetsFrom(found);
+      this.consumerGroups.clearTimers(found);
+      this.groups.set(p.groupId, classic);
+      found = classic;
+    }
+    let group = found;
     if (!group) {
       // A member id for a group that does not exist: it was deleted, or expired, or this is a stale client.
       if (!isUnknownMember) return Promise.resolve(joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
@@ -600,7 +651,7 @@ export class GroupCoordinator {
   syncGroup(p: SyncGroupParams): Promise<SyncResult> {
     if (this.closed) return Promise.resolve(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
     if (p.groupId === '') return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
-    const group = this.groups.get(p.groupId);
+    const group = this.group(p.groupId);
     if (!group) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     const error = this.validateMember(group, p.memberId, p.groupInstanceId, p.generationId);
     if (error !== ErrorCode.NONE) return Promise.resolve(syncError(error));
@@ -672,7 +723,7 @@ export class GroupCoordinator {
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
-    const group = this.groups.get(groupId);
+    const group = this.group(groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     const error = this.validateMember(group, memberId, groupInstanceId, generationId);
     if (error !== ErrorCode.NONE) return error;
@@ -788,7 +839,7 @@ export class GroupCoordinator {
   leaveGroup(groupId: string, leaving: LeavingMember[]): LeaveGroupResult {
     if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
-    const group = this.groups.get(groupId);
+    const group = this.group(groupId);
     if (!group) {
       return { errorCode: ErrorCode.NONE, members: leaving.map((l) => ({ ...l, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
     }
@@ -849,9 +900,9 @@ export class GroupCoordinator {
       group = new ClassicGroup(p.groupId, this.clock());
       created = true;
     }
-    const error = this.validateOffsetCommit(group, p);
+    const error = group.kind === 'classic' ? this.validateOffsetCommit(group, p) : this.validateConsumerGroupCommit(group, p, false);
     if (error !== ErrorCode.NONE) return all(error);
-    if (p.generationId >= 0 || p.memberId !== '') {
+    if (group.kind === 'classic' && (p.generationId >= 0 || p.memberId !== '')) {
       const member = group.members.get(p.memberId);
       if (member) this.scheduleSession(group, member, member.sessionTimeoutMs);
     }
@@ -888,6 +939,36 @@ export class GroupCoordinator {
     if (created) this.groups.set(p.groupId, group);
     for (const a of accepted) group.setOffset(a.topic, a.partition, a.value);
     return codes;
+  }
+
+  /**
+   * A KIP-848 group's commit check: member epoch -1 (admin tools, consumers without group
+   * management) only while the group has no members; otherwise the member must exist, use
+   * OffsetCommit v9+ (transactional commits excepted) and send its current epoch
+   * (STALE_MEMBER_EPOCH).
+   */
+  private validateConsumerGroupCommit(group: ConsumerGroup, p: OffsetCommitParams, transactional: boolean): number {
+    if (p.generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
+    if (transactional && p.generationId < 0 && p.memberId === '' && p.groupInstanceId === null) return ErrorCode.NONE;
+    const member = group.members.get(p.memberId);
+    if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (!transactional && p.apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (p.generationId !== member.memberEpoch) return transactional ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * OffsetFetch v9+ sends the member id and epoch of a KIP-848 member: checked as Kafka does
+   * (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH). Classic groups and requests without them pass.
+   */
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    const group = this.groups.get(groupId);
+    if (!group || group.kind !== 'consumer') return ErrorCode.NONE;
+    if (memberId === null && memberEpoch < 0) return ErrorCode.NONE;
+    const member = memberId === null ? undefined : group.members.get(memberId);
+    if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (memberEpoch !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
   }
 
   private validateOffsetCommit(group: ClassicGroup, p: OffsetCommitParams): number {
@@ -970,7 +1051,10 @@ export class GroupCoordinator {
     const all = (code: number) => p.offsets.map(() => code);
     if (this.closed) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const group = this.groups.get(p.groupId);
-    if (group) {
+    if (group?.kind === 'consumer') {
+      const error = this.validateConsumerGroupCommit(group, p, true);
+      if (error !== ErrorCode.NONE) return all(error);
+    } else if (group) {
       if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
         const error = this.validateMember(group, p.memberId, p.groupInstanceId, p.generationId);
@@ -1049,9 +1133,11 @@ export class GroupCoordinator {
     if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, partitions: [] };
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, partitions: [] };
     const group = this.groups.get(groupId);
-    if (!group || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
+    if (!group || (group.kind === 'classic' && group.is('Dead'))) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
     let subscribed: Set<string> | null = null;
-    if (!group.is('Empty')) {
+    if (group.kind === 'consumer') {
+      if (group.members.size > 0) subscribed = this.consumerGroups.subscribedTopics(group);
+    } else if (!group.is('Empty')) {
       if (group.protocolType !== CONSUMER_PROTOCOL_TYPE) return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitions: [] };
       subscribed = group.subscribedTopics();
       if (subscribed === null) return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitions: [] };
@@ -1084,8 +1170,9 @@ export class GroupCoordinator {
 
   // ================================================================ admin
 
+  /** DescribeGroups: null for unknown groups and for KIP-848 groups (see groupKind). */
   describeGroup(groupId: string): GroupDescription | null {
-    const group = this.groups.get(groupId);
+    const group = this.group(groupId);
     if (!group || group.is('Dead')) return null;
     const stable = group.is('Stable');
     const protocol = group.protocolName;
@@ -1111,20 +1198,25 @@ export class GroupCoordinator {
     const typeSet = new Set(types.map((s) => s.toLowerCase()));
     const out: GroupListing[] = [];
     for (const g of this.groups.values()) {
-      if (g.is('Dead')) continue;
+      if (g.kind === 'classic' && g.is('Dead')) continue;
       if (stateSet.size > 0 && !stateSet.has(g.state.toLowerCase())) continue;
-      if (typeSet.size > 0 && !typeSet.has('classic')) continue;
-      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state, type: 'classic' });
+      if (typeSet.size > 0 && !typeSet.has(g.kind)) continue;
+      const protocolType = g.kind === 'consumer' ? CONSUMER_PROTOCOL_TYPE : g.protocolType ?? '';
+      out.push({ groupId: g.groupId, protocolType, state: g.state, type: g.kind });
     }
     return out;
+  }
+
+  groupKind(groupId: string): 'classic' | 'consumer' | null {
+    return this.groups.get(groupId)?.kind ?? null;
   }
 
   deleteGroup(groupId: string): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(groupId);
-    if (!group || group.is('Dead')) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (!group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
+    if (!group || (group.kind === 'classic' && group.is('Dead'))) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group.kind === 'consumer' ? group.members.size > 0 : !group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
     const records: LogRecord[] = [];
     for (const [topic, byPartition] of group.offsets) {
       for (const partition of byPartition.keys()) records.push({ key: encodeOffsetCommitKey(groupId, topic, partition), value: null });
@@ -1141,9 +1233,12 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  private markDead(group: ClassicGroup): void {
-    this.clearGroupTimers(group);
-    group.transitionTo('Dead', this.clock());
+  private markDead(group: AnyGroup): void {
+    if (group.kind === 'consumer') this.consumerGroups.clearTimers(group);
+    else {
+      this.clearGroupTimers(group);
+      group.transitionTo('Dead', this.clock());
+    }
     group.offsets.clear();
     this.groups.delete(group.groupId);
   }
@@ -1208,7 +1303,7 @@ export class GroupCoordinator {
     }
     if (value === null) {
       // Group deleted: its offsets were tombstoned just before.
-      const group = this.groups.get(k.group);
+      const group = this.group(k.group);
       if (group) {
         group.members.clear();
         group.staticMembers.clear();
@@ -1221,9 +1316,15 @@ export class GroupCoordinator {
       return;
     }
     const v = decodeGroupMetadataValue(value);
-    let group = this.groups.get(k.group);
+    const found = this.groups.get(k.group);
     const now = this.clock();
-    if (!group) this.groups.set(k.group, (group = new ClassicGroup(k.group, now)));
+    let group: ClassicGroup;
+    if (found?.kind === 'classic') group = found;
+    else {
+      group = new ClassicGroup(k.group, now);
+      if (found) group.takeOffsetsFrom(found);
+      this.groups.set(k.group, group);
+    }
     group.members.clear();
     group.staticMembers.clear();
     group.generationId = v.generation;
@@ -1252,6 +1353,7 @@ export class GroupCoordinator {
   /** After the replay: loaded members get a fresh session (they must heartbeat to stay). */
   finishLoading(): void {
     for (const g of this.groups.values()) {
+      if (g.kind !== 'classic') continue;
       for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
     }
   }
@@ -1265,7 +1367,13 @@ export class GroupCoordinator {
     for (const group of [...this.groups.values()]) {
       let baseOf: ((o: CommittedOffset) => number) | null = null;
       let keep: Set<string> = new Set();
-      if (group.protocolType !== null && group.is('Empty')) {
+      if (group.kind === 'consumer') {
+        if (group.members.size === 0) baseOf = () => group.currentStateTimestamp;
+        else {
+          baseOf = (o) => o.commitTimestamp;
+          keep = this.consumerGroups.subscribedTopics(group);
+        }
+      } else if (group.protocolType !== null && group.is('Empty')) {
         baseOf = () => group.currentStateTimestamp;
       } else if (group.protocolType === CONSUMER_PROTOCOL_TYPE && group.is('Stable')) {
         const subscribed = group.subscribedTopics();
@@ -1290,7 +1398,8 @@ export class GroupCoordinator {
         }
       }
       // An empty group left without offsets is gone (Kafka: transitions to Dead, tombstoned).
-      const becomesDead = group.is('Empty') && group.pendingMembers.size === 0 && records.length === countOffsets(group);
+      const empty = group.kind === 'consumer' ? group.members.size === 0 : group.is('Empty') && group.pendingMembers.size === 0;
+      const becomesDead = empty && records.length === group.offsetCount;
       if (becomesDead) records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
       if (records.length === 0) continue;
       try {
@@ -1304,10 +1413,4 @@ export class GroupCoordinator {
       if (becomesDead) this.markDead(group);
     }
   }
-}
-
-function countOffsets(group: ClassicGroup): number {
-  let n = 0;
-  for (const byPartition of group.offsets.values()) n += byPartition.size;
-  return n;
 }

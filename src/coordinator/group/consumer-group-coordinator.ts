@@ -1,0 +1,548 @@
+/**
+ * ConsumerGroupHeartbeat and ConsumerGroupDescribe (KIP-848): the group coordinator side of
+ * the "consumer" group protocol, where the broker computes assignments (server-side
+ * assignors, assignors.ts) and each member's heartbeat carries its next assignment
+ * (reconciliation, consumer-group.ts).
+ *
+ * One heartbeat, as Kafka handles it:
+ *   1. validate the request (INVALID_REQUEST with a message, UNSUPPORTED_ASSIGNOR,
+ *      INVALID_REGULAR_EXPRESSION);
+ *   2. find the member: epoch 0 joins (a new member, a static member's new incarnation, or a
+ *      member rejoining after being fenced); epoch > 0 must match the member's epoch
+ *      (FENCED_MEMBER_EPOCH; the previous epoch is accepted when the member owns no more than
+ *      its current assignment, a lost answer); epoch -1 leaves; epoch -2 leaves as a static
+ *      member that will come back (its partitions stay reserved until its session ends);
+ *   3. a new member, a changed subscription or assignor, or a change in the subscribed
+ *      topics' partition counts bumps the group epoch;
+ *   4. when the group epoch is ahead of the assignment epoch, the assignor computes a new
+ *      target assignment for everyone;
+ *   5. the member reconciles towards its target; its assignment is in the answer when it
+ *      joined or when the assignment changed.
+ * Sessions (heartbeats every heartbeatIntervalMs, expiry after consumerSessionTimeoutMs) and
+ * revocations (within the member's rebalance timeout) fence members that fall silent.
+ *
+ * Differences from Kafka: consumer group membership is kept in memory only (committed
+ * offsets are durable as for every group): after a broker restart members get
+ * UNKNOWN_MEMBER_ID and rejoin with epoch 0, which clients do on their own. For the same
+ * reason a heartbeat with an epoch > 0 for a group that does not exist answers
+ * UNKNOWN_MEMBER_ID (Kafka: GROUP_ID_NOT_FOUND, which clients treat as fatal). An empty
+ * classic group (committed offsets only) becomes a consumer group on the first join, keeping
+ * its offsets; classic and consumer members are not mixed in one group (a classic JoinGroup
+ * to a non-empty consumer group is INCONSISTENT_GROUP_PROTOCOL). Regular expressions use
+ * JavaScript syntax (Kafka: RE2J), matched against whole topic names.
+ */
+import * as crypto from 'crypto';
+import { ErrorCode } from '../../protocol/errors';
+import type { Logger } from '../../logging';
+import { assign, ASSIGNORS, DEFAULT_ASSIGNOR } from './assignors';
+import { ClassicGroup } from './classic-group';
+import {
+  ConsumerGroup,
+  ConsumerGroupMember,
+  copyPartitions,
+  samePartitions,
+  STATIC_LEFT_EPOCH,
+  TopicPartitions,
+} from './consumer-group';
+
+const LEAVE_EPOCH = -1;
+
+/** What the coordinator needs to know about topics (from the broker's TopicManager). */
+export interface TopicCatalog {
+  byName(name: string): { topicId: string; partitions: number } | undefined;
+  nameOf(topicId: string): string | undefined;
+  /** Every non-internal topic name (for regular expression subscriptions). */
+  names(): string[];
+}
+
+export interface ConsumerHeartbeatParams {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+  clientId: string;
+  clientHost: string;
+  /** v1+ (KIP-1082): the client chooses its member id. */
+  apiVersion: number;
+}
+
+export interface ConsumerHeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: { topicId: string; partitions: number[] }[] | null;
+}
+
+export interface ConsumerGroupSettings {
+  /** group.consumer.session.timeout.ms */
+  consumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms */
+  consumerHeartbeatIntervalMs: number;
+  /** group.consumer.max.size */
+  consumerMaxSize: number;
+}
+
+export const DEFAULT_CONSUMER_GROUP_SETTINGS: ConsumerGroupSettings = {
+  consumerSessionTimeoutMs: 45_000,
+  consumerHeartbeatIntervalMs: 5_000,
+  consumerMaxSize: 0x7fffffff,
+};
+
+export interface DescribedPartitions {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+}
+
+export interface ConsumerGroupDescription {
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: {
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    subscribedTopicRegex: string | null;
+    assignment: DescribedPartitions[];
+    targetAssignment: DescribedPartitions[];
+  }[];
+}
+
+type AnyGroup = ClassicGroup | ConsumerGroup;
+
+function fail(errorCode: number, errorMessage: string | null = null, memberId: string | null = null): ConsumerHeartbeatResult {
+  return { errorCode, errorMessage, memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+}
+
+function toWire(tp: TopicPartitions): { topicId: string; partitions: number[] }[] {
+  return [...tp]
+    .filter(([, s]) => s.size > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([topicId, s]) => ({ topicId, partitions: [...s].sort((a, b) => a - b) }));
+}
+
+function fromWire(tps: { topicId: string; partitions: number[] }[]): TopicPartitions {
+  const out: TopicPartitions = new Map();
+  for (const t of tps) {
+    const s = out.get(t.topicId) ?? new Set<number>();
+    for (const p of t.partitions) s.add(p);
+    out.set(t.topicId, s);
+  }
+  return out;
+}
+
+function isSubset(owned: TopicPartitions, of: TopicPartitions): boolean {
+  for (const [topicId, ps] of owned) {
+    const s = of.get(topicId);
+    for (const p of ps) if (!s?.has(p)) return false;
+  }
+  return true;
+}
+
+/** A Kafka-style random member id: a v4 UUID in base64url (22 characters). */
+function newMemberId(): string {
+  return crypto.randomBytes(16).toString('base64url');
+}
+
+function compileRegex(regex: string): RegExp | null {
+  try {
+    return new RegExp(`^(?:${regex})$`);
+  } catch {
+    return null;
+  }
+}
+
+export class ConsumerGroupCoordinator {
+  constructor(
+    private readonly groups: Map<string, AnyGroup>,
+    private readonly settings: ConsumerGroupSettings,
+    private readonly log: Logger,
+    private readonly clock: () => number,
+    private readonly isClosed: () => boolean,
+  ) {}
+
+  // ================================================================ heartbeat
+
+  heartbeat(p: ConsumerHeartbeatParams, topics: TopicCatalog): ConsumerHeartbeatResult {
+    if (this.isClosed()) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const invalid = this.validate(p);
+    if (invalid) return invalid;
+
+    let group: ConsumerGroup;
+    const existing = this.groups.get(p.groupId);
+    if (existing?.kind === 'classic') {
+      if (!existing.is('Empty') || existing.members.size > 0 || existing.pendingMembers.size > 0) {
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`);
+      }
+      // An empty classic group (offsets only) becomes a consumer group and keeps its offsets.
+      group = new ConsumerGroup(p.groupId, this.clock());
+      group.takeOffsetsFrom(existing);
+      this.groups.set(p.groupId, group);
+      this.log.info('empty classic group converted to a consumer group', { group: p.groupId });
+    } else if (existing) {
+      group = existing;
+    } else {
+      if (p.memberEpoch !== 0) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      group = new ConsumerGroup(p.groupId, this.clock());
+      this.groups.set(p.groupId, group);
+    }
+
+    if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === STATIC_LEFT_EPOCH) return this.leave(group, p);
+
+    let member: ConsumerGroupMember;
+    let bump = false;
+    const stateBefore = group.state;
+    if (p.memberEpoch === 0) {
+      const joined = this.join(group, p);
+      if ('errorCode' in joined) return joined;
+      member = joined.member;
+      bump = joined.isNew;
+    } else {
+      const m = group.members.get(p.memberId);
+      if (!m || m.memberEpoch === STATIC_LEFT_EPOCH) {
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      }
+      if (p.instanceId !== null && m.instanceId !== p.instanceId) {
+        return fail(ErrorCode.FENCED_INSTANCE_ID, `Instance id ${p.instanceId} is not the one of member ${p.memberId}.`);
+      }
+      const owned = p.topicPartitions === null ? null : fromWire(p.topicPartitions);
+      if (p.memberEpoch > m.memberEpoch || (p.memberEpoch < m.memberEpoch && (p.memberEpoch !== m.previousMemberEpoch || (owned !== null && !isSubset(owned, m.assigned))))) {
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The consumer group member has a ${p.memberEpoch > m.memberEpoch ? 'greater' : 'smaller'} member epoch (${p.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+        );
+      }
+      member = m;
+    }
+    const assignedBefore = copyPartitions(member.assigned);
+
+    // Subscriptions and settings.
+    member.clientId = p.clientId;
+    member.clientHost = p.clientHost;
+    if (p.rackId !== null) member.rackId = p.rackId;
+    if (p.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
+    if (p.subscribedTopicNames !== null) {
+      const next = [...new Set(p.subscribedTopicNames)].sort();
+      if (next.join('\u0000') !== member.subscribedTopicNames.join('\u0000')) {
+        member.subscribedTopicNames = next;
+        bump = true;
+      }
+    }
+    if (p.subscribedTopicRegex !== null) {
+      const regex = p.subscribedTopicRegex === '' ? null : p.subscribedTopicRegex;
+      if (regex !== member.subscribedTopicRegex) {
+        member.subscribedTopicRegex = regex;
+        bump = true;
+      }
+    }
+    if (p.serverAssignor !== null && p.serverAssignor !== member.serverAssignor) {
+      member.serverAssignor = p.serverAssignor;
+      bump = true;
+    }
+    // Subscribed topics' metadata (a topic created, deleted or grown counts as a change).
+    const metadata = this.subscriptionMetadata(group, topics);
+    if (!sameMetadata(metadata, group.subscriptionMetadata)) {
+      group.subscriptionMetadata = metadata;
+      bump = true;
+    }
+    if (bump) this.bumpGroupEpoch(group);
+    if (group.groupEpoch > group.assignmentEpoch) this.computeTargetAssignment(group, topics);
+
+    group.reconcile(member, p.topicPartitions === null ? null : fromWire(p.topicPartitions));
+    this.scheduleSession(group, member);
+    this.scheduleRevocationDeadline(group, member);
+    if (group.state !== stateBefore) group.currentStateTimestamp = this.clock();
+
+    const changed = !samePartitions(assignedBefore, member.assigned);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: this.settings.consumerHeartbeatIntervalMs,
+      assignment: p.memberEpoch === 0 || changed ? toWire(member.assigned) : null,
+    };
+  }
+
+  private validate(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult | null {
+    const bad = (msg: string) => fail(ErrorCode.INVALID_REQUEST, msg);
+    if (p.groupId === '') return bad("GroupId can't be empty.");
+    if (p.instanceId === '') return bad("InstanceId can't be empty.");
+    if (p.rackId === '') return bad("RackId can't be empty.");
+    if (p.apiVersion >= 1 && p.memberId === '') return bad("MemberId can't be empty.");
+    if (p.memberEpoch > 0 || p.memberEpoch === LEAVE_EPOCH) {
+      if (p.memberId === '') return bad("MemberId can't be empty.");
+    } else if (p.memberEpoch === 0) {
+      if (p.rebalanceTimeoutMs === -1) return bad('RebalanceTimeoutMs must be provided in first request.');
+      if (p.topicPartitions === null || p.topicPartitions.length > 0) return bad('TopicPartitions must be empty when (re-)joining.');
+      const names = p.subscribedTopicNames !== null && p.subscribedTopicNames.length > 0;
+      const regex = p.subscribedTopicRegex !== null && p.subscribedTopicRegex !== '';
+      if (!names && !regex) return bad('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
+    } else if (p.memberEpoch === STATIC_LEFT_EPOCH) {
+      if (p.memberId === '') return bad("MemberId can't be empty.");
+      if (p.instanceId === null) return bad("InstanceId can't be null.");
+    } else {
+      return bad('MemberEpoch is invalid.');
+    }
+    if (p.serverAssignor !== null && !ASSIGNORS.includes(p.serverAssignor)) {
+      return fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${p.serverAssignor} is not supported. Supported assignors: ${ASSIGNORS.join(', ')}.`);
+    }
+    if (p.subscribedTopicRegex !== null && p.subscribedTopicRegex !== '' && compileRegex(p.subscribedTopicRegex) === null) {
+      return fail(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${p.subscribedTopicRegex} is not a valid regular expression.`);
+    }
+    return null;
+  }
+
+  private join(group: ConsumerGroup, p: ConsumerHeartbeatParams): { member: ConsumerGroupMember; isNew: boolean } | ConsumerHeartbeatResult {
+    const memberId = p.memberId !== '' ? p.memberId : newMemberId();
+    if (p.instanceId !== null) {
+      const currentId = group.staticMembers.get(p.instanceId);
+      if (currentId !== undefined && currentId !== memberId) {
+        const current = group.members.get(currentId) as ConsumerGroupMember;
+        if (current.memberEpoch !== STATIC_LEFT_EPOCH) {
+          return fail(
+            ErrorCode.UNRELEASED_INSTANCE_ID,
+            `Static member ${currentId} with instance id ${p.instanceId} is not released yet; it must leave first.`,
+          );
+        }
+        // The static member comes back: same place, same partitions.
+        const m = group.replaceMemberId(currentId, memberId);
+        group.updateMember(m, m.state, 0, m.assigned, m.pendingRevocation);
+        this.log.info('static member rejoined', { group: group.groupId, instanceId: p.instanceId, memberId });
+        return { member: m, isNew: false };
+      }
+    }
+    const existing = group.members.get(memberId);
+    if (existing) {
+      // Rejoining (after being fenced, or a lost answer): it owns nothing now.
+      group.updateMember(existing, 'stable', 0, new Map(), new Map());
+      return { member: existing, isNew: false };
+    }
+    if (group.members.size >= this.settings.consumerMaxSize) {
+      return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.settings.consumerMaxSize} members.`);
+    }
+    const m = new ConsumerGroupMember(
+      memberId,
+      p.instanceId,
+      p.rackId,
+      p.clientId,
+      p.clientHost,
+      p.rebalanceTimeoutMs,
+      [],
+      null,
+      null,
+    );
+    group.addMember(m);
+    this.log.info('member joined consumer group', { group: group.groupId, memberId, instanceId: p.instanceId });
+    return { member: m, isNew: true };
+  }
+
+  private leave(group: ConsumerGroup, p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+    let m = group.members.get(p.memberId);
+    if (!m && p.instanceId !== null) {
+      const id = group.staticMembers.get(p.instanceId);
+      if (id !== undefined) m = group.members.get(id);
+    }
+    if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`, p.memberId);
+    if (p.instanceId !== null && m.instanceId !== p.instanceId) {
+      return fail(ErrorCode.FENCED_INSTANCE_ID, `Instance id ${p.instanceId} is not the one of member ${m.memberId}.`, p.memberId);
+    }
+    if (m.memberId !== p.memberId) {
+      return fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.instanceId} is now member ${m.memberId}.`, p.memberId);
+    }
+    const before = group.state;
+    if (p.memberEpoch === STATIC_LEFT_EPOCH) {
+      // Keeps its partitions reserved until it comes back or its session ends.
+      m.previousMemberEpoch = m.memberEpoch;
+      m.memberEpoch = STATIC_LEFT_EPOCH;
+      this.clearRevocationDeadline(m);
+      this.scheduleSession(group, m);
+      this.log.info('static member left temporarily', { group: group.groupId, memberId: m.memberId, instanceId: m.instanceId });
+    } else {
+      this.removeMember(group, m, 'left the group');
+    }
+    if (group.state !== before) group.currentStateTimestamp = this.clock();
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: p.memberId,
+      memberEpoch: p.memberEpoch,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    };
+  }
+
+  private removeMember(group: ConsumerGroup, m: ConsumerGroupMember, why: string): void {
+    if (m.sessionTimer) clearTimeout(m.sessionTimer);
+    m.sessionTimer = null;
+    this.clearRevocationDeadline(m);
+    group.removeMember(m.memberId);
+    this.bumpGroupEpoch(group);
+    group.currentStateTimestamp = this.clock();
+    this.log.info('member removed from consumer group', { group: group.groupId, memberId: m.memberId, reason: why, groupEpoch: group.groupEpoch });
+  }
+
+  private bumpGroupEpoch(group: ConsumerGroup): void {
+    group.groupEpoch = Math.max(group.groupEpoch, group.assignmentEpoch) + 1;
+  }
+
+  private subscriptionMetadata(group: ConsumerGroup, topics: TopicCatalog): Map<string, { topicId: string; partitions: number }> {
+    const names = group.subscribedTopicNames();
+    const regexes = [...group.members.values()].map((m) => m.subscribedTopicRegex).filter((r): r is string => r !== null);
+    if (regexes.length > 0) {
+      const compiled = regexes.map(compileRegex).filter((r): r is RegExp => r !== null);
+      for (const name of topics.names()) if (compiled.some((r) => r.test(name))) names.add(name);
+    }
+    const out = new Map<string, { topicId: string; partitions: number }>();
+    for (const name of [...names].sort()) {
+      const t = topics.byName(name);
+      if (t) out.set(name, { topicId: t.topicId, partitions: t.partitions });
+    }
+    return out;
+  }
+
+  private memberTopics(m: ConsumerGroupMember, metadata: Map<string, { topicId: string; partitions: number }>): Set<string> {
+    const out = new Set<string>();
+    for (const t of m.subscribedTopicNames) if (metadata.has(t)) out.add(t);
+    const r = m.subscribedTopicRegex === null ? null : compileRegex(m.subscribedTopicRegex);
+    if (r) for (const name of metadata.keys()) if (r.test(name)) out.add(name);
+    return out;
+  }
+
+  private computeTargetAssignment(group: ConsumerGroup, topics: TopicCatalog): void {
+    // The metadata may have been recorded by an earlier heartbeat; refresh it for this assignment.
+    group.subscriptionMetadata = this.subscriptionMetadata(group, topics);
+    const name = preferredAssignor(group);
+    const members = [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      topics: this.memberTopics(m, group.subscriptionMetadata),
+      current: group.targetAssignment.get(m.memberId) ?? new Map<string, Set<number>>(),
+    }));
+    group.targetAssignment = assign(name, members, group.subscriptionMetadata);
+    group.assignmentEpoch = group.groupEpoch;
+    group.assignorName = name;
+    this.log.info('consumer group target assignment', {
+      group: group.groupId,
+      epoch: group.assignmentEpoch,
+      assignor: name,
+      members: members.length,
+    });
+  }
+
+  // ================================================================ timers
+
+  private scheduleSession(group: ConsumerGroup, m: ConsumerGroupMember): void {
+    if (m.sessionTimer) clearTimeout(m.sessionTimer);
+    m.sessionTimer = setTimeout(() => {
+      m.sessionTimer = null;
+      if (this.isClosed() || group.members.get(m.memberId) !== m) return;
+      this.removeMember(group, m, 'session timeout');
+    }, this.settings.consumerSessionTimeoutMs);
+    m.sessionTimer.unref();
+  }
+
+  /** A member asked to revoke partitions must do so within its rebalance timeout. */
+  private scheduleRevocationDeadline(group: ConsumerGroup, m: ConsumerGroupMember): void {
+    if (m.state !== 'unrevoked_partitions') {
+      this.clearRevocationDeadline(m);
+      return;
+    }
+    if (m.rebalanceTimer) return;
+    const epoch = m.memberEpoch;
+    m.rebalanceTimer = setTimeout(() => {
+      m.rebalanceTimer = null;
+      if (this.isClosed() || group.members.get(m.memberId) !== m) return;
+      if (m.state === 'unrevoked_partitions' && m.memberEpoch === epoch) this.removeMember(group, m, 'did not revoke its partitions within the rebalance timeout');
+    }, m.rebalanceTimeoutMs);
+    m.rebalanceTimer.unref();
+  }
+
+  private clearRevocationDeadline(m: ConsumerGroupMember): void {
+    if (m.rebalanceTimer) clearTimeout(m.rebalanceTimer);
+    m.rebalanceTimer = null;
+  }
+
+  /** Stops the timers of a group (deletion, shutdown). */
+  clearTimers(group: ConsumerGroup): void {
+    for (const m of group.members.values()) {
+      if (m.sessionTimer) clearTimeout(m.sessionTimer);
+      m.sessionTimer = null;
+      this.clearRevocationDeadline(m);
+    }
+  }
+
+  // ================================================================ describe
+
+  describe(group: ConsumerGroup, topics: TopicCatalog): ConsumerGroupDescription {
+    const describe = (tp: TopicPartitions): DescribedPartitions[] =>
+      toWire(tp).map((t) => ({ topicId: t.topicId, topicName: topics.nameOf(t.topicId) ?? '', partitions: t.partitions }));
+    return {
+      groupId: group.groupId,
+      groupState: group.state,
+      groupEpoch: group.groupEpoch,
+      assignmentEpoch: group.assignmentEpoch,
+      assignorName: group.assignorName,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        subscribedTopicRegex: m.subscribedTopicRegex,
+        assignment: describe(m.assigned),
+        targetAssignment: describe(group.targetAssignment.get(m.memberId) ?? new Map()),
+      })),
+    };
+  }
+
+  /** Topics the group's members subscribe to (names, and regex matches as of the last assignment). */
+  subscribedTopics(group: ConsumerGroup): Set<string> {
+    const out = group.subscribedTopicNames();
+    for (const m of group.members.values()) for (const t of this.memberTopics(m, group.subscriptionMetadata)) out.add(t);
+    return out;
+  }
+}
+
+function sameMetadata(
+  a: Map<string, { topicId: string; partitions: number }>,
+  b: Map<string, { topicId: string; partitions: number }>,
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, t] of a) {
+    const o = b.get(name);
+    if (!o || o.topicId !== t.topicId || o.partitions !== t.partitions) return false;
+  }
+  return true;
+}
+
+/** The assignor most members ask for (ties: the first in ASSIGNORS order); the default when none asks. */
+function preferredAssignor(group: ConsumerGroup): string {
+  const votes = new Map<string, number>();
+  for (const m of group.members.values()) if (m.serverAssignor) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
+  let best = DEFAULT_ASSIGNOR;
+  let bestVotes = 0;
+  for (const name of ASSIGNORS) {
+    const v = votes.get(name) ?? 0;
+    if (v > bestVotes) {
+      best = name;
+      bestVotes = v;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,48 @@
+/**
+ * ConsumerGroupHeartbeat (key 68), v0-1: the KIP-848 consumer group protocol. Joining
+ * (epoch 0), heartbeating, reconciling and leaving (epoch -1, or -2 for a static member
+ * coming back) all go through this one request; the broker computes assignments with its
+ * server-side assignors ("uniform", the default, and "range"). v1 (KIP-1082): the client
+ * chooses its member id. See src/coordinator/group/consumer-group-coordinator.ts for what
+ * differs from Kafka (membership is not persisted across broker restarts).
+ */
+import { ConsumerGroupHeartbeatApi, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { Handler } from '../server/handler-registry';
+import { groupCoordinator } from '../coordinator/group';
+import { clientHost, topicCatalog } from './group-common';
+
+export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatRequest, Encodable<ConsumerGroupHeartbeatResponse>> = {
+  apiKey: ConsumerGroupHeartbeatApi.key,
+  minVersion: ConsumerGroupHeartbeatApi.minVersion,
+  maxVersion: ConsumerGroupHeartbeatApi.maxVersion,
+  handle(ctx, req) {
+    const result = groupCoordinator(ctx.broker).consumerGroupHeartbeat(
+      {
+        groupId: req.groupId,
+        memberId: req.memberId,
+        memberEpoch: req.memberEpoch,
+        instanceId: req.instanceId,
+        rackId: req.rackId,
+        rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+        subscribedTopicNames: req.subscribedTopicNames,
+        subscribedTopicRegex: ctx.header.apiVersion >= 1 ? req.subscribedTopicRegex : null,
+        serverAssignor: req.serverAssignor,
+        topicPartitions: req.topicPartitions,
+        clientId: ctx.header.clientId ?? '',
+        clientHost: clientHost(ctx),
+        apiVersion: ctx.header.apiVersion,
+      },
+      topicCatalog(ctx.broker),
+    );
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      errorMessage: result.errorMessage,
+      memberId: result.memberId,
+      memberEpoch: result.memberEpoch,
+      heartbeatIntervalMs: result.heartbeatIntervalMs,
+      assignment: result.assignment === null ? null : { topicPartitions: result.assignment },
+    };
+  },
+};
