@@ -20,9 +20,12 @@
  *      run, writableLength is 0 and the handle's writeQueueSize is 0. Bytes still queued in
  *      Node would otherwise land after ours and break the framing;
  *   2. buffers (and small regions, read as above) go out with writev(2), large regions with
- *      sendfile(2), both non-blocking and from the JS thread; regions not wholly in the page
- *      cache (mincore) are read on the thread pool instead, so a cold segment never blocks
- *      the event loop;
+ *      sendfile(2), both non-blocking and from the JS thread. sendfile of pages that are not
+ *      in the page cache would block the event loop on the disk, so a region that is not
+ *      wholly cached (mincore) goes in PREFETCH_CHUNK pieces: a piece with missing pages is
+ *      first paged in on the thread pool (readahead, then one byte per page), and the next
+ *      piece's page-in overlaps the current piece's sendfile. (Page caches with proactive
+ *      reclaim, as on some VMs, leave scattered holes in data read seconds ago.)
  *   3. on EAGAIN the sender waits for writability through the addon's epoll set (keyed by a
  *      per-operation id) and continues in a loop: continuations iterate, never recurse;
  *   4. socket.write is not called until the response is complete; then the dup is removed
@@ -38,10 +41,14 @@ import * as fs from 'fs';
 import type * as net from 'net';
 import type { Chunk, FileRegion } from '../protocol/writer';
 import type { Logger } from '../logging';
-import { EAGAIN, SendfileAddon, cancelWait, newWaitId, waitWritable } from './zero-copy';
+import { EAGAIN, SendfileAddon, cancelWait, newWaitId, prefetch, waitWritable } from './zero-copy';
 
 /** Regions at least this large go out with sendfile; smaller ones are copied with the headers. */
 export const SENDFILE_MIN = 64 * 1024;
+/** Zero-copy path: regions not wholly in the page cache are paged in and sent in pieces of this size. */
+export const PREFETCH_CHUNK = 1024 * 1024;
+/** Pieces paged in ahead of the one being sent. */
+const PREFETCH_AHEAD = 4;
 /** Copy path: regions at least this large are streamed in pieces of this size. */
 export const COPY_CHUNK = 256 * 1024;
 /** Copy path: bytes of small-region reads gathered before they are written. */
@@ -60,8 +67,8 @@ export const sendStats = {
   copiedRegionBytes: 0,
   /** Responses sent on the zero-copy path. */
   zeroCopyResponses: 0,
-  /** Large regions that were not in the page cache and went through the thread pool. */
-  coldRegions: 0,
+  /** PREFETCH_CHUNK pieces of large regions that were paged in on the thread pool before sendfile. */
+  prefetchedChunks: 0,
   /** EAGAIN waits for writability on the zero-copy path. */
   writableWaits: 0,
   /** Regions that came back short (file truncated) and were padded with zeros. */
@@ -364,35 +371,74 @@ export class ResponseSender {
 
   private async sendfileRegion(r: FileRegion): Promise<void> {
     const addon = this.addon as SendfileAddon;
-    if (addon.resident(r.fd, r.position, r.length) !== 1) {
-      // Not (all) in the page cache: sendfile would block the event loop on the disk.
-      sendStats.coldRegions++;
-      await this.streamRegion(r, (b) => this.writeDirect([b]));
+    const end = r.position + r.length;
+    if (addon.resident(r.fd, r.position, r.length) === 1) {
+      await this.sendfileRange(r.fd, r.position, end);
       return;
     }
-    let position = r.position;
-    let left = r.length;
-    while (left > 0) {
+    // Not wholly cached: piece by piece, each one paged in off the JS thread when needed, with
+    // up to PREFETCH_AHEAD pieces paging in while the current one is sent.
+    const ahead = new Map<number, Promise<number>>();
+    let scheduled = r.position; // pieces before this were checked (and paged in if needed)
+    for (let position = r.position; position < end; ) {
+      while (scheduled < end && scheduled < position + (PREFETCH_AHEAD + 1) * PREFETCH_CHUNK) {
+        const to = Math.min(end, scheduled + PREFETCH_CHUNK);
+        if (addon.resident(r.fd, scheduled, to - scheduled) !== 1) ahead.set(scheduled, this.pageIn(r.fd, scheduled, to));
+        scheduled = to;
+      }
+      const pieceEnd = Math.min(end, position + PREFETCH_CHUNK);
+      const ready = ahead.get(position);
+      if (ready) {
+        ahead.delete(position);
+        await ready;
+      }
+      if (!(await this.sendfileRange(r.fd, position, pieceEnd))) {
+        // The file ended early: the rest of the region was padded already.
+        await this.padZeros(end - pieceEnd);
+        return;
+      }
+      position = pieceEnd;
+    }
+  }
+
+  private pageIn(fd: number, from: number, to: number): Promise<number> {
+    sendStats.prefetchedChunks++;
+    return prefetch(this.addon as SendfileAddon, fd, from, to - from);
+  }
+
+  /**
+   * sendfile of [from, to) until done; false if the file ended before `to` (the missing
+   * bytes are then written as zeros so that the frame keeps its promised length).
+   */
+  private async sendfileRange(fd: number, from: number, to: number): Promise<boolean> {
+    const addon = this.addon as SendfileAddon;
+    let position = from;
+    while (position < to) {
       this.checkOpen();
-      const n = addon.sendfile(this.dupFd, r.fd, position, left);
+      const n = addon.sendfile(this.dupFd, fd, position, to - position);
       if (n > 0) {
         position += n;
-        left -= n;
         this.directBytes += n;
         sendStats.sendfileBytes += n;
       } else if (n === 0) {
-        this.log.warn('short read of a log segment', { position, missing: left });
+        this.log.warn('short read of a log segment', { position, missing: to - position });
         sendStats.paddedRegions++;
-        while (left > 0) {
-          const z = Math.min(left, ZEROS.length);
-          await this.writeDirect([ZEROS.subarray(0, z)]);
-          left -= z;
-        }
+        await this.padZeros(to - position);
+        return false;
       } else if (n === -EAGAIN) {
         await this.waitWritable();
       } else {
         this.fail('sendfile', n);
       }
+    }
+    return true;
+  }
+
+  private async padZeros(length: number): Promise<void> {
+    for (let left = length; left > 0; ) {
+      const z = Math.min(left, ZEROS.length);
+      await this.writeDirect([ZEROS.subarray(0, z)]);
+      left -= z;
     }
   }
 

@@ -22,6 +22,7 @@ export interface SendfileAddon {
   writev(fd: number, buffers: Buffer[], skip: number): number;
   resident(fd: number, position: number, length: number): number;
   preadNoWait(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  prefetch(fd: number, position: number, length: number, done: (rc: number) => void): number;
 }
 
 export const EAGAIN = 11;
@@ -124,6 +125,18 @@ function onWritable(ids: number[]): void {
       w();
     }
   }
+}
+
+/**
+ * Brings a file range into the page cache on libuv's thread pool (readahead, then waiting for
+ * each page); resolves with 0 or -errno. Never rejects: a failed prefetch only means that
+ * the sendfile after it may block or fail and report the error itself.
+ */
+export function prefetch(addon: SendfileAddon, fd: number, position: number, length: number): Promise<number> {
+  return new Promise((resolve) => {
+    const rc = addon.prefetch(fd, position, length, resolve);
+    if (rc !== 0) resolve(rc);
+  });
 }
 
 /** Pending writability waits (tests check that closed sockets leave none behind). */

@@ -20,6 +20,8 @@
  *                             -errno if that cannot be told (mmap + mincore)
  *   preadNoWait(fd, buf, off, n, pos)  preadv2(RWF_NOWAIT): bytes read, or -EAGAIN when the
  *                             data is not cached (the caller then reads off the JS thread)
+ *   prefetch(fd, pos, n, cb)  on libuv's thread pool: readahead(2), then waits for every page
+ *                             of the range to be cached; cb(-errno or 0) on the JS thread
  *
  * libuv allows one watcher per fd, and the socket's fd already has Node's: the epoll set
  * holds dup()s of sockets and is itself the only fd the uv_poll handle watches. Events are
@@ -385,6 +387,87 @@ static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
   }
 }
 
+/* ---- prefetch: bring a file range into the page cache on libuv's thread pool ---- */
+
+typedef struct {
+  napi_async_work work;
+  napi_ref callback;
+  int fd;
+  int64_t pos;
+  int64_t len;
+  int err;
+} prefetch_t;
+
+static void prefetch_execute(napi_env env, void *data) {
+  (void)env;
+  prefetch_t *p = (prefetch_t *)data;
+  /* readahead() only starts the reads; touching one byte per page waits for each of them,
+     so that the caller's sendfile() afterwards finds everything cached and cannot block. */
+  if (readahead(p->fd, (off64_t)p->pos, (size_t)p->len) != 0 && errno != EINVAL) p->err = errno;
+  long page = sysconf(_SC_PAGESIZE);
+  char byte;
+  for (int64_t off = p->pos - (p->pos % page); off < p->pos + p->len; off += page) {
+    ssize_t n = pread(p->fd, &byte, 1, (off_t)off);
+    if (n < 0) {
+      if (errno == EINTR) {
+        off -= page;
+        continue;
+      }
+      p->err = errno;
+      break;
+    }
+    if (n == 0) break; /* end of file */
+  }
+}
+
+static void prefetch_complete(napi_env env, napi_status status, void *data) {
+  prefetch_t *p = (prefetch_t *)data;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value fn, recv, arg, result;
+    if (napi_get_reference_value(env, p->callback, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok &&
+        napi_create_int32(env, status == napi_ok ? -p->err : -ECANCELED, &arg) == napi_ok) {
+      /* Async-work completions run inside a callback scope: call_function suffices. */
+      if (napi_call_function(env, recv, fn, 1, &arg, &result) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+          napi_value exc;
+          napi_get_and_clear_last_exception(env, &exc);
+          napi_fatal_exception(env, exc);
+        }
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  napi_delete_reference(env, p->callback);
+  napi_delete_async_work(env, p->work);
+  free(p);
+}
+
+static napi_value js_prefetch(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int64_t fd, pos, len;
+  if (get_args(env, info, 4, argv, NULL) != 0 || get_i64(env, argv[0], &fd) != 0 || get_i64(env, argv[1], &pos) != 0 ||
+      get_i64(env, argv[2], &len) != 0)
+    return NULL;
+  if (pos < 0 || len < 0) return make_int(env, -EINVAL);
+  prefetch_t *p = (prefetch_t *)calloc(1, sizeof(prefetch_t));
+  if (p == NULL) return make_int(env, -ENOMEM);
+  p->fd = (int)fd;
+  p->pos = pos;
+  p->len = len;
+  napi_value name;
+  if (napi_create_reference(env, argv[3], 1, &p->callback) != napi_ok ||
+      napi_create_string_utf8(env, "SamsaPrefetch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, prefetch_execute, prefetch_complete, p, &p->work) != napi_ok ||
+      napi_queue_async_work(env, p->work) != napi_ok) {
+    free(p);
+    return throw_last(env);
+  }
+  return make_int(env, 0);
+}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   state_t *st = (state_t *)calloc(1, sizeof(state_t));
   if (st == NULL) {
@@ -406,6 +489,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"writev", NULL, js_writev, NULL, NULL, NULL, napi_enumerable, st},
       {"resident", NULL, js_resident, NULL, NULL, NULL, napi_enumerable, st},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, st},
+      {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, st},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
