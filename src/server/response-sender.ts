@@ -45,6 +45,12 @@ import { EAGAIN, SendfileAddon, cancelWait, newWaitId, prefetch, waitWritable } 
 
 /** Regions at least this large go out with sendfile; smaller ones are copied with the headers. */
 export const SENDFILE_MIN = 64 * 1024;
+/**
+ * Bytes per sendfile call. On loopback one call keeps going while the reader drains, so a
+ * 16 MiB region could hold the event loop for tens of milliseconds; after each slice the
+ * sender yields (setImmediate) so that other connections are served in between.
+ */
+const SENDFILE_SLICE = 1024 * 1024;
 /** Zero-copy path: regions not wholly in the page cache are paged in and sent in pieces of this size. */
 export const PREFETCH_CHUNK = 1024 * 1024;
 /** Pieces paged in ahead of the one being sent. */
@@ -413,11 +419,18 @@ export class ResponseSender {
   private async sendfileRange(fd: number, from: number, to: number): Promise<boolean> {
     const addon = this.addon as SendfileAddon;
     let position = from;
+    let sliceLeft = SENDFILE_SLICE;
     while (position < to) {
       this.checkOpen();
-      const n = addon.sendfile(this.dupFd, fd, position, to - position);
+      if (sliceLeft <= 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceLeft = SENDFILE_SLICE;
+        continue;
+      }
+      const n = addon.sendfile(this.dupFd, fd, position, Math.min(to - position, sliceLeft));
       if (n > 0) {
         position += n;
+        sliceLeft -= n;
         this.directBytes += n;
         sendStats.sendfileBytes += n;
       } else if (n === 0) {
@@ -427,6 +440,7 @@ export class ResponseSender {
         return false;
       } else if (n === -EAGAIN) {
         await this.waitWritable();
+        sliceLeft = SENDFILE_SLICE;
       } else {
         this.fail('sendfile', n);
       }

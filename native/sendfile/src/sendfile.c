@@ -401,16 +401,32 @@ typedef struct {
 static void prefetch_execute(napi_env env, void *data) {
   (void)env;
   prefetch_t *p = (prefetch_t *)data;
-  /* readahead() only starts the reads; touching one byte per page waits for each of them,
-     so that the caller's sendfile() afterwards finds everything cached and cannot block. */
-  if (readahead(p->fd, (off64_t)p->pos, (size_t)p->len) != 0 && errno != EINVAL) p->err = errno;
+  /* Which pages are missing (mincore, before any read is started: a page under I/O already
+     counts as present), then readahead() to start all the reads at once, then one byte of
+     every missing page, which waits for its read. The caller's sendfile() afterwards finds
+     the whole range cached and cannot block. Pages already cached are not touched. */
   long page = sysconf(_SC_PAGESIZE);
+  int64_t start = p->pos - (p->pos % page);
+  size_t span = (size_t)(p->pos + p->len - start);
+  size_t pages = (span + (size_t)page - 1) / (size_t)page;
+  unsigned char *vec = NULL;
+  void *map = mmap(NULL, span, PROT_READ, MAP_SHARED, p->fd, (off_t)start);
+  if (map != MAP_FAILED) {
+    vec = (unsigned char *)malloc(pages);
+    if (vec != NULL && mincore(map, span, vec) != 0) {
+      free(vec);
+      vec = NULL;
+    }
+    munmap(map, span);
+  }
+  if (readahead(p->fd, (off64_t)p->pos, (size_t)p->len) != 0 && errno != EINVAL) p->err = errno;
   char byte;
-  for (int64_t off = p->pos - (p->pos % page); off < p->pos + p->len; off += page) {
-    ssize_t n = pread(p->fd, &byte, 1, (off_t)off);
+  for (size_t i = 0; i < pages; i++) {
+    if (vec != NULL && (vec[i] & 1)) continue;
+    ssize_t n = pread(p->fd, &byte, 1, (off_t)(start + (int64_t)i * page));
     if (n < 0) {
       if (errno == EINTR) {
-        off -= page;
+        i--;
         continue;
       }
       p->err = errno;
@@ -418,6 +434,7 @@ static void prefetch_execute(napi_env env, void *data) {
     }
     if (n == 0) break; /* end of file */
   }
+  free(vec);
 }
 
 static void prefetch_complete(napi_env env, napi_status status, void *data) {
