@@ -31,6 +31,9 @@ export interface BrokerConfig {
   offsetsTopicNumPartitions: number;
   /** offsets.retention.minutes: committed offsets of groups without members expire after this. */
   offsetsRetentionMinutes: number;
+  /** group.consumer.session.timeout.ms / group.consumer.heartbeat.interval.ms (KIP-848 groups). */
+  groupConsumerSessionTimeoutMs: number;
+  groupConsumerHeartbeatIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -52,4 +55,6 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   groupMaxSessionTimeoutMs: 1_800_000,
   offsetsTopicNumPartitions: 10,
   offsetsRetentionMinutes: 7 * 24 * 60,
+  groupConsumerSessionTimeoutMs: 45_000,
+  groupConsumerHeartbeatIntervalMs: 5_000,
 };

@@ -32,6 +32,8 @@ async function serve(argv: {
   'group-max-session-timeout-ms': number;
   'offsets-topic-num-partitions': number;
   'offsets-retention-minutes': number;
+  'group-consumer-session-timeout-ms': number;
+  'group-consumer-heartbeat-interval-ms': number;
   config?: string;
   override?: string[];
 }): Promise<void> {
@@ -53,6 +55,8 @@ async function serve(argv: {
     groupMaxSessionTimeoutMs: argv['group-max-session-timeout-ms'],
     offsetsTopicNumPartitions: argv['offsets-topic-num-partitions'],
     offsetsRetentionMinutes: argv['offsets-retention-minutes'],
+    groupConsumerSessionTimeoutMs: argv['group-consumer-session-timeout-ms'],
+    groupConsumerHeartbeatIntervalMs: argv['group-consumer-heartbeat-interval-ms'],
   };
   const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger);
   const broker = await startBroker({ ...config, logger });
@@ -167,6 +171,16 @@ void yargs(hideBin(process.argv))
           type: 'number',
           default: DEFAULT_CONFIG.offsetsTopicNumPartitions,
           describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)',
+        })
+        .option('group-consumer-session-timeout-ms', {
+          type: 'number',
+          default: DEFAULT_CONFIG.groupConsumerSessionTimeoutMs,
+          describe: 'Session timeout of KIP-848 consumer group members (group.consumer.session.timeout.ms)',
+        })
+        .option('group-consumer-heartbeat-interval-ms', {
+          type: 'number',
+          default: DEFAULT_CONFIG.groupConsumerHeartbeatIntervalMs,
+          describe: 'Heartbeat interval KIP-848 consumer group members are told to use (group.consumer.heartbeat.interval.ms)',
         })
         .option('offsets-retention-minutes', {
           type: 'number',

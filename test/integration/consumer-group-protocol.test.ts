@@ -114,7 +114,9 @@ describe('KIP-848 consumer groups through the raw client', () => {
     const noTimeout = await heartbeat(0, { memberId: '', memberEpoch: 0, subscribedTopicNames: ['kip848'], topicPartitions: [] });
     expect(noTimeout.body).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'RebalanceTimeoutMs must be provided in first request.' });
     const unknown = await heartbeat(1, { memberId: 'nobody', memberEpoch: 5 });
-    expect(unknown.body.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(unknown.body.errorCode).toBe(ErrorCode.FENCED_MEMBER_EPOCH); // never seen: rejoin
+    const gone = await heartbeat(1, { memberId: 'member-b-0000000000000', memberEpoch: 2 });
+    expect(gone.body.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID); // it left earlier
     const assignor = await heartbeat(1, { memberId: 'x', memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicNames: ['kip848'], topicPartitions: [], serverAssignor: 'cooperative-sticky' });
     expect(assignor.body.errorCode).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
     const regex = await heartbeat(1, { memberId: 'x', memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicRegex: 'kip[', topicPartitions: [] });

@@ -22,10 +22,11 @@
  * revocations (within the member's rebalance timeout) fence members that fall silent.
  *
  * Differences from Kafka: consumer group membership is kept in memory only (committed
- * offsets are durable as for every group): after a broker restart members get
- * UNKNOWN_MEMBER_ID and rejoin with epoch 0, which clients do on their own. For the same
- * reason a heartbeat with an epoch > 0 for a group that does not exist answers
- * UNKNOWN_MEMBER_ID (Kafka: GROUP_ID_NOT_FOUND, which clients treat as fatal). An empty
+ * offsets are durable as for every group): after a broker restart a member's heartbeat
+ * (epoch > 0) finds nothing and is answered FENCED_MEMBER_EPOCH, so that it rejoins with
+ * epoch 0 (Kafka would know the member; for a group it does not know it answers
+ * GROUP_ID_NOT_FOUND, which clients treat as fatal). Members this coordinator removed itself
+ * get UNKNOWN_MEMBER_ID, as in Kafka. An empty
  * classic group (committed offsets only) becomes a consumer group on the first join, keeping
  * its offsets; classic and consumer members are not mixed in one group (a classic JoinGroup
  * to a non-empty consumer group is INCONSISTENT_GROUP_PROTOCOL). Regular expressions use
@@ -196,7 +197,7 @@ export class ConsumerGroupCoordinator {
     } else if (existing) {
       group = existing;
     } else {
-      if (p.memberEpoch !== 0) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      if (p.memberEpoch !== 0) return this.unknownMember(null, p);
       group = new ConsumerGroup(p.groupId, this.clock());
       this.groups.set(p.groupId, group);
     }
@@ -213,9 +214,8 @@ export class ConsumerGroupCoordinator {
       bump = joined.isNew;
     } else {
       const m = group.members.get(p.memberId);
-      if (!m || m.memberEpoch === STATIC_LEFT_EPOCH) {
-        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
-      }
+      if (!m) return this.unknownMember(group, p);
+      if (m.memberEpoch === STATIC_LEFT_EPOCH) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} left the group.`);
       if (p.instanceId !== null && m.instanceId !== p.instanceId) {
         return fail(ErrorCode.FENCED_INSTANCE_ID, `Instance id ${p.instanceId} is not the one of member ${p.memberId}.`);
       }
@@ -276,6 +276,22 @@ export class ConsumerGroupCoordinator {
       heartbeatIntervalMs: this.settings.consumerHeartbeatIntervalMs,
       assignment: p.memberEpoch === 0 || changed ? toWire(member.assigned) : null,
     };
+  }
+
+  /**
+   * A heartbeat (epoch > 0) from a member this coordinator does not know. One it removed
+   * itself gets Kafka's UNKNOWN_MEMBER_ID. One it never saw comes from before a broker
+   * restart (membership is not persisted): FENCED_MEMBER_EPOCH, which every client answers by
+   * rejoining with epoch 0 (some treat UNKNOWN_MEMBER_ID as fatal or retry it unchanged).
+   */
+  private unknownMember(group: ConsumerGroup | null, p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+    if (group?.departed.has(p.memberId)) {
+      return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+    }
+    return fail(
+      ErrorCode.FENCED_MEMBER_EPOCH,
+      `Member ${p.memberId} of group ${p.groupId} is not known to this coordinator (it restarted); the member must rejoin.`,
+    );
   }
 
   private validate(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult | null {

@@ -71,6 +71,7 @@ export function samePartitions(a: TopicPartitions, b: TopicPartitions): boolean 
 }
 
 const key = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
+const MAX_DEPARTED = 10_000;
 
 export class ConsumerGroup extends GroupBase {
   readonly kind = 'consumer' as const;
@@ -87,6 +88,8 @@ export class ConsumerGroup extends GroupBase {
   subscriptionMetadata = new Map<string, { topicId: string; partitions: number }>();
   /** The assignor of the last target assignment. */
   assignorName = 'uniform';
+  /** Ids of members this coordinator removed (recent ones): they get UNKNOWN_MEMBER_ID, others FENCED_MEMBER_EPOCH. */
+  readonly departed = new Set<string>();
 
   get state(): ConsumerGroupState {
     if (this.members.size === 0) return 'Empty';
@@ -121,6 +124,8 @@ export class ConsumerGroup extends GroupBase {
     this.releaseAll(m);
     this.members.delete(memberId);
     this.targetAssignment.delete(memberId);
+    this.departed.add(memberId);
+    if (this.departed.size > MAX_DEPARTED) this.departed.delete(this.departed.values().next().value as string);
     if (m.instanceId !== null && this.staticMembers.get(m.instanceId) === memberId) this.staticMembers.delete(m.instanceId);
     return m;
   }

@@ -27,6 +27,8 @@ function configFrom(broker: Broker): GroupCoordinatorConfig {
     maxSessionTimeoutMs: b.groupMaxSessionTimeoutMs ?? DEFAULT_GROUP_CONFIG.maxSessionTimeoutMs,
     offsetsRetentionMs:
       b.offsetsRetentionMinutes !== undefined ? b.offsetsRetentionMinutes * 60_000 : DEFAULT_GROUP_CONFIG.offsetsRetentionMs,
+    consumerSessionTimeoutMs: b.groupConsumerSessionTimeoutMs ?? DEFAULT_GROUP_CONFIG.consumerSessionTimeoutMs,
+    consumerHeartbeatIntervalMs: b.groupConsumerHeartbeatIntervalMs ?? DEFAULT_GROUP_CONFIG.consumerHeartbeatIntervalMs,
   };
 }
 

@@ -165,8 +165,12 @@ describe('ConsumerGroupHeartbeat', () => {
     hb(c, { memberId: 'm1', memberEpoch: 1, topicPartitions: r1.assignment });
     expect(hb(c, { memberId: 'm1', memberEpoch: 7 }).errorCode).toBe(ErrorCode.FENCED_MEMBER_EPOCH);
     expect(hb(c, { memberId: 'm1', memberEpoch: 1, topicPartitions: r1.assignment })).toMatchObject({ errorCode: 0, memberEpoch: 2 });
-    expect(hb(c, { memberId: 'ghost', memberEpoch: 1 }).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
-    expect(hb(c, { groupId: 'nope', memberId: 'm1', memberEpoch: 1 }).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // Never seen by this coordinator (e.g. from before a broker restart): fenced, so it rejoins.
+    expect(hb(c, { memberId: 'ghost', memberEpoch: 1 }).errorCode).toBe(ErrorCode.FENCED_MEMBER_EPOCH);
+    expect(hb(c, { groupId: 'nope', memberId: 'm1', memberEpoch: 1 }).errorCode).toBe(ErrorCode.FENCED_MEMBER_EPOCH);
+    // Removed by it: Kafka's UNKNOWN_MEMBER_ID.
+    hb(c, { memberId: 'm2', memberEpoch: -1 });
+    expect(hb(c, { memberId: 'm2', memberEpoch: 2 }).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
   test('request validation', () => {
