@@ -42,7 +42,7 @@ import type { Logger } from '../logging';
 import { OffsetIndex, OFFSET_INDEX_ENTRY_SIZE } from './offset-index';
 import { TimeIndex, TIME_INDEX_ENTRY_SIZE } from './time-index';
 import { segmentFileName, type LogSegment } from './segment';
-import { cleanedPath, SEGMENT_FILE_SUFFIXES } from './segment-swap';
+import { abandonSwap, cleanedPath, completeSwap, prepareSwap, SEGMENT_FILE_SUFFIXES } from './segment-swap';
 import {
   batchPayload,
   buildBatch,
@@ -311,8 +311,11 @@ class CleanedSegmentWriter {
     await this.fh.sync();
     await this.fh.close();
     if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
-    this.offsetIndex.persist(true);
-    this.timeIndex.persist(true);
+    // Written without fsync (a small buffered write), then fsynced off the JS thread.
+    this.offsetIndex.persist(false);
+    this.timeIndex.persist(false);
+    await fsyncFile(this.offsetIndex.path);
+    await fsyncFile(this.timeIndex.path);
   }
 
   async discard(): Promise<void> {
@@ -478,12 +481,22 @@ export class LogCleaner {
       }
       await writer.finish();
       const suffixes = ['.log', '.index', '.timeindex'];
-      if (mergeTxnIndexes(log.dir, base, group)) suffixes.push('.txnindex');
+      if (await mergeTxnIndexes(log.dir, base, group)) suffixes.push('.txnindex');
+      await prepareSwap(
+        log.dir,
+        base,
+        group.map((s) => s.baseOffset),
+        suffixes,
+      );
       if (this.abortRequested) throw new CleaningAborted();
       committed = log.replaceSegments(group, suffixes);
+      if (committed) await completeSwap(log.dir);
       return committed;
     } finally {
-      if (!committed) await writer.discard();
+      if (!committed) {
+        await abandonSwap(log.dir).catch(() => undefined);
+        await writer.discard();
+      }
     }
   }
 
@@ -527,23 +540,32 @@ function groupSegments(segments: readonly LogSegment[], segmentBytes: number): L
   return groups;
 }
 
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fs.promises.open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Concatenates the replaced segments' .txnindex files (entries carry absolute offsets) into the cleaned one. */
-function mergeTxnIndexes(dir: string, base: number, group: readonly LogSegment[]): boolean {
+async function mergeTxnIndexes(dir: string, base: number, group: readonly LogSegment[]): Promise<boolean> {
   const parts: Buffer[] = [];
   for (const s of group) {
     try {
-      parts.push(fs.readFileSync(path.join(dir, segmentFileName(s.baseOffset, '.txnindex'))));
+      parts.push(await fs.promises.readFile(path.join(dir, segmentFileName(s.baseOffset, '.txnindex'))));
     } catch {
       // no aborted transactions in this segment
     }
   }
   if (parts.length === 0) return false;
-  const fd = fs.openSync(cleanedPath(dir, base, '.txnindex'), 'w', 0o644);
+  const fh = await fs.promises.open(cleanedPath(dir, base, '.txnindex'), 'w', 0o644);
   try {
-    fs.writeSync(fd, Buffer.concat(parts));
-    fs.fsyncSync(fd);
+    await fh.writeFile(Buffer.concat(parts));
+    await fh.sync();
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
   return true;
 }

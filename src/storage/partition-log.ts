@@ -398,8 +398,9 @@ export class PartitionLog {
 
   /**
    * The cleaner's commit: replaces `replaced` (consecutive closed segments, still in the log)
-   * by the rewritten segment in `<first base>.*.cleaned` (fsynced by the caller), through the
-   * crash-safe swap of segment-swap.ts. Returns false, changing nothing, when the log was
+   * by the rewritten segment in `<first base>.*.cleaned` (fsynced by the caller, which also
+   * prepared the swap record: segment-swap.ts prepareSwap, then completeSwap after this
+   * returns true). Returns false, changing nothing, when the log was
    * closed or the segments changed meanwhile (retention or DeleteRecords removed some); the
    * caller then deletes its .cleaned files.
    */

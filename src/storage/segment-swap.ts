@@ -14,15 +14,23 @@
  *                                                replaces <b1> <b2> ...   (B is among them)
  *                                                suffixes .log .index .timeindex [.txnindex]
  *
- * Commit (commitSwap, synchronous):
- *   1. write cleaner.swap atomically (tmp, fsync, rename, fsync dir)  <- the commit point
- *   2. delete every file of the replaced segments other than B
- *   3. rename each <B><suffix>.cleaned over <B><suffix>; delete B's files of suffixes the
- *      new segment does not have (a stale .txnindex)
- *   4. fsync the directory, delete cleaner.swap, fsync the directory
+ * Steps; the JS thread only runs step 2, which does no fsync:
+ *   1. prepareSwap (async, after the .cleaned files are fsynced): write cleaner.swap.tmp,
+ *      fsync it, rename it to cleaner.swap, fsync the directory   <- commit point
+ *   2. commitSwap (sync, with the in-memory segment list change): delete every file of the
+ *      replaced segments other than B; rename each <B><suffix>.cleaned over <B><suffix>;
+ *      delete B's files of suffixes the new segment does not have (a stale .txnindex)
+ *   3. completeSwap (async): fsync the directory, delete cleaner.swap, fsync the directory.
+ *   If the log changed between 1 and 2 (retention or DeleteRecords removed a replaced
+ *   segment), abandonSwap deletes the record and the .cleaned files instead.
+ * The cleaner finishes 3 (or the abandon) before it writes any other .cleaned file, so a
+ * stale record can never promote the output of a later cleaning.
  * Recovery (recoverSwap, called by PartitionLog.open before it looks at segments):
- *   - cleaner.swap present: redo steps 2-4 (each is idempotent), i.e. roll forward;
- *   - otherwise: delete every *.cleaned file (a cleaning that never committed).
+ *   - cleaner.swap present: redo step 2 and 3 (idempotent), i.e. roll forward. This is safe
+ *     even when the commit was about to be abandoned: the .cleaned segment is a complete
+ *     compaction of the replaced range, and the log start offset (partition.state) still
+ *     hides whatever retention or DeleteRecords had removed;
+ *   - otherwise: delete cleaner.swap.tmp and every *.cleaned file (never committed).
  * Open file descriptors of replaced segments keep their (unlinked or renamed-over) data
  * readable, so fetches already holding FileRegions are not disturbed.
  */
@@ -54,18 +62,25 @@ interface SwapRecord {
   suffixes: string[];
 }
 
-function writeSwapRecord(dir: string, rec: SwapRecord): void {
-  const file = path.join(dir, SWAP_FILE);
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
+/** Step 1: the durable swap record, off the JS thread. */
+export async function prepareSwap(dir: string, base: number, replaces: number[], suffixes: string[]): Promise<void> {
+  const tmp = path.join(dir, `${SWAP_FILE}.tmp`);
+  const fh = await fs.promises.open(tmp, 'w', 0o644);
   try {
-    fs.writeSync(fd, `${HEADER}\nbase ${rec.base}\nreplaces ${rec.replaces.join(' ')}\nsuffixes ${rec.suffixes.join(' ')}\n`);
-    fs.fsyncSync(fd);
+    await fh.writeFile(`${HEADER}\nbase ${base}\nreplaces ${replaces.join(' ')}\nsuffixes ${suffixes.join(' ')}\n`);
+    await fh.sync();
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
-  fs.renameSync(tmp, file);
-  fsyncDir(dir);
+  await fs.promises.rename(tmp, path.join(dir, SWAP_FILE));
+  await fsyncDirAsync(dir);
+}
+
+/** Drops a prepared record whose swap did not happen (durably, before any new cleaning). */
+export async function abandonSwap(dir: string): Promise<void> {
+  await fs.promises.rm(path.join(dir, `${SWAP_FILE}.tmp`), { force: true });
+  await fs.promises.rm(path.join(dir, SWAP_FILE), { force: true });
+  await fsyncDirAsync(dir);
 }
 
 function readSwapRecord(dir: string): SwapRecord | null {
@@ -87,8 +102,8 @@ function readSwapRecord(dir: string): SwapRecord | null {
   return { base, replaces, suffixes };
 }
 
-/** Steps 2-4 of the commit; safe to repeat after a crash. */
-function finishSwap(dir: string, rec: SwapRecord): void {
+/** Steps 2-3; safe to repeat after a crash. */
+function swapFiles(dir: string, rec: SwapRecord): void {
   for (const b of rec.replaces) if (b !== rec.base) deleteSegmentFiles(dir, b);
   for (const suffix of SEGMENT_FILE_SUFFIXES) {
     const target = path.join(dir, segmentFileName(rec.base, suffix));
@@ -99,19 +114,33 @@ function finishSwap(dir: string, rec: SwapRecord): void {
       fs.rmSync(target, { force: true });
     }
   }
-  fsyncDir(dir);
-  fs.rmSync(path.join(dir, SWAP_FILE), { force: true });
-  fsyncDir(dir);
 }
 
 /**
- * Replaces the segments `replaces` (base offsets, including `base`) by the fsynced
- * `<base><suffix>.cleaned` files. Synchronous; see the module comment for the steps.
+ * Step 2: replaces the segments `replaces` (base offsets, including `base`) by the fsynced
+ * `<base><suffix>.cleaned` files, after prepareSwap recorded it. Synchronous, no fsync.
  */
 export function commitSwap(dir: string, base: number, replaces: number[], suffixes: string[]): void {
-  const rec = { base, replaces, suffixes };
-  writeSwapRecord(dir, rec);
-  finishSwap(dir, rec);
+  swapFiles(dir, { base, replaces, suffixes });
+}
+
+/** Step 3, off the JS thread. */
+export async function completeSwap(dir: string): Promise<void> {
+  await fsyncDirAsync(dir);
+  await fs.promises.rm(path.join(dir, SWAP_FILE), { force: true });
+  await fsyncDirAsync(dir);
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    fh = await fs.promises.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // as fsyncDir: best effort where directories cannot be fsynced
+  } finally {
+    await fh?.close();
+  }
 }
 
 /** Completes a committed swap or discards an uncommitted one (PartitionLog.open runs this first). */
@@ -119,7 +148,10 @@ export function recoverSwap(dir: string, log: Logger): void {
   const rec = readSwapRecord(dir);
   if (rec) {
     log.warn('completing a segment swap interrupted by a crash', { dir, base: rec.base, replaces: rec.replaces });
-    finishSwap(dir, rec);
+    swapFiles(dir, rec);
+    fsyncDir(dir);
+    fs.rmSync(path.join(dir, SWAP_FILE), { force: true });
+    fsyncDir(dir);
   }
   fs.rmSync(path.join(dir, `${SWAP_FILE}.tmp`), { force: true });
   for (const name of fs.readdirSync(dir)) {

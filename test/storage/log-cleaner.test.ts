@@ -357,6 +357,44 @@ describe('crash safety of the segment swap', () => {
     expect(fs.readdirSync(dir).filter((f) => f.endsWith(CLEANED_SUFFIX))).toEqual([]);
   });
 
+  test('a crash after the swap record while DeleteRecords removed part of the group: rolling forward keeps the log consistent', async () => {
+    const l = open({ segmentBytes: 1024 });
+    writeUpdates(l, 600, 4);
+    l.rollNow();
+    l.updateConfig({ ...BASE, segmentBytes: 8192 }); // cleaned groups span several segments
+    const before = await readAllRecords(l);
+    const snapshot = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-cleaner-snap-'));
+    let recovered: PartitionLog | undefined;
+    try {
+      const real = l.replaceSegments.bind(l);
+      let start = -1;
+      (l as unknown as { replaceSegments: typeof real }).replaceSegments = (rs, suffixes) => {
+        if (start < 0) {
+          start = rs[1].baseOffset + 1; // inside the group's second segment
+          l.advanceLogStartOffset(start);
+          fs.cpSync(l.dir, snapshot, { recursive: true }); // the disk as a crash would leave it
+          expect(fs.existsSync(path.join(snapshot, SWAP_FILE))).toBe(true);
+        }
+        return real(rs, suffixes);
+      };
+      await new LogCleaner(quiet).clean(l);
+      expect(fs.existsSync(path.join(l.dir, SWAP_FILE))).toBe(false);
+      recovered = PartitionLog.open(snapshot, { ...BASE, segmentBytes: 8192 }, quiet, { clock: () => now });
+      expect(recovered.logStartOffset).toBe(start);
+      expect(recovered.segmentBaseOffsets()[0]).toBe(0); // the rolled-forward cleaned segment, below the start
+      const records = await readAllRecords(recovered);
+      const original = new Map(before.map((r) => [r.offset, r]));
+      for (const r of records) expect(r).toEqual(original.get(r.offset));
+      expect(asMap(records)).toEqual(asMap(before.filter((r) => r.offset >= start)));
+      expect(fs.readdirSync(snapshot).filter((f) => f.endsWith(CLEANED_SUFFIX) || f.startsWith(SWAP_FILE))).toEqual([]);
+      applyRetention(recovered);
+      expect(recovered.segmentBaseOffsets()[0]).toBeLessThanOrEqual(start);
+    } finally {
+      recovered?.close();
+      fs.rmSync(snapshot, { recursive: true, force: true });
+    }
+  });
+
   test.each(['after-record', 'after-deletes', 'after-log-rename'])('a crash %s rolls the swap forward', async (point) => {
     const { dir, before, after, files } = await prepare();
     restore(dir, files);
