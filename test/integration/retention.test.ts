@@ -92,6 +92,19 @@ describe('retention and DeleteRecords through a real broker', () => {
     expect(seen.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => 200 + i));
   });
 
+  test('a retention.ms set at run time (alterConfigs) applies to the existing log', async () => {
+    await admin.createTopics({ topics: [{ topic: 'ret-live', configEntries: [{ name: 'segment.bytes', value: '512' }] }] });
+    await produce('ret-live', 5, Date.now() - 3_600_000);
+    await produce('ret-live', 1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await low('ret-live')).toBe(0); // the default 7 days keep everything
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: 2, name: 'ret-live', configEntries: [{ name: 'segment.bytes', value: '512' }, { name: 'retention.ms', value: '60000' }] }],
+    });
+    expect(await until('the low watermark to move', () => low('ret-live'), (v) => v >= 50)).toBe(50);
+  });
+
   test('retention.bytes keeps the newest segments within the limit', async () => {
     await admin.createTopics({
       topics: [{ topic: 'ret-size', configEntries: [{ name: 'segment.bytes', value: '512' }, { name: 'retention.bytes', value: '3000' }] }],
