@@ -1,0 +1,144 @@
+/**
+ * Config plumbing without a broker: Java properties parsing, a Kafka server.properties
+ * turned into broker settings, topic config resolution in Kafka's priority order, and value
+ * validation messages.
+ */
+import { brokerConfigFromProperties, parseListeners, parseProperties } from '../../src/cluster/broker-config';
+import { resolveTopicConfig, validateTopicConfig, validateTopicConfigs, SYNONYM_DEFAULTS } from '../../src/cluster/topic-config';
+import { createLogger } from '../../src/logging';
+import { ErrorCode } from '../../src/protocol/errors';
+
+const quiet = createLogger('silent');
+
+describe('properties files', () => {
+  test('Java properties syntax: separators, comments, continuations, escapes', () => {
+    const text = [
+      '# comment',
+      '! also a comment',
+      '  a=1',
+      'b : two words ',
+      'c three',
+      'long.value=first,\\',
+      '    second',
+      'esc\\:key=tab\\there\\u0041',
+      'empty=',
+      '',
+    ].join('\n');
+    expect(parseProperties(text)).toEqual({
+      a: '1',
+      b: 'two words ',
+      c: 'three',
+      'long.value': 'first,second',
+      'esc:key': 'tab\there' + 'A',
+      empty: '',
+    });
+  });
+
+  test('listeners', () => {
+    expect(parseListeners('PLAINTEXT://:9092,CONTROLLER://localhost:9093')).toEqual([
+      { name: 'PLAINTEXT', host: '', port: 9092 },
+      { name: 'CONTROLLER', host: 'localhost', port: 9093 },
+    ]);
+    expect(parseListeners('PLAINTEXT://[::1]:19092')).toEqual([{ name: 'PLAINTEXT', host: '::1', port: 19092 }]);
+    expect(() => parseListeners('9092')).toThrow(/NAME:\/\/host:port/);
+  });
+
+  test('a KRaft server.properties maps onto the broker settings', () => {
+    const cfg = brokerConfigFromProperties(
+      parseProperties(
+        [
+          'process.roles=broker,controller',
+          'node.id=4',
+          'controller.quorum.voters=4@localhost:9093',
+          'listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://:9093',
+          'controller.listener.names=CONTROLLER',
+          'advertised.listeners=PLAINTEXT://kafka.local:19092',
+          'log.dirs=/var/lib/samsa,/other',
+          'num.partitions=3',
+          'auto.create.topics.enable=false',
+          'log.retention.hours=24',
+          'log.segment.bytes=1048576',
+          'offsets.topic.replication.factor=1',
+          'made.up.key=1',
+        ].join('\n'),
+      ),
+      quiet,
+    );
+    expect(cfg).toMatchObject({
+      nodeId: 4,
+      host: '127.0.0.1',
+      port: 19092,
+      advertisedHost: 'kafka.local',
+      advertisedPort: 19092,
+      dataDir: '/var/lib/samsa',
+      numPartitions: 3,
+      autoCreateTopics: false,
+      logDefaults: { 'log.retention.hours': '24', 'log.segment.bytes': '1048576' },
+    });
+    expect(cfg.brokerProperties).not.toHaveProperty('made.up.key');
+    expect(() => brokerConfigFromProperties({ 'log.retention.ms': 'soon' }, quiet)).toThrow('Invalid value soon for configuration log.retention.ms: Not a number of type LONG');
+    expect(() => brokerConfigFromProperties({ listeners: 'SSL://:9093' }, quiet)).toThrow(/no PLAINTEXT listener/);
+  });
+});
+
+describe('topic config resolution', () => {
+  const layers = {
+    dynamicBroker: {} as Record<string, string>,
+    dynamicDefault: {} as Record<string, string>,
+    static: {} as Record<string, string>,
+    defaults: SYNONYM_DEFAULTS,
+  };
+
+  test('built-in default with its synonym', () => {
+    expect(resolveTopicConfig('retention.ms', {}, layers)).toEqual({
+      value: '604800000',
+      source: 5,
+      synonyms: [{ name: 'log.retention.hours', value: '168', source: 5 }],
+    });
+    expect(resolveTopicConfig('remote.storage.enable', {}, layers)).toEqual({ value: 'false', source: 5, synonyms: [] });
+  });
+
+  test('priority: topic, dynamic broker, dynamic default, static; finer synonyms first within a level', () => {
+    const l = { ...layers, static: { 'log.retention.minutes': '2', 'log.retention.hours': '1' }, dynamicDefault: {}, dynamicBroker: {} };
+    expect(resolveTopicConfig('retention.ms', {}, l)).toMatchObject({ value: '120000', source: 4 });
+    l.dynamicDefault = { 'log.retention.ms': '5000' };
+    expect(resolveTopicConfig('retention.ms', {}, l)).toMatchObject({ value: '5000', source: 3 });
+    l.dynamicBroker = { 'log.retention.ms': '6000' };
+    expect(resolveTopicConfig('retention.ms', {}, l).synonyms.map((s) => [s.name, s.source])).toEqual([
+      ['log.retention.ms', 2],
+      ['log.retention.ms', 3],
+      ['log.retention.minutes', 4],
+      ['log.retention.hours', 4],
+      ['log.retention.hours', 5],
+    ]);
+    expect(resolveTopicConfig('retention.ms', { 'retention.ms': '7' }, l)).toMatchObject({ value: '7', source: 1 });
+    // A plain record is the static layer alone.
+    expect(resolveTopicConfig('segment.bytes', {}, { 'log.segment.bytes': '2048' })).toMatchObject({ value: '2048', source: 4 });
+  });
+
+  test('validation messages and codes', () => {
+    const code = (fn: () => void) => {
+      try {
+        fn();
+        return null;
+      } catch (err) {
+        return [(err as { code: number }).code, (err as Error).message];
+      }
+    };
+    expect(code(() => validateTopicConfig('retention.ms', '1.5'))).toEqual([ErrorCode.INVALID_CONFIG, 'Invalid value 1.5 for configuration retention.ms: Not a number of type LONG']);
+    expect(code(() => validateTopicConfig('segment.bytes', '13'))).toEqual([ErrorCode.INVALID_CONFIG, 'Invalid value 13 for configuration segment.bytes: Value must be at least 14']);
+    expect(code(() => validateTopicConfig('min.cleanable.dirty.ratio', '2'))).toEqual([
+      ErrorCode.INVALID_CONFIG,
+      'Invalid value 2 for configuration min.cleanable.dirty.ratio: Value must be no more than 1',
+    ]);
+    expect(code(() => validateTopicConfig('cleanup.policy', 'compact,delete'))).toBeNull();
+    expect(code(() => validateTopicConfig('cleanup.policy', ''))).toEqual([ErrorCode.INVALID_CONFIG, expect.stringMatching(/Empty list/)]);
+    expect(code(() => validateTopicConfig('compression.type', 'brotli'))).toEqual([ErrorCode.INVALID_CONFIG, expect.stringMatching(/String must be one of/)]);
+    expect(code(() => validateTopicConfig('retention.ms', '9223372036854775808'))).toEqual([ErrorCode.INVALID_CONFIG, expect.stringMatching(/LONG/)]);
+    expect(code(() => validateTopicConfig('remote.storage.enable', 'true'))).toEqual([ErrorCode.INVALID_CONFIG, expect.stringMatching(/Tiered Storage/)]);
+    expect(code(() => validateTopicConfigs({ 'min.compaction.lag.ms': '10', 'max.compaction.lag.ms': '5' }, {}))).toEqual([
+      ErrorCode.INVALID_CONFIG,
+      'conflict topic config setting min.compaction.lag.ms (10) > max.compaction.lag.ms (5)',
+    ]);
+  });
+});
