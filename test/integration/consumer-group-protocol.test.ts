@@ -108,6 +108,19 @@ describe('KIP-848 consumer groups through the raw client', () => {
     const all = await heartbeat(0, { memberId: aId, memberEpoch: 2 });
     expect(all.body.memberEpoch).toBe(3);
     expect(size(all.body.assignment)).toBe(4);
+
+    // A broker restart: the member carries on with its epoch and partitions (loaded from __consumer_offsets).
+    c.close();
+    await broker.stop();
+    broker = await startBrokerProcess({ dataDir: broker.dataDir });
+    c = await RawClient.connect(broker.port);
+    const after = await heartbeat(0, { memberId: aId, memberEpoch: 3, topicPartitions: all.body.assignment.topicPartitions });
+    expect(after.body).toMatchObject({ errorCode: 0, memberId: aId, assignment: null });
+    const reloaded = await c.request(69, 0, { groupIds: ['g848'], includeAuthorizedOperations: false });
+    expect(reloaded.body.groups[0]).toMatchObject({ errorCode: 0, groupState: 'Stable', assignorName: 'uniform' });
+    expect(reloaded.body.groups[0].members.map((m: { memberId: string }) => m.memberId)).toEqual([aId]);
+    const offsets = await c.request(9, 9, { groups: [{ groupId: 'g848', memberId: null, memberEpoch: -1, topics: null }], requireStable: false });
+    expect(offsets.body.groups[0].topics[0].partitions[0].committedOffset).toBe(17);
   });
 
   test('errors: invalid requests, unknown members, fenced epochs, unsupported assignors', async () => {

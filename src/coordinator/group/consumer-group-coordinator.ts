@@ -21,12 +21,19 @@
  * Sessions (heartbeats every heartbeatIntervalMs, expiry after consumerSessionTimeoutMs) and
  * revocations (within the member's rebalance timeout) fence members that fall silent.
  *
- * Differences from Kafka: consumer group membership is kept in memory only (committed
- * offsets are durable as for every group): after a broker restart a member's heartbeat
- * (epoch > 0) finds nothing and is answered FENCED_MEMBER_EPOCH, so that it rejoins with
- * epoch 0 (Kafka would know the member; for a group it does not know it answers
- * GROUP_ID_NOT_FOUND, which clients treat as fatal). Members this coordinator removed itself
- * get UNKNOWN_MEMBER_ID, as in Kafka. An empty
+ * Durability: every change is written to __consumer_offsets in Kafka's record schemas
+ * (consumer-group-records.ts) before the heartbeat is answered, and replayed on load, so
+ * members carry on across a broker restart with their epochs and partitions. (Kafka applies
+ * records to memory only once written; here memory changes first, and a failed write answers
+ * COORDINATOR_NOT_AVAILABLE.) The subscribed topics' metadata is not stored: the first
+ * heartbeat after a load re-reads it, which bumps the group epoch once (the sticky assignors
+ * then move nothing).
+ *
+ * Differences from Kafka: a heartbeat (epoch > 0) from a member this coordinator never knew
+ * (a group deleted meanwhile, or a log lost) is answered FENCED_MEMBER_EPOCH so that it
+ * rejoins with epoch 0 (Kafka: UNKNOWN_MEMBER_ID, or GROUP_ID_NOT_FOUND for an unknown group,
+ * which some clients treat as fatal); members this coordinator removed get UNKNOWN_MEMBER_ID,
+ * as in Kafka. An empty
  * classic group (committed offsets only) becomes a consumer group on the first join, keeping
  * its offsets; classic and consumer members are not mixed in one group (a classic JoinGroup
  * to a non-empty consumer group is INCONSISTENT_GROUP_PROTOCOL). Regular expressions use
@@ -36,7 +43,28 @@ import * as crypto from 'crypto';
 import { ErrorCode } from '../../protocol/errors';
 import type { Logger } from '../../logging';
 import { assign, ASSIGNORS, DEFAULT_ASSIGNOR } from './assignors';
+import type { LogRecord } from './batch-codec';
 import { ClassicGroup } from './classic-group';
+import {
+  CG_CURRENT_ASSIGNMENT,
+  CG_MEMBER_METADATA,
+  CG_METADATA,
+  CG_TARGET_MEMBER,
+  CG_TARGET_METADATA,
+  ConsumerGroupRecordKey,
+  decodeAssignmentEpochValue,
+  decodeCurrentAssignmentValue,
+  decodeGroupEpochValue,
+  decodeMemberMetadataValue,
+  decodeTargetMemberValue,
+  encodeAssignmentEpochValue,
+  encodeConsumerGroupKey,
+  encodeCurrentAssignmentValue,
+  encodeGroupEpochValue,
+  encodeMemberMetadataValue,
+  encodeTargetMemberValue,
+} from './consumer-group-records';
+import { encodeGroupMetadataKey } from './records';
 import {
   ConsumerGroup,
   ConsumerGroupMember,
@@ -174,7 +202,68 @@ export class ConsumerGroupCoordinator {
     private readonly log: Logger,
     private readonly clock: () => number,
     private readonly isClosed: () => boolean,
+    /** Appends one group's records as one batch (throws on failure). */
+    private readonly persist: (groupId: string, records: LogRecord[]) => void = () => undefined,
   ) {}
+
+  // ================================================================ records
+
+  private memberMetadataRecord(group: ConsumerGroup, m: ConsumerGroupMember): LogRecord {
+    return {
+      key: encodeConsumerGroupKey(CG_MEMBER_METADATA, group.groupId, m.memberId),
+      value: encodeMemberMetadataValue({
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        subscribedTopicRegex: m.subscribedTopicRegex,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        serverAssignor: m.serverAssignor,
+      }),
+    };
+  }
+
+  private currentAssignmentRecord(group: ConsumerGroup, m: ConsumerGroupMember): LogRecord {
+    return {
+      key: encodeConsumerGroupKey(CG_CURRENT_ASSIGNMENT, group.groupId, m.memberId),
+      value: encodeCurrentAssignmentValue({
+        memberEpoch: m.memberEpoch,
+        previousMemberEpoch: m.previousMemberEpoch,
+        state: m.state,
+        assigned: m.assigned,
+        pendingRevocation: m.pendingRevocation,
+      }),
+    };
+  }
+
+  private groupEpochRecord(group: ConsumerGroup): LogRecord {
+    return { key: encodeConsumerGroupKey(CG_METADATA, group.groupId), value: encodeGroupEpochValue(group.groupEpoch) };
+  }
+
+  /** Tombstones of a member's three records, in the order Kafka writes them. */
+  private memberTombstones(group: ConsumerGroup, memberId: string): LogRecord[] {
+    return [CG_CURRENT_ASSIGNMENT, CG_TARGET_MEMBER, CG_MEMBER_METADATA].map((t) => ({
+      key: encodeConsumerGroupKey(t, group.groupId, memberId),
+      value: null,
+    }));
+  }
+
+  /** Tombstones of the group-level records (the group has no members left). */
+  groupTombstones(groupId: string): LogRecord[] {
+    return [CG_TARGET_METADATA, CG_METADATA].map((t) => ({ key: encodeConsumerGroupKey(t, groupId), value: null }));
+  }
+
+  private write(group: ConsumerGroup, records: LogRecord[]): boolean {
+    if (records.length === 0) return true;
+    try {
+      this.persist(group.groupId, records);
+      return true;
+    } catch (err) {
+      this.log.warn('could not store consumer group records', { group: group.groupId, error: String(err) });
+      return false;
+    }
+  }
 
   // ================================================================ heartbeat
 
@@ -193,6 +282,7 @@ export class ConsumerGroupCoordinator {
       group = new ConsumerGroup(p.groupId, this.clock());
       group.takeOffsetsFrom(existing);
       this.groups.set(p.groupId, group);
+      this.write(group, [{ key: encodeGroupMetadataKey(p.groupId), value: null }]);
       this.log.info('empty classic group converted to a consumer group', { group: p.groupId });
     } else if (existing) {
       group = existing;
@@ -203,15 +293,24 @@ export class ConsumerGroupCoordinator {
     }
 
     if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === STATIC_LEFT_EPOCH) return this.leave(group, p);
+    const records: LogRecord[] = [];
 
     let member: ConsumerGroupMember;
     let bump = false;
     const stateBefore = group.state;
+    const groupEpochBefore = group.groupEpoch;
+    const assignmentEpochBefore = group.assignmentEpoch;
+    const targetsBefore = group.targetAssignment;
     if (p.memberEpoch === 0) {
       const joined = this.join(group, p);
       if ('errorCode' in joined) return joined;
       member = joined.member;
       bump = joined.isNew;
+      if (joined.replacedId !== null) {
+        records.push(...this.memberTombstones(group, joined.replacedId));
+        const target = group.targetAssignment.get(member.memberId);
+        if (target) records.push({ key: encodeConsumerGroupKey(CG_TARGET_MEMBER, group.groupId, member.memberId), value: encodeTargetMemberValue(target) });
+      }
     } else {
       const m = group.members.get(p.memberId);
       if (!m) return this.unknownMember(group, p);
@@ -229,6 +328,8 @@ export class ConsumerGroupCoordinator {
       member = m;
     }
     const assignedBefore = copyPartitions(member.assigned);
+    const metadataBefore = this.memberMetadataRecord(group, member).value as Buffer;
+    const currentBefore = this.currentAssignmentRecord(group, member).value as Buffer;
 
     // Subscriptions and settings.
     member.clientId = p.clientId;
@@ -266,6 +367,23 @@ export class ConsumerGroupCoordinator {
     this.scheduleSession(group, member);
     this.scheduleRevocationDeadline(group, member);
     if (group.state !== stateBefore) group.currentStateTimestamp = this.clock();
+
+    // What changed goes to the log, in Kafka's order, before the answer.
+    const metadataRecord = this.memberMetadataRecord(group, member);
+    if (p.memberEpoch === 0 || !(metadataRecord.value as Buffer).equals(metadataBefore)) records.push(metadataRecord);
+    if (group.groupEpoch !== groupEpochBefore) records.push(this.groupEpochRecord(group));
+    if (group.assignmentEpoch !== assignmentEpochBefore) {
+      for (const [memberId, tp] of group.targetAssignment) {
+        const before = targetsBefore.get(memberId);
+        if (!before || !samePartitions(before, tp)) {
+          records.push({ key: encodeConsumerGroupKey(CG_TARGET_MEMBER, group.groupId, memberId), value: encodeTargetMemberValue(tp) });
+        }
+      }
+      records.push({ key: encodeConsumerGroupKey(CG_TARGET_METADATA, group.groupId), value: encodeAssignmentEpochValue(group.assignmentEpoch) });
+    }
+    const current = this.currentAssignmentRecord(group, member);
+    if (p.memberEpoch === 0 || !(current.value as Buffer).equals(currentBefore)) records.push(current);
+    if (!this.write(group, records)) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
 
     const changed = !samePartitions(assignedBefore, member.assigned);
     return {
@@ -323,7 +441,10 @@ export class ConsumerGroupCoordinator {
     return null;
   }
 
-  private join(group: ConsumerGroup, p: ConsumerHeartbeatParams): { member: ConsumerGroupMember; isNew: boolean } | ConsumerHeartbeatResult {
+  private join(
+    group: ConsumerGroup,
+    p: ConsumerHeartbeatParams,
+  ): { member: ConsumerGroupMember; isNew: boolean; replacedId: string | null } | ConsumerHeartbeatResult {
     const memberId = p.memberId !== '' ? p.memberId : newMemberId();
     if (p.instanceId !== null) {
       const currentId = group.staticMembers.get(p.instanceId);
@@ -339,14 +460,14 @@ export class ConsumerGroupCoordinator {
         const m = group.replaceMemberId(currentId, memberId);
         group.updateMember(m, m.state, 0, m.assigned, m.pendingRevocation);
         this.log.info('static member rejoined', { group: group.groupId, instanceId: p.instanceId, memberId });
-        return { member: m, isNew: false };
+        return { member: m, isNew: false, replacedId: currentId };
       }
     }
     const existing = group.members.get(memberId);
     if (existing) {
       // Rejoining (after being fenced, or a lost answer): it owns nothing now.
       group.updateMember(existing, 'stable', 0, new Map(), new Map());
-      return { member: existing, isNew: false };
+      return { member: existing, isNew: false, replacedId: null };
     }
     if (group.members.size >= this.settings.consumerMaxSize) {
       return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.settings.consumerMaxSize} members.`);
@@ -364,7 +485,7 @@ export class ConsumerGroupCoordinator {
     );
     group.addMember(m);
     this.log.info('member joined consumer group', { group: group.groupId, memberId, instanceId: p.instanceId });
-    return { member: m, isNew: true };
+    return { member: m, isNew: true, replacedId: null };
   }
 
   private leave(group: ConsumerGroup, p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
@@ -381,17 +502,20 @@ export class ConsumerGroupCoordinator {
       return fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.instanceId} is now member ${m.memberId}.`, p.memberId);
     }
     const before = group.state;
+    let ok: boolean;
     if (p.memberEpoch === STATIC_LEFT_EPOCH) {
       // Keeps its partitions reserved until it comes back or its session ends.
       m.previousMemberEpoch = m.memberEpoch;
       m.memberEpoch = STATIC_LEFT_EPOCH;
       this.clearRevocationDeadline(m);
       this.scheduleSession(group, m);
+      ok = this.write(group, [this.currentAssignmentRecord(group, m)]);
       this.log.info('static member left temporarily', { group: group.groupId, memberId: m.memberId, instanceId: m.instanceId });
     } else {
-      this.removeMember(group, m, 'left the group');
+      ok = this.removeMember(group, m, 'left the group');
     }
     if (group.state !== before) group.currentStateTimestamp = this.clock();
+    if (!ok) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null, p.memberId);
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -402,7 +526,8 @@ export class ConsumerGroupCoordinator {
     };
   }
 
-  private removeMember(group: ConsumerGroup, m: ConsumerGroupMember, why: string): void {
+  /** Removes a member (left, fenced or silent) and writes that down; false when the write failed. */
+  private removeMember(group: ConsumerGroup, m: ConsumerGroupMember, why: string): boolean {
     if (m.sessionTimer) clearTimeout(m.sessionTimer);
     m.sessionTimer = null;
     this.clearRevocationDeadline(m);
@@ -410,6 +535,93 @@ export class ConsumerGroupCoordinator {
     this.bumpGroupEpoch(group);
     group.currentStateTimestamp = this.clock();
     this.log.info('member removed from consumer group', { group: group.groupId, memberId: m.memberId, reason: why, groupEpoch: group.groupEpoch });
+    return this.write(group, [...this.memberTombstones(group, m.memberId), this.groupEpochRecord(group)]);
+  }
+
+  // ================================================================ load
+
+  /** Applies one consumer group record while loading (latest value per key wins, null deletes). */
+  replay(key: ConsumerGroupRecordKey, value: Buffer | null): void {
+    let group: ConsumerGroup;
+    const existing = this.groups.get(key.group);
+    if (existing?.kind === 'consumer') group = existing;
+    else {
+      if (value === null) return; // nothing to delete
+      group = new ConsumerGroup(key.group, this.clock());
+      if (existing) group.takeOffsetsFrom(existing);
+      this.groups.set(key.group, group);
+    }
+    const member = (memberId: string): ConsumerGroupMember => {
+      let m = group.members.get(memberId);
+      if (!m) {
+        m = new ConsumerGroupMember(memberId, null, null, '', '', -1, [], null, null);
+        group.addMember(m);
+      }
+      return m;
+    };
+    switch (key.type) {
+      case CG_METADATA:
+        if (value === null) {
+          // The group was deleted (or became classic): only its offsets may remain.
+          this.groups.delete(key.group);
+          if (group.hasOffsets) {
+            const classic = new ClassicGroup(key.group, this.clock());
+            classic.takeOffsetsFrom(group);
+            this.groups.set(key.group, classic);
+          }
+          return;
+        }
+        group.groupEpoch = decodeGroupEpochValue(value);
+        return;
+      case CG_TARGET_METADATA:
+        if (value !== null) group.assignmentEpoch = decodeAssignmentEpochValue(value);
+        return;
+      case CG_MEMBER_METADATA: {
+        if (value === null) {
+          group.removeMember(key.memberId); // remembered as departed: it gets UNKNOWN_MEMBER_ID
+          return;
+        }
+        const v = decodeMemberMetadataValue(value);
+        const m = member(key.memberId);
+        if (m.instanceId !== v.instanceId) {
+          if (m.instanceId !== null) group.staticMembers.delete(m.instanceId);
+          m.instanceId = v.instanceId;
+          if (v.instanceId !== null) group.staticMembers.set(v.instanceId, m.memberId);
+        }
+        m.rackId = v.rackId;
+        m.clientId = v.clientId;
+        m.clientHost = v.clientHost;
+        m.subscribedTopicNames = v.subscribedTopicNames;
+        m.subscribedTopicRegex = v.subscribedTopicRegex;
+        m.rebalanceTimeoutMs = v.rebalanceTimeoutMs;
+        m.serverAssignor = v.serverAssignor;
+        return;
+      }
+      case CG_TARGET_MEMBER:
+        if (value === null) group.targetAssignment.delete(key.memberId);
+        else group.targetAssignment.set(key.memberId, decodeTargetMemberValue(value));
+        return;
+      case CG_CURRENT_ASSIGNMENT: {
+        if (value === null) return; // the member metadata tombstone removes the member
+        const v = decodeCurrentAssignmentValue(value);
+        const m = member(key.memberId);
+        group.updateMember(m, v.state, v.memberEpoch, v.assigned, v.pendingRevocation);
+        m.previousMemberEpoch = v.previousMemberEpoch;
+        return;
+      }
+    }
+  }
+
+  /** After the load: members get a fresh session; a revocation in progress gets its deadline again. */
+  finishLoading(): void {
+    for (const g of this.groups.values()) {
+      if (g.kind !== 'consumer') continue;
+      g.assignorName = preferredAssignor(g);
+      for (const m of g.members.values()) {
+        this.scheduleSession(g, m);
+        this.scheduleRevocationDeadline(g, m);
+      }
+    }
   }
 
   private bumpGroupEpoch(group: ConsumerGroup): void {

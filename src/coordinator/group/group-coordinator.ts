@@ -63,6 +63,7 @@ import {
 } from './records';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol';
 import { ConsumerGroup } from './consumer-group';
+import { decodeConsumerGroupKey } from './consumer-group-records';
 import {
   ConsumerGroupCoordinator,
   ConsumerGroupDescription,
@@ -237,7 +238,9 @@ export class GroupCoordinator {
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
   ) {
-    this.consumerGroups = new ConsumerGroupCoordinator(this.groups, config, log, clock, () => this.closed);
+    this.consumerGroups = new ConsumerGroupCoordinator(this.groups, config, log, clock, () => this.closed, (groupId, records) =>
+      this.store.append(groupId, records),
+    );
   }
 
   /** Starts the periodic offset expiration. */
@@ -306,6 +309,12 @@ export class GroupCoordinator {
     if (found?.kind === 'consumer') {
       if (found.members.size > 0) return Promise.resolve(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
       // An empty KIP-848 group becomes a classic group, keeping its offsets.
+      try {
+        this.store.append(p.groupId, this.consumerGroups.groupTombstones(p.groupId));
+      } catch (err) {
+        this.log.warn('could not store the change of group protocol', { group: p.groupId, error: String(err) });
+        return Promise.resolve(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      }
       const classic = new ClassicGroup(p.groupId, this.clock());
       classic.takeOffsetsFrom(found);
       this.consumerGroups.clearTimers(found);
@@ -1222,6 +1231,7 @@ export class GroupCoordinator {
       for (const partition of byPartition.keys()) records.push({ key: encodeOffsetCommitKey(groupId, topic, partition), value: null });
     }
     records.push({ key: encodeGroupMetadataKey(groupId), value: null });
+    if (group.kind === 'consumer') records.push(...this.consumerGroups.groupTombstones(groupId));
     try {
       this.store.append(groupId, records);
     } catch (err) {
@@ -1289,7 +1299,11 @@ export class GroupCoordinator {
    */
   replay(key: Buffer, value: Buffer | null): void {
     const k = decodeRecordKey(key);
-    if (k.type === 'other') return;
+    if (k.type === 'other') {
+      const ck = decodeConsumerGroupKey(key);
+      if (ck) this.consumerGroups.replay(ck, value);
+      return;
+    }
     if (k.type === 'offset') {
       if (value === null) {
         this.groups.get(k.group)?.deleteOffset(k.topic, k.partition);
@@ -1356,6 +1370,7 @@ export class GroupCoordinator {
       if (g.kind !== 'classic') continue;
       for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
     }
+    this.consumerGroups.finishLoading();
   }
 
   // ================================================================ expiration

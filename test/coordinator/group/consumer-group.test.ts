@@ -13,9 +13,12 @@ import { createLogger } from '../../../src/logging';
 
 const log = createLogger('silent');
 
+// Topic ids are UUIDs in Kafka's base64url form (they are written to __consumer_offsets).
+const ORDERS = 'b3JkZXJzLXRvcGljLWlkAA';
+const USERS = 'dXNlcnMtdG9waWMtaWQtAA';
 const TOPICS: Record<string, { topicId: string; partitions: number }> = {
-  orders: { topicId: 'T-orders', partitions: 6 },
-  users: { topicId: 'T-users', partitions: 3 },
+  orders: { topicId: ORDERS, partitions: 6 },
+  users: { topicId: USERS, partitions: 3 },
 };
 const catalog: TopicCatalog = {
   byName: (n) => TOPICS[n],
@@ -23,8 +26,18 @@ const catalog: TopicCatalog = {
   names: () => Object.keys(TOPICS),
 };
 
-function make() {
-  const store = { append: (_g: string, _r: LogRecord[]) => undefined };
+class MemoryStore {
+  readonly records: LogRecord[] = [];
+  append(_groupId: string, records: LogRecord[]): void {
+    this.records.push(...records);
+  }
+  replayInto(c: GroupCoordinator): void {
+    for (const r of this.records) c.replay(r.key!, r.value);
+    c.finishLoading();
+  }
+}
+
+function make(store = new MemoryStore()) {
   return new GroupCoordinator({ ...DEFAULT_GROUP_CONFIG, offsetsRetentionCheckIntervalMs: 0 }, store, log);
 }
 
@@ -82,18 +95,18 @@ describe('assignors', () => {
 
   test('uniform respects different subscriptions', () => {
     const out = uniformAssign([member('a', ['orders']), member('b', ['orders', 'users'])], topics);
-    expect(out.get('a')!.has('T-users')).toBe(false);
-    expect(out.get('b')!.get('T-users')!.size).toBe(3);
+    expect(out.get('a')!.has(USERS)).toBe(false);
+    expect(out.get('b')!.get(USERS)!.size).toBe(3);
     const total = [...out.values()].reduce((n, tp) => n + [...tp.values()].reduce((m, s) => m + s.size, 0), 0);
     expect(total).toBe(9);
   });
 
   test('range gives each member a contiguous range per topic', () => {
     const out = rangeAssign([member('b', ['orders', 'users']), member('a', ['orders', 'users'])], topics);
-    expect([...out.get('a')!.get('T-orders')!]).toEqual([0, 1, 2]);
-    expect([...out.get('b')!.get('T-orders')!]).toEqual([3, 4, 5]);
-    expect([...out.get('a')!.get('T-users')!]).toEqual([0, 1]);
-    expect([...out.get('b')!.get('T-users')!]).toEqual([2]);
+    expect([...out.get('a')!.get(ORDERS)!]).toEqual([0, 1, 2]);
+    expect([...out.get('b')!.get(ORDERS)!]).toEqual([3, 4, 5]);
+    expect([...out.get('a')!.get(USERS)!]).toEqual([0, 1]);
+    expect([...out.get('b')!.get(USERS)!]).toEqual([2]);
   });
 });
 
@@ -102,7 +115,7 @@ describe('ConsumerGroupHeartbeat', () => {
     const c = make();
     const r = join(c, 'm1');
     expect(r).toMatchObject({ errorCode: 0, memberId: 'm1', memberEpoch: 1, heartbeatIntervalMs: 5000 });
-    expect(r.assignment).toEqual([{ topicId: 'T-orders', partitions: [0, 1, 2, 3, 4, 5] }]);
+    expect(r.assignment).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3, 4, 5] }]);
     // A plain heartbeat: same epoch, no assignment repeated.
     expect(hb(c, { memberId: 'm1', memberEpoch: 1 })).toMatchObject({ errorCode: 0, memberEpoch: 1, assignment: null });
     expect(c.listGroups([], [])).toEqual([{ groupId: 'cg', protocolType: 'consumer', state: 'Stable', type: 'consumer' }]);
@@ -130,7 +143,7 @@ describe('ConsumerGroupHeartbeat', () => {
     expect(count(r1.assignment)).toBe(3);
     const kept = r1.assignment!;
     // Still reporting the old partitions: nothing moves.
-    const still = hb(c, { memberId: 'm1', memberEpoch: 1, topicPartitions: [{ topicId: 'T-orders', partitions: [0, 1, 2, 3, 4, 5] }] });
+    const still = hb(c, { memberId: 'm1', memberEpoch: 1, topicPartitions: [{ topicId: ORDERS, partitions: [0, 1, 2, 3, 4, 5] }] });
     expect(still).toMatchObject({ memberEpoch: 1, assignment: null });
     expect(count(hb(c, { memberId: 'm2', memberEpoch: 2 }).assignment)).toBe(0);
     // m1 reports it let them go: epoch 2; m2 then gets them.
@@ -190,8 +203,8 @@ describe('ConsumerGroupHeartbeat', () => {
     const c = make();
     const r = join(c, 'm1', { subscribedTopicNames: null, subscribedTopicRegex: 'ord.*|us.rs', serverAssignor: 'range' });
     expect(r.assignment).toEqual([
-      { topicId: 'T-orders', partitions: [0, 1, 2, 3, 4, 5] },
-      { topicId: 'T-users', partitions: [0, 1, 2] },
+      { topicId: ORDERS, partitions: [0, 1, 2, 3, 4, 5] },
+      { topicId: USERS, partitions: [0, 1, 2] },
     ]);
     const d = c.describeConsumerGroup('cg', catalog);
     expect(d).toMatchObject({ groupState: 'Stable', groupEpoch: 1, assignmentEpoch: 1, assignorName: 'range' });
@@ -235,6 +248,54 @@ describe('ConsumerGroupHeartbeat', () => {
     expect(count(r2.assignment)).toBe(6);
     jest.advanceTimersByTime(45001);
     expect(c.listGroups([], [])[0].state).toBe('Empty');
+  });
+});
+
+describe('persistence', () => {
+  test('a broker restart keeps members, epochs and partitions: heartbeats carry on', () => {
+    const store = new MemoryStore();
+    const c = make(store);
+    join(c, 'm1', { instanceId: 'i1', serverAssignor: 'range' });
+    join(c, 'm2', { subscribedTopicNames: ['orders', 'users'] });
+    const r1 = hb(c, { memberId: 'm1', memberEpoch: 1 });
+    hb(c, { memberId: 'm1', memberEpoch: 1, topicPartitions: r1.assignment });
+    const r2 = hb(c, { memberId: 'm2', memberEpoch: 2 });
+    const before = c.describeConsumerGroup('cg', catalog);
+    c.close();
+
+    const c2 = make();
+    store.replayInto(c2);
+    const after = c2.describeConsumerGroup('cg', catalog);
+    expect(after).toEqual(before);
+    expect(c2.listGroups([], [])).toEqual([{ groupId: 'cg', protocolType: 'consumer', state: 'Stable', type: 'consumer' }]);
+    // The first heartbeat re-reads topic metadata (one epoch bump) and nothing moves.
+    const again = hb(c2, { memberId: 'm2', memberEpoch: 2, topicPartitions: r2.assignment });
+    expect(again.errorCode).toBe(0);
+    expect(again.assignment).toBeNull();
+    c2.close();
+  });
+
+  test('members that left and deleted groups stay gone after a replay', () => {
+    const store = new MemoryStore();
+    const c = make(store);
+    join(c, 'm1');
+    join(c, 'm2');
+    hb(c, { memberId: 'm2', memberEpoch: -1 });
+    c.close();
+    const c2 = make(store); // writes go on into the same log
+    store.replayInto(c2);
+    const d = c2.describeConsumerGroup('cg', catalog);
+    if (d === null || d === 'classic') throw new Error('not described');
+    expect(d.members.map((m) => m.memberId)).toEqual(['m1']);
+    hb(c2, { memberId: 'm1', memberEpoch: -1 });
+    c2.commitOffsets({ groupId: 'cg', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9,
+      offsets: [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: '' }] });
+    expect(c2.deleteGroup('cg')).toBe(0);
+    c2.close();
+    const c3 = make();
+    store.replayInto(c3);
+    expect(c3.groupKind('cg')).toBeNull();
+    c3.close();
   });
 });
 

@@ -13,6 +13,16 @@ import {
   encodeOffsetCommitValue,
 } from '../../../src/coordinator/group/records';
 import { javaStringHash, offsetsPartitionFor } from '../../../src/coordinator/group/offsets-topic';
+import {
+  decodeConsumerGroupKey,
+  decodeCurrentAssignmentValue,
+  decodeMemberMetadataValue,
+  decodeTargetMemberValue,
+  encodeConsumerGroupKey,
+  encodeCurrentAssignmentValue,
+  encodeMemberMetadataValue,
+  encodeTargetMemberValue,
+} from '../../../src/coordinator/group/consumer-group-records';
 import { checkBatchCrc, readBatchHeader, setBaseOffset } from '../../../src/protocol/record-batch';
 
 const str = (s: string) => {
@@ -98,6 +108,43 @@ describe('record keys and values', () => {
     expect(javaStringHash('console-consumer-12345')).toBe(158455506);
     expect(javaStringHash('\u00e9t\u00e9-group-with-a-long-name-to-overflow')).toBe(javaHashOracle('\u00e9t\u00e9-group-with-a-long-name-to-overflow'));
     expect(offsetsPartitionFor('console-consumer-12345', 50)).toBe(158455506 % 50);
+  });
+});
+
+describe('KIP-848 consumer group records', () => {
+  const topicId = 'b3JkZXJzLXRvcGljLWlkAA';
+  const uuid = Buffer.from(topicId, 'base64url');
+
+  test('keys: record type, then group (and member) as int16-length strings', () => {
+    expect(encodeConsumerGroupKey(5, 'g', 'm')).toEqual(Buffer.from([0, 5, 0, 1, 0x67, 0, 1, 0x6d]));
+    expect(encodeConsumerGroupKey(3, 'g')).toEqual(Buffer.from([0, 3, 0, 1, 0x67]));
+    expect(decodeConsumerGroupKey(encodeConsumerGroupKey(8, 'grp', 'mem'))).toEqual({ type: 8, group: 'grp', memberId: 'mem' });
+    expect(decodeConsumerGroupKey(encodeGroupMetadataKey('g'))).toBeNull();
+  });
+
+  test('ConsumerGroupMemberMetadataValue v0, flexible, byte for byte', () => {
+    const v = { instanceId: null, rackId: 'r', clientId: 'c', clientHost: 'h', subscribedTopicNames: ['t'], subscribedTopicRegex: null, rebalanceTimeoutMs: 100, serverAssignor: 'uniform' };
+    const bytes = encodeMemberMetadataValue(v);
+    expect(bytes).toEqual(
+      Buffer.concat([
+        Buffer.from([0, 0, 0, 2, 0x72, 2, 0x63, 2, 0x68, 2, 2, 0x74, 0, 0, 0, 0, 100, 8]),
+        Buffer.from('uniform'),
+        Buffer.from([0]),
+      ]),
+    );
+    expect(decodeMemberMetadataValue(bytes)).toEqual(v);
+  });
+
+  test('ConsumerGroupCurrentMemberAssignmentValue v0 and TargetAssignmentMemberValue v0', () => {
+    const v = { memberEpoch: 5, previousMemberEpoch: 4, state: 'unrevoked_partitions' as const, assigned: new Map([[topicId, new Set([2, 1])]]), pendingRevocation: new Map() };
+    const bytes = encodeCurrentAssignmentValue(v);
+    expect(bytes).toEqual(
+      Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 5, 0, 0, 0, 4, 1, 2]), uuid, Buffer.from([3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 1, 0])]),
+    );
+    expect(decodeCurrentAssignmentValue(bytes)).toEqual({ ...v, assigned: new Map([[topicId, new Set([1, 2])]]) });
+    const target = encodeTargetMemberValue(new Map([[topicId, new Set([0])]]));
+    expect(target).toEqual(Buffer.concat([Buffer.from([0, 0, 2]), uuid, Buffer.from([2, 0, 0, 0, 0, 0, 0])]));
+    expect(decodeTargetMemberValue(target)).toEqual(new Map([[topicId, new Set([0])]]));
   });
 });
 
