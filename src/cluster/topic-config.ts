@@ -293,7 +293,7 @@ export const TOPIC_CONFIGS: ConfigSpec[] = [
     defaultValue: '1073741824',
     min: 14,
     synonyms: [s('log.segment.bytes')],
-    doc: 'Size at which a partition starts a new segment file. Retention and compaction work on whole closed segments, so smaller segments free space sooner.',
+    doc: 'Size at which a partition starts a new segment file. Retention and compaction work on whole closed segments, so smaller segments free space sooner. (Samsa accepts values down to 14 bytes, Kafka 4 down to 1 MiB.)',
   },
   {
     name: 'segment.index.bytes',

@@ -5,6 +5,9 @@
  * that cannot change at run time INVALID_REQUEST, unknown topics UNKNOWN_TOPIC_OR_PARTITION.
  * validate_only checks and changes nothing. Changes persist (topics.json,
  * broker-configs.json) and apply to the partition logs at once.
+ * Differences from Kafka: segment.bytes may be as small as 14 bytes (Kafka 4 wants 1 MiB)
+ * so that tests can use tiny segments; an unknown broker setting name is INVALID_CONFIG
+ * (Kafka stores it); broker loggers cannot be changed (INVALID_REQUEST).
  */
 import { AlterConfigsApi, AlterConfigsRequest, AlterConfigsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';

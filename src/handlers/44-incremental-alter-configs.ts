@@ -5,6 +5,9 @@
  * otherwise) starting from the current value or the default; a name given twice in one
  * resource is INVALID_REQUEST. The resulting set is validated as a whole, then persisted
  * and applied unless validate_only.
+ * Differences from Kafka: segment.bytes may be as small as 14 bytes (Kafka 4 wants 1 MiB)
+ * so that tests can use tiny segments; an unknown broker setting name is INVALID_CONFIG
+ * (Kafka stores it); broker loggers cannot be changed (INVALID_REQUEST).
  */
 import { IncrementalAlterConfigsApi, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';

@@ -507,8 +507,10 @@ export class LogCleaner {
     this.ioBytes += bytes;
     if (!Number.isFinite(this.ioMaxBytesPerSecond)) return;
     const due = this.ioStart + (this.ioBytes / this.ioMaxBytesPerSecond) * 1000;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // Sleep in short steps so that abort() (broker shutdown) is not kept waiting.
+    for (let wait = due - Date.now(); wait > 0 && !this.abortRequested; wait = due - Date.now()) {
+      await new Promise((r) => setTimeout(r, Math.min(wait, 100)));
+    }
   }
 
   /** Between batches: stop if asked to or if the log closed; yield to the event loop every few ms. */
