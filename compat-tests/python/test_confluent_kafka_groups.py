@@ -4,8 +4,9 @@ Three consumers with group.protocol=classic (librdkafka's only protocol before 2
 the property does not exist yet) split a six-partition topic and see every message exactly
 once; committed offsets are read back with committed(); a consumer that closes hands its
 partitions to the others; a new consumer of the group resumes at the committed offsets;
-AdminClient.list_groups describes the group. group.protocol=consumer (KIP-848) runs when
-both the installed librdkafka and the broker support it, and is skipped otherwise.
+AdminClient.list_groups describes the group. group.protocol=consumer (KIP-848: two members
+share a topic, read every message once and commit) runs when the installed librdkafka knows
+group.protocol (2.4+), and is skipped otherwise.
 
 Run through compat-tests/run.sh (needs SAMSA_BOOTSTRAP). Debian's /usr/bin/python3.
 """
@@ -217,8 +218,53 @@ def consumer_protocol_kip848():
     if not supports_group_protocol():
         raise Skip('librdkafka %s predates group.protocol (KIP-848 needs librdkafka >= 2.4)' % confluent_kafka.libversion()[0])
     if 68 not in wire.api_versions():
-        raise Skip('the broker does not serve ConsumerGroupHeartbeat (KIP-848) yet')
-    raise Skip('KIP-848 case not written yet')
+        raise Skip('the broker does not serve ConsumerGroupHeartbeat (KIP-848)')
+    topic = 'ck-kip848'
+    group = 'ck-kip848-group'
+    ADMIN.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])[topic].result(30)
+
+    def kip848_consumer():
+        # The consumer protocol takes no session.timeout.ms / heartbeat.interval.ms /
+        # partition.assignment.strategy: the broker decides them (and assigns partitions).
+        c = Consumer({'bootstrap.servers': BS, 'group.id': group, 'group.protocol': 'consumer',
+                      'auto.offset.reset': 'earliest', 'enable.auto.commit': False,
+                      'error_cb': on_error, 'logger': LOGGER})
+        c.subscribe([topic])
+        return c
+
+    consumers = [kip848_consumer(), kip848_consumer()]
+    got = []
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            for c in consumers:
+                m = c.poll(0.05)
+                if m is not None and not m.error():
+                    got.append(m.value().decode('utf-8'))
+            parts = [sorted(tp.partition for tp in c.assignment()) for c in consumers]
+            if all(parts) and sorted(sum(parts, [])) == [0, 1, 2, 3]:
+                break
+        else:
+            raise Failure('two consumer-protocol members never shared the four partitions (errors %r)' % [str(e) for e in errors[-3:]])
+        p = Producer({'bootstrap.servers': BS, 'linger.ms': 10})
+        values = ['kip848-%03d' % i for i in range(200)]
+        for i, v in enumerate(values):
+            p.produce(topic, value=v.encode(), partition=i % 4)
+        p.flush(30)
+        deadline = time.time() + 60
+        while len(got) < 200 and time.time() < deadline:
+            for c in consumers:
+                m = c.poll(0.05)
+                if m is not None and not m.error():
+                    got.append(m.value().decode('utf-8'))
+        check_eq('every message once across the consumer-protocol members', sorted(values), sorted(got))
+        for c in consumers:
+            c.commit(asynchronous=False)
+        committed = consumers[0].committed([TopicPartition(topic, i) for i in range(4)], timeout=10)
+        check_eq('committed offsets', 200, sum(tp.offset for tp in committed))
+    finally:
+        for c in consumers:
+            c.close()
 
 
 suite.main()
