@@ -365,7 +365,7 @@ export class ResponseSender {
       const n = addon.writev(this.dupFd, buffers, sent);
       if (n > 0) {
         sent += n;
-        this.directBytes += n;
+        this.countDirect(n);
         sendStats.directWriteBytes += n;
       } else if (n === -EAGAIN) {
         await this.waitWritable();
@@ -431,7 +431,7 @@ export class ResponseSender {
       if (n > 0) {
         position += n;
         sliceLeft -= n;
-        this.directBytes += n;
+        this.countDirect(n);
         sendStats.sendfileBytes += n;
       } else if (n === 0) {
         this.log.warn('short read of a log segment', { position, missing: to - position });
@@ -454,6 +454,15 @@ export class ResponseSender {
       await this.writeDirect([ZEROS.subarray(0, z)]);
       left -= z;
     }
+  }
+
+  /**
+   * Bytes that bypassed socket.write: counted here (Connection reports them with
+   * socket.bytesWritten), and they refresh the socket's idle timeout as a write would.
+   */
+  private countDirect(n: number): void {
+    this.directBytes += n;
+    (this.socket as unknown as { _unrefTimer?: () => void })._unrefTimer?.();
   }
 
   private async waitWritable(): Promise<void> {
