@@ -214,6 +214,53 @@ def a_new_consumer_resumes_at_the_committed_offsets():
 
 
 @suite.case
+def cooperative_sticky_members_keep_their_partitions():
+    # The broker passes member metadata (owned partitions) and assignments through untouched,
+    # which is all incremental cooperative rebalancing (KIP-429) needs from it.
+    topic = 'ck-coop'
+    group = 'ck-coop-group'
+    ADMIN.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)])[topic].result(30)
+
+    class Coop(Member):
+        def __init__(self, name):
+            self.name = name
+            conf = group_conf(PROTOCOL)
+            conf.update({'group.id': group, 'partition.assignment.strategy': 'cooperative-sticky'})
+            self.consumer = Consumer(conf)
+            self.consumer.subscribe([topic])
+            self.messages = []
+            self.closed = False
+
+    def covers6(ms):
+        return sorted(p for m in ms for p in m.partitions) == list(range(6))
+
+    a, b = Coop('a'), Coop('b')
+    members = [a, b]
+    try:
+        poll_until('two cooperative members sharing six partitions', members, lambda: all(m.partitions for m in members) and covers6(members))
+        check_eq('partitions per member', [3, 3], [len(m.partitions) for m in members])
+        before = {m.name: set(m.partitions) for m in members}
+        c = Coop('c')
+        members.append(c)
+        poll_until('three cooperative members sharing six partitions', members,
+                   lambda: all(m.partitions for m in members) and covers6(members) and [len(m.partitions) for m in members] == [2, 2, 2])
+        for m in (a, b):
+            check('%s kept partitions it had (sticky)' % m.name, set(m.partitions) <= before[m.name],
+                  'before %r, now %r' % (sorted(before[m.name]), m.partitions))
+        p = Producer({'bootstrap.servers': BS, 'linger.ms': 10})
+        values = ['coop-%03d' % i for i in range(300)]
+        for i, v in enumerate(values):
+            p.produce(topic, value=v.encode(), partition=i % 6)
+        p.flush(30)
+        poll_until('300 messages', members, lambda: sum(len(m.messages) for m in members) >= 300)
+        got = sorted(v for m in members for (_, _, v) in m.messages)
+        check_eq('every message once', sorted(values), got)
+    finally:
+        for m in members:
+            m.close()
+
+
+@suite.case
 def consumer_protocol_kip848():
     if not supports_group_protocol():
         raise Skip('librdkafka %s predates group.protocol (KIP-848 needs librdkafka >= 2.4)' % confluent_kafka.libversion()[0])
