@@ -41,6 +41,9 @@ interface TopicsFile {
 }
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
+
+/** Kafka's internal topics: written only by the broker's coordinators, never by Produce. */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 
 /** Kafka's topic name rules: 1-249 of [a-zA-Z0-9._-], and not "." or "..". */
@@ -95,7 +98,7 @@ export class TopicManager {
   }
 
   private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>): Topic {
-    const topic: Topic = { name, topicId, configs, partitions: [], isInternal: name.startsWith('__') };
+    const topic: Topic = { name, topicId, configs, partitions: [], isInternal: INTERNAL_TOPICS.has(name) };
     for (let i = 0; i < partitionCount; i++) topic.partitions.push(this.openPartition(topic, i));
     this.byName.set(name, topic);
     this.byId.set(topicId, topic);

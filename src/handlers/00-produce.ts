@@ -15,6 +15,8 @@
  * Topics with compression.type set to a codec, or compacted, take the slow path of
  * src/storage/produce-rewrite.ts (recompression, keys required) before those checks.
  * message.timestamp.before/after.max.ms apply to CreateTime topics only, as in Kafka.
+ * Internal topics (__consumer_offsets, __transaction_state) refuse client writes with
+ * INVALID_TOPIC_EXCEPTION, as Kafka does.
  */
 import {
   ProduceApi,
@@ -84,6 +86,8 @@ function appendPartition(
   const partition = found.partition;
   if (!partition) return failed(index, found.error);
   const topic = partition.topic;
+  // Only the coordinators write internal topics (they append directly, not through Produce).
+  if (topic.isInternal) return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
   const cfg = (n: string) => broker.topics.config(topic, n);
   const createTime = cfg('message.timestamp.type') === 'CreateTime';
   const check = validateProducedRecords(records, Number(cfg('max.message.bytes')), {

@@ -163,6 +163,28 @@ describe('bad input', () => {
     }
   });
 
+  test('clients cannot produce to internal topics; a user topic named __x is an ordinary topic', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      // FindCoordinator creates __consumer_offsets.
+      await c.request(10, 3, { key: 'g', keyType: 0 });
+      const produce = (name: string) =>
+        c.request(PRODUCE, 9, { acks: 1, timeoutMs: 1000, topicData: [{ name, partitionData: [{ index: 0, records: buildBatch([{ key: 'k', value: 'x' }]) }] }] });
+      const internal = await produce('__consumer_offsets');
+      expect(internal.body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+      await c.request(METADATA, 9, { topics: [{ name: '__mine' }], allowAutoTopicCreation: true });
+      const user = await produce('__mine');
+      expect(user.body.responses[0].partitionResponses[0].errorCode).toBe(0);
+      const meta = await c.request(METADATA, 9, { topics: [{ name: '__mine' }, { name: '__consumer_offsets' }], allowAutoTopicCreation: false });
+      expect(meta.body.topics.map((t: { name: string; isInternal: boolean }) => [t.name, t.isInternal])).toEqual([
+        ['__mine', false],
+        ['__consumer_offsets', true],
+      ]);
+    } finally {
+      c.close();
+    }
+  });
+
   test('fetch out of range gets OFFSET_OUT_OF_RANGE', async () => {
     const c = await RawClient.connect(broker.port);
     try {
