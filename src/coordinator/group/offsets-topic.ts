@@ -21,7 +21,7 @@ import type { Logger } from '../../logging';
 import type { Partition, Topic, TopicManager } from '../../cluster/topic-manager';
 import type { PartitionWaiters } from '../../server/partition-waiters';
 import { encodeRecordBatch, LogRecord, readRecordBatches } from './batch-codec';
-import { GroupStore } from './group-coordinator';
+import type { GroupStore } from './group-context';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 export const DEFAULT_OFFSETS_TOPIC_PARTITIONS = 10;
