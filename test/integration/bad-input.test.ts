@@ -24,7 +24,13 @@ async function expectStillServing(broker: BrokerProcess) {
 }
 
 async function expectClosed(c: RawClient) {
-  await Promise.race([c.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('connection not closed')), 5000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('connection not closed')), 5000)));
+  try {
+    await Promise.race([c.closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 describe('bad input', () => {
