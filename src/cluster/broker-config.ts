@@ -20,7 +20,7 @@ import type { BrokerConfig } from '../config';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import type { Logger } from '../logging';
 import { BrokerLayers, ConfigSource, ConfigSpec, ConfigSynonymValue, ConfigType, SYNONYM_DEFAULTS, TOPIC_CONFIGS, valueError } from './topic-config';
-import { writeFileAtomic } from './topic-manager';
+import { writeFileAtomic } from '../storage/file-io';
 
 export interface BrokerKeySpec {
   name: string;

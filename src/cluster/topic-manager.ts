@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { PartitionLog } from '../storage/partition-log';
+import { writeFileAtomic } from '../storage/file-io';
 import { LogConfig } from '../storage/log-config';
 import { Logger } from '../logging';
 import { BrokerLayers, effectiveConfig, splitList, validateTopicConfigs } from './topic-config';
@@ -268,16 +269,4 @@ export class TopicManager {
     };
     writeFileAtomic(this.topicsFile, JSON.stringify(file, null, 1));
   }
-}
-
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }

@@ -4,6 +4,7 @@
  * returns the bytes actually read.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 
 /** Reads up to `length` bytes at `position` into buf[offset..]; returns the bytes read (short only at EOF). */
 export function readFully(fd: number, buf: Buffer, offset: number, length: number, position: number): number {
@@ -50,4 +51,21 @@ export function writeFileTail(path: string, data: Buffer, position: number, tota
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Replaces `file` with `text` atomically and durably: write a temporary file, fsync it,
+ * rename it over the old one, then fsync the directory so the rename survives a crash.
+ */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
 }

@@ -20,7 +20,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { fsyncDir } from './file-io';
+import { writeFileAtomic } from './file-io';
 
 export const PARTITION_STATE_FILE = 'partition.state';
 const HEADER = 'samsa-partition-state 1';
@@ -67,19 +67,10 @@ export function readPartitionState(dir: string): PartitionState {
 /** Replaces the state file atomically and durably. */
 export function writePartitionState(dir: string, state: PartitionState): void {
   const file = path.join(dir, PARTITION_STATE_FILE);
-  const tmp = `${file}.tmp`;
   const text =
     `${HEADER}\n` +
     `log-start-offset ${state.logStartOffset}\n` +
     `cleaner-first-dirty-offset ${state.cleanerFirstDirtyOffset}\n` +
     `cleaner-next-horizon-ms ${state.cleanerNextHorizonMs}\n`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncDir(dir);
+  writeFileAtomic(file, text);
 }

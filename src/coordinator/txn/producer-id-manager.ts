@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic } from '../../cluster/topic-manager';
+import { writeFileAtomic } from '../../storage/file-io';
 
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
