@@ -19,6 +19,7 @@ import { registerAllHandlers } from './handlers';
 import { ProducerStates } from './storage/producer-states';
 import { TransactionCoordinator, TxnOffsetsParticipant } from './coordinator/txn/transaction-coordinator';
 import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
+import { Security } from './security/security';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -34,6 +35,8 @@ export class Broker {
   /** Idempotent/transactional producer state per partition, loaded on first use. */
   readonly producerStates: ProducerStates;
   readonly txn: TransactionCoordinator;
+  /** Listeners, SASL users, SCRAM credentials, delegation tokens. */
+  readonly security: Security;
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
@@ -61,6 +64,7 @@ export class Broker {
       offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
     });
     this.txn.start();
+    this.security = new Security(config, this.settings, log.child({ component: 'security' }));
     registerAllHandlers(this.registry);
   }
 
@@ -111,6 +115,7 @@ export class Broker {
     this.waiters.wakeAll();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     this.txn.close();
+    this.security.close();
     this.producerStates.close();
     this.topics.close();
   }

@@ -32,12 +32,17 @@ import { ResponseSender } from './response-sender';
 import { zeroCopyAddon } from './zero-copy';
 import type { Broker } from '../broker';
 import type { Logger } from '../logging';
+import { ANONYMOUS, KafkaPrincipal } from '../security/principal';
+import type { SecurityProtocol } from '../security/security';
 
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_QUEUED_FRAMES = 1024;
 
 export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
+  readonly listenerName: string = 'PLAINTEXT';
+  readonly securityProtocol: SecurityProtocol = 'PLAINTEXT';
+  principal: KafkaPrincipal = ANONYMOUS;
   private readonly log: Logger;
   private pending: Buffer[] = [];
   private pendingBytes = 0;

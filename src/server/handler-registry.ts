@@ -6,6 +6,8 @@
 import { API_CODECS, ApiCodec } from '../protocol/generated';
 import { RequestHeader } from '../protocol/headers';
 import type { Broker } from '../broker';
+import type { KafkaPrincipal } from '../security/principal';
+import type { SecurityProtocol } from '../security/security';
 
 /** Returned by a handler that must not answer (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('no-response');
@@ -14,6 +16,11 @@ export interface ConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
   readonly isClosed: boolean;
+  /** The listener the connection came in on (e.g. "PLAINTEXT", "SASL_SSL") and its protocol. */
+  readonly listenerName: string;
+  readonly securityProtocol: SecurityProtocol;
+  /** Who is on the other end: User:ANONYMOUS until SASL or a client certificate says otherwise. */
+  readonly principal: KafkaPrincipal;
   /** Closes the connection after the pending responses are written. */
   close(reason: string): void;
 }

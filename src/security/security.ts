@@ -1,0 +1,19 @@
+/**
+ * The broker's security state: listeners and their protocols, SASL mechanisms and users,
+ * SCRAM credentials, delegation tokens. Handlers reach it as `ctx.broker.security`.
+ */
+import type { BrokerConfig } from '../config';
+import type { Logger } from '../logging';
+import type { BrokerConfigStore } from '../cluster/broker-config';
+
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export class Security {
+  constructor(
+    readonly config: BrokerConfig,
+    readonly settings: BrokerConfigStore,
+    readonly log: Logger,
+  ) {}
+
+  close(): void {}
+}
