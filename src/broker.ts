@@ -5,6 +5,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as tls from 'tls';
 import * as path from 'path';
 import { BrokerConfig, DEFAULT_CONFIG } from './config';
 import { createLogger, Logger } from './logging';
@@ -19,7 +20,8 @@ import { registerAllHandlers } from './handlers';
 import { ProducerStates } from './storage/producer-states';
 import { TransactionCoordinator, TxnOffsetsParticipant } from './coordinator/txn/transaction-coordinator';
 import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
-import { Security } from './security/security';
+import { isTlsProtocol, Security, withDevTls } from './security/security';
+import type { ListenerSpec } from './server/listeners';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -38,17 +40,21 @@ export class Broker {
   /** Listeners, SASL users, SCRAM credentials, delegation tokens. */
   readonly security: Security;
   private txnOffsets: TxnOffsetsParticipant | null = null;
-  private server: net.Server | null = null;
+  private servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
-  private boundPort = 0;
+  /** Bound port per listener name. */
+  private readonly boundPorts = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
+  readonly config: BrokerConfig;
+
   constructor(
-    readonly config: BrokerConfig,
+    config: BrokerConfig,
     readonly log: Logger,
   ) {
     fs.mkdirSync(config.dataDir, { recursive: true });
+    this.config = config = withDevTls(config);
     this.clusterId = loadOrCreateMeta(config);
     this.settings = new BrokerConfigStore(config, log);
     this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
@@ -68,36 +74,59 @@ export class Broker {
     registerAllHandlers(this.registry);
   }
 
-  /** The port actually bound (differs from config.port when that was 0). */
+  /** The port actually bound by the first listener (differs from config.port when that was 0). */
   get port(): number {
-    return this.boundPort;
+    return this.boundPorts.get(this.security.listeners[0].name) ?? 0;
   }
 
-  get advertisedHost(): string {
-    return this.config.advertisedHost || this.config.host || '127.0.0.1';
+  /** Every listener with the port it bound. */
+  get boundListeners(): (ListenerSpec & { boundPort: number })[] {
+    return this.security.listeners.map((l) => ({ ...l, boundPort: this.boundPorts.get(l.name) ?? 0 }));
   }
 
-  get advertisedPort(): number {
-    return this.config.advertisedPort ?? this.boundPort;
+  /** Where clients that came in on a listener are told to connect (Metadata, FindCoordinator, DescribeCluster). */
+  advertisedEndpoint(listenerName: string): { host: string; port: number } {
+    const l = this.security.listeners.find((x) => x.name === listenerName) ?? this.security.listeners[0];
+    return { host: l.advertisedHost, port: l.advertisedPort ?? this.boundPorts.get(l.name) ?? 0 };
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
+    try {
+      for (const l of this.security.listeners) this.servers.push(await this.listenOn(l));
+    } catch (err) {
+      for (const s of this.servers) s.close();
+      this.servers = [];
+      throw err;
+    }
+    // flush.ms is time-based: check it even when no produce arrives (Kafka's log flusher).
+    this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
+    this.flushTimer.unref();
+    this.maintenance.start();
+  }
+
+  private listenOn(listener: ListenerSpec): Promise<net.Server> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this, this.nextConnectionId++);
+      const accept = (socket: net.Socket) => {
+        const conn = new Connection(socket, this, this.nextConnectionId++, listener);
         this.connections.add(conn);
-      });
+      };
+      let server: net.Server;
+      if (isTlsProtocol(listener.securityProtocol)) {
+        server = tls.createServer(this.security.tlsOptions(listener.name), accept);
+        // A failed handshake (garbage, an untrusted client certificate) only ends that socket.
+        server.on('tlsClientError', (err, socket) => {
+          this.log.info('TLS handshake failed', { listener: listener.name, remote: socket.remoteAddress, error: err.message });
+          socket.destroy();
+        });
+      } else {
+        server = net.createServer(accept);
+      }
       server.once('error', reject);
-      server.listen(this.config.port, this.config.host, () => {
+      server.listen(listener.port, listener.host || undefined, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.log.error('listener error', { error: err.message }));
-        this.boundPort = (server.address() as net.AddressInfo).port;
-        this.server = server;
-        // flush.ms is time-based: check it even when no produce arrives (Kafka's log flusher).
-        this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
-        this.flushTimer.unref();
-        this.maintenance.start();
-        resolve();
+        server.on('error', (err) => this.log.error('listener error', { listener: listener.name, error: err.message }));
+        this.boundPorts.set(listener.name, (server.address() as net.AddressInfo).port);
+        resolve(server);
       });
     });
   }
@@ -107,13 +136,13 @@ export class Broker {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    this.server = null;
+    const servers = this.servers;
+    this.servers = [];
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.maintenance.stop();
     for (const c of this.connections) c.destroy();
     this.waiters.wakeAll();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.txn.close();
     this.security.close();
     this.producerStates.close();

@@ -34,6 +34,15 @@ export interface BrokerConfig {
   /** group.consumer.session.timeout.ms / group.consumer.heartbeat.interval.ms (KIP-848 groups). */
   groupConsumerSessionTimeoutMs: number;
   groupConsumerHeartbeatIntervalMs: number;
+  /**
+   * --tls-dev: a development CA and a broker certificate for localhost in <dataDir>/tls-dev,
+   * used by TLS listeners that have no key store; adds an SSL listener on tlsDevPort when
+   * `listeners` names none.
+   */
+  tlsDev: boolean;
+  tlsDevPort: number;
+  /** --add-scram: SCRAM users created at start, in kafka-storage's syntax. */
+  addScram: string[];
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -57,4 +66,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   offsetsRetentionMinutes: 7 * 24 * 60,
   groupConsumerSessionTimeoutMs: 45_000,
   groupConsumerHeartbeatIntervalMs: 5_000,
+  tlsDev: false,
+  tlsDevPort: 9093,
+  addScram: [],
 };

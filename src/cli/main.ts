@@ -36,6 +36,9 @@ async function serve(argv: {
   'group-consumer-heartbeat-interval-ms': number;
   config?: string;
   override?: string[];
+  'tls-dev': boolean;
+  'tls-dev-port': number;
+  'add-scram'?: string[];
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
@@ -57,13 +60,19 @@ async function serve(argv: {
     offsetsRetentionMinutes: argv['offsets-retention-minutes'],
     groupConsumerSessionTimeoutMs: argv['group-consumer-session-timeout-ms'],
     groupConsumerHeartbeatIntervalMs: argv['group-consumer-heartbeat-interval-ms'],
+    tlsDev: argv['tls-dev'],
+    tlsDevPort: argv['tls-dev-port'],
+    addScram: argv['add-scram'] ?? [],
   };
   const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger);
   const broker = await startBroker({ ...config, logger });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // One line on stdout so scripts and tests know the broker is ready, and on which port.
+  const [first, ...more] = broker.boundListeners;
+  const others = more.map((l) => ` ${l.name}=${l.host}:${l.boundPort}`).join('');
+  const ca = broker.security.devCaFile ? ` tls-dev-ca=${broker.security.devCaFile}` : '';
   process.stdout.write(
-    `samsa listening on ${config.host}:${broker.port} data-dir=${config.dataDir} cluster-id=${broker.clusterId} startup-ms=${ms.toFixed(1)}\n`,
+    `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -195,6 +204,17 @@ void yargs(hideBin(process.argv))
           type: 'string',
           array: true,
           describe: 'One Kafka-named setting, key=value, over the --config file (repeatable), e.g. --override log.retention.check.interval.ms=1000',
+        })
+        .option('tls-dev', {
+          type: 'boolean',
+          default: false,
+          describe: 'Create a development CA and a certificate for localhost in <data-dir>/tls-dev (reused later) for TLS listeners without a key store; adds an SSL listener on --tls-dev-port when none is configured. The CA file to trust is printed at start.',
+        })
+        .option('tls-dev-port', { type: 'number', default: DEFAULT_CONFIG.tlsDevPort, describe: 'Port of the SSL listener --tls-dev adds' })
+        .option('add-scram', {
+          type: 'string',
+          array: true,
+          describe: "A SCRAM user created at start, as kafka-storage format takes it (repeatable): 'SCRAM-SHA-256=[name=alice,password=alice-secret]'",
         })
         .option('log-level', {
           type: 'string',

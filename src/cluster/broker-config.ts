@@ -21,6 +21,9 @@ import { ErrorCode, KafkaError } from '../protocol/errors';
 import type { Logger } from '../logging';
 import { BrokerLayers, ConfigSource, ConfigSpec, ConfigSynonymValue, ConfigType, SYNONYM_DEFAULTS, TOPIC_CONFIGS, valueError } from './topic-config';
 import { writeFileAtomic } from '../storage/file-io';
+import { parseListeners, parseProtocolMap } from '../server/listeners';
+
+export { parseListeners };
 
 export interface BrokerKeySpec {
   name: string;
@@ -45,12 +48,61 @@ function key(name: string, type: ConfigType, defaultValue: string | null, doc: s
   return { name, type, defaultValue, dynamic: false, doc, ...extra };
 }
 
+/** TLS, SASL and delegation token settings (per listener with the listener.name.<name>. prefix). */
+const SECURITY_KEYS: BrokerKeySpec[] = [
+  key('ssl.keystore.type', 'string', 'JKS', 'Format of the key store: PEM or PKCS12 (JKS files must be converted to PKCS12 first).'),
+  key('ssl.keystore.location', 'string', null, 'File holding the listener\'s private key and certificate chain (PEM or PKCS12).'),
+  key('ssl.keystore.password', 'password', null, 'Password of the PKCS12 key store.'),
+  key('ssl.key.password', 'password', null, 'Password of the private key (an encrypted PEM key, or the key in a PKCS12 store).'),
+  key('ssl.keystore.key', 'password', null, 'The private key as PEM text, instead of a key store file (ssl.keystore.type=PEM).'),
+  key('ssl.keystore.certificate.chain', 'password', null, 'The certificate chain as PEM text, instead of a key store file (ssl.keystore.type=PEM).'),
+  key('ssl.truststore.type', 'string', 'JKS', 'Format of the trust store: PEM or PKCS12.'),
+  key('ssl.truststore.location', 'string', null, 'File holding the certificates of the CAs that client certificates must chain to.'),
+  key('ssl.truststore.password', 'password', null, 'Password of the PKCS12 trust store.'),
+  key('ssl.truststore.certificates', 'password', null, 'Trusted CA certificates as PEM text, instead of a trust store file.'),
+  key('ssl.client.auth', 'string', 'none', 'Whether clients must present a certificate: required, requested or none.', { oneOf: ['required', 'requested', 'none'] }),
+  key('ssl.enabled.protocols', 'list', 'TLSv1.2,TLSv1.3', 'TLS versions the listener accepts.'),
+  key('ssl.protocol', 'string', 'TLSv1.3', 'Accepted for compatibility; the versions are set by ssl.enabled.protocols.'),
+  key('ssl.cipher.suites', 'list', '', 'Cipher suites the listener accepts, by their standard names; empty means the TLS library\'s defaults.'),
+  key('ssl.principal.mapping.rules', 'string', 'DEFAULT', 'How a client certificate\'s distinguished name becomes the principal name: DEFAULT, or RULE:pattern/replacement/[LU] rules.'),
+  key('ssl.endpoint.identification.algorithm', 'string', 'https', IGNORED),
+  key('ssl.keymanager.algorithm', 'string', 'SunX509', IGNORED),
+  key('ssl.trustmanager.algorithm', 'string', 'PKIX', IGNORED),
+  key('ssl.secure.random.implementation', 'string', null, IGNORED),
+  key('ssl.engine.factory.class', 'class', null, IGNORED),
+  key('ssl.provider', 'string', null, IGNORED),
+  key('ssl.allow.dn.changes', 'boolean', 'false', IGNORED),
+  key('ssl.allow.san.changes', 'boolean', 'false', IGNORED),
+  key('sasl.enabled.mechanisms', 'list', 'GSSAPI', 'SASL mechanisms SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (GSSAPI is not supported).'),
+  key('sasl.jaas.config', 'password', null, 'JAAS login module settings; PlainLoginModule user_<name>="<password>" options define PLAIN users, OAuthBearerLoginModule options the unsecured token checks.'),
+  key('sasl.mechanism.inter.broker.protocol', 'string', 'GSSAPI', IGNORED),
+  key('sasl.mechanism.controller.protocol', 'string', 'GSSAPI', IGNORED),
+  key('sasl.kerberos.service.name', 'string', null, IGNORED),
+  key('sasl.kerberos.principal.to.local.rules', 'list', 'DEFAULT', IGNORED),
+  key('sasl.server.callback.handler.class', 'class', null, IGNORED),
+  key('sasl.login.callback.handler.class', 'class', null, IGNORED),
+  key('sasl.login.class', 'class', null, IGNORED),
+  key('sasl.oauthbearer.jwks.endpoint.url', 'string', null, IGNORED),
+  key('sasl.oauthbearer.expected.audience', 'list', null, IGNORED),
+  key('sasl.oauthbearer.expected.issuer', 'string', null, IGNORED),
+  key('sasl.oauthbearer.sub.claim.name', 'string', 'sub', IGNORED),
+  key('sasl.oauthbearer.scope.claim.name', 'string', 'scope', IGNORED),
+  key('principal.builder.class', 'class', null, IGNORED),
+  key('connections.max.reauth.ms', 'long', '0', 'Longest SASL session before the client must re-authenticate (KIP-368); 0 means sessions do not expire.', { min: 0 }),
+  key('connections.max.idle.ms', 'long', '600000', IGNORED),
+  key('delegation.token.secret.key', 'password', null, 'Secret that signs delegation tokens; tokens are disabled while it is unset.'),
+  key('delegation.token.master.key', 'password', null, 'Older name of delegation.token.secret.key.'),
+  key('delegation.token.max.lifetime.ms', 'long', '604800000', 'Longest a delegation token can live, renewals included.', { min: 1 }),
+  key('delegation.token.expiry.time.ms', 'long', '86400000', 'How long a delegation token lives before it must be renewed.', { min: 1 }),
+  key('delegation.token.expiry.check.interval.ms', 'long', '3600000', 'How often expired delegation tokens are removed.', { min: 1 }),
+];
+
 /** Broker keys that are not topic-config synonyms. */
 const OWN_KEYS: BrokerKeySpec[] = [
   key('node.id', 'int', '-1', 'Id of this broker (samsa --node-id); reported in Metadata as the leader of every partition.', { field: 'nodeId' }),
   key('broker.id', 'int', '-1', 'Older name of node.id; used when node.id is not set.', { field: 'nodeId' }),
-  key('listeners', 'string', 'PLAINTEXT://:9092', 'Address to listen on, as NAME://host:port; only a PLAINTEXT listener is served (samsa --host/--port).'),
-  key('advertised.listeners', 'string', null, 'Address given to clients in Metadata, as NAME://host:port (samsa --advertised-host/--advertised-port).'),
+  key('listeners', 'string', 'PLAINTEXT://:9092', 'Addresses to listen on, as NAME://host:port,... with each name a security protocol or mapped to one by listener.security.protocol.map; the first PLAINTEXT listener is samsa --host/--port.'),
+  key('advertised.listeners', 'string', null, 'Addresses given to clients in Metadata and FindCoordinator, per listener name, as NAME://host:port,... (samsa --advertised-host/--advertised-port for the PLAINTEXT one).'),
   key('log.dirs', 'string', null, 'Directory holding partition data and metadata (samsa --data-dir); only the first of a list is used.', { field: 'dataDir' }),
   key('log.dir', 'string', '/tmp/kafka-logs', 'Data directory when log.dirs is not set.', { field: 'dataDir' }),
   key('socket.request.max.bytes', 'int', '104857600', 'Largest request a client may send; a bigger one closes the connection.', { field: 'maxRequestBytes', min: 1 }),
@@ -95,7 +147,8 @@ const OWN_KEYS: BrokerKeySpec[] = [
   key('controller.quorum.voters', 'list', '', IGNORED),
   key('controller.quorum.bootstrap.servers', 'list', '', IGNORED),
   key('controller.listener.names', 'list', null, 'Listeners used only by KRaft controllers; Samsa skips them when it picks its listener.'),
-  key('listener.security.protocol.map', 'string', 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL', 'Security protocol of each listener name; Samsa serves the first PLAINTEXT one.'),
+  key('listener.security.protocol.map', 'string', 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL', 'Security protocol of each listener name, as NAME:PROTOCOL pairs.'),
+  ...SECURITY_KEYS,
   key('inter.broker.listener.name', 'string', null, IGNORED),
   key('num.network.threads', 'int', '3', IGNORED),
   key('num.io.threads', 'int', '8', IGNORED),
@@ -183,19 +236,6 @@ function unescape(s: string): string {
   });
 }
 
-/** Parses `NAME://host:port,...` into listeners (host '' means every interface). */
-export function parseListeners(value: string): { name: string; host: string; port: number }[] {
-  return value
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x !== '')
-    .map((x) => {
-      const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(x);
-      if (!m) throw new Error(`Invalid listener ${x}: expected NAME://host:port`);
-      return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, ''), port: Number(m[3]) };
-    });
-}
-
 /**
  * Turns Kafka-named settings (properties file, then --override) into BrokerConfig fields, the
  * topic-config synonyms (logDefaults) and the full static map (brokerProperties). Throws
@@ -206,7 +246,7 @@ export function brokerConfigFromProperties(props: Record<string, string>, log: L
   const known: Record<string, string> = {};
   const logDefaults: Record<string, string> = {};
   for (const [name, raw] of Object.entries(props)) {
-    const spec = BROKER_KEY_BY_NAME.get(name);
+    const spec = BROKER_KEY_BY_NAME.get(name) ?? listenerPrefixedSpec(name);
     if (!spec) {
       log.warn('unknown broker setting ignored', { key: name });
       continue;
@@ -229,16 +269,19 @@ export function brokerConfigFromProperties(props: Record<string, string>, log: L
     else fields[spec.field] = num(name);
   }
   if (known['listeners'] !== undefined) {
+    // --host/--port stand for the first PLAINTEXT listener; the others are read from
+    // brokerProperties when the broker opens its listeners (server/listeners.ts).
     const controllers = new Set((known['controller.listener.names'] ?? '').split(',').map((x) => x.trim().toUpperCase()));
-    const protocols = protocolMap(known['listener.security.protocol.map']);
-    const listener = parseListeners(known['listeners']).find((l) => !controllers.has(l.name) && (protocols[l.name] ?? l.name) === 'PLAINTEXT');
-    if (!listener) throw new Error(`listeners=${known['listeners']} has no PLAINTEXT listener for clients`);
-    out.host = listener.host === '' ? '0.0.0.0' : listener.host;
-    out.port = listener.port;
+    const protocols = parseProtocolMap(known['listener.security.protocol.map']);
+    const listener = parseListeners(known['listeners']).find((l) => !controllers.has(l.name) && protocols.get(l.name) === 'PLAINTEXT');
+    if (listener) {
+      out.host = listener.host === '' ? '0.0.0.0' : listener.host;
+      out.port = listener.port;
+    }
   }
   if (known['advertised.listeners'] !== undefined) {
-    const protocols = protocolMap(known['listener.security.protocol.map']);
-    const adv = parseListeners(known['advertised.listeners']).find((l) => (protocols[l.name] ?? l.name) === 'PLAINTEXT');
+    const protocols = parseProtocolMap(known['listener.security.protocol.map']);
+    const adv = parseListeners(known['advertised.listeners']).find((l) => protocols.get(l.name) === 'PLAINTEXT');
     if (adv) {
       if (adv.host !== '') out.advertisedHost = adv.host;
       out.advertisedPort = adv.port;
@@ -249,14 +292,19 @@ export function brokerConfigFromProperties(props: Record<string, string>, log: L
   return out;
 }
 
-function protocolMap(value: string | undefined): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const pair of (value ?? '').split(',')) {
-    const [n, p] = pair.split(':').map((x) => x?.trim().toUpperCase());
-    if (n && p) map[n] = p;
-  }
-  return map;
+/**
+ * `listener.name.<listener>.<key>` (and `listener.name.<listener>.<mechanism>.sasl.jaas.config`)
+ * set a security key for one listener: they take the spec of the key they prefix.
+ */
+export function listenerPrefixedSpec(name: string): BrokerKeySpec | undefined {
+  const m = /^listener\.name\.[a-z0-9_]+\.(.+)$/.exec(name);
+  if (!m) return undefined;
+  const rest = m[1].replace(/^(plain|scram-sha-256|scram-sha-512|oauthbearer|gssapi)\.(sasl\.jaas\.config)$/, '$2');
+  const spec = BROKER_KEY_BY_NAME.get(rest);
+  return spec && PER_LISTENER_KEY.test(rest) ? spec : undefined;
 }
+
+const PER_LISTENER_KEY = /^(ssl\.|sasl\.|connections\.max\.reauth\.ms$|principal\.builder\.class$)/;
 
 /** The Kafka key a BrokerConfig field answers to (node.id for nodeId, log.dirs for dataDir...), if any. */
 export function kafkaKeyForField(field: keyof BrokerConfig): string | null {

@@ -104,13 +104,14 @@ export function describeResource(
             .filter(([k]) => wanted(k))
             .map(([k, v]) => {
               const spec = BROKER_KEY_BY_NAME.get(k);
+              const sensitive = spec?.type === 'password';
               return {
                 name: k,
-                value: v,
+                value: sensitive ? null : v,
                 readOnly: false,
                 source: ConfigSource.DYNAMIC_DEFAULT_BROKER,
-                isSensitive: false,
-                synonyms: [{ name: k, value: v, source: ConfigSource.DYNAMIC_DEFAULT_BROKER }],
+                isSensitive: sensitive,
+                synonyms: [{ name: k, value: sensitive ? null : v, source: ConfigSource.DYNAMIC_DEFAULT_BROKER }],
                 type: spec ? CONFIG_TYPE_CODES[spec.type] : 0,
                 documentation: spec?.doc ?? '',
               };
@@ -119,13 +120,15 @@ export function describeResource(
         }
         const configs = BROKER_KEYS.filter((k) => wanted(k.name)).map((k) => {
           const r = store.resolve(k.name);
+          // Passwords and keys are reported as set or not, never by value (as Kafka does).
+          const sensitive = k.type === 'password';
           return {
             name: k.name,
-            value: r.value,
+            value: sensitive ? null : r.value,
             readOnly: !k.dynamic,
             source: r.source,
-            isSensitive: false,
-            synonyms: r.synonyms,
+            isSensitive: sensitive,
+            synonyms: sensitive ? r.synonyms.map((x) => ({ ...x, value: null })) : r.synonyms,
             type: CONFIG_TYPE_CODES[k.type],
             documentation: k.doc,
           };

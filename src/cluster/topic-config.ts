@@ -428,7 +428,7 @@ export interface BrokerLayers {
 
 export interface ConfigSynonymValue {
   name: string;
-  value: string;
+  value: string | null;
   source: number;
 }
 
@@ -487,7 +487,7 @@ export function resolveTopicConfig(
   const first = synonyms[0];
   const plain = synonyms.map(({ name: n, value, source }) => ({ name: n, value, source }));
   if (!first) return { value: spec.defaultValue, source: ConfigSource.DEFAULT, synonyms: plain };
-  return { value: convert(first.value, first.factor), source: first.source, synonyms: plain };
+  return { value: convert(first.value as string, first.factor), source: first.source, synonyms: plain };
 }
 
 /** The effective value of a topic config: the topic's own, else the broker's (in Kafka's order), else the default. */

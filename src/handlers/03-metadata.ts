@@ -61,7 +61,7 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.config.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      brokers: [{ nodeId: broker.config.nodeId, ...broker.advertisedEndpoint(ctx.connection.listenerName), rack: null }],
       clusterId: broker.clusterId,
       controllerId: broker.config.nodeId,
       topics,

@@ -44,8 +44,7 @@ function lookup(ctx: RequestContext, key: string, keyType: number): Encodable<Fi
   return {
     key,
     nodeId: broker.config.nodeId,
-    host: broker.advertisedHost,
-    port: broker.advertisedPort,
+    ...broker.advertisedEndpoint(ctx.connection.listenerName),
     errorCode: ErrorCode.NONE,
     errorMessage: null,
   };

@@ -35,7 +35,7 @@ export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<D
       endpointType: BROKER_ENDPOINTS,
       clusterId: broker.clusterId,
       controllerId: broker.config.nodeId,
-      brokers: [{ brokerId: broker.config.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null, isFenced: false }],
+      brokers: [{ brokerId: broker.config.nodeId, ...broker.advertisedEndpoint(ctx.connection.listenerName), rack: null, isFenced: false }],
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
     };
   },

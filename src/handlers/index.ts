@@ -13,6 +13,7 @@ import { leaveGroupHandler } from './13-leave-group';
 import { syncGroupHandler } from './14-sync-group';
 import { describeGroupsHandler } from './15-describe-groups';
 import { listGroupsHandler } from './16-list-groups';
+import { saslHandshakeHandler } from './17-sasl-handshake';
 import { apiVersionsHandler } from './18-api-versions';
 import { createTopicsHandler } from './19-create-topics';
 import { deleteTopicsHandler } from './20-delete-topics';
@@ -28,6 +29,7 @@ import { describeConfigsHandler } from './32-describe-configs';
 import { alterConfigsHandler } from './33-alter-configs';
 import { alterReplicaLogDirsHandler } from './34-alter-replica-log-dirs';
 import { describeLogDirsHandler } from './35-describe-log-dirs';
+import { saslAuthenticateHandler } from './36-sasl-authenticate';
 import { createPartitionsHandler } from './37-create-partitions';
 import { deleteGroupsHandler } from './42-delete-groups';
 import { electLeadersHandler } from './43-elect-leaders';
@@ -58,6 +60,7 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     syncGroupHandler,
     describeGroupsHandler,
     listGroupsHandler,
+    saslHandshakeHandler,
     apiVersionsHandler,
     createTopicsHandler,
     deleteTopicsHandler,
@@ -73,6 +76,7 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     alterConfigsHandler,
     alterReplicaLogDirsHandler,
     describeLogDirsHandler,
+    saslAuthenticateHandler,
     createPartitionsHandler,
     deleteGroupsHandler,
     electLeadersHandler,

@@ -15,6 +15,7 @@
  * body that does not decode closes this connection with a log line; nothing else is affected.
  */
 import type * as net from 'net';
+import type * as tls from 'tls';
 import { Reader, ProtocolError } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import {
@@ -32,17 +33,22 @@ import { ResponseSender } from './response-sender';
 import { zeroCopyAddon } from './zero-copy';
 import type { Broker } from '../broker';
 import type { Logger } from '../logging';
-import { ANONYMOUS, KafkaPrincipal } from '../security/principal';
-import type { SecurityProtocol } from '../security/security';
+import { ANONYMOUS, KafkaPrincipal, principalString } from '../security/principal';
+import { isSaslProtocol, SecurityProtocol } from '../security/security';
+import type { ListenerSpec } from './listeners';
+import { SaslAuthenticator } from './sasl-authenticator';
 
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_QUEUED_FRAMES = 1024;
+const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
 
 export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
-  readonly listenerName: string = 'PLAINTEXT';
-  readonly securityProtocol: SecurityProtocol = 'PLAINTEXT';
-  principal: KafkaPrincipal = ANONYMOUS;
+  readonly listenerName: string;
+  readonly securityProtocol: SecurityProtocol;
+  readonly sasl: SaslAuthenticator | null;
+  private certificatePrincipal: KafkaPrincipal = ANONYMOUS;
+  private closeAfterReply: string | null = null;
   private readonly log: Logger;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -57,9 +63,14 @@ export class Connection implements ConnectionInfo {
     private readonly socket: net.Socket,
     private readonly broker: Broker,
     readonly id: number,
+    listener: ListenerSpec,
   ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.log = broker.log.child({ conn: id, remote: this.remoteAddress });
+    this.listenerName = listener.name;
+    this.securityProtocol = listener.securityProtocol;
+    this.log = broker.log.child({ conn: id, remote: this.remoteAddress, listener: listener.name });
+    this.sasl = isSaslProtocol(listener.securityProtocol) ? new SaslAuthenticator(broker.security, listener.name, this.log) : null;
+    if (listener.securityProtocol === 'SSL') this.certificatePrincipal = this.principalFromCertificate(socket as tls.TLSSocket);
     socket.setNoDelay(true);
     const addon = zeroCopyAddon(broker.log);
     // TLS sockets expose a raw fd too, but sendfile there would bypass the encryption.
@@ -76,6 +87,25 @@ export class Connection implements ConnectionInfo {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** SASL's principal on SASL listeners, the client certificate's on SSL with client auth, else ANONYMOUS. */
+  get principal(): KafkaPrincipal {
+    return this.sasl ? (this.sasl.principal ?? ANONYMOUS) : this.certificatePrincipal;
+  }
+
+  closeAfterResponse(reason: string): void {
+    this.closeAfterReply = reason;
+  }
+
+  private principalFromCertificate(socket: tls.TLSSocket): KafkaPrincipal {
+    // An unverified certificate (ssl.client.auth=requested, unknown CA) names nobody.
+    if (!socket.authorized) return ANONYMOUS;
+    const cert = socket.getPeerX509Certificate();
+    if (!cert) return ANONYMOUS;
+    const principal = this.broker.security.certificatePrincipal(this.listenerName, cert);
+    this.log.info('client certificate accepted', { principal: principalString(principal) });
+    return principal;
   }
 
   close(reason: string): void {
@@ -97,7 +127,8 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.pending.push(d);
     this.pendingBytes += d.length;
-    const maxRequestBytes = this.broker.config.maxRequestBytes;
+    // Before authentication a SASL client gets Kafka's small frame limit (sasl.server.max.receive.size).
+    const maxRequestBytes = this.sasl && this.sasl.principal === null ? Math.min(MAX_UNAUTHENTICATED_BYTES, this.broker.config.maxRequestBytes) : this.broker.config.maxRequestBytes;
     while (this.pendingBytes >= 4) {
       const size = this.peekSize();
       if (size < 0 || size > maxRequestBytes) {
@@ -177,9 +208,28 @@ export class Connection implements ConnectionInfo {
   }
 
   private async handleFrame(frame: Buffer): Promise<void> {
+    const sasl = this.sasl;
+    if (sasl?.expectsRawToken) {
+      // After SaslHandshake v0 the client sends bare SASL tokens, answered the same way.
+      const reply = sasl.rawToken(frame);
+      if (reply === null) {
+        this.close('SASL authentication failed');
+        return;
+      }
+      const size = Buffer.allocUnsafe(4);
+      size.writeInt32BE(reply.length, 0);
+      await this.sender.send([size, reply]);
+      return;
+    }
     const r = new Reader(frame);
     const { apiKey, apiVersion, correlationId } = readHeaderStart(r);
     const registry = this.broker.registry;
+    const refusal = sasl?.refusal(apiKey);
+    if (refusal) {
+      // Kafka answers nothing before authentication: it closes the connection.
+      this.close(refusal);
+      return;
+    }
     const api = registry.get(apiKey);
     if (!api) {
       this.close(`unknown API key ${apiKey}`);
@@ -211,6 +261,7 @@ export class Connection implements ConnectionInfo {
     if (result instanceof Promise) result = await result;
     if (result === NO_RESPONSE || this.closed) return;
     await this.sendResponse(correlationId, apiKey, apiVersion, flexible, result);
+    if (this.closeAfterReply !== null) this.close(this.closeAfterReply);
   }
 
   private async sendResponse(correlationId: number, apiKey: number, version: number, flexible: boolean, body: unknown) {

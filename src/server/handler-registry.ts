@@ -8,6 +8,7 @@ import { RequestHeader } from '../protocol/headers';
 import type { Broker } from '../broker';
 import type { KafkaPrincipal } from '../security/principal';
 import type { SecurityProtocol } from '../security/security';
+import type { SaslAuthenticator } from './sasl-authenticator';
 
 /** Returned by a handler that must not answer (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('no-response');
@@ -23,6 +24,10 @@ export interface ConnectionInfo {
   readonly principal: KafkaPrincipal;
   /** Closes the connection after the pending responses are written. */
   close(reason: string): void;
+  /** Closes the connection once the response to the current request is written. */
+  closeAfterResponse(reason: string): void;
+  /** The SASL state on SASL listeners; null elsewhere. */
+  readonly sasl: SaslAuthenticator | null;
 }
 
 export interface RequestContext {

@@ -14,6 +14,10 @@ export interface BrokerProcess {
   readonly port: number;
   readonly dataDir: string;
   readonly address: string;
+  /** Bound port of every listener by name (PLAINTEXT, SSL, SASL_PLAINTEXT, ...). */
+  readonly listenerPorts: Record<string, number>;
+  /** The development CA file (--tls-dev), if the broker printed one. */
+  readonly devCaFile: string | null;
   readonly stderr: () => string;
   /** Graceful stop (SIGTERM) and wait for exit. */
   stop(): Promise<void>;
@@ -45,12 +49,12 @@ export async function startBrokerProcess(
   let err = '';
   child.stderr!.on('data', (d) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let out = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`broker did not start: ${err}`)), 15000);
     child.stdout!.on('data', (d) => {
       out += d.toString();
-      const m = /listening on [^:]+:(\d+)/.exec(out);
+      const m = /listening on [^:]+:(\d+)[^\n]*\n/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -61,11 +65,18 @@ export async function startBrokerProcess(
       reject(new Error(`broker exited with ${code}: ${err}`));
     });
   });
+  const line = out.split('\n').find((l) => l.includes('listening on')) ?? '';
+  const listenerPorts: Record<string, number> = {};
+  const first = /listening on \S+:(\d+) \(([A-Z0-9_]+)\)/.exec(line);
+  if (first) listenerPorts[first[2]] = Number(first[1]);
+  for (const m of line.matchAll(/ ([A-Z0-9_]+)=\S*:(\d+)/g)) listenerPorts[m[1]] = Number(m[2]);
   return {
     pid: child.pid as number,
     port,
     dataDir,
     address: `127.0.0.1:${port}`,
+    listenerPorts,
+    devCaFile: /tls-dev-ca=(\S+)/.exec(line)?.[1] ?? null,
     stderr: () => err,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
