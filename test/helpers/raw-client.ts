@@ -3,6 +3,7 @@
  * that must send exact bytes (bad input, specific versions) and read exact answers.
  */
 import * as net from 'net';
+import * as tls from 'tls';
 import { API_CODECS } from '../../src/protocol/generated';
 import { Reader } from '../../src/protocol/reader';
 import { Writer } from '../../src/protocol/writer';
@@ -32,6 +33,14 @@ export class RawClient {
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** A TLS connection (SSL and SASL_SSL listeners). */
+  static connectTls(port: number, options: tls.ConnectionOptions = {}): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ port, host: '127.0.0.1', ...options }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
