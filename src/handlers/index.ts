@@ -37,6 +37,8 @@ import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs';
 import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments';
 import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments';
 import { offsetDeleteHandler } from './47-offset-delete';
+import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials';
+import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials';
 import { describeClusterHandler } from './60-describe-cluster';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe';
@@ -84,6 +86,8 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     alterPartitionReassignmentsHandler,
     listPartitionReassignmentsHandler,
     offsetDeleteHandler,
+    describeUserScramCredentialsHandler,
+    alterUserScramCredentialsHandler,
     describeClusterHandler,
     describeProducersHandler,
     describeTransactionsHandler,
