@@ -104,6 +104,10 @@ const OWN_KEYS: BrokerKeySpec[] = [
   key('num.recovery.threads.per.data.dir', 'int', '2', IGNORED),
   key('share.coordinator.state.topic.replication.factor', 'short', '3', IGNORED),
   key('share.coordinator.state.topic.min.isr', 'short', '2', IGNORED),
+  key('delegation.token.secret.key', 'password', null, 'Secret that signs delegation tokens (HMAC-SHA512 of the token id); token APIs are disabled while it is unset.'),
+  key('delegation.token.max.lifetime.ms', 'long', '604800000', 'Longest a delegation token may live; renewals cannot extend it past this.', { min: 1 }),
+  key('delegation.token.expiry.time.ms', 'long', '86400000', 'How long a delegation token stays valid after creation or renewal unless renewed.', { min: 1 }),
+  key('delegation.token.expiry.check.interval.ms', 'long', '3600000', 'How often expired delegation tokens are removed.', { min: 1 }),
   key('zookeeper.connect', 'string', null, IGNORED),
   key('zookeeper.connection.timeout.ms', 'int', null, IGNORED),
 ];

@@ -119,13 +119,16 @@ export function describeResource(
         }
         const configs = BROKER_KEYS.filter((k) => wanted(k.name)).map((k) => {
           const r = store.resolve(k.name);
+          // Passwords (delegation.token.secret.key) are never sent back, as Kafka hides sensitive values;
+          // the synonyms would carry the value too, so they are left out.
+          const sensitive = k.type === 'password';
           return {
             name: k.name,
-            value: r.value,
+            value: sensitive ? null : r.value,
             readOnly: !k.dynamic,
             source: r.source,
-            isSensitive: false,
-            synonyms: r.synonyms,
+            isSensitive: sensitive,
+            synonyms: sensitive ? [] : r.synonyms,
             type: CONFIG_TYPE_CODES[k.type],
             documentation: k.doc,
           };
