@@ -1,0 +1,60 @@
+/**
+ * CreateDelegationToken (key 38), v0-3.
+ * Issues a token owned by the caller or, from v3, by the owner the request names (a user
+ * creating tokens on another's behalf). Checks in Kafka's order: the connection may ask for
+ * tokens (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED), renewers are User principals
+ * (INVALID_PRINCIPAL_TYPE), then the store (DELEGATION_TOKEN_AUTH_DISABLED without a secret key).
+ * See src/security/delegation-tokens.ts.
+ * Differences from Kafka: Samsa has no authorizer, so creating for another owner needs no
+ * CREATE_TOKENS ACL (as in Kafka without an authorizer); an owner name without a type answers
+ * INVALID_REQUEST where Kafka fails with an unexpected server error.
+ */
+import { CreateDelegationTokenApi, CreateDelegationTokenRequest, CreateDelegationTokenResponse } from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { KafkaPrincipal } from '../security/principal';
+import { tokenRequestsAllowed } from './delegation-token-common';
+
+export const createDelegationTokenHandler: Handler<CreateDelegationTokenRequest, Encodable<CreateDelegationTokenResponse>> = {
+  apiKey: CreateDelegationTokenApi.key,
+  minVersion: CreateDelegationTokenApi.minVersion,
+  maxVersion: CreateDelegationTokenApi.maxVersion,
+  handle(ctx, req) {
+    const requester: KafkaPrincipal = { type: ctx.connection.principal.type, name: ctx.connection.principal.name };
+    const namesOwner = req.ownerPrincipalName !== null && req.ownerPrincipalName !== '';
+    const owner: KafkaPrincipal = namesOwner ? { type: req.ownerPrincipalType ?? '', name: req.ownerPrincipalName as string } : requester;
+    const principals = {
+      principalType: owner.type,
+      principalName: owner.name,
+      tokenRequesterPrincipalType: requester.type,
+      tokenRequesterPrincipalName: requester.name,
+    };
+    const fail = (errorCode: number): Encodable<CreateDelegationTokenResponse> => ({
+      errorCode,
+      ...principals,
+      issueTimestampMs: -1,
+      expiryTimestampMs: -1,
+      maxTimestampMs: -1,
+      tokenId: '',
+      hmac: Buffer.alloc(0),
+      throttleTimeMs: 0,
+    });
+    if (!tokenRequestsAllowed(ctx.connection)) return fail(ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED);
+    if (namesOwner && owner.type === '') return fail(ErrorCode.INVALID_REQUEST);
+    const renewers = req.renewers.map((r) => ({ type: r.principalType, name: r.principalName }));
+    if (renewers.some((r) => r.type !== 'User')) return fail(ErrorCode.INVALID_PRINCIPAL_TYPE);
+    const { errorCode, token } = ctx.broker.security.tokens.create(owner, requester, renewers, req.maxLifetimeMs, Date.now());
+    if (!token) return fail(errorCode);
+    return {
+      errorCode,
+      ...principals,
+      issueTimestampMs: token.issueTimestamp,
+      expiryTimestampMs: token.expiryTimestamp,
+      maxTimestampMs: token.maxTimestamp,
+      tokenId: token.tokenId,
+      hmac: token.hmac,
+      throttleTimeMs: 0,
+    };
+  },
+};

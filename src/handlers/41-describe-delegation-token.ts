@@ -1,0 +1,47 @@
+/**
+ * DescribeDelegationToken (key 41), v0-3.
+ * Lists tokens with their HMACs: owners null means all owners, an empty list none; a token
+ * matches an owner that is its owner, requester or renewer. The token requester fields are v3+.
+ * Who sees what: the caller's own tokens (as owner, requester or renewer) and others' where
+ * Kafka's authorizer allows DESCRIBE on the token. Samsa has no authorizer, and Kafka without
+ * one allows every check, so any caller the token APIs accept sees every matching token.
+ */
+import {
+  DescribeDelegationTokenApi,
+  DescribeDelegationTokenRequest,
+  DescribeDelegationTokenResponse,
+  DescribeDelegationTokenResponseTokens,
+} from '../protocol/generated';
+import { Encodable } from '../protocol/encodable';
+import { ErrorCode } from '../protocol/errors';
+import { Handler } from '../server/handler-registry';
+import { tokenRequestsAllowed } from './delegation-token-common';
+
+/** What an authorizer would decide for tokens the caller is not involved in; none is configured. */
+const NO_AUTHORIZER_ALLOWS = () => true;
+
+export const describeDelegationTokenHandler: Handler<DescribeDelegationTokenRequest, Encodable<DescribeDelegationTokenResponse>> = {
+  apiKey: DescribeDelegationTokenApi.key,
+  minVersion: DescribeDelegationTokenApi.minVersion,
+  maxVersion: DescribeDelegationTokenApi.maxVersion,
+  handle(ctx, req) {
+    if (!tokenRequestsAllowed(ctx.connection)) {
+      return { errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED, tokens: [], throttleTimeMs: 0 };
+    }
+    const owners = req.owners === null ? null : req.owners.map((o) => ({ type: o.principalType, name: o.principalName }));
+    const r = ctx.broker.security.tokens.describe(owners, ctx.connection.principal, NO_AUTHORIZER_ALLOWS);
+    const tokens: Encodable<DescribeDelegationTokenResponseTokens>[] = r.tokens.map((t) => ({
+      principalType: t.owner.type,
+      principalName: t.owner.name,
+      tokenRequesterPrincipalType: t.tokenRequester.type,
+      tokenRequesterPrincipalName: t.tokenRequester.name,
+      issueTimestamp: t.issueTimestamp,
+      expiryTimestamp: t.expiryTimestamp,
+      maxTimestamp: t.maxTimestamp,
+      tokenId: t.tokenId,
+      hmac: t.hmac,
+      renewers: t.renewers.map((p) => ({ principalType: p.type, principalName: p.name })),
+    }));
+    return { errorCode: r.errorCode, tokens, throttleTimeMs: 0 };
+  },
+};
