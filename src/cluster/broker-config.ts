@@ -259,8 +259,8 @@ export function brokerConfigFromProperties(props: Record<string, string>, log: L
   }
   const num = (k: string) => Number(known[k]);
   for (const [name, value] of Object.entries(known)) {
-    const spec = BROKER_KEY_BY_NAME.get(name) as BrokerKeySpec;
-    if (!spec.field) continue;
+    const spec = BROKER_KEY_BY_NAME.get(name);
+    if (!spec?.field) continue;
     if (name === 'broker.id' && known['node.id'] !== undefined) continue;
     if (name === 'log.dir' && known['log.dirs'] !== undefined) continue;
     const fields = out as Record<string, unknown>;

@@ -4,6 +4,8 @@
  * validation messages.
  */
 import { brokerConfigFromProperties, parseListeners, parseProperties } from '../../src/cluster/broker-config';
+import { resolveListeners } from '../../src/server/listeners';
+import { DEFAULT_CONFIG } from '../../src/config';
 import { resolveTopicConfig, validateTopicConfig, validateTopicConfigs, SYNONYM_DEFAULTS } from '../../src/cluster/topic-config';
 import { createLogger } from '../../src/logging';
 import { ErrorCode } from '../../src/protocol/errors';
@@ -77,7 +79,50 @@ describe('properties files', () => {
     });
     expect(cfg.brokerProperties).not.toHaveProperty('made.up.key');
     expect(() => brokerConfigFromProperties({ 'log.retention.ms': 'soon' }, quiet)).toThrow('Invalid value soon for configuration log.retention.ms: Not a number of type LONG');
-    expect(() => brokerConfigFromProperties({ listeners: 'SSL://:9093' }, quiet)).toThrow(/no PLAINTEXT listener/);
+    expect(brokerConfigFromProperties({ listeners: 'SSL://:9093' }, quiet)).not.toHaveProperty('port');
+    expect(() => brokerConfigFromProperties({ listeners: 'SSL://:9093', 'ssl.client.auth': 'sometimes' }, quiet)).toThrow(/ssl.client.auth/);
+    // Per-listener security keys take the spec of the key they prefix.
+    expect(brokerConfigFromProperties({ 'listener.name.client.ssl.client.auth': 'required' }, quiet).brokerProperties).toEqual({
+      'listener.name.client.ssl.client.auth': 'required',
+    });
+    expect(() => brokerConfigFromProperties({ 'listener.name.client.ssl.client.auth': 'maybe' }, quiet)).toThrow(/ssl.client.auth/);
+    expect(Object.keys(brokerConfigFromProperties({ 'listener.name.client.scram-sha-256.sasl.jaas.config': 'x required;' }, quiet).brokerProperties ?? {})).toEqual([
+      'listener.name.client.scram-sha-256.sasl.jaas.config',
+    ]);
+    expect(brokerConfigFromProperties({ 'listener.name.client.log.retention.ms': '1' }, quiet).brokerProperties).toEqual({});
+  });
+});
+
+describe('listeners', () => {
+  const base = { ...DEFAULT_CONFIG, host: '127.0.0.1', port: 9092 };
+  test('without listeners: one PLAINTEXT listener on --host/--port', () => {
+    expect(resolveListeners(base)).toEqual([
+      { name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: '127.0.0.1', port: 9092, advertisedHost: '127.0.0.1', advertisedPort: null },
+    ]);
+  });
+  test('several listeners, custom names through the protocol map, per-listener advertised addresses', () => {
+    const ls = resolveListeners({
+      ...base,
+      port: 19092,
+      brokerProperties: {
+        listeners: 'PLAINTEXT://127.0.0.1:19092,CLIENT://0.0.0.0:9094,SSL://127.0.0.1:9093,CONTROLLER://:9095',
+        'advertised.listeners': 'CLIENT://kafka.example:443,SSL://:9093',
+        'listener.security.protocol.map': 'CLIENT:SASL_SSL,CONTROLLER:PLAINTEXT',
+        'controller.listener.names': 'CONTROLLER',
+      },
+    });
+    expect(ls.map((l) => [l.name, l.securityProtocol, l.host, l.port, l.advertisedHost, l.advertisedPort])).toEqual([
+      ['PLAINTEXT', 'PLAINTEXT', '127.0.0.1', 19092, '127.0.0.1', null],
+      ['CLIENT', 'SASL_SSL', '0.0.0.0', 9094, 'kafka.example', 443],
+      ['SSL', 'SSL', '127.0.0.1', 9093, '127.0.0.1', 9093],
+    ]);
+  });
+  test('errors', () => {
+    const withProps = (brokerProperties: Record<string, string>) => () => resolveListeners({ ...base, brokerProperties });
+    expect(withProps({ listeners: 'FOO://:1' })).toThrow(/No security protocol defined for listener FOO/);
+    expect(withProps({ listeners: 'SSL://:1,SSL://:2' })).toThrow(/different name/);
+    expect(withProps({ listeners: 'SSL://:9093,SASL_SSL://:9093' })).toThrow(/both use port 9093/);
+    expect(withProps({ listeners: 'SSL://:1', 'listener.security.protocol.map': 'SSL:TLS' })).toThrow(/listener.security.protocol.map/);
   });
 });
 
