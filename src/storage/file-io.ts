@@ -56,11 +56,15 @@ export function writeFileTail(path: string, data: Buffer, position: number, tota
 /**
  * Replaces `file` with `text` atomically and durably: write a temporary file, fsync it,
  * rename it over the old one, then fsync the directory so the rename survives a crash.
+ * A `mode` (e.g. 0o600 for private keys) is set on the temporary file before any byte is
+ * written, so the content is never readable with looser permissions.
  */
-export function writeFileAtomic(file: string, text: string): void {
+export function writeFileAtomic(file: string, text: string, mode?: number): void {
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
+  const fd = fs.openSync(tmp, 'w', mode ?? 0o644);
   try {
+    // A leftover temporary file keeps its old mode through open(); force the requested one.
+    if (mode !== undefined) fs.fchmodSync(fd, mode);
     fs.writeSync(fd, text);
     fs.fsyncSync(fd);
   } finally {
