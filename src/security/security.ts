@@ -23,7 +23,7 @@ import { parseJaasConfig, plainUsersFromJaas } from './jaas';
 import { ScramCredentialStore, ScramMechanism } from './scram-credentials';
 import { DelegationTokenStore } from './delegation-tokens';
 import { tlsServerOptions } from './tls-options';
-import { sslPrincipal } from './ssl-principal';
+import { sslPrincipal, validatePrincipalMappingRules } from './ssl-principal';
 import { ensureDevCertificates } from './dev-certs';
 import { parseAddScram } from './scram-credentials';
 import { parseListeners, parseProtocolMap } from '../server/listeners';
@@ -148,6 +148,7 @@ export class Security {
       const lookup = (key: string) => this.setting(l.name, key);
       try {
         this.tlsByListener.set(l.name, tlsServerOptions(lookup, l.name));
+        validatePrincipalMappingRules(lookup('ssl.principal.mapping.rules'));
       } catch (err) {
         throw new Error(`listener ${l.name}: ${(err as Error).message}`);
       }

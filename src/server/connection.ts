@@ -99,28 +99,25 @@ export class Connection implements ConnectionInfo {
   }
 
   private principalFromCertificate(socket: tls.TLSSocket): KafkaPrincipal {
-    // An unverified certificate (ssl.client.auth=requested, unknown CA) names nobody.
-    if (!socket.authorized) return ANONYMOUS;
     const cert = socket.getPeerX509Certificate();
     if (!cert) return ANONYMOUS;
-    const principal = this.broker.security.certificatePrincipal(this.listenerName, cert);
-    this.log.info('client certificate accepted', { principal: principalString(principal) });
-    return principal;
-  }
-
-  close(reason: string): void {
-    if (this.closed) return;
-    this.log.warn('closing connection', { reason });
-    this.closed = true;
-    // Never end the socket under a sendfile in flight: the shutdown would cut the frame.
-    void this.sender.whenIdle().then(() => this.socket.end());
-    // A peer that never reads would hold the socket open forever.
-    setTimeout(() => this.socket.destroy(), 5000).unref();
-  }
-
-  destroy(): void {
-    this.closed = true;
-    this.socket.destroy();
+    if (!socket.authorized) {
+      // ssl.client.auth=requested lets Node finish a handshake with an untrusted certificate;
+      // Java's TLS (and so Kafka) refuses it, so this connection ends here.
+      this.log.info('client certificate not trusted, closing connection', { error: String(socket.authorizationError) });
+      socket.destroy();
+      return ANONYMOUS;
+    }
+    try {
+      const principal = this.broker.security.certificatePrincipal(this.listenerName, cert);
+      this.log.info('client certificate accepted', { principal: principalString(principal) });
+      return principal;
+    } catch (err) {
+      // No ssl.principal.mapping.rules rule matched: Kafka fails the authentication.
+      this.log.info('client certificate refused', { error: (err as Error).message });
+      socket.destroy();
+      return ANONYMOUS;
+    }
   }
 
   private onData(d: Buffer): void {
