@@ -120,6 +120,21 @@ export class Connection implements ConnectionInfo {
     }
   }
 
+  close(reason: string): void {
+    if (this.closed) return;
+    this.log.warn('closing connection', { reason });
+    this.closed = true;
+    // Never end the socket under a sendfile in flight: the shutdown would cut the frame.
+    void this.sender.whenIdle().then(() => this.socket.end());
+    // A peer that never reads would hold the socket open forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
   private onData(d: Buffer): void {
     if (this.closed) return;
     this.pending.push(d);
