@@ -22,6 +22,7 @@ import { TransactionCoordinator, TxnOffsetsParticipant } from './coordinator/txn
 import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
 import { isTlsProtocol, Security, withDevTls } from './security/security';
 import type { ListenerSpec } from './server/listeners';
+import { Authorizer } from './security/acl/authorizer';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -39,6 +40,8 @@ export class Broker {
   readonly txn: TransactionCoordinator;
   /** Listeners, SASL users, SCRAM credentials, delegation tokens. */
   readonly security: Security;
+  /** ACLs and the authorizer; `acls.enabled` is false unless authorizer.class.name is set. */
+  readonly acls: Authorizer;
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
@@ -71,6 +74,7 @@ export class Broker {
     });
     this.txn.start();
     this.security = new Security(config, this.settings, log.child({ component: 'security' }));
+    this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
     registerAllHandlers(this.registry);
   }
 

@@ -25,6 +25,9 @@ import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn';
 import { endTxnHandler } from './26-end-txn';
 import { writeTxnMarkersHandler } from './27-write-txn-markers';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit';
+import { describeAclsHandler } from './29-describe-acls';
+import { createAclsHandler } from './30-create-acls';
+import { deleteAclsHandler } from './31-delete-acls';
 import { describeConfigsHandler } from './32-describe-configs';
 import { alterConfigsHandler } from './33-alter-configs';
 import { alterReplicaLogDirsHandler } from './34-alter-replica-log-dirs';
@@ -78,6 +81,9 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     endTxnHandler,
     writeTxnMarkersHandler,
     txnOffsetCommitHandler,
+    describeAclsHandler,
+    createAclsHandler,
+    deleteAclsHandler,
     describeConfigsHandler,
     alterConfigsHandler,
     alterReplicaLogDirsHandler,
