@@ -17,6 +17,10 @@
  * message.timestamp.before/after.max.ms apply to CreateTime topics only, as in Kafka.
  * Internal topics (__consumer_offsets, __transaction_state) refuse client writes with
  * INVALID_TOPIC_EXCEPTION, as Kafka does.
+ * With the authorizer on: transactional batches need WRITE on the transactional id (else the
+ * whole request is TRANSACTIONAL_ID_AUTHORIZATION_FAILED), each topic WRITE (else its
+ * partitions are TOPIC_AUTHORIZATION_FAILED, whether the topic exists or not). Idempotent
+ * batches need nothing more: InitProducerId checked IDEMPOTENT_WRITE (KIP-679).
  */
 import {
   ProduceApi,
@@ -30,7 +34,8 @@ import { ErrorCode, errorName } from '../protocol/errors';
 import { validateProducedRecords } from '../protocol/record-batch';
 import { Handler, NO_RESPONSE } from '../server/handler-registry';
 import { Broker } from '../broker';
-import { findPartition } from './common';
+import { authorizerOf, findPartition } from './common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
 import type { Partition } from '../cluster/topic-manager';
 import { produceRewrite } from '../storage/produce-rewrite';
@@ -44,21 +49,47 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
   maxVersion: ProduceApi.maxVersion,
   handle(ctx, req) {
     const { broker } = ctx;
+    const version = ctx.header.apiVersion;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    const authz = authorizerOf(ctx);
+    // Transactional batches need WRITE on the request's transactional id; Kafka refuses
+    // the whole request (and, with acks=0, closes the connection, having nowhere to say so).
+    if (authz && hasTransactionalRecords(req) && (req.transactionalId === null || !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
+      if (req.acks === 0) {
+        ctx.connection.close('produce refused: transactional id authorization failed');
+        return NO_RESPONSE;
+      }
+      const code = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return {
+        responses: req.topicData.map((t) => ({ name: t.name, topicId: t.topicId, partitionResponses: t.partitionData.map((p) => failed(p.index, code)) })),
+        throttleTimeMs: 0,
+      };
+    }
     const responses: PendingResponses[] = [];
     let pending = false;
+    let refusedAny = false;
     for (const topic of req.topicData) {
       const partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] = [];
+      let refused = false;
+      if (authz) {
+        // A topic id that names no topic is answered UNKNOWN_TOPIC_ID below, unchecked.
+        const name = version >= 13 ? broker.topics.getById(topic.topicId)?.name : topic.name;
+        refused = name !== undefined && !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC, name);
+        refusedAny ||= refused;
+      }
       for (const p of topic.partitionData) {
         partitionResponses.push(
-          acksValid
-            ? appendPartition(broker, ctx.header.apiVersion, topic.name, topic.topicId, p.index, p.records, req.transactionalId)
-            : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+          !acksValid
+            ? failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)
+            : refused
+              ? failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+              : appendPartition(broker, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId),
         );
         if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
       }
       responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
     }
+    if (refusedAny && req.acks === 0) ctx.connection.close('produce refused: topic authorization failed');
     const answer = () => (req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs: 0 });
     if (!pending) return answer();
     // Some partition took the slow path: answer once every append is done.
@@ -68,6 +99,17 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
     })();
   },
 };
+
+/** Whether the first batch of any partition is transactional (magic 2, attributes bit 4), as Kafka checks. */
+function hasTransactionalRecords(req: ProduceRequest): boolean {
+  for (const t of req.topicData) {
+    for (const p of t.partitionData) {
+      const r = p.records;
+      if (r && r.length >= 23 && r[16] >= 2 && (r.readInt16BE(21) & 0x10) !== 0) return true;
+    }
+  }
+  return false;
+}
 
 function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };

@@ -14,6 +14,8 @@
  * copy of the .txnindex entries); the client drops those records. Kafka bounds that list by
  * the end of the returned data rather than the LSO: the longer list here is still correct.
  * read_uncommitted reads up to the high watermark, control batches included, as in Kafka.
+ * With the authorizer on, a topic the client may not READ answers TOPIC_AUTHORIZATION_FAILED
+ * for each of its partitions (followers need CLUSTER_ACTION instead).
  */
 import {
   FetchApi,
@@ -25,7 +27,8 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
-import { findPartition, leaderEpochError } from './common';
+import { authorizerOf, findPartition, leaderEpochError } from './common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 type PartitionData = Encodable<FetchResponseResponsesPartitions>;
 
@@ -40,9 +43,10 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
       if (req.sessionId !== 0) return topLevelError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
       if (req.sessionEpoch > 0) return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
     }
+    const denied = authorizerOf(ctx) ? refusedTopics(ctx, req) : null;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
-      const { response, bytes, hasError } = readOnce(ctx, req);
+      const { response, bytes, hasError } = readOnce(ctx, req, denied);
       const remaining = deadline - Date.now();
       if (bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed) return response;
       const watched = watchedPartitions(ctx, req);
@@ -56,6 +60,26 @@ function topLevelError(errorCode: number): Encodable<FetchResponse> {
   return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };
 }
 
+/**
+ * The request's topics (by position) the connection may not read: consumers need READ on
+ * each topic, followers (a replica id set) CLUSTER_ACTION on the cluster for all of them.
+ * Decided once per request, not on every long-poll wake-up. A topic id that names no topic
+ * is left to the UNKNOWN_TOPIC_ID answer.
+ */
+function refusedTopics(ctx: RequestContext, req: FetchRequest): Set<number> | null {
+  const authz = ctx.broker.acls;
+  const follower = (req.replicaState?.replicaId ?? req.replicaId) >= 0;
+  if (follower && !authz.authorizeCluster(ctx.connection, AclOperation.CLUSTER_ACTION)) return new Set(req.topics.map((_, i) => i));
+  if (follower) return null;
+  const byId = ctx.header.apiVersion >= 13;
+  let out: Set<number> | null = null;
+  req.topics.forEach((t, i) => {
+    const name = byId ? ctx.broker.topics.getById(t.topicId)?.name : t.topic;
+    if (name !== undefined && !authz.authorize(ctx.connection, AclOperation.READ, ResourceType.TOPIC, name)) (out ??= new Set()).add(i);
+  });
+  return out;
+}
+
 function watchedPartitions(ctx: RequestContext, req: FetchRequest): { topic: string; partition: number }[] {
   const byId = ctx.header.apiVersion >= 13;
   const out: { topic: string; partition: number }[] = [];
@@ -67,7 +91,7 @@ function watchedPartitions(ctx: RequestContext, req: FetchRequest): { topic: str
   return out;
 }
 
-function readOnce(ctx: RequestContext, req: FetchRequest) {
+function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | null) {
   const { broker } = ctx;
   const byId = ctx.header.apiVersion >= 13;
   let budget = req.maxBytes > 0 ? req.maxBytes : 0;
@@ -75,10 +99,14 @@ function readOnce(ctx: RequestContext, req: FetchRequest) {
   let hasError = false;
   let first = true;
   const responses: Encodable<FetchResponseResponses>[] = [];
-  for (const t of req.topics) {
+  for (let ti = 0; ti < req.topics.length; ti++) {
+    const t = req.topics[ti];
     const partitions: PartitionData[] = [];
+    const refused = denied !== null && denied.has(ti);
     for (const p of t.partitions) {
-      const found = findPartition(broker, byId, t.topic, t.topicId, p.partition);
+      const found = refused
+        ? { partition: undefined, error: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
+        : findPartition(broker, byId, t.topic, t.topicId, p.partition);
       const partition = found.partition;
       const out: PartitionData = {
         partitionIndex: p.partition,

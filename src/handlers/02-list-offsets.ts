@@ -6,6 +6,7 @@
  * the batch, which is then read and decompressed (src/storage/timestamp-lookup.ts).
  * Isolation level (v2+): under read_committed, latest is the last stable offset instead of
  * the high watermark, and a timestamp lookup only finds offsets below the LSO, as in Kafka.
+ * With the authorizer on, topics need DESCRIBE (else TOPIC_AUTHORIZATION_FAILED).
  */
 import {
   ListOffsetsApi,
@@ -19,7 +20,8 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Partition, Topic } from '../cluster/topic-manager';
-import { leaderEpochError } from './common';
+import { authorizerOf, leaderEpochError } from './common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import { offsetForTimestampExact } from '../storage/timestamp-lookup';
 import type { ProducerStates } from '../storage/producer-states';
 
@@ -39,9 +41,15 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
     const version = ctx.header.apiVersion;
     const readCommitted = version >= 2 && req.isolationLevel === 1 ? ctx.broker.producerStates : null;
     const topics: Encodable<ListOffsetsResponseTopics>[] = [];
+    const authz = authorizerOf(ctx);
     for (const t of req.topics) {
-      const topic = ctx.broker.topics.get(t.name);
       const partitions: PartitionResult[] = [];
+      if (authz && !authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) {
+        for (const p of t.partitions) partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, oldStyleOffsets: [] });
+        topics.push({ name: t.name, partitions });
+        continue;
+      }
+      const topic = ctx.broker.topics.get(t.name);
       for (const p of t.partitions) partitions.push(await answerPartition(topic, p, version, readCommitted));
       topics.push({ name: t.name, partitions });
     }

@@ -4,15 +4,19 @@
  * exist are created on the spot when the request allows it (v4+ flag; always for v0-3)
  * and the broker's auto-create setting is on, so the answer already describes them
  * (Kafka answers LEADER_NOT_AVAILABLE first and the client retries).
- * Authorized operations are reported as "everything" when asked for: there are no ACLs.
+ * With the authorizer on, as Kafka: all-topics requests leave out topics the client may not
+ * DESCRIBE; named topics without DESCRIBE answer TOPIC_AUTHORIZATION_FAILED (by id: with no
+ * name); auto-creation needs CREATE on the cluster or the topic (else
+ * TOPIC_AUTHORIZATION_FAILED); authorized operations come from the ACLs (the cluster's are 0
+ * without DESCRIBE on it). With it off they are "everything".
  */
 import { MetadataApi, MetadataRequest, MetadataResponse, MetadataResponseTopics } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
-import { Handler } from '../server/handler-registry';
-import { Broker } from '../broker';
+import { Handler, RequestContext } from '../server/handler-registry';
 import { Topic } from '../cluster/topic-manager';
-import { ALL_TOPIC_OPERATIONS, ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common';
+import { authorizerOf, clusterOperations, OPERATIONS_NOT_REQUESTED, topicOperations } from './common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
@@ -25,24 +29,47 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
     const version = ctx.header.apiVersion;
     const allowAutoCreate = (version < 4 || req.allowAutoTopicCreation) && broker.config.autoCreateTopics;
     const includeTopicOps = req.includeTopicAuthorizedOperations;
+    const authz = authorizerOf(ctx);
+    const describe = (t: Topic) => describeTopic(ctx, t, includeTopicOps);
+    const mayDescribe = (name: string, logIfDenied: boolean) =>
+      !authz || authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, name, logIfDenied);
+    const refused = (name: string | null, topicId: string): Encodable<MetadataResponseTopics> => ({
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      name,
+      topicId,
+      isInternal: false,
+      partitions: [],
+    });
     const topics: Encodable<MetadataResponseTopics>[] = [];
     // v0: an empty list means all topics; v1+: null means all, empty means none.
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     if (all) {
-      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t, includeTopicOps));
+      for (const t of broker.topics.list()) if (mayDescribe(t.name, false)) topics.push(describe(t));
     } else {
       for (const requested of req.topics ?? []) {
         if (requested.name == null || requested.name === '') {
           const t = requested.topicId !== ZERO_UUID ? broker.topics.getById(requested.topicId) : undefined;
+          // Topic ids are not secret, so Kafka answers TOPIC_AUTHORIZATION_FAILED with no name.
           topics.push(
-            t
-              ? describeTopic(broker, t, includeTopicOps)
-              : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requested.topicId, partitions: [] },
+            !t
+              ? { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requested.topicId, partitions: [] }
+              : mayDescribe(t.name, true)
+                ? describe(t)
+                : refused(null, t.topicId),
           );
           continue;
         }
         const name = requested.name;
+        if (!mayDescribe(name, true)) {
+          topics.push(refused(name, ZERO_UUID));
+          continue;
+        }
         let t = broker.topics.get(name);
+        // Auto-creation needs CREATE on the cluster or on the topic.
+        if (!t && allowAutoCreate && authz && !authz.authorizeCluster(ctx.connection, AclOperation.CREATE, false) && !authz.authorize(ctx.connection, AclOperation.CREATE, ResourceType.TOPIC, name)) {
+          topics.push(refused(name, ZERO_UUID));
+          continue;
+        }
         if (!t && allowAutoCreate) {
           try {
             t = broker.topics.create(name, broker.config.numPartitions, {}) ?? undefined;
@@ -54,7 +81,7 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
         }
         topics.push(
           t
-            ? describeTopic(broker, t, includeTopicOps)
+            ? describe(t)
             : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] },
         );
       }
@@ -65,12 +92,13 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
       clusterId: broker.clusterId,
       controllerId: broker.config.nodeId,
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     };
   },
 };
 
-function describeTopic(broker: Broker, t: Topic, includeOps: boolean): Encodable<MetadataResponseTopics> {
+function describeTopic(ctx: RequestContext, t: Topic, includeOps: boolean): Encodable<MetadataResponseTopics> {
+  const { broker } = ctx;
   const node = broker.config.nodeId;
   return {
     errorCode: ErrorCode.NONE,
@@ -86,6 +114,6 @@ function describeTopic(broker: Broker, t: Topic, includeOps: boolean): Encodable
       isrNodes: [node],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: includeOps ? ALL_TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+    topicAuthorizedOperations: includeOps ? topicOperations(ctx, t.name) : OPERATIONS_NOT_REQUESTED,
   };
 }

@@ -3,19 +3,26 @@
  * partition has one leader epoch for its whole life: asking for that epoch gives the log
  * end offset, asking for an older one gives its end (the log start), a newer one is
  * unknown (-1/-1), as Kafka answers for epochs it has no entry for.
+ * With the authorizer on, topics need DESCRIBE (else TOPIC_AUTHORIZATION_FAILED).
  */
 import { OffsetForLeaderEpochApi, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { leaderEpochError } from './common';
+import { authorizerOf, leaderEpochError } from './common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 export const offsetForLeaderEpochHandler: Handler<OffsetForLeaderEpochRequest, Encodable<OffsetForLeaderEpochResponse>> = {
   apiKey: OffsetForLeaderEpochApi.key,
   minVersion: Math.max(2, OffsetForLeaderEpochApi.minVersion),
   maxVersion: OffsetForLeaderEpochApi.maxVersion,
   handle(ctx, req) {
+    const authz = authorizerOf(ctx);
     const topics = req.topics.map((t) => {
+      if (authz && !authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic)) {
+        const errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        return { topic: t.topic, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, leaderEpoch: -1, endOffset: -1 })) };
+      }
       const topic = ctx.broker.topics.get(t.topic);
       return {
         topic: t.topic,

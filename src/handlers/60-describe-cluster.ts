@@ -1,13 +1,14 @@
 /**
  * DescribeCluster (key 60), v0-2. This node is the only broker and acts as the controller.
  * Asking a broker for controller endpoints (endpoint type 2) is refused with
- * UNSUPPORTED_ENDPOINT_TYPE, as Kafka brokers do.
+ * UNSUPPORTED_ENDPOINT_TYPE, as Kafka brokers do. Kafka asks no ACL for the request itself;
+ * with the authorizer on, the cluster's authorized operations come from the ACLs.
  */
 import { DescribeClusterApi, DescribeClusterRequest, DescribeClusterResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common';
+import { clusterOperations, OPERATIONS_NOT_REQUESTED } from './common';
 
 const BROKER_ENDPOINTS = 1;
 const UNSUPPORTED_ENDPOINT_TYPE = 119;
@@ -36,7 +37,7 @@ export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<D
       clusterId: broker.clusterId,
       controllerId: broker.config.nodeId,
       brokers: [{ brokerId: broker.config.nodeId, ...broker.advertisedEndpoint(ctx.connection.listenerName), rack: null, isFenced: false }],
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     };
   },
 };

@@ -6,6 +6,8 @@
  * The cursor's topic and partition are where the page starts. This broker leads every
  * partition; replicas and ISR are [this node]; eligible leader replicas are empty.
  * Topics that do not exist answer UNKNOWN_TOPIC_OR_PARTITION.
+ * With the authorizer on, as Kafka: all-topics answers leave out topics without DESCRIBE,
+ * named ones without it answer TOPIC_AUTHORIZATION_FAILED; authorized operations from ACLs.
  */
 import {
   DescribeTopicPartitionsApi,
@@ -16,7 +18,8 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { ALL_TOPIC_OPERATIONS, ZERO_UUID } from './common';
+import { authorizerOf, topicOperations, ZERO_UUID } from './common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 const MAX_PARTITIONS_PER_RESPONSE = 2000;
 
@@ -28,7 +31,11 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
     const { broker } = ctx;
     const node = broker.config.nodeId;
     let budget = Math.max(1, Math.min(req.responsePartitionLimit, MAX_PARTITIONS_PER_RESPONSE));
-    const names = req.topics.length > 0 ? [...new Set(req.topics.map((t) => t.name))] : broker.topics.list().map((t) => t.name);
+    const authz = authorizerOf(ctx);
+    const all = req.topics.length === 0;
+    let names = all ? broker.topics.list().map((t) => t.name) : [...new Set(req.topics.map((t) => t.name))];
+    // Listing all topics leaves out those the client may not DESCRIBE; named ones are refused.
+    if (authz && all) names = names.filter((n) => authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, n, false));
     names.sort();
     const cursor = req.cursor;
     const start = cursor ? names.findIndex((n) => n >= cursor.topicName) : 0;
@@ -36,6 +43,10 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
     let nextCursor: { topicName: string; partitionIndex: number } | null = null;
     for (let i = start < 0 ? names.length : start; i < names.length; i++) {
       const name = names[i];
+      if (authz && !all && !authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+        topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
+        continue;
+      }
       const topic = broker.topics.get(name);
       if (!topic) {
         topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
@@ -64,7 +75,7 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
           lastKnownElr: [],
           offlineReplicas: [],
         })),
-        topicAuthorizedOperations: ALL_TOPIC_OPERATIONS,
+        topicAuthorizedOperations: topicOperations(ctx, name),
       });
       if (first + take.length < topic.partitions.length) {
         nextCursor = { topicName: name, partitionIndex: first + take.length };

@@ -2,6 +2,8 @@
 import { Broker } from '../broker';
 import { Partition } from '../cluster/topic-manager';
 import { ErrorCode } from '../protocol/errors';
+import type { RequestContext } from '../server/handler-registry';
+import type { Authorizer } from '../security/acl/authorizer';
 
 /** Kafka's value for "authorized operations were not requested". */
 export const OPERATIONS_NOT_REQUESTED = -2147483648;
@@ -12,6 +14,26 @@ export const OPERATIONS_NOT_REQUESTED = -2147483648;
 const bits = (...ops: number[]) => ops.reduce((acc, op) => acc | (1 << op), 0);
 export const ALL_TOPIC_OPERATIONS = bits(3, 4, 5, 6, 7, 8, 10, 11);
 export const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12, 13, 14);
+
+/**
+ * The authorizer when ACLs are enforced, else null. Handlers call this once per request and
+ * skip every check when it is null, so the hot paths pay one boolean test with ACLs off.
+ */
+export function authorizerOf(ctx: RequestContext): Authorizer | null {
+  return ctx.broker.acls.enabled ? ctx.broker.acls : null;
+}
+
+/** A topic's authorized operations: everything with ACLs off, else what the ACLs allow. */
+export function topicOperations(ctx: RequestContext, name: string): number {
+  return ctx.broker.acls.enabled ? ctx.broker.acls.authorizedOperations(ctx.connection, 2, name) : ALL_TOPIC_OPERATIONS;
+}
+
+/** The cluster's authorized operations; Kafka reports 0 to a client without DESCRIBE on it. */
+export function clusterOperations(ctx: RequestContext): number {
+  const authz = ctx.broker.acls;
+  if (!authz.enabled) return ALL_CLUSTER_OPERATIONS;
+  return authz.authorizeCluster(ctx.connection, 8, false) ? authz.authorizedOperations(ctx.connection, 4, 'kafka-cluster') : 0;
+}
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
