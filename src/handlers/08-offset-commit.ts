@@ -8,6 +8,8 @@
  * OffsetCommitValue v1, as Kafka does). Partitions of unknown topics get
  * UNKNOWN_TOPIC_OR_PARTITION; v10 names topics by id (UNKNOWN_TOPIC_ID). From v9 a generation
  * for a group that does not exist is GROUP_ID_NOT_FOUND, before that ILLEGAL_GENERATION.
+ * With the authorizer on: READ on the group (else every partition
+ * GROUP_AUTHORIZATION_FAILED) and READ on each topic (else TOPIC_AUTHORIZATION_FAILED).
  */
 import {
   OffsetCommitApi,
@@ -20,6 +22,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import type { OffsetToCommit } from '../coordinator/group/group-coordinator';
+import { AclOperation } from '../security/acl/acl-types';
+import { groupAllowed, topicAllowed } from './group-common';
 
 export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetCommitResponse>> = {
   apiKey: OffsetCommitApi.key,
@@ -33,13 +37,24 @@ export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetC
     const topics: { name: string; topicId: string; partitions: { partitionIndex: number; errorCode: number }[] }[] = [];
     const toCommit: OffsetToCommit[] = [];
     const slots: { partitionIndex: number; errorCode: number }[] = [];
+    // READ on the group, then READ on each topic (checked by name even when it does not exist).
+    const groupRefused = !groupAllowed(ctx, AclOperation.READ, req.groupId);
     for (const t of req.topics) {
       const topic = byId ? broker.topics.getById(t.topicId) : broker.topics.get(t.name);
       const out = { name: topic?.name ?? t.name, topicId: t.topicId, partitions: [] as { partitionIndex: number; errorCode: number }[] };
       topics.push(out);
+      const refused = groupRefused
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : (topic || !byId) && !topicAllowed(ctx, AclOperation.READ, out.name)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : ErrorCode.NONE;
       for (const p of t.partitions) {
         const slot = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number };
         out.partitions.push(slot);
+        if (refused !== ErrorCode.NONE) {
+          slot.errorCode = refused;
+          continue;
+        }
         if (!topic) {
           slot.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;

@@ -8,6 +8,9 @@
  * (TxnOffsetCommit of a transaction not yet ended; KIP-447). v9's member id and epoch
  * identify a KIP-848 member: checked for consumer groups (UNKNOWN_MEMBER_ID,
  * STALE_MEMBER_EPOCH as the group's error), ignored for classic groups (as in Kafka).
+ * With the authorizer on: DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED); listed
+ * topics need DESCRIBE (else TOPIC_AUTHORIZATION_FAILED per partition), all-topics answers
+ * leave such topics out.
  */
 import {
   OffsetFetchApi,
@@ -18,10 +21,11 @@ import {
 } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
-import { Handler } from '../server/handler-registry';
-import { Broker } from '../broker';
+import { Handler, RequestContext } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { ZERO_UUID } from './common';
+import { groupAllowed, topicAllowed } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
 
 interface PartitionOut {
   partitionIndex: number;
@@ -38,17 +42,20 @@ interface TopicOut {
 }
 
 function fetchGroup(
-  broker: Broker,
+  ctx: RequestContext,
   groupId: string,
   requested: { name: string; topicId: string; partitionIndexes: number[] }[] | null,
   byId: boolean,
   requireStable = false,
 ): TopicOut[] {
+  const { broker } = ctx;
   const coordinator = groupCoordinator(broker);
   if (requested === null) {
     const byTopic = new Map<string, TopicOut>();
     for (const o of coordinator.fetchOffsets(groupId, null)) {
       let t = byTopic.get(o.topic);
+      // All-topics answers leave out the topics the client may not DESCRIBE.
+      if (!t && !topicAllowed(ctx, AclOperation.DESCRIBE, o.topic, false)) continue;
       if (!t) {
         const topicId = broker.topics.get(o.topic)?.topicId;
         if (byId && !topicId) continue; // the topic is gone: it has no id to report
@@ -85,6 +92,10 @@ function fetchGroup(
       }
       t = { ...t, name: topic.name };
     }
+    if (!topicAllowed(ctx, AclOperation.DESCRIBE, t.name)) {
+      out.push({ name: t.name, topicId: t.topicId, partitions: t.partitionIndexes.map((p) => failedPartition(p, ErrorCode.TOPIC_AUTHORIZATION_FAILED)) });
+      continue;
+    }
     const offsets = coordinator.fetchOffsets(groupId, [{ topic: t.name, partitions: t.partitionIndexes }], requireStable);
     out.push({
       name: t.name,
@@ -101,6 +112,10 @@ function fetchGroup(
   return out;
 }
 
+function failedPartition(partitionIndex: number, errorCode: number): PartitionOut {
+  return { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode };
+}
+
 export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFetchResponse>> = {
   apiKey: OffsetFetchApi.key,
   minVersion: Math.max(1, OffsetFetchApi.minVersion),
@@ -112,12 +127,13 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
       const coordinator = groupCoordinator(broker);
       const groups: Encodable<OffsetFetchResponseGroups>[] = req.groups.map((g) => {
         // v9+: a KIP-848 member's id and epoch are checked (classic groups ignore them).
+        if (!groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId)) return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
         const error = version >= 9 ? coordinator.validateOffsetFetch(g.groupId, g.memberId, g.memberEpoch) : ErrorCode.NONE;
         if (error !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: error };
         return {
         groupId: g.groupId,
         topics: fetchGroup(
-          broker,
+          ctx,
           g.groupId,
           g.topics === null ? null : g.topics.map((t) => ({ name: t.name, topicId: t.topicId, partitionIndexes: t.partitionIndexes })),
           version >= 10,
@@ -130,7 +146,13 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
     }
     const requested =
       req.topics === null ? null : req.topics.map((t) => ({ name: t.name, topicId: ZERO_UUID, partitionIndexes: t.partitionIndexes }));
-    const topics: Encodable<OffsetFetchResponseTopics>[] = fetchGroup(broker, req.groupId, requested, false, version >= 7 && req.requireStable).map((t) => ({
+    if (!groupAllowed(ctx, AclOperation.DESCRIBE, req.groupId)) {
+      // v1 has no top-level error code: the requested partitions carry it.
+      const code = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      const topics = version < 2 ? (requested ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => failedPartition(p, code)) })) : [];
+      return { throttleTimeMs: 0, topics, errorCode: code };
+    }
+    const topics: Encodable<OffsetFetchResponseTopics>[] = fetchGroup(ctx, req.groupId, requested, false, version >= 7 && req.requireStable).map((t) => ({
       name: t.name,
       partitions: t.partitions,
     }));

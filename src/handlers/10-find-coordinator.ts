@@ -6,6 +6,8 @@
  * Kafka does. Differences from Kafka: share-group keys (type 2) are answered
  * INVALID_REQUEST, since Samsa has no share groups; there are no ACLs, so no
  * authorization errors.
+ * With the authorizer on: DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED) or
+ * transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
  */
 import {
   FindCoordinatorApi,
@@ -17,6 +19,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
 import { ensureOffsetsTopic } from '../coordinator/group';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -32,6 +35,14 @@ function lookup(ctx: RequestContext, key: string, keyType: number): Encodable<Fi
       errorCode: ErrorCode.INVALID_REQUEST,
       errorMessage: `Unsupported key type ${keyType}`,
     };
+  }
+  // DESCRIBE on the group or transactional id: knowing the coordinator is knowing it exists.
+  if (ctx.broker.acls.enabled) {
+    const group = keyType === KEY_TYPE_GROUP;
+    if (!ctx.broker.acls.authorize(ctx.connection, AclOperation.DESCRIBE, group ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID, key)) {
+      const errorCode = group ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: null };
+    }
   }
   if (keyType === KEY_TYPE_GROUP) {
     try {

@@ -6,12 +6,15 @@
  * MEMBER_ID_REQUIRED and an id to rejoin with. v5 adds static membership (group.instance.id),
  * v7 the protocol type and name in the answer, v8 a reason, v9 skipAssignment for a static
  * leader rejoining a stable group. See src/coordinator/group/group-coordinator.ts.
+ * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
 import { JoinGroupApi, JoinGroupRequest, JoinGroupResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost } from './group-common';
+import { clientHost, groupAllowed } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
+import { ErrorCode } from '../protocol/errors';
 
 export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResponse>> = {
   apiKey: JoinGroupApi.key,
@@ -19,6 +22,10 @@ export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResp
   maxVersion: JoinGroupApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;
+    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) {
+      const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId: '', members: [] };
+    }
     const result = await groupCoordinator(ctx.broker).joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -3,12 +3,15 @@
  * v0-2 remove one member (its error is the top-level error); v3+ remove a batch of members,
  * each with its own error, identified by member id or by group.instance.id (static members,
  * as admin tools remove them). A member leaving starts a rebalance at once.
+ * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
 import { LeaveGroupApi, LeaveGroupRequest, LeaveGroupResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
+import { groupAllowed } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
 
 export const leaveGroupHandler: Handler<LeaveGroupRequest, Encodable<LeaveGroupResponse>> = {
   apiKey: LeaveGroupApi.key,
@@ -16,6 +19,7 @@ export const leaveGroupHandler: Handler<LeaveGroupRequest, Encodable<LeaveGroupR
   maxVersion: LeaveGroupApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
+    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const leaving =
       version >= 3
         ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))

@@ -4,11 +4,15 @@
  * once the leader's has been stored in __consumer_offsets (a follower's request waits until
  * then). Assignments are passed through byte for byte. v3 adds group.instance.id, v5 the
  * protocol type and name (checked against the group's: INCONSISTENT_GROUP_PROTOCOL).
+ * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
 import { SyncGroupApi, SyncGroupRequest, SyncGroupResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
+import { groupAllowed } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
+import { ErrorCode } from '../protocol/errors';
 
 export const syncGroupHandler: Handler<SyncGroupRequest, Encodable<SyncGroupResponse>> = {
   apiKey: SyncGroupApi.key,
@@ -16,6 +20,9 @@ export const syncGroupHandler: Handler<SyncGroupRequest, Encodable<SyncGroupResp
   maxVersion: SyncGroupApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;
+    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+    }
     const result = await groupCoordinator(ctx.broker).syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,

@@ -4,6 +4,8 @@
  * the members' metadata and assignments are reported only while the group is Stable. A group
  * that does not exist, or is a KIP-848 consumer group, is reported as state "Dead"; from v6
  * with GROUP_ID_NOT_FOUND and a message. Authorized operations (v3+) are "everything": there are no ACLs.
+ * With the authorizer on, DESCRIBE per group (else GROUP_AUTHORIZATION_FAILED); authorized
+ * operations from the ACLs.
  */
 import {
   DescribeGroupsApi,
@@ -16,7 +18,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { OPERATIONS_NOT_REQUESTED } from './common';
-import { ALL_GROUP_OPERATIONS } from './group-common';
+import { groupAllowed, groupOperations } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
 
 export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<DescribeGroupsResponse>> = {
   apiKey: DescribeGroupsApi.key,
@@ -25,8 +28,12 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
     const coordinator = groupCoordinator(ctx.broker);
-    const operations = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
     const groups: Encodable<DescribeGroupsResponseGroups>[] = req.groups.map((groupId) => {
+      if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
+        const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        return { errorCode, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
+      }
+      const operations = req.includeAuthorizedOperations ? groupOperations(ctx, groupId) : OPERATIONS_NOT_REQUESTED;
       const d = coordinator.describeGroup(groupId);
       if (!d) {
         // KIP-848 groups are described by ConsumerGroupDescribe.

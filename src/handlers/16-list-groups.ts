@@ -4,12 +4,15 @@
  * v5 the group type ("classic", or "consumer" for KIP-848 groups, whose states are Empty,
  * Assigning, Reconciling and Stable) and a types filter; both filters compare
  * case-insensitively and an empty filter matches everything.
+ * With the authorizer on, DESCRIBE on the cluster lists every group; otherwise only groups
+ * with DESCRIBE.
  */
 import { ListGroupsApi, ListGroupsRequest, ListGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
+import { AclOperation } from '../security/acl/acl-types';
 
 export const listGroupsHandler: Handler<ListGroupsRequest, Encodable<ListGroupsResponse>> = {
   apiKey: ListGroupsApi.key,
@@ -21,10 +24,16 @@ export const listGroupsHandler: Handler<ListGroupsRequest, Encodable<ListGroupsR
       version >= 4 ? req.statesFilter : [],
       version >= 5 ? req.typesFilter : [],
     );
+    // DESCRIBE on the cluster lists every group; without it, only the groups the client may DESCRIBE.
+    const authz = ctx.broker.acls;
+    const visible =
+      !authz.enabled || authz.authorizeCluster(ctx.connection, AclOperation.DESCRIBE, false)
+        ? groups
+        : groups.filter((g) => authz.authorize(ctx.connection, AclOperation.DESCRIBE, 3, g.groupId, false));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      groups: groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type })),
+      groups: visible.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type })),
     };
   },
 };

@@ -3,11 +3,15 @@
  * Deletes groups without members, with their committed offsets (tombstones in
  * __consumer_offsets). GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP while it
  * has members, INVALID_GROUP_ID for "".
+ * With the authorizer on, DELETE per group (else GROUP_AUTHORIZATION_FAILED).
  */
 import { DeleteGroupsApi, DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
+import { AclOperation } from '../security/acl/acl-types';
+import { groupAllowed } from './group-common';
+import { ErrorCode } from '../protocol/errors';
 
 export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteGroupsResponse>> = {
   apiKey: DeleteGroupsApi.key,
@@ -20,7 +24,8 @@ export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteG
     for (const groupId of req.groupsNames) {
       if (seen.has(groupId)) continue; // Kafka answers each distinct group once
       seen.add(groupId);
-      results.push({ groupId, errorCode: coordinator.deleteGroup(groupId) });
+      const allowed = groupAllowed(ctx, AclOperation.DELETE, groupId);
+      results.push({ groupId, errorCode: allowed ? coordinator.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED });
     }
     return { throttleTimeMs: 0, results };
   },

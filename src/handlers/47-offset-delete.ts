@@ -4,12 +4,16 @@
  * members do not subscribe to (consumer protocol groups: GROUP_SUBSCRIBED_TO_TOPIC per
  * partition otherwise; other protocol types with members: NON_EMPTY_GROUP). Unknown group:
  * GROUP_ID_NOT_FOUND; partitions of unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
+ * With the authorizer on: DELETE on the group (else GROUP_AUTHORIZATION_FAILED), READ per
+ * topic (else TOPIC_AUTHORIZATION_FAILED).
  */
 import { OffsetDeleteApi, OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
+import { AclOperation } from '../security/acl/acl-types';
+import { groupAllowed, topicAllowed } from './group-common';
 
 export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetDeleteResponse>> = {
   apiKey: OffsetDeleteApi.key,
@@ -17,6 +21,7 @@ export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetD
   maxVersion: OffsetDeleteApi.maxVersion,
   handle(ctx, req) {
     const { broker } = ctx;
+    if (!groupAllowed(ctx, AclOperation.DELETE, req.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number })),
@@ -25,7 +30,12 @@ export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetD
     const slots: { errorCode: number }[] = [];
     topics.forEach((t) => {
       const topic = broker.topics.get(t.name);
+      const readable = topicAllowed(ctx, AclOperation.READ, t.name);
       for (const slot of t.partitions) {
+        if (!readable) {
+          slot.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         if (!topic || !topic.partitions[slot.partitionIndex]) {
           slot.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;

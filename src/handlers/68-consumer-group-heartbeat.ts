@@ -5,18 +5,35 @@
  * server-side assignors ("uniform", the default, and "range"). v1 (KIP-1082): the client
  * chooses its member id. See src/coordinator/group/consumer-group-coordinator.ts for what
  * differs from Kafka (membership is not persisted across broker restarts).
+ * With the authorizer on: READ on the group (else GROUP_AUTHORIZATION_FAILED) and DESCRIBE
+ * on every subscribed topic name (else TOPIC_AUTHORIZATION_FAILED).
  */
 import { ConsumerGroupHeartbeatApi, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost, topicCatalog } from './group-common';
+import { clientHost, groupAllowed, topicAllowed, topicCatalog } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
+import { ErrorCode } from '../protocol/errors';
 
 export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatRequest, Encodable<ConsumerGroupHeartbeatResponse>> = {
   apiKey: ConsumerGroupHeartbeatApi.key,
   minVersion: ConsumerGroupHeartbeatApi.minVersion,
   maxVersion: ConsumerGroupHeartbeatApi.maxVersion,
   handle(ctx, req) {
+    const refuse = (errorCode: number, errorMessage: string | null): Encodable<ConsumerGroupHeartbeatResponse> => ({
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+    // Subscribing to a topic needs DESCRIBE on it, as in Kafka.
+    const hidden = (req.subscribedTopicNames ?? []).filter((t) => !topicAllowed(ctx, AclOperation.DESCRIBE, t));
+    if (hidden.length > 0) return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `The member is not authorized to access topics: ${hidden.join(', ')}`);
     const result = groupCoordinator(ctx.broker).consumerGroupHeartbeat(
       {
         groupId: req.groupId,

@@ -4,6 +4,8 @@
  * groups and for classic groups (described by DescribeGroups). v1 adds the member type
  * (1: a consumer group protocol member; Samsa does not mix classic members in). Authorized
  * operations are "everything": there are no ACLs.
+ * With the authorizer on, DESCRIBE per group (else GROUP_AUTHORIZATION_FAILED); authorized
+ * operations from the ACLs.
  */
 import {
   ConsumerGroupDescribeApi,
@@ -16,7 +18,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { OPERATIONS_NOT_REQUESTED } from './common';
-import { ALL_GROUP_OPERATIONS, topicCatalog } from './group-common';
+import { groupAllowed, groupOperations, topicCatalog } from './group-common';
+import { AclOperation } from '../security/acl/acl-types';
 
 const MEMBER_TYPE_CONSUMER = 1;
 
@@ -27,8 +30,11 @@ export const consumerGroupDescribeHandler: Handler<ConsumerGroupDescribeRequest,
   handle(ctx, req) {
     const coordinator = groupCoordinator(ctx.broker);
     const topics = topicCatalog(ctx.broker);
-    const operations = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
     const groups: Encodable<ConsumerGroupDescribeResponseGroups>[] = req.groupIds.map((groupId) => {
+      if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', authorizedOperations: OPERATIONS_NOT_REQUESTED };
+      }
+      const operations = req.includeAuthorizedOperations ? groupOperations(ctx, groupId) : OPERATIONS_NOT_REQUESTED;
       const d = coordinator.describeConsumerGroup(groupId, topics);
       if (d === null || d === 'classic') {
         return {
