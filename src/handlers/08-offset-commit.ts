@@ -23,7 +23,7 @@ import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import type { OffsetToCommit } from '../coordinator/group/group-coordinator';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed, topicAllowed } from './group-common';
+import { groupAllowed, topicAllowed } from './common';
 
 export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetCommitResponse>> = {
   apiKey: OffsetCommitApi.key,

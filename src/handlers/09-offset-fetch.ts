@@ -24,7 +24,7 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { ZERO_UUID } from './common';
-import { groupAllowed, topicAllowed } from './group-common';
+import { groupAllowed, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 
 interface PartitionOut {

@@ -12,7 +12,8 @@ import { JoinGroupApi, JoinGroupRequest, JoinGroupResponse } from '../protocol/g
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost, groupAllowed } from './group-common';
+import { clientHost } from './group-common';
+import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
 

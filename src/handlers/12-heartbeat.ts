@@ -10,7 +10,7 @@ import { HeartbeatApi, HeartbeatRequest, HeartbeatResponse } from '../protocol/g
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { groupAllowed } from './group-common';
+import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
 

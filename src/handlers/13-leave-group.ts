@@ -10,7 +10,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { groupAllowed } from './group-common';
+import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 
 export const leaveGroupHandler: Handler<LeaveGroupRequest, Encodable<LeaveGroupResponse>> = {

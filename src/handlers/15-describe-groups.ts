@@ -18,7 +18,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { OPERATIONS_NOT_REQUESTED } from './common';
-import { groupAllowed, groupOperations } from './group-common';
+import { groupOperations } from './group-common';
+import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 
 export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<DescribeGroupsResponse>> = {

@@ -7,11 +7,17 @@
  * producer's current id and epoch resume it (KIP-360).
  * Differences from Kafka: an open transaction is aborted within this request, so the answer
  * is the new epoch at once instead of CONCURRENT_TRANSACTIONS and a retry.
+ * With the authorizer on: WRITE on the transactional id (else
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED); without one, IDEMPOTENT_WRITE on the cluster or
+ * WRITE on some topic (else CLUSTER_AUTHORIZATION_FAILED).
  */
 import { InitProducerIdApi, InitProducerIdRequest, InitProducerIdResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { fencedForVersion } from './txn-common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
+import { ErrorCode } from '../protocol/errors';
+import { authorizerOf } from './common';
 
 export const initProducerIdHandler: Handler<InitProducerIdRequest, Encodable<InitProducerIdResponse>> = {
   apiKey: InitProducerIdApi.key,
@@ -19,6 +25,18 @@ export const initProducerIdHandler: Handler<InitProducerIdRequest, Encodable<Ini
   maxVersion: InitProducerIdApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
+    const authz = authorizerOf(ctx);
+    if (authz) {
+      // Transactional producers need WRITE on their id; idempotent ones IDEMPOTENT_WRITE on the
+      // cluster or WRITE on some topic (KIP-679).
+      const refused =
+        req.transactionalId !== null
+          ? !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId) && ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+          : !authz.authorizeCluster(ctx.connection, AclOperation.IDEMPOTENT_WRITE, false) &&
+            !authz.authorizeByResourceType(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC) &&
+            ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      if (refused) return { throttleTimeMs: 0, errorCode: refused, producerId: -1, producerEpoch: -1 };
+    }
     const expected = version >= 3 && req.producerId >= 0 ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : null;
     const r = ctx.broker.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
     return {

@@ -8,17 +8,25 @@
  * Transactions V2 (KIP-890 part 2, epoch bump per transaction) is not offered: no
  * transaction.version feature is advertised, so v5 requests get v4 semantics and the
  * unchanged producer id and epoch in the response.
+ * With the authorizer on, WRITE on the transactional id (else
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
  */
 import { EndTxnApi, EndTxnRequest, EndTxnResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { fencedForVersion } from './txn-common';
+import { AclOperation } from '../security/acl/acl-types';
+import { ErrorCode } from '../protocol/errors';
+import { txnAllowed } from './common';
 
 export const endTxnHandler: Handler<EndTxnRequest, Encodable<EndTxnResponse>> = {
   apiKey: EndTxnApi.key,
   minVersion: EndTxnApi.minVersion,
   maxVersion: EndTxnApi.maxVersion,
   handle(ctx, req) {
+    if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: req.producerId, producerEpoch: req.producerEpoch };
+    }
     const error = ctx.broker.txn.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
     return {
       throttleTimeMs: 0,

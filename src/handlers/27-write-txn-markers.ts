@@ -6,6 +6,8 @@
  * partition answers NONE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_PRODUCER_EPOCH (a newer epoch
  * wrote there) or TRANSACTION_COORDINATOR_FENCED (an older coordinator epoch). Markers into
  * __consumer_offsets also commit or drop the producer's pending transactional offsets.
+ * With the authorizer on, CLUSTER_ACTION on the cluster (else CLUSTER_AUTHORIZATION_FAILED
+ * everywhere).
  */
 import {
   WriteTxnMarkersApi,
@@ -17,6 +19,8 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { writeTxnMarker } from '../coordinator/txn/markers';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
 
 export const writeTxnMarkersHandler: Handler<WriteTxnMarkersRequest, Encodable<WriteTxnMarkersResponse>> = {
   apiKey: WriteTxnMarkersApi.key,
@@ -24,6 +28,16 @@ export const writeTxnMarkersHandler: Handler<WriteTxnMarkersRequest, Encodable<W
   maxVersion: WriteTxnMarkersApi.maxVersion,
   handle(ctx, req) {
     const { broker } = ctx;
+    // Only brokers (CLUSTER_ACTION) write markers.
+    if (!clusterAllowed(ctx, AclOperation.CLUSTER_ACTION)) {
+      const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode })) })),
+        })),
+      };
+    }
     const markers: Encodable<WriteTxnMarkersResponseMarkers>[] = [];
     for (const m of req.markers) {
       const marker = {

@@ -6,6 +6,8 @@
  * transaction commits, and are dropped when it aborts. v3+ also checks the group member and
  * generation, like OffsetCommit.
  * Errors for the whole request are repeated for every partition, as Kafka answers.
+ * With the authorizer on: WRITE on the transactional id, READ on the group, READ per topic
+ * (TRANSACTIONAL_ID_, GROUP_, TOPIC_AUTHORIZATION_FAILED).
  */
 import {
   TxnOffsetCommitApi,
@@ -15,6 +17,8 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
+import { AclOperation } from '../security/acl/acl-types';
+import { groupAllowed, topicAllowed, txnAllowed } from './common';
 
 export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<TxnOffsetCommitResponse>> = {
   apiKey: TxnOffsetCommitApi.key,
@@ -26,6 +30,10 @@ export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<T
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
     });
+    if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) return all(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return all(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    // Topics without READ are answered TOPIC_AUTHORIZATION_FAILED; the others are committed.
+    const refused = new Set(req.topics.filter((t) => !topicAllowed(ctx, AclOperation.READ, t.name)).map((t) => t.name));
     let error = ctx.broker.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
     // TxnOffsetCommit never carried PRODUCER_FENCED: a stale epoch is INVALID_PRODUCER_EPOCH.
     if (error === ErrorCode.PRODUCER_FENCED) error = ErrorCode.INVALID_PRODUCER_EPOCH;
@@ -38,7 +46,7 @@ export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<T
       memberId: version >= 3 ? req.memberId : '',
       groupInstanceId: version >= 3 ? req.groupInstanceId : null,
       apiVersion: version,
-      offsets: req.topics.flatMap((t) =>
+      offsets: req.topics.filter((t) => !refused.has(t.name)).flatMap((t) =>
         t.partitions.map((p) => ({
           topic: t.name,
           partition: p.partitionIndex,
@@ -55,7 +63,9 @@ export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<T
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: results.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+          errorCode: refused.has(t.name)
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : (results.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR),
         })),
       })),
     };

@@ -10,7 +10,7 @@ import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed } from './group-common';
+import { groupAllowed } from './common';
 import { ErrorCode } from '../protocol/errors';
 
 export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteGroupsResponse>> = {

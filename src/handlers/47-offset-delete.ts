@@ -13,7 +13,7 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed, topicAllowed } from './group-common';
+import { groupAllowed, topicAllowed } from './common';
 
 export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetDeleteResponse>> = {
   apiKey: OffsetDeleteApi.key,

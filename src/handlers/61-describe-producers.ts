@@ -3,6 +3,7 @@
  * The producer state of each requested partition: every producer id the partition knows with
  * its epoch, last sequence, last timestamp, the coordinator epoch of its last marker and the
  * first offset of its open transaction (-1 when none).
+ * With the authorizer on, READ per topic (else TOPIC_AUTHORIZATION_FAILED).
  */
 import {
   DescribeProducersApi,
@@ -12,6 +13,8 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
+import { AclOperation } from '../security/acl/acl-types';
+import { topicAllowed } from './common';
 
 export const describeProducersHandler: Handler<DescribeProducersRequest, Encodable<DescribeProducersResponse>> = {
   apiKey: DescribeProducersApi.key,
@@ -24,6 +27,9 @@ export const describeProducersHandler: Handler<DescribeProducersRequest, Encodab
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
+          if (!topicAllowed(ctx, AclOperation.READ, t.name)) {
+            return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
+          }
           const partition = broker.topics.get(t.name)?.partitions[partitionIndex];
           if (!partition) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };

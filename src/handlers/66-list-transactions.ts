@@ -5,6 +5,7 @@
  * transaction (durationFilter ms since the transaction started, -1 = no filter), and v2+ by a regular expression over the
  * transactional id (matched against the whole id, as Java's Pattern.matches).
  * An invalid pattern gets INVALID_REQUEST.
+ * With the authorizer on, only transactional ids with DESCRIBE are listed.
  */
 import {
   ListTransactionsApi,
@@ -16,6 +17,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator';
 import { TXN_STATUS_NAMES } from '../coordinator/txn/txn-log-records';
+import { AclOperation } from '../security/acl/acl-types';
+import { txnAllowed } from './common';
 
 const KNOWN_STATES = new Set(Object.values(TXN_STATUS_NAMES));
 
@@ -45,7 +48,9 @@ export const listTransactionsHandler: Handler<ListTransactionsRequest, Encodable
         if (states.size > 0 && !states.has(name)) return false;
         if (producerIds.size > 0 && !producerIds.has(m.producerId)) return false;
         if (duration >= 0 && now - m.startTimestamp < duration) return false;
-        return !pattern || pattern.test(m.transactionalId);
+        if (pattern && !pattern.test(m.transactionalId)) return false;
+        // Only transactions the client may DESCRIBE are listed.
+        return txnAllowed(ctx, AclOperation.DESCRIBE, m.transactionalId, false);
       })
       .map((m) => ({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: TransactionCoordinator.stateName(m.state) }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates };

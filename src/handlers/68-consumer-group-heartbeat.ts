@@ -12,7 +12,8 @@ import { ConsumerGroupHeartbeatApi, ConsumerGroupHeartbeatRequest, ConsumerGroup
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost, groupAllowed, topicAllowed, topicCatalog } from './group-common';
+import { clientHost, topicCatalog } from './group-common';
+import { groupAllowed, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
 

@@ -23,6 +23,26 @@ export function authorizerOf(ctx: RequestContext): Authorizer | null {
   return ctx.broker.acls.enabled ? ctx.broker.acls : null;
 }
 
+/** Whether the connection may do `operation` (AclOperation code) on a group; always with ACLs off. */
+export function groupAllowed(ctx: RequestContext, operation: number, groupId: string, logIfDenied = true): boolean {
+  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 3, groupId, logIfDenied);
+}
+
+/** Whether the connection may do `operation` on a topic; always with ACLs off. */
+export function topicAllowed(ctx: RequestContext, operation: number, name: string, logIfDenied = true): boolean {
+  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 2, name, logIfDenied);
+}
+
+/** Whether the connection may do `operation` on a transactional id; always with ACLs off. */
+export function txnAllowed(ctx: RequestContext, operation: number, transactionalId: string, logIfDenied = true): boolean {
+  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 5, transactionalId, logIfDenied);
+}
+
+/** Whether the connection may do `operation` on the cluster; always with ACLs off. */
+export function clusterAllowed(ctx: RequestContext, operation: number, logIfDenied = true): boolean {
+  return !ctx.broker.acls.enabled || ctx.broker.acls.authorizeCluster(ctx.connection, operation, logIfDenied);
+}
+
 /** A topic's authorized operations: everything with ACLs off, else what the ACLs allow. */
 export function topicOperations(ctx: RequestContext, name: string): number {
   return ctx.broker.acls.enabled ? ctx.broker.acls.authorizedOperations(ctx.connection, 2, name) : ALL_TOPIC_OPERATIONS;

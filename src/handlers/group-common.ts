@@ -14,16 +14,6 @@ export function clientHost(ctx: RequestContext): string {
 /** Bit set of Kafka's AclOperation codes a group supports: READ 3, DELETE 6, DESCRIBE 8. */
 export const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
-/** Whether the connection may do `operation` (AclOperation code) on a group; always with ACLs off. */
-export function groupAllowed(ctx: RequestContext, operation: number, groupId: string, logIfDenied = true): boolean {
-  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 3, groupId, logIfDenied);
-}
-
-/** Whether the connection may do `operation` on a topic; always with ACLs off. */
-export function topicAllowed(ctx: RequestContext, operation: number, name: string, logIfDenied = true): boolean {
-  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 2, name, logIfDenied);
-}
-
 /** A group's authorized operations: from the ACLs when they are on. */
 export function groupOperations(ctx: RequestContext, groupId: string): number {
   return ctx.broker.acls.enabled ? ctx.broker.acls.authorizedOperations(ctx.connection, 3, groupId) : ALL_GROUP_OPERATIONS;
