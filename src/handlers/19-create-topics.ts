@@ -5,6 +5,9 @@
  * assignments (must name this broker), and configs (known names, valid values).
  * validate_only checks everything and creates nothing. From v5 the answer lists the new
  * topic's effective configs with their source.
+ * With the authorizer on: CREATE on the cluster or on the topic (else
+ * TOPIC_AUTHORIZATION_FAILED); the new topic's configs are reported only with
+ * DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED).
  */
 import {
   CreateTopicsApi,
@@ -19,6 +22,8 @@ import { Handler } from '../server/handler-registry';
 import { Broker } from '../broker';
 import { resolveTopicConfig, TOPIC_CONFIGS } from '../cluster/topic-config';
 import { ZERO_UUID } from './common';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed, topicAllowed } from './common';
 
 type TopicResult = Encodable<CreateTopicsResponseTopics>;
 
@@ -30,12 +35,24 @@ export const createTopicsHandler: Handler<CreateTopicsRequest, Encodable<CreateT
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const topics: TopicResult[] = [];
+    const clusterCreate = clusterAllowed(ctx, AclOperation.CREATE, false);
     for (const t of req.topics) {
       if ((counts.get(t.name) ?? 0) > 1) {
         topics.push(error(t.name, ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}.`));
         continue;
       }
-      topics.push(createOne(ctx.broker, t, req.validateOnly));
+      // CREATE on the cluster covers every topic; otherwise CREATE on the topic itself.
+      if (!clusterCreate && !topicAllowed(ctx, AclOperation.CREATE, t.name)) {
+        topics.push(error(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
+        continue;
+      }
+      const result = createOne(ctx.broker, t, req.validateOnly);
+      // The configs of the new topic are only shown to a client that may DESCRIBE_CONFIGS it.
+      if (result.errorCode === ErrorCode.NONE && !topicAllowed(ctx, AclOperation.DESCRIBE_CONFIGS, t.name, false)) {
+        result.configs = null;
+        result.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      }
+      topics.push(result);
     }
     return { throttleTimeMs: 0, topics };
   },

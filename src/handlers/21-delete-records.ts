@@ -6,6 +6,7 @@
  * is OFFSET_OUT_OF_RANGE; a topic without cleanup.policy=delete is POLICY_VIOLATION, as in
  * Kafka. low_watermark is the start offset after the request (unchanged when the offset was
  * already below it). timeout_ms is not needed: the answer never waits.
+ * With the authorizer on, DELETE on each topic (else TOPIC_AUTHORIZATION_FAILED).
  */
 import {
   DeleteRecordsApi,
@@ -17,6 +18,8 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Broker } from '../broker';
+import { AclOperation } from '../security/acl/acl-types';
+import { topicAllowed } from './common';
 
 const HIGH_WATERMARK = -1;
 
@@ -29,7 +32,9 @@ export const deleteRecordsHandler: Handler<DeleteRecordsRequest, Encodable<Delet
   handle(ctx, req) {
     const topics = req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => deleteBefore(ctx.broker, t.name, p.partitionIndex, p.offset)),
+      partitions: topicAllowed(ctx, AclOperation.DELETE, t.name)
+        ? t.partitions.map((p) => deleteBefore(ctx.broker, t.name, p.partitionIndex, p.offset))
+        : t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
     }));
     return { throttleTimeMs: 0, topics };
   },

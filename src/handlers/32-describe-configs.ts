@@ -7,6 +7,9 @@
  * defaults. See src/cluster/config-admin.ts.
  * Differences from Kafka: broker loggers (type 8) describe as an empty list; other
  * resource types answer INVALID_REQUEST.
+ * With the authorizer on, DESCRIBE_CONFIGS per resource: on the topic
+ * (TOPIC_AUTHORIZATION_FAILED), the group (GROUP_AUTHORIZATION_FAILED), else the cluster
+ * (CLUSTER_AUTHORIZATION_FAILED).
  */
 import {
   DescribeConfigsApi,
@@ -18,6 +21,9 @@ import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { ConfigSource } from '../cluster/topic-config';
 import { describeResource } from '../cluster/config-admin';
+import { AclOperation } from '../security/acl/acl-types';
+import { configResourceRefusal } from './common';
+import { ErrorCode, errorName } from '../protocol/errors';
 
 export const describeConfigsHandler: Handler<DescribeConfigsRequest, Encodable<DescribeConfigsResponse>> = {
   apiKey: DescribeConfigsApi.key,
@@ -25,6 +31,8 @@ export const describeConfigsHandler: Handler<DescribeConfigsRequest, Encodable<D
   maxVersion: DescribeConfigsApi.maxVersion,
   handle(ctx, req) {
     const results: Encodable<DescribeConfigsResponseResults>[] = req.resources.map((res) => {
+      const refused = configResourceRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
+      if (refused !== ErrorCode.NONE) return { errorCode: refused, errorMessage: errorName(refused), resourceType: res.resourceType, resourceName: res.resourceName, configs: [] };
       const r = describeResource(ctx.broker, res.resourceType, res.resourceName, res.configurationKeys);
       return {
         errorCode: r.errorCode,

@@ -2,6 +2,8 @@
  * AlterReplicaLogDirs (key 34), v0-2. Samsa has one data directory: moving a partition to
  * it succeeds at once (it is already there); any other path is LOG_DIR_NOT_FOUND, and a
  * partition this broker does not have is UNKNOWN_TOPIC_OR_PARTITION.
+ * With the authorizer on, ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED per
+ * partition).
  */
 import * as path from 'path';
 import {
@@ -13,6 +15,8 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
 
 export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Encodable<AlterReplicaLogDirsResponse>> = {
   apiKey: AlterReplicaLogDirsApi.key,
@@ -21,6 +25,7 @@ export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Enc
   handle(ctx, req) {
     const { broker } = ctx;
     const ours = path.resolve(broker.config.dataDir);
+    const allowed = clusterAllowed(ctx, AclOperation.ALTER);
     const byTopic = new Map<string, Encodable<AlterReplicaLogDirsResponseResults>>();
     for (const dir of req.dirs) {
       const known = path.resolve(dir.path) === ours;
@@ -28,7 +33,9 @@ export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Enc
         let result = byTopic.get(t.name);
         if (!result) byTopic.set(t.name, (result = { topicName: t.name, partitions: [] }));
         for (const index of t.partitions) {
-          const errorCode = !known
+          const errorCode = !allowed
+            ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+            : !known
             ? ErrorCode.LOG_DIR_NOT_FOUND
             : broker.topics.partition(t.name, index)
               ? ErrorCode.NONE

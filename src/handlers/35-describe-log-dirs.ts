@@ -3,6 +3,8 @@
  * asked for (all when topics is null; unknown topics and partitions are left out, as Kafka
  * does). offset_lag is 0 and is_future_key false: there are no replica moves between
  * directories. v4's total and usable bytes come from statfs of the data directory.
+ * With the authorizer on, DESCRIBE on the cluster (else CLUSTER_AUTHORIZATION_FAILED, no
+ * results).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,6 +18,8 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Topic } from '../cluster/topic-manager';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
 
 export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<DescribeLogDirsResponse>> = {
   apiKey: DescribeLogDirsApi.key,
@@ -23,6 +27,7 @@ export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<D
   maxVersion: DescribeLogDirsApi.maxVersion,
   handle(ctx, req) {
     const { broker } = ctx;
+    if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted: { topic: Topic; partitions: number[] }[] = [];
     if (req.topics === null) {
       for (const t of broker.topics.list()) wanted.push({ topic: t, partitions: t.partitions.map((p) => p.index) });

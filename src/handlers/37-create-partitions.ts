@@ -1,11 +1,15 @@
 /**
  * CreatePartitions (key 37), v0-3: grows a topic to `count` partitions; manual assignments
  * must name this broker only. validate_only checks without changing anything.
+ * With the authorizer on, ALTER on each topic (else TOPIC_AUTHORIZATION_FAILED).
  */
 import { CreatePartitionsApi, CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
+import { AclOperation } from '../security/acl/acl-types';
+import { topicAllowed } from './common';
+import { errorName } from '../protocol/errors';
 
 export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable<CreatePartitionsResponse>> = {
   apiKey: CreatePartitionsApi.key,
@@ -19,6 +23,7 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
       if ((seen.get(t.name) ?? 0) > 1) {
         return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
       }
+      if (!topicAllowed(ctx, AclOperation.ALTER, t.name)) return { name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: errorName(ErrorCode.TOPIC_AUTHORIZATION_FAILED) };
       const topic = broker.topics.get(t.name);
       if (!topic) {
         return { name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${t.name}' does not exist.` };

@@ -5,16 +5,18 @@
  * tokens (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED), renewers are User principals
  * (INVALID_PRINCIPAL_TYPE), then the store (DELEGATION_TOKEN_AUTH_DISABLED without a secret key).
  * See src/security/delegation-tokens.ts.
- * Differences from Kafka: Samsa has no authorizer, so creating for another owner needs no
- * CREATE_TOKENS ACL (as in Kafka without an authorizer); an owner name without a type answers
- * INVALID_REQUEST where Kafka fails with an unexpected server error.
+ * With the authorizer on, creating for another owner needs CREATE_TOKENS on that owner (USER
+ * resource "User:name"), else DELEGATION_TOKEN_AUTHORIZATION_FAILED.
+ * Difference from Kafka: an owner name without a type answers INVALID_REQUEST where Kafka
+ * fails with an unexpected server error.
  */
 import { CreateDelegationTokenApi, CreateDelegationTokenRequest, CreateDelegationTokenResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { KafkaPrincipal } from '../security/principal';
+import { KafkaPrincipal, principalString } from '../security/principal';
 import { tokenRequestsAllowed } from './delegation-token-common';
+import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 export const createDelegationTokenHandler: Handler<CreateDelegationTokenRequest, Encodable<CreateDelegationTokenResponse>> = {
   apiKey: CreateDelegationTokenApi.key,
@@ -42,6 +44,10 @@ export const createDelegationTokenHandler: Handler<CreateDelegationTokenRequest,
     });
     if (!tokenRequestsAllowed(ctx.connection)) return fail(ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED);
     if (namesOwner && owner.type === '') return fail(ErrorCode.INVALID_REQUEST);
+    const forOther = namesOwner && (owner.type !== requester.type || owner.name !== requester.name);
+    if (forOther && ctx.broker.acls.enabled && !ctx.broker.acls.authorize(ctx.connection, AclOperation.CREATE_TOKENS, ResourceType.USER, principalString(owner))) {
+      return fail(ErrorCode.DELEGATION_TOKEN_AUTHORIZATION_FAILED);
+    }
     const renewers = req.renewers.map((r) => ({ type: r.principalType, name: r.principalName }));
     if (renewers.some((r) => r.type !== 'User')) return fail(ErrorCode.INVALID_PRINCIPAL_TYPE);
     const { errorCode, token } = ctx.broker.security.tokens.create(owner, requester, renewers, req.maxLifetimeMs, Date.now());

@@ -4,6 +4,7 @@
  * ELECTION_NOT_NEEDED (unknown ones UNKNOWN_TOPIC_OR_PARTITION); with topic_partitions null
  * (all partitions) the answer is empty, since Kafka leaves out partitions that need nothing.
  * election_type must be 0 (preferred) or 1 (unclean), else INVALID_REQUEST.
+ * With the authorizer on, ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED).
  */
 import {
   ElectLeadersApi,
@@ -14,6 +15,8 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
 
 export const electLeadersHandler: Handler<ElectLeadersRequest, Encodable<ElectLeadersResponse>> = {
   apiKey: ElectLeadersApi.key,
@@ -22,6 +25,14 @@ export const electLeadersHandler: Handler<ElectLeadersRequest, Encodable<ElectLe
   handle(ctx, req) {
     if (req.electionType !== 0 && req.electionType !== 1) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, replicaElectionResults: [] };
+    }
+    if (!clusterAllowed(ctx, AclOperation.ALTER)) {
+      const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      const replicaElectionResults = (req.topicPartitions ?? []).map((t) => ({
+        topic: t.topic,
+        partitionResult: t.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage: null })),
+      }));
+      return { throttleTimeMs: 0, errorCode, replicaElectionResults };
     }
     const results: Encodable<ElectLeadersResponseReplicaElectionResults>[] = (req.topicPartitions ?? []).map((t) => {
       const topic = ctx.broker.topics.get(t.topic);

@@ -5,6 +5,7 @@
  * broker or an unknown broker id is INVALID_REPLICA_ASSIGNMENT; cancelling (replicas null)
  * is NO_REASSIGNMENT_IN_PROGRESS since none ever runs; unknown partitions are
  * UNKNOWN_TOPIC_OR_PARTITION.
+ * With the authorizer on, ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED).
  */
 import {
   AlterPartitionReassignmentsApi,
@@ -15,12 +16,19 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Broker } from '../broker';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
+import { errorName } from '../protocol/errors';
 
 export const alterPartitionReassignmentsHandler: Handler<AlterPartitionReassignmentsRequest, Encodable<AlterPartitionReassignmentsResponse>> = {
   apiKey: AlterPartitionReassignmentsApi.key,
   minVersion: AlterPartitionReassignmentsApi.minVersion,
   maxVersion: AlterPartitionReassignmentsApi.maxVersion,
   handle(ctx, req) {
+    if (!clusterAllowed(ctx, AclOperation.ALTER)) {
+      const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return { throttleTimeMs: 0, allowReplicationFactorChange: req.allowReplicationFactorChange, errorCode, errorMessage: errorName(errorCode), responses: [] };
+    }
     const responses = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, ...check(ctx.broker, t.name, p.partitionIndex, p.replicas) })),

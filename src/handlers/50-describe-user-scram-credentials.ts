@@ -3,6 +3,7 @@
  * Null or empty users: every user with a SCRAM credential. Named users, as Kafka answers:
  * one result per distinct name; a name without credentials is RESOURCE_NOT_FOUND, a name
  * asked twice is DUPLICATE_RESOURCE. Only mechanisms and iteration counts are revealed.
+ * With the authorizer on, DESCRIBE on the cluster is needed (else CLUSTER_AUTHORIZATION_FAILED).
  */
 import {
   DescribeUserScramCredentialsApi,
@@ -14,6 +15,7 @@ import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { ErrorCode } from '../protocol/errors';
 import { scramMechanismType } from '../security/scram-credentials';
+import { AclOperation } from '../security/acl/acl-types';
 
 export const describeUserScramCredentialsHandler: Handler<
   DescribeUserScramCredentialsRequest,
@@ -23,6 +25,9 @@ export const describeUserScramCredentialsHandler: Handler<
   minVersion: DescribeUserScramCredentialsApi.minVersion,
   maxVersion: DescribeUserScramCredentialsApi.maxVersion,
   handle(ctx, req) {
+    if (ctx.broker.acls.enabled && !ctx.broker.acls.authorizeCluster(ctx.connection, AclOperation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', results: [] };
+    }
     const all = ctx.broker.security.scram.describe();
     // name -> asked more than once
     const wanted = new Map<string, boolean>();

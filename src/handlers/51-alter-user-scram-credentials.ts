@@ -6,6 +6,8 @@
  * be non-empty and iterations within 4096..16384 (UNACCEPTABLE_CREDENTIAL), the mechanism
  * known (UNSUPPORTED_SASL_MECHANISM), a deleted credential must exist (RESOURCE_NOT_FOUND).
  * The valid changes are applied together in one file write; one result per user.
+ * With the authorizer on, ALTER on the cluster is needed (else CLUSTER_AUTHORIZATION_FAILED
+ * for every user).
  * Difference from Kafka: an empty salt or salted password is UNACCEPTABLE_CREDENTIAL.
  */
 import {
@@ -25,6 +27,7 @@ import {
   scramCredentialFromSaltedPassword,
   scramMechanismFromType,
 } from '../security/scram-credentials';
+import { AclOperation } from '../security/acl/acl-types';
 
 interface Failure {
   code: number;
@@ -48,6 +51,10 @@ export const alterUserScramCredentialsHandler: Handler<
   minVersion: AlterUserScramCredentialsApi.minVersion,
   maxVersion: AlterUserScramCredentialsApi.maxVersion,
   handle(ctx, req) {
+    if (ctx.broker.acls.enabled && !ctx.broker.acls.authorizeCluster(ctx.connection, AclOperation.ALTER)) {
+      const users = new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)]);
+      return { throttleTimeMs: 0, results: [...users].map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
+    }
     const store = ctx.broker.security.scram;
     const failures = new Map<string, Failure>();
     const deletions = new Map<string, ScramMechanism>();

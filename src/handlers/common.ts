@@ -43,6 +43,24 @@ export function clusterAllowed(ctx: RequestContext, operation: number, logIfDeni
   return !ctx.broker.acls.enabled || ctx.broker.acls.authorizeCluster(ctx.connection, operation, logIfDenied);
 }
 
+/**
+ * Whether the connection may describe or alter (DESCRIBE_CONFIGS / ALTER_CONFIGS) the
+ * configs of a config resource: NONE, or Kafka's error for it. Topics and groups are
+ * checked by name; brokers, broker loggers and client metrics on the cluster.
+ */
+export function configResourceRefusal(ctx: RequestContext, operation: number, configResourceType: number, name: string): number {
+  const authz = ctx.broker.acls;
+  if (!authz.enabled) return ErrorCode.NONE;
+  switch (configResourceType) {
+    case 2:
+      return authz.authorize(ctx.connection, operation, 2, name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    case 32:
+      return authz.authorize(ctx.connection, operation, 3, name) ? ErrorCode.NONE : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    default:
+      return authz.authorizeCluster(ctx.connection, operation) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+}
+
 /** A topic's authorized operations: everything with ACLs off, else what the ACLs allow. */
 export function topicOperations(ctx: RequestContext, name: string): number {
   return ctx.broker.acls.enabled ? ctx.broker.acls.authorizedOperations(ctx.connection, 2, name) : ALL_TOPIC_OPERATIONS;
