@@ -150,7 +150,8 @@ export class Security {
         this.tlsByListener.set(l.name, tlsServerOptions(lookup, l.name));
         validatePrincipalMappingRules(lookup('ssl.principal.mapping.rules'));
       } catch (err) {
-        throw new Error(`listener ${l.name}: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        throw new Error(message.startsWith(`listener ${l.name}`) ? message : `listener ${l.name}: ${message}`);
       }
     }
     if (isSaslProtocol(l.securityProtocol)) {

@@ -95,7 +95,7 @@ describe('delegation tokens through a real broker', () => {
       includeDocumentation: false,
     });
     const configs = Object.fromEntries(res.body.results[0].configs.map((c: { name: string }) => [c.name, c]));
-    expect(configs['delegation.token.secret.key']).toMatchObject({ value: null, isSensitive: true, synonyms: [] });
+    expect(configs['delegation.token.secret.key']).toMatchObject({ value: null, isSensitive: true, synonyms: [{ name: 'delegation.token.secret.key', source: 4, value: null }] });
     expect(configs['delegation.token.max.lifetime.ms']).toMatchObject({ value: '7200000', isSensitive: false });
     expect(configs['delegation.token.expiry.time.ms']).toMatchObject({ value: '86400000' });
     expect(configs['delegation.token.expiry.check.interval.ms']).toMatchObject({ value: '3600000' });

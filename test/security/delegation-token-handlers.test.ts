@@ -215,7 +215,7 @@ describe('delegation token handlers', () => {
   test('DescribeConfigs never returns the secret key', () => {
     const r = describeResource(broker, 4, String(broker.config.nodeId), ['delegation.token.secret.key', 'delegation.token.max.lifetime.ms']);
     const byName = Object.fromEntries(r.configs.map((c) => [c.name, c]));
-    expect(byName['delegation.token.secret.key']).toMatchObject({ value: null, isSensitive: true, synonyms: [] });
+    expect(byName['delegation.token.secret.key']).toMatchObject({ value: null, isSensitive: true, synonyms: [{ name: 'delegation.token.secret.key', source: 4, value: null }] });
     expect(byName['delegation.token.max.lifetime.ms']).toMatchObject({ value: '604800000', isSensitive: false });
     expect(JSON.stringify(r)).not.toContain(SECRET);
   });

@@ -128,6 +128,20 @@ describe.each<ScramMechanism>(['SCRAM-SHA-256', 'SCRAM-SHA-512'])('%s server', (
     expect(() => server.evaluate(client.final(serverFirst, { nonce: client.nonce + 'other' }))).toThrow(/nonce does not match/);
   });
 
+  test("librdkafka < 2.6.1's final nonce (its own nonce, then the combined one) is accepted; other prefixes are not", () => {
+    const server = new ScramServer(mechanism, lookup);
+    const client = new TestScramClient(mechanism, 'alice', 'alice-secret');
+    const serverFirst = server.evaluate(client.first());
+    const combined = /r=([^,]+)/.exec(serverFirst.toString())![1];
+    server.evaluate(client.final(serverFirst, { nonce: client.nonce + combined }));
+    expect(server.complete).toBe(true);
+    const other = new ScramServer(mechanism, lookup);
+    const c2 = new TestScramClient(mechanism, 'alice', 'alice-secret');
+    const f2 = other.evaluate(c2.first());
+    const combined2 = /r=([^,]+)/.exec(f2.toString())![1];
+    expect(() => other.evaluate(c2.final(f2, { nonce: 'x' + combined2 }))).toThrow(/nonce does not match/);
+  });
+
   test('bad base64 in proof or channel binding is refused', () => {
     const s1 = new ScramServer(mechanism, lookup);
     const c1 = new TestScramClient(mechanism, 'alice', 'alice-secret');

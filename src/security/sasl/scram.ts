@@ -69,6 +69,7 @@ export class ScramServer implements SaslServer {
   private clientFirstBare = '';
   private serverFirst = '';
   private nonce = '';
+  private clientNonce = '';
   private credential: ScramCredential | null = null;
   private found: ScramLookupResult | null = null;
   private readonly makeServerNonce: () => string;
@@ -157,6 +158,7 @@ export class ScramServer implements SaslServer {
 
     const serverNonce = this.makeServerNonce();
     if (!PRINTABLE_NONCE.test(serverNonce)) throw new Error('SCRAM server nonce must be printable and comma-free');
+    this.clientNonce = clientNonce;
     this.nonce = clientNonce + serverNonce;
     this.serverFirst = `r=${this.nonce},s=${this.credential.salt.toString('base64')},i=${this.credential.iterations}`;
     this.state = 'client-final';
@@ -177,7 +179,14 @@ export class ScramServer implements SaslServer {
     if (!binding.equals(Buffer.from(this.gs2Header, 'utf8'))) {
       throw new SaslAuthenticationError('Invalid SCRAM client final message: channel binding does not match the GS2 header');
     }
-    if (attrs[1]!.slice(2) !== this.nonce) throw new SaslAuthenticationError('Invalid SCRAM client final message: nonce does not match');
+    const finalNonce = attrs[1]!.slice(2);
+    // librdkafka before 2.6.1 repeats its own nonce in front of the combined one. Kafka up to
+    // 3.8.0 accepted that (Kafka 4 refuses it); Samsa accepts exactly that form so the
+    // librdkafka of today's Linux distributions can use SCRAM. The proof covers the message
+    // as sent, so nothing is weakened.
+    if (finalNonce !== this.nonce && finalNonce !== this.clientNonce + this.nonce) {
+      throw new SaslAuthenticationError('Invalid SCRAM client final message: nonce does not match');
+    }
     const proof = decodeBase64Strict(msg.slice(p + 3));
     if (!proof) throw new SaslAuthenticationError('Invalid SCRAM client final message: proof is not valid base64');
 
