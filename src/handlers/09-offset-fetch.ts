@@ -23,8 +23,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { ZERO_UUID } from './common';
-import { groupAllowed, topicAllowed } from './common';
+import { ZERO_UUID, groupAllowed, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 
 interface PartitionOut {

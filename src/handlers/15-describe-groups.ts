@@ -17,9 +17,8 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { OPERATIONS_NOT_REQUESTED } from './common';
+import { OPERATIONS_NOT_REQUESTED, groupAllowed } from './common';
 import { groupOperations } from './group-common';
-import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 
 export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<DescribeGroupsResponse>> = {

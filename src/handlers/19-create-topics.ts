@@ -21,9 +21,8 @@ import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Broker } from '../broker';
 import { resolveTopicConfig, TOPIC_CONFIGS } from '../cluster/topic-config';
-import { ZERO_UUID } from './common';
+import { ZERO_UUID, clusterAllowed, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
-import { clusterAllowed, topicAllowed } from './common';
 
 type TopicResult = Encodable<CreateTopicsResponseTopics>;
 

@@ -10,9 +10,8 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { Broker } from '../broker';
-import { ZERO_UUID } from './common';
+import { ZERO_UUID, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
-import { topicAllowed } from './common';
 import type { RequestContext } from '../server/handler-registry';
 
 type Result = Encodable<DeleteTopicsResponseResponses>;
