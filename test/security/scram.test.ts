@@ -128,6 +128,15 @@ describe.each<ScramMechanism>(['SCRAM-SHA-256', 'SCRAM-SHA-512'])('%s server', (
     expect(() => server.evaluate(client.final(serverFirst, { nonce: client.nonce + 'other' }))).toThrow(/nonce does not match/);
   });
 
+  test("librdkafka's nonce (client nonce + combined nonce) is accepted, as Kafka does", () => {
+    const server = new ScramServer(mechanism, lookup);
+    const client = new TestScramClient(mechanism, 'alice', 'alice-secret');
+    const serverFirst = server.evaluate(client.first());
+    const combined = /r=([^,]+)/.exec(serverFirst.toString())![1];
+    server.evaluate(client.final(serverFirst, { nonce: client.nonce + combined }));
+    expect(server.complete).toBe(true);
+  });
+
   test('bad base64 in proof or channel binding is refused', () => {
     const s1 = new ScramServer(mechanism, lookup);
     const c1 = new TestScramClient(mechanism, 'alice', 'alice-secret');

@@ -177,7 +177,9 @@ export class ScramServer implements SaslServer {
     if (!binding.equals(Buffer.from(this.gs2Header, 'utf8'))) {
       throw new SaslAuthenticationError('Invalid SCRAM client final message: channel binding does not match the GS2 header');
     }
-    if (attrs[1]!.slice(2) !== this.nonce) throw new SaslAuthenticationError('Invalid SCRAM client final message: nonce does not match');
+    // Kafka only checks that the nonce ends with the combined one: librdkafka (2.0 at least)
+    // sends its client nonce followed by the whole server-first nonce, and signs that.
+    if (!attrs[1]!.slice(2).endsWith(this.nonce)) throw new SaslAuthenticationError('Invalid SCRAM client final message: nonce does not match');
     const proof = decodeBase64Strict(msg.slice(p + 3));
     if (!proof) throw new SaslAuthenticationError('Invalid SCRAM client final message: proof is not valid base64');
 
