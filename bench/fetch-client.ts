@@ -3,7 +3,10 @@
  * delivers when the client is not the bound (kcat parses every record; at 1 KiB records
  * librdkafka's per-record work limits it well below the socket's speed):
  *
- *   node dist/bench/fetch-client.js PORT TOPIC [PARTITION_MAX_BYTES]
+ *   node dist/bench/fetch-client.js PORT TOPIC [PARTITION_MAX_BYTES] [--tls-ca FILE]
+ *
+ * With --tls-ca it speaks TLS (an SSL listener, trusting the CA in FILE): the same client over
+ * PLAINTEXT and SSL shows what TLS costs the broker without a client's per-record work.
  *
  * Reads partition 0 from offset 0 to its end with Fetch v11 requests, one at a time as
  * librdkafka does, each for up to PARTITION_MAX_BYTES (default 16 MiB). Responses are read
@@ -12,10 +15,15 @@
  * next offset. Prints "bytes B ms T fetches N wire W": B counts whole batches once (a response
  * cut inside a batch is read again from that batch by the next fetch); W is every records byte.
  */
+import * as fs from 'fs';
 import * as net from 'net';
+import * as tls from 'tls';
 import { encodeRequest } from './wire';
 
-const [port, topic, maxArg] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
+const argv = process.argv.slice(2);
+const caAt = argv.indexOf('--tls-ca');
+const tlsCa = caAt >= 0 ? fs.readFileSync(argv.splice(caAt, 2)[1]) : null;
+const [port, topic, maxArg] = [Number(argv[0]), argv[1], argv[2]];
 const partitionMaxBytes = maxArg ? Number(maxArg) : 16 * 1024 * 1024;
 
 /** A byte range of the current frame that the parser waits for. */
@@ -156,19 +164,19 @@ function sendFetch(): void {
   );
 }
 
-const socket = net.connect({
-  port,
-  host: '127.0.0.1',
-  onread: {
-    buffer: Buffer.allocUnsafe(4 * 1024 * 1024),
-    callback: (n: number, buf: Uint8Array) => {
-      feed(Buffer.from(buf.buffer, buf.byteOffset, n));
-      return true;
-    },
+const onread = {
+  buffer: Buffer.allocUnsafe(4 * 1024 * 1024),
+  callback: (n: number, buf: Uint8Array) => {
+    feed(Buffer.from(buf.buffer, buf.byteOffset, n));
+    return true;
   },
-});
+};
+// tls.connect takes onread as well: decrypted bytes land in the same reused buffer.
+const socket: net.Socket = tlsCa
+  ? tls.connect({ port, host: '127.0.0.1', ca: tlsCa, onread } as tls.ConnectionOptions)
+  : net.connect({ port, host: '127.0.0.1', onread });
 socket.setNoDelay(true);
-socket.once('connect', () => {
+socket.once(tlsCa ? 'secureConnect' : 'connect', () => {
   t0 = process.hrtime.bigint();
   sendFetch();
 });

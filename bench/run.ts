@@ -88,9 +88,9 @@ BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_PARTITIONS, BENCH_CONNECTIONS.
 Arguments win over the environment.
 `;
 
-class OptionError extends Error {}
+export class OptionError extends Error {}
 
-function parseSize(s: string): number {
+export function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(s.trim());
   if (!m) throw new OptionError(`bad size: ${s}`);
   const mult = { '': 1, k: KiB, m: MiB, g: GiB }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
@@ -191,7 +191,7 @@ interface Row {
 const rows: Row[] = [];
 const SECTION_ORDER = ['limits', 'startup', 'memory', 'produce', 'setup', 'fetch', 'latency', 'scale'];
 const limits: Partial<Record<LimitKey, number>> = {};
-const brokerLogs: string[] = [];
+export const brokerLogs: string[] = [];
 const profiles: { label: string; file: string }[] = [];
 
 function progress(msg: string): void {
@@ -204,33 +204,33 @@ function add(row: Row): void {
   progress(`${row.name}: ${v}${row.notes ? `  (${row.notes})` : ''}`);
 }
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   const a = Math.abs(v);
   if (a >= 100) return v.toFixed(0);
   if (a >= 10) return v.toFixed(1);
   return v.toFixed(2);
 }
 
-function fmtInt(v: number): string {
+export function fmtInt(v: number): string {
   return Math.round(v)
     .toString()
     .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-function fmtBytes(n: number): string {
+export function fmtBytes(n: number): string {
   if (n >= GiB && n % (GiB / 4) === 0) return `${n / GiB} GiB`;
   if (n >= GiB) return `${(n / GiB).toFixed(2)} GiB`;
   if (n >= MiB) return `${(n / MiB).toFixed(n % MiB === 0 ? 0 : 1)} MiB`;
   return `${(n / KiB).toFixed(0)} KiB`;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function mbps(bytes: number, ms: number): number {
+export function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
@@ -247,7 +247,7 @@ function ratioText(row: Row): string {
   return `${(row.value / (limits[k] as number)).toFixed(1)}x ${LIMIT_NAMES[k]}`;
 }
 
-function cpuText(c: Cpu | undefined): string {
+export function cpuText(c: Cpu | undefined): string {
   return c ? `${c.user.toFixed(0)}+${c.sys.toFixed(0)}%` : '';
 }
 
@@ -276,8 +276,12 @@ function renderTable(): string {
       r.notes ?? '',
     ]);
   }
+  return markdownTable(header, body, new Set([1, 3, 4, 5, 6]));
+}
+
+/** A Markdown table padded to column width; columns in `right` are right-aligned. */
+export function markdownTable(header: string[], body: string[][], right: Set<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const right = new Set([1, 3, 4, 5, 6]);
   const line = (cells: string[]) =>
     '| ' + cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
   const sep = '|' + widths.map((w, i) => (right.has(i) ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|';
@@ -294,9 +298,11 @@ interface BrokerStart {
   reportedMs: number | null;
 }
 
-class BrokerProc {
+export class BrokerProc {
   private stderr = '';
   exited = false;
+  /** The broker's ready line on stdout (listeners, tls-dev-ca, startup-ms). */
+  readyLine = '';
 
   private constructor(
     readonly child: ChildProcess,
@@ -314,10 +320,29 @@ class BrokerProc {
     return this.child.pid as number;
   }
 
-  static async start(dataDir: string, label: string, profileDir: string | null = null, env: NodeJS.ProcessEnv = {}): Promise<BrokerStart> {
+  /** Port of a listener by name (PLAINTEXT, SSL, SASL_SSL, ...) from the ready line. */
+  listenerPort(name: string): number {
+    const first = /listening on [^:\s]+:(\d+) \((\w+)\)/.exec(this.readyLine);
+    if (first && first[2] === name) return Number(first[1]);
+    const m = new RegExp(` ${name}=[^:\\s]+:(\\d+)`).exec(this.readyLine);
+    if (!m) throw new Error(`no ${name} listener in: ${this.readyLine}`);
+    return Number(m[1]);
+  }
+
+  /**
+   * `extraArgs` gets the port that start() waits on, so a caller that sets `listeners` can put
+   * its first listener there.
+   */
+  static async start(
+    dataDir: string,
+    label: string,
+    profileDir: string | null = null,
+    env: NodeJS.ProcessEnv = {},
+    extraArgs: (port: number) => string[] = () => [],
+  ): Promise<BrokerStart> {
     const port = await freePort();
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const args = [...nodeArgs, CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+    const args = [...nodeArgs, CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...extraArgs(port)];
     const t0 = process.hrtime.bigint();
     const child = startChild(process.execPath, args, undefined, { ...process.env, ...env });
     const broker = new BrokerProc(child, port, label);
@@ -335,6 +360,7 @@ class BrokerProc {
     try {
       const tAccept = await connectLoop(port, 30_000, () => !broker.exited);
       const line = await withTimeout(ready, 30_000, 'broker ready line');
+      broker.readyLine = line;
       const m = /startup-ms=([\d.]+)/.exec(line);
       return { broker, acceptMs: Number(tAccept - t0) / 1e6, reportedMs: m ? Number(m[1]) : null };
     } catch (err) {
@@ -355,7 +381,7 @@ class BrokerProc {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
@@ -363,10 +389,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Time limit for moving `bytes` (assumes at least 4 MB/s) plus fixed slack. */
-function budgetMs(bytes: number): number {
+export function budgetMs(bytes: number): number {
   return 30_000 + Math.ceil(bytes / 4e6) * 1000;
 }
 
@@ -557,7 +583,7 @@ function pageCacheRead(files: string[]): void {
 
 // ---------------------------------------------------------------- kcat
 
-const KCAT = 'kcat';
+export const KCAT = 'kcat';
 
 function logFiles(dataDir: string, topic: string): string[] {
   const dir = path.join(dataDir, `${topic}-0`);
@@ -569,11 +595,11 @@ function logFiles(dataDir: string, topic: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
-function logBytes(dataDir: string, topic: string): number {
+export function logBytes(dataDir: string, topic: string): number {
   return logFiles(dataDir, topic).reduce((s, f) => s + fs.statSync(f).size, 0);
 }
 
-async function endOffset(port: number, topic: string): Promise<number | null> {
+export async function endOffset(port: number, topic: string): Promise<number | null> {
   const r = await runTimed(KCAT, ['-Q', '-b', `127.0.0.1:${port}`, '-t', `${topic}:0:-1`], 30_000);
   const m = new RegExp(`\\[0\\] offset (-?\\d+)`).exec(r.stdout);
   return m ? Number(m[1]) : null;
@@ -591,14 +617,14 @@ interface ProduceSpec {
 }
 
 /** One timed client run: wall time, CPU of the broker and of kcat, or why it failed. */
-interface Timed {
+export interface Timed {
   ms: number;
   broker: Cpu | null;
   kcat: Cpu | null;
   error: string | null;
 }
 
-const PRODUCE_FLAGS = ['-X', 'linger.ms=5', '-X', 'batch.size=1000000', '-X', 'queue.buffering.max.messages=1000000'];
+export const PRODUCE_FLAGS = ['-X', 'linger.ms=5', '-X', 'batch.size=1000000', '-X', 'queue.buffering.max.messages=1000000'];
 
 async function produceOnce(b: BrokerProc, spec: ProduceSpec, topic: string, expectEnd: number): Promise<Timed> {
   const bytes = spec.records * spec.recordSize;
@@ -657,7 +683,7 @@ async function produce(b: BrokerProc, dataDir: string, spec: ProduceSpec, sectio
   return done;
 }
 
-function medianRun(runs: Timed[]): Timed {
+export function medianRun(runs: Timed[]): Timed {
   const sorted = [...runs].sort((x, y) => x.ms - y.ms);
   return sorted[(sorted.length - 1) >> 1];
 }
@@ -668,13 +694,13 @@ function spread(runs: Timed[]): string {
   return `, median of ${ms.length}: ${(median(ms) / 1000).toFixed(2)} s (${(ms[0] / 1000).toFixed(2)}-${(ms[ms.length - 1] / 1000).toFixed(2)})`;
 }
 
-function pctOf(cpu: Cpu | null, ms: number): Cpu | undefined {
+export function pctOf(cpu: Cpu | null, ms: number): Cpu | undefined {
   return cpu ? { user: (100 * cpu.user) / (ms / 1000), sys: (100 * cpu.sys) / (ms / 1000) } : undefined;
 }
 
 const FETCH_MAX_BYTES = 64 * MiB;
-const PARTITION_FETCH_BYTES = 16 * MiB;
-const FETCH_FLAGS = [
+export const PARTITION_FETCH_BYTES = 16 * MiB;
+export const FETCH_FLAGS = [
   '-X', `fetch.max.bytes=${FETCH_MAX_BYTES}`, '-X', `max.partition.fetch.bytes=${PARTITION_FETCH_BYTES}`,
   '-X', `receive.message.max.bytes=${FETCH_MAX_BYTES + MiB}`, '-X', 'queued.max.messages.kbytes=262144',
   // kcat -e sees the end only in an empty fetch response, which the broker (like Kafka)
@@ -685,8 +711,9 @@ const FETCH_FLAGS = [
   '-X', 'queued.min.messages=10000000',
 ];
 
-async function fetchOnce(b: BrokerProc, topic: string, records: number, bytes: number): Promise<Timed> {
-  const args = ['-C', '-b', `127.0.0.1:${b.port}`, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-f', '', ...FETCH_FLAGS];
+/** `port` and `extra` (e.g. -X security.protocol=SSL ...) select another listener. */
+export async function fetchOnce(b: BrokerProc, topic: string, records: number, bytes: number, port = b.port, extra: string[] = []): Promise<Timed> {
+  const args = ['-C', '-b', `127.0.0.1:${port}`, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-f', '', ...FETCH_FLAGS, ...extra];
   const cpu0 = readCpu(b.pid);
   const r = await runTimed(KCAT, args, budgetMs(bytes));
   const cpu1 = readCpu(b.pid);
@@ -737,6 +764,24 @@ async function fetchFigure(
 }
 
 /**
+ * One run of bench/fetch-client.js over `wire` log bytes of `topic`; with `tlsCa` it speaks
+ * TLS (for an SSL listener on `port`). `kcat` of the result is the client's CPU.
+ */
+export async function rawFetchOnce(b: BrokerProc, topic: string, wire: number, port = b.port, tlsCa: string | null = null): Promise<Timed> {
+  const tls = tlsCa ? ['--tls-ca', tlsCa] : [];
+  const cpu0 = readCpu(b.pid);
+  const r = await runTimed(process.execPath, [FETCH_CLIENT, String(port), topic, String(PARTITION_FETCH_BYTES), ...tls], budgetMs(wire));
+  const cpu1 = readCpu(b.pid);
+  const m = /bytes (\d+) ms ([\d.]+) fetches (\d+)/.exec(r.stdout);
+  let error: string | null = null;
+  if (r.timedOut) error = 'timed out';
+  else if (r.code !== 0 || !m) error = `fetch client exit ${r.code}: ${lastLines(r.stderr)}`;
+  else if (Number(m[1]) !== wire) error = `read ${m[1]} bytes, the log holds ${wire}`;
+  // The client's own clock: from its connect (TLS: handshake done) to the last byte.
+  return { ms: m ? Number(m[2]) : r.ms, broker: cpuDelta(cpu0, cpu1), kcat: r.cpu, error };
+}
+
+/**
  * The broker's fetch path without kcat's per-record work: bench/fetch-client.ts reads the
  * topic with sequential 16 MiB fetches into one reused buffer, looking only at batch heads.
  * MB/s of log bytes (what crosses the socket), compared with the sendfile limit.
@@ -745,17 +790,9 @@ async function rawFetchFigure(b: BrokerProc, dataDir: string, name: string, topi
   const wire = logBytes(dataDir, topic);
   const runs: Timed[] = [];
   for (let i = 0; i < count; i++) {
-    const cpu0 = readCpu(b.pid);
-    const r = await runTimed(process.execPath, [FETCH_CLIENT, String(b.port), topic, String(PARTITION_FETCH_BYTES)], budgetMs(wire));
-    const cpu1 = readCpu(b.pid);
-    const m = /bytes (\d+) ms ([\d.]+) fetches (\d+)/.exec(r.stdout);
-    let error: string | null = null;
-    if (r.timedOut) error = 'timed out';
-    else if (r.code !== 0 || !m) error = `fetch client exit ${r.code}: ${lastLines(r.stderr)}`;
-    else if (Number(m[1]) !== wire) error = `read ${m[1]} bytes, the log holds ${wire}`;
-    // The client's own clock: from its connect to the last byte (no process start-up).
-    runs.push({ ms: m ? Number(m[2]) : r.ms, broker: cpuDelta(cpu0, cpu1), kcat: r.cpu, error });
-    if (error) break;
+    const t = await rawFetchOnce(b, topic, wire);
+    runs.push(t);
+    if (t.error) break;
   }
   const failed = runs.find((f) => f.error);
   if (failed) {
@@ -774,7 +811,7 @@ async function rawFetchFigure(b: BrokerProc, dataDir: string, name: string, topi
   });
 }
 
-function lastLines(s: string, n = 3): string {
+export function lastLines(s: string, n = 3): string {
   return s
     .trim()
     .split('\n')
@@ -964,7 +1001,7 @@ function memRow(name: string, m: MemInfo | null, notes: string): void {
   add({ section: 'memory', name: `${name}: VmHWM (peak)`, value: m.hwmKb / 1024, unit: 'MiB', limits: ['nodeRss'] });
 }
 
-function toolVersion(): string {
+export function toolVersion(): string {
   try {
     const v = execFileSync(KCAT, ['-V'], { encoding: 'utf8' });
     const m = /Version (\S+) .*librdkafka (\S+)/.exec(v.replace(/\n/g, ' '));
@@ -1175,22 +1212,25 @@ async function main(): Promise<void> {
   }
 }
 
-process.on('exit', cleanupSync);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    progress(`${sig}: stopping`);
-    process.exit(130);
-  });
-}
+// Only when run as the bench itself: bench/security.ts imports the helpers above.
+if (require.main === module) {
+  process.on('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      progress(`${sig}: stopping`);
+      process.exit(130);
+    });
+  }
 
-main().then(
-  () => {
-    cleanupSync();
-    process.exit(rows.some((r) => r.value === null) ? 1 : 0);
-  },
-  (err) => {
-    process.stderr.write(err instanceof OptionError ? `bench: ${err.message}\n` : `bench failed: ${(err as Error).stack ?? err}\n`);
-    cleanupSync();
-    process.exit(1);
-  },
-);
+  main().then(
+    () => {
+      cleanupSync();
+      process.exit(rows.some((r) => r.value === null) ? 1 : 0);
+    },
+    (err) => {
+      process.stderr.write(err instanceof OptionError ? `bench: ${err.message}\n` : `bench failed: ${(err as Error).stack ?? err}\n`);
+      cleanupSync();
+      process.exit(1);
+    },
+  );
+}

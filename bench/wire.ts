@@ -4,6 +4,7 @@
  * Requests on one connection are answered in order, so a FIFO of waiters suffices.
  */
 import * as net from 'net';
+import * as tls from 'tls';
 import { API_CODECS } from '../src/protocol/generated';
 import { isFlexible, writeRequestHeader } from '../src/protocol/headers';
 import { Reader } from '../src/protocol/reader';
@@ -46,14 +47,15 @@ export class WireClient {
     socket.on('close', () => this.fail(new Error('connection closed')));
   }
 
-  static connect(port: number, timeoutMs = 10_000): Promise<WireClient> {
+  /** With `tlsCa` (PEM of the CA to trust) the connection is TLS, resolved after the handshake. */
+  static connect(port: number, timeoutMs = 10_000, tlsCa: Buffer | null = null): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
+      const s: net.Socket = tlsCa ? tls.connect({ port, host: '127.0.0.1', ca: tlsCa }) : net.connect({ port, host: '127.0.0.1' });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new Error('connect timed out'));
       }, timeoutMs);
-      s.once('connect', () => {
+      s.once(tlsCa ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.setNoDelay(true);
         resolve(new WireClient(s));
