@@ -22,6 +22,8 @@ import { TransactionCoordinator, TxnOffsetsParticipant } from './coordinator/txn
 import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
 import { isTlsProtocol, Security, withDevTls } from './security/security';
 import type { ListenerSpec } from './server/listeners';
+import { ClientQuotaStore } from './quota/store';
+import { QuotaManager } from './quota/manager';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -39,6 +41,8 @@ export class Broker {
   readonly txn: TransactionCoordinator;
   /** Listeners, SASL users, SCRAM credentials, delegation tokens. */
   readonly security: Security;
+  /** Client quotas: the durable settings (quotas.store) and their enforcement. */
+  readonly quotas: QuotaManager;
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
@@ -71,6 +75,11 @@ export class Broker {
     });
     this.txn.start();
     this.security = new Security(config, this.settings, log.child({ component: 'security' }));
+    const quotaLog = log.child({ component: 'quotas' });
+    this.quotas = new QuotaManager(new ClientQuotaStore(config.dataDir, quotaLog), {
+      samples: this.settings.number('quota.window.num', 11),
+      windowMs: this.settings.number('quota.window.size.seconds', 1) * 1000,
+    }, quotaLog);
     registerAllHandlers(this.registry);
   }
 
@@ -107,6 +116,7 @@ export class Broker {
   private listenOn(listener: ListenerSpec): Promise<net.Server> {
     return new Promise((resolve, reject) => {
       const accept = (socket: net.Socket) => {
+        if (this.quotas.ipActive && this.quotas.refuseConnection(socket)) return;
         const conn = new Connection(socket, this, this.nextConnectionId++, listener);
         this.connections.add(conn);
       };
@@ -141,6 +151,7 @@ export class Broker {
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.maintenance.stop();
     for (const c of this.connections) c.destroy();
+    this.quotas.close();
     this.waiters.wakeAll();
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.txn.close();
