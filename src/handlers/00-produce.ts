@@ -34,6 +34,7 @@ import { findPartition } from './common';
 import type { ProducerStateManager } from '../storage/producer-state';
 import type { Partition } from '../cluster/topic-manager';
 import { produceRewrite } from '../storage/produce-rewrite';
+import { produceThrottleMs } from '../quota/hooks';
 
 type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
 type PendingResponses = { name: string; topicId: string; partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] };
@@ -59,7 +60,11 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
       }
       responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
     }
-    const answer = () => (req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs: 0 });
+    const answer = () => {
+      // producer_byte_rate (src/quota): one check when no quota is set; acks=0 is throttled too.
+      const throttleTimeMs = broker.quotas.active ? produceThrottleMs(ctx) : 0;
+      return req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
+    };
     if (!pending) return answer();
     // Some partition took the slow path: answer once every append is done.
     return (async () => {
