@@ -23,6 +23,8 @@ import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
 import { isTlsProtocol, Security, withDevTls } from './security/security';
 import type { ListenerSpec } from './server/listeners';
 import { Authorizer } from './security/acl/authorizer';
+import { ClientQuotaStore } from './quota/store';
+import { QuotaManager } from './quota/manager';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -42,6 +44,8 @@ export class Broker {
   readonly security: Security;
   /** ACLs and the authorizer; `acls.enabled` is false unless authorizer.class.name is set. */
   readonly acls: Authorizer;
+  /** Client quotas: the durable settings (quotas.store) and their enforcement. */
+  readonly quotas: QuotaManager;
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
@@ -75,6 +79,11 @@ export class Broker {
     this.txn.start();
     this.security = new Security(config, this.settings, log.child({ component: 'security' }));
     this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
+    const quotaLog = log.child({ component: 'quotas' });
+    this.quotas = new QuotaManager(new ClientQuotaStore(config.dataDir, quotaLog), {
+      samples: this.settings.number('quota.window.num', 11),
+      windowMs: this.settings.number('quota.window.size.seconds', 1) * 1000,
+    }, quotaLog);
     registerAllHandlers(this.registry);
   }
 
@@ -111,6 +120,7 @@ export class Broker {
   private listenOn(listener: ListenerSpec): Promise<net.Server> {
     return new Promise((resolve, reject) => {
       const accept = (socket: net.Socket) => {
+        if (this.quotas.ipActive && this.quotas.refuseConnection(socket)) return;
         const conn = new Connection(socket, this, this.nextConnectionId++, listener);
         this.connections.add(conn);
       };
@@ -145,6 +155,7 @@ export class Broker {
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.maintenance.stop();
     for (const c of this.connections) c.destroy();
+    this.quotas.close();
     this.waiters.wakeAll();
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.txn.close();

@@ -143,6 +143,8 @@ const OWN_KEYS: BrokerKeySpec[] = [
   key('transaction.state.log.replication.factor', 'short', '3', 'Replication factor of __transaction_state; always 1 on one broker.'),
   key('transaction.state.log.min.isr', 'int', '2', 'min.insync.replicas of __transaction_state; always 1 on one broker.'),
   key('transaction.state.log.num.partitions', 'int', '50', 'Partitions of __transaction_state when it is first created.'),
+  key('quota.window.num', 'int', '11', 'Number of sample windows client quota rates are measured over (see README, client quotas).', { min: 1 }),
+  key('quota.window.size.seconds', 'int', '1', 'Length of each client quota sample window.', { min: 1 }),
   key('process.roles', 'list', '', IGNORED),
   key('controller.quorum.voters', 'list', '', IGNORED),
   key('controller.quorum.bootstrap.servers', 'list', '', IGNORED),

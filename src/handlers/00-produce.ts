@@ -39,6 +39,7 @@ import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
 import type { Partition } from '../cluster/topic-manager';
 import { produceRewrite } from '../storage/produce-rewrite';
+import { produceThrottleMs } from '../quota/hooks';
 
 type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
 type PendingResponses = { name: string; topicId: string; partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] };
@@ -90,7 +91,11 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
       responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
     }
     if (refusedAny && req.acks === 0) ctx.connection.close('produce refused: topic authorization failed');
-    const answer = () => (req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs: 0 });
+    const answer = () => {
+      // producer_byte_rate (src/quota): one check when no quota is set; acks=0 is throttled too.
+      const throttleTimeMs = broker.quotas.active ? produceThrottleMs(ctx) : 0;
+      return req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
+    };
     if (!pending) return answer();
     // Some partition took the slow path: answer once every append is done.
     return (async () => {

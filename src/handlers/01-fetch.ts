@@ -29,6 +29,7 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
 import { authorizerOf, findPartition, leaderEpochError } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
+import { fetchQuota } from '../quota/hooks';
 
 type PartitionData = Encodable<FetchResponseResponsesPartitions>;
 
@@ -44,13 +45,15 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
       if (req.sessionEpoch > 0) return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
     }
     const denied = authorizerOf(ctx) ? refusedTopics(ctx, req) : null;
+    // consumer_byte_rate (src/quota): one check when no quota is set; may shrink max/min bytes.
+    const quota = ctx.broker.quotas.active ? fetchQuota(ctx, req) : null;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
       const { response, bytes, hasError } = readOnce(ctx, req, denied);
       const remaining = deadline - Date.now();
-      if (bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed) return response;
-      const watched = watchedPartitions(ctx, req);
-      if (watched.length === 0) return response;
+      const done = bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed;
+      const watched = done ? [] : watchedPartitions(ctx, req);
+      if (watched.length === 0) return quota ? quota.finish(response, bytes) : response;
       await ctx.broker.waiters.wait(watched, remaining);
     }
   },

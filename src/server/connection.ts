@@ -37,6 +37,7 @@ import { ANONYMOUS, KafkaPrincipal, principalString } from '../security/principa
 import { isSaslProtocol, SecurityProtocol } from '../security/security';
 import type { ListenerSpec } from './listeners';
 import { SaslAuthenticator } from './sasl-authenticator';
+import { applyRequestQuota } from '../quota/hooks';
 
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_QUEUED_FRAMES = 1024;
@@ -57,6 +58,8 @@ export class Connection implements ConnectionInfo {
   private processing = false;
   private closed = false;
   private paused = false;
+  /** Quota throttling: no request is processed before this time (0: not muted). */
+  private mutedUntil = 0;
   private readonly sender: ResponseSender;
 
   constructor(
@@ -96,6 +99,10 @@ export class Connection implements ConnectionInfo {
 
   closeAfterResponse(reason: string): void {
     this.closeAfterReply = reason;
+  }
+
+  throttle(ms: number): void {
+    this.mutedUntil = Math.max(this.mutedUntil, Date.now() + ms);
   }
 
   private principalFromCertificate(socket: tls.TLSSocket): KafkaPrincipal {
@@ -205,6 +212,13 @@ export class Connection implements ConnectionInfo {
           this.paused = false;
           this.socket.resume();
         }
+        if (this.mutedUntil !== 0) {
+          // Muted by a quota (KIP-219): the response went out, the next request waits.
+          const wait = this.mutedUntil - Date.now();
+          this.mutedUntil = 0;
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+          if (this.closed) break;
+        }
         await this.handleFrame(frame);
       }
     } catch (err) {
@@ -266,12 +280,17 @@ export class Connection implements ConnectionInfo {
     const request = decode(r);
     const ctx: RequestContext = {
       header: { apiKey, apiVersion, correlationId, clientId },
+      requestBytes: frame.length,
       broker: this.broker,
       connection: this,
     };
+    // request_percentage counts the handler's time on the event loop; one check when no quota is set.
+    const started = this.broker.quotas.active ? performance.now() : -1;
     let result = api.handler.handle(ctx, request);
+    const handlerMs = started < 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) result = await result;
     if (result === NO_RESPONSE || this.closed) return;
+    if (started >= 0) applyRequestQuota(ctx, result, handlerMs);
     await this.sendResponse(correlationId, apiKey, apiVersion, flexible, result);
     if (this.closeAfterReply !== null) this.close(this.closeAfterReply);
   }

@@ -26,12 +26,16 @@ export interface ConnectionInfo {
   close(reason: string): void;
   /** Closes the connection once the response to the current request is written. */
   closeAfterResponse(reason: string): void;
+  /** Quota throttling (KIP-219): the connection reads no further request for this long after answering. */
+  throttle(ms: number): void;
   /** The SASL state on SASL listeners; null elsewhere. */
   readonly sasl: SaslAuthenticator | null;
 }
 
 export interface RequestContext {
   readonly header: RequestHeader;
+  /** Size of the request frame (after its length prefix), what producer_byte_rate counts. */
+  readonly requestBytes: number;
   readonly broker: Broker;
   readonly connection: ConnectionInfo;
 }
