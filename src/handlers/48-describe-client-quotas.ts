@@ -10,12 +10,17 @@ import { DescribeClientQuotasApi, DescribeClientQuotasRequest, DescribeClientQuo
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
 
 export const describeClientQuotasHandler: Handler<DescribeClientQuotasRequest, Encodable<DescribeClientQuotasResponse>> = {
   apiKey: DescribeClientQuotasApi.key,
   minVersion: DescribeClientQuotasApi.minVersion,
   maxVersion: DescribeClientQuotasApi.maxVersion,
   handle(ctx, req) {
+    if (!clusterAllowed(ctx, AclOperation.DESCRIBE_CONFIGS)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, entries: null };
+    }
     try {
       const found = ctx.broker.quotas.store.describe(req.components, req.strict);
       return {

@@ -9,12 +9,26 @@
 import { AlterClientQuotasApi, AlterClientQuotasRequest, AlterClientQuotasResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
+import { ErrorCode } from '../protocol/errors';
+import { AclOperation } from '../security/acl/acl-types';
+import { clusterAllowed } from './common';
 
 export const alterClientQuotasHandler: Handler<AlterClientQuotasRequest, Encodable<AlterClientQuotasResponse>> = {
   apiKey: AlterClientQuotasApi.key,
   minVersion: AlterClientQuotasApi.minVersion,
   maxVersion: AlterClientQuotasApi.maxVersion,
   handle(ctx, req) {
+    if (!clusterAllowed(ctx, AclOperation.ALTER_CONFIGS)) {
+      // Kafka refuses every entry of the request.
+      return {
+        throttleTimeMs: 0,
+        entries: req.entries.map((e) => ({
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: null,
+          entity: e.entity.map((x) => ({ entityType: x.entityType, entityName: x.entityName })),
+        })),
+      };
+    }
     const entries = ctx.broker.quotas.store.alter(req.entries, req.validateOnly);
     return { throttleTimeMs: 0, entries };
   },

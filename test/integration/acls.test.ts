@@ -220,6 +220,25 @@ describe('ACLs (authorizer on)', () => {
     }
   });
 
+  test('client quota and SCRAM credential APIs need cluster permissions', async () => {
+    const c = await RawClient.connect(broker.listenerPorts.PLAINTEXT);
+    try {
+      const dq = (await c.request(48, 1, { components: [], strict: false })).body;
+      expect(dq.errorCode).toBe(31);
+      const aq = (
+        await c.request(49, 1, {
+          entries: [{ entity: [{ entityType: 'user', entityName: 'alice' }], ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }] }],
+          validateOnly: false,
+        })
+      ).body;
+      expect(aq.entries.map((e: any) => e.errorCode)).toEqual([31]);
+      const ds = (await c.request(50, 0, { users: null })).body;
+      expect(ds.errorCode).toBe(31);
+    } finally {
+      c.close();
+    }
+  });
+
   test('authorized operations follow the ACLs', async () => {
     await admin.createAcls({ acl: [acl('User:alice', CLUSTER, 'kafka-cluster', DESCRIBE)] });
     const a = kafkaAs(broker, 'alice').admin();
