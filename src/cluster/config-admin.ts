@@ -8,7 +8,7 @@
  * (the dynamic cluster-wide defaults); BROKER_LOGGER (8) describes as empty. Other types are
  * refused with INVALID_REQUEST.
  */
-import type { Broker } from '../broker';
+import type { ClusterState } from './cluster-state';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { topicNameError, Topic } from './topic-manager';
 import {
@@ -49,20 +49,20 @@ function fail(err: unknown): ResourceResult {
   throw err;
 }
 
-function findTopic(broker: Broker, name: string): Topic {
+function findTopic(cluster: ClusterState, name: string): Topic {
   const nameError = name === '' ? 'Topic name is illegal, it can\'t be empty' : topicNameError(name);
   if (nameError) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
-  const topic = broker.topics.get(name);
+  const topic = cluster.topics.get(name);
   if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
   return topic;
 }
 
 /** true for this broker's id, false for "" (cluster default); throws for anything else. */
-function brokerLevel(broker: Broker, name: string): boolean {
+function brokerLevel(nodeId: number, name: string): boolean {
   if (name === '') return false;
-  if (!/^-?\d+$/.test(name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${name}`);
-  if (Number(name) !== broker.config.nodeId) {
-    throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.nodeId} or empty string, but received ${name}`);
+  if (!/^-?\d+$/.test(name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `ClusterState id must be an integer, but it is: ${name}`);
+  if (Number(name) !== nodeId) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${nodeId} or empty string, but received ${name}`);
   }
   return true;
 }
@@ -70,7 +70,9 @@ function brokerLevel(broker: Broker, name: string): boolean {
 // ---------------------------------------------------------------- describe
 
 export function describeResource(
-  broker: Broker,
+  cluster: ClusterState,
+  /** The node answering: the broker resource it may describe or change is itself. */
+  nodeId: number,
   type: number,
   name: string,
   keys: string[] | null,
@@ -79,9 +81,9 @@ export function describeResource(
   try {
     switch (type) {
       case ResourceType.TOPIC: {
-        const topic = findTopic(broker, name);
+        const topic = findTopic(cluster, name);
         const configs = TOPIC_CONFIGS.filter((spec) => wanted(spec.name)).map((spec) => {
-          const r = resolveTopicConfig(spec.name, topic.configs, broker.topics.brokerDefaults);
+          const r = resolveTopicConfig(spec.name, topic.configs, cluster.topics.brokerDefaults);
           return {
             name: spec.name,
             value: r.value,
@@ -96,8 +98,8 @@ export function describeResource(
         return { ...OK, configs };
       }
       case ResourceType.BROKER: {
-        const perBroker = brokerLevel(broker, name);
-        const store = broker.settings;
+        const perBroker = brokerLevel(nodeId, name);
+        const store = cluster.settings;
         if (!perBroker) {
           // The default resource lists only what was set at the cluster-wide dynamic level.
           const configs = Object.entries(store.layers.dynamicDefault)
@@ -136,7 +138,7 @@ export function describeResource(
         return { ...OK, configs };
       }
       case ResourceType.BROKER_LOGGER:
-        brokerLevel(broker, name);
+        brokerLevel(nodeId, name);
         return { ...OK, configs: [] };
       default:
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${type}`);
@@ -154,7 +156,9 @@ function checkDuplicates(names: string[]): void {
 
 /** AlterConfigs: the given entries become the resource's complete set of overrides. */
 export function alterResource(
-  broker: Broker,
+  cluster: ClusterState,
+  /** The node answering: the broker resource it may describe or change is itself. */
+  nodeId: number,
   type: number,
   name: string,
   entries: { name: string; value: string | null }[],
@@ -167,7 +171,7 @@ export function alterResource(
       if (e.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${e.name}`);
       values[e.name] = e.value.trim();
     }
-    applyValues(broker, type, name, values, validateOnly);
+    applyValues(cluster, nodeId, type, name, values, validateOnly);
     return OK;
   } catch (err) {
     return fail(err);
@@ -176,7 +180,9 @@ export function alterResource(
 
 /** IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on the resource's overrides. */
 export function incrementalAlterResource(
-  broker: Broker,
+  cluster: ClusterState,
+  /** The node answering: the broker resource it may describe or change is itself. */
+  nodeId: number,
   type: number,
   name: string,
   ops: { name: string; configOperation: number; value: string | null }[],
@@ -188,15 +194,15 @@ export function incrementalAlterResource(
     let listDefault: (key: string) => string | null;
     let isList: (key: string) => boolean;
     if (type === ResourceType.TOPIC) {
-      const topic = findTopic(broker, name);
+      const topic = findTopic(cluster, name);
       current = { ...topic.configs };
       isList = (k) => TOPIC_CONFIG_BY_NAME.get(k)?.type === 'list';
       listDefault = (k) => TOPIC_CONFIG_BY_NAME.get(k)?.defaultValue ?? null;
     } else if (type === ResourceType.BROKER) {
-      const perBroker = brokerLevel(broker, name);
-      current = broker.settings.dynamicValues(perBroker);
+      const perBroker = brokerLevel(nodeId, name);
+      current = cluster.settings.dynamicValues(perBroker);
       isList = (k) => BROKER_KEY_BY_NAME.get(k)?.type === 'list';
-      listDefault = (k) => broker.settings.get(k);
+      listDefault = (k) => cluster.settings.get(k);
     } else {
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${type}`);
     }
@@ -227,24 +233,24 @@ export function incrementalAlterResource(
     if (type === ResourceType.TOPIC) {
       for (const op of ops) if (!TOPIC_CONFIG_BY_NAME.has(op.name)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${op.name}`);
     }
-    applyValues(broker, type, name, current, validateOnly);
+    applyValues(cluster, nodeId, type, name, current, validateOnly);
     return OK;
   } catch (err) {
     return fail(err);
   }
 }
 
-function applyValues(broker: Broker, type: number, name: string, values: Record<string, string>, validateOnly: boolean): void {
+function applyValues(cluster: ClusterState, nodeId: number, type: number, name: string, values: Record<string, string>, validateOnly: boolean): void {
   switch (type) {
     case ResourceType.TOPIC:
-      broker.topics.setConfigs(findTopic(broker, name), values, validateOnly);
+      cluster.topics.setConfigs(findTopic(cluster, name), values, validateOnly);
       return;
     case ResourceType.BROKER: {
-      const perBroker = brokerLevel(broker, name);
-      broker.settings.replace(perBroker, values, validateOnly);
+      const perBroker = brokerLevel(nodeId, name);
+      cluster.settings.replace(perBroker, values, validateOnly);
       if (!validateOnly) {
-        broker.topics.reconfigureAll();
-        broker.maintenance.settingsChanged();
+        cluster.topics.reconfigureAll();
+        cluster.maintenance.settingsChanged();
       }
       return;
     }

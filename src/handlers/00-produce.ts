@@ -33,7 +33,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode, errorName } from '../protocol/errors';
 import { validateProducedRecords } from '../protocol/record-batch';
 import { Handler, NO_RESPONSE } from '../server/handler-registry';
-import { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import { authorizerOf, findPartition } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
@@ -49,7 +49,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
   minVersion: ProduceApi.minVersion,
   maxVersion: ProduceApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     const version = ctx.header.apiVersion;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
     const authz = authorizerOf(ctx);
@@ -74,7 +74,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
       let refused = false;
       if (authz) {
         // A topic id that names no topic is answered UNKNOWN_TOPIC_ID below, unchecked.
-        const name = version >= 13 ? broker.topics.getById(topic.topicId)?.name : topic.name;
+        const name = version >= 13 ? cluster.topics.getById(topic.topicId)?.name : topic.name;
         refused = name !== undefined && !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC, name);
         refusedAny ||= refused;
       }
@@ -84,7 +84,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
             ? failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)
             : refused
               ? failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
-              : appendPartition(broker, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId),
+              : appendPartition(cluster, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId),
         );
         if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
       }
@@ -93,7 +93,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
     if (refusedAny && req.acks === 0) ctx.connection.close('produce refused: topic authorization failed');
     const answer = () => {
       // producer_byte_rate (src/quota): one check when no quota is set; acks=0 is throttled too.
-      const throttleTimeMs = broker.quotas.active ? produceThrottleMs(ctx) : 0;
+      const throttleTimeMs = cluster.quotas.active ? produceThrottleMs(ctx) : 0;
       return req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
     };
     if (!pending) return answer();
@@ -121,7 +121,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 }
 
 function appendPartition(
-  broker: Broker,
+  cluster: ClusterState,
   version: number,
   name: string,
   topicId: string,
@@ -129,13 +129,13 @@ function appendPartition(
   records: Buffer | null,
   transactionalId: string | null,
 ): PartitionResponse | Promise<PartitionResponse> {
-  const found = findPartition(broker, version >= 13, name, topicId, index);
+  const found = findPartition(cluster, version >= 13, name, topicId, index);
   const partition = found.partition;
   if (!partition) return failed(index, found.error);
   const topic = partition.topic;
   // Only the coordinators write internal topics (they append directly, not through Produce).
   if (topic.isInternal) return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
-  const cfg = (n: string) => broker.topics.config(topic, n);
+  const cfg = (n: string) => cluster.topics.config(topic, n);
   const createTime = cfg('message.timestamp.type') === 'CreateTime';
   const check = validateProducedRecords(records, Number(cfg('max.message.bytes')), {
     produceVersion: version,
@@ -160,14 +160,14 @@ function appendPartition(
     return slow(records as Buffer).then((out) =>
       out.errorCode !== ErrorCode.NONE
         ? failed(index, out.errorCode, 'message' in out ? out.message : null)
-        : appendChecked(broker, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId),
+        : appendChecked(cluster, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId),
     );
   }
-  return appendChecked(broker, partition, index, records as Buffer, check.firstBatch, transactionalId);
+  return appendChecked(cluster, partition, index, records as Buffer, check.firstBatch, transactionalId);
 }
 
 function appendChecked(
-  broker: Broker,
+  cluster: ClusterState,
   partition: Partition,
   index: number,
   records: Buffer,
@@ -178,10 +178,10 @@ function appendChecked(
   let producers: ProducerStateManager | null = null;
   if (batch && batch.producerId >= 0) {
     if (batch.isTransactional) {
-      const refused = broker.txn.checkTransactionalProduce(transactionalId, batch.producerId, batch.producerEpoch, topic.name, index);
+      const refused = cluster.txn.checkTransactionalProduce(transactionalId, batch.producerId, batch.producerEpoch, topic.name, index);
       if (refused !== ErrorCode.NONE) return failed(index, refused, errorName(refused));
     }
-    producers = broker.producerStates.of(partition.log);
+    producers = cluster.producerStates.of(partition.log);
     const seen = producers.checkData(batch);
     if (seen.kind === 'error') return failed(index, seen.errorCode, seen.message);
     if (seen.kind === 'duplicate') {
@@ -192,7 +192,7 @@ function appendChecked(
   try {
     const { baseOffset, lastOffset, logAppendTimeMs } = partition.log.append(records as Buffer, partition.leaderEpoch);
     if (producers) producers.onDataAppended(batch!, baseOffset, lastOffset);
-    broker.waiters.notify(partition.topic.name, index);
+    cluster.waiters.notify(partition.topic.name, index);
     return {
       index,
       errorCode: ErrorCode.NONE,
@@ -203,7 +203,7 @@ function appendChecked(
       errorMessage: null,
     };
   } catch (err) {
-    broker.log.error('append failed', { topic: partition.topic.name, partition: index, error: (err as Error).message });
+    cluster.log.error('append failed', { topic: partition.topic.name, partition: index, error: (err as Error).message });
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
   }
 }

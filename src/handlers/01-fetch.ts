@@ -46,7 +46,7 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
     }
     const denied = authorizerOf(ctx) ? refusedTopics(ctx, req) : null;
     // consumer_byte_rate (src/quota): one check when no quota is set; may shrink max/min bytes.
-    const quota = ctx.broker.quotas.active ? fetchQuota(ctx, req) : null;
+    const quota = ctx.cluster.quotas.active ? fetchQuota(ctx, req) : null;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
       const { response, bytes, hasError } = readOnce(ctx, req, denied);
@@ -54,7 +54,7 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
       const done = bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed;
       const watched = done ? [] : watchedPartitions(ctx, req);
       if (watched.length === 0) return quota ? quota.finish(response, bytes) : response;
-      await ctx.broker.waiters.wait(watched, remaining);
+      await ctx.cluster.waiters.wait(watched, remaining);
     }
   },
 };
@@ -70,14 +70,14 @@ function topLevelError(errorCode: number): Encodable<FetchResponse> {
  * is left to the UNKNOWN_TOPIC_ID answer.
  */
 function refusedTopics(ctx: RequestContext, req: FetchRequest): Set<number> | null {
-  const authz = ctx.broker.acls;
+  const authz = ctx.cluster.acls;
   const follower = (req.replicaState?.replicaId ?? req.replicaId) >= 0;
   if (follower && !authz.authorizeCluster(ctx.connection, AclOperation.CLUSTER_ACTION)) return new Set(req.topics.map((_, i) => i));
   if (follower) return null;
   const byId = ctx.header.apiVersion >= 13;
   let out: Set<number> | null = null;
   req.topics.forEach((t, i) => {
-    const name = byId ? ctx.broker.topics.getById(t.topicId)?.name : t.topic;
+    const name = byId ? ctx.cluster.topics.getById(t.topicId)?.name : t.topic;
     if (name !== undefined && !authz.authorize(ctx.connection, AclOperation.READ, ResourceType.TOPIC, name)) (out ??= new Set()).add(i);
   });
   return out;
@@ -87,7 +87,7 @@ function watchedPartitions(ctx: RequestContext, req: FetchRequest): { topic: str
   const byId = ctx.header.apiVersion >= 13;
   const out: { topic: string; partition: number }[] = [];
   for (const t of req.topics) {
-    const topic = byId ? ctx.broker.topics.getById(t.topicId) : ctx.broker.topics.get(t.topic);
+    const topic = byId ? ctx.cluster.topics.getById(t.topicId) : ctx.cluster.topics.get(t.topic);
     if (!topic) continue;
     for (const p of t.partitions) out.push({ topic: topic.name, partition: p.partition });
   }
@@ -95,7 +95,7 @@ function watchedPartitions(ctx: RequestContext, req: FetchRequest): { topic: str
 }
 
 function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | null) {
-  const { broker } = ctx;
+  const { cluster } = ctx;
   const byId = ctx.header.apiVersion >= 13;
   let budget = req.maxBytes > 0 ? req.maxBytes : 0;
   let bytes = 0;
@@ -109,7 +109,7 @@ function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | 
     for (const p of t.partitions) {
       const found = refused
         ? { partition: undefined, error: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
-        : findPartition(broker, byId, t.topic, t.topicId, p.partition);
+        : findPartition(cluster, byId, t.topic, t.topicId, p.partition);
       const partition = found.partition;
       const out: PartitionData = {
         partitionIndex: p.partition,
@@ -128,7 +128,7 @@ function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | 
         continue;
       }
       const log = partition.log;
-      const producers = broker.producerStates.of(log);
+      const producers = cluster.producerStates.of(log);
       const lastStable = producers.lastStableOffset;
       const readCommitted = req.isolationLevel === 1;
       out.errorCode = leaderEpochError(partition, p.currentLeaderEpoch);

@@ -39,7 +39,7 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
   maxVersion: ListOffsetsApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const readCommitted = version >= 2 && req.isolationLevel === 1 ? ctx.broker.producerStates : null;
+    const readCommitted = version >= 2 && req.isolationLevel === 1 ? ctx.cluster.producerStates : null;
     const topics: Encodable<ListOffsetsResponseTopics>[] = [];
     const authz = authorizerOf(ctx);
     for (const t of req.topics) {
@@ -49,7 +49,7 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
         topics.push({ name: t.name, partitions });
         continue;
       }
-      const topic = ctx.broker.topics.get(t.name);
+      const topic = ctx.cluster.topics.get(t.name);
       for (const p of t.partitions) partitions.push(await answerPartition(topic, p, version, readCommitted));
       topics.push({ name: t.name, partitions });
     }

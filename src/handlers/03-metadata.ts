@@ -25,9 +25,9 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
   minVersion: MetadataApi.minVersion,
   maxVersion: MetadataApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     const version = ctx.header.apiVersion;
-    const allowAutoCreate = (version < 4 || req.allowAutoTopicCreation) && broker.config.autoCreateTopics;
+    const allowAutoCreate = (version < 4 || req.allowAutoTopicCreation) && cluster.config.autoCreateTopics;
     const includeTopicOps = req.includeTopicAuthorizedOperations;
     const authz = authorizerOf(ctx);
     const describe = (t: Topic) => describeTopic(ctx, t, includeTopicOps);
@@ -44,11 +44,11 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
     // v0: an empty list means all topics; v1+: null means all, empty means none.
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     if (all) {
-      for (const t of broker.topics.list()) if (mayDescribe(t.name, false)) topics.push(describe(t));
+      for (const t of cluster.topics.list()) if (mayDescribe(t.name, false)) topics.push(describe(t));
     } else {
       for (const requested of req.topics ?? []) {
         if (requested.name == null || requested.name === '') {
-          const t = requested.topicId !== ZERO_UUID ? broker.topics.getById(requested.topicId) : undefined;
+          const t = requested.topicId !== ZERO_UUID ? cluster.topics.getById(requested.topicId) : undefined;
           // Topic ids are not secret, so Kafka answers TOPIC_AUTHORIZATION_FAILED with no name.
           topics.push(
             !t
@@ -64,7 +64,7 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
           topics.push(refused(name, ZERO_UUID));
           continue;
         }
-        let t = broker.topics.get(name);
+        let t = cluster.topics.get(name);
         // Auto-creation needs CREATE on the cluster or on the topic.
         if (!t && allowAutoCreate && authz && !authz.authorizeCluster(ctx.connection, AclOperation.CREATE, false) && !authz.authorize(ctx.connection, AclOperation.CREATE, ResourceType.TOPIC, name)) {
           topics.push(refused(name, ZERO_UUID));
@@ -72,7 +72,7 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
         }
         if (!t && allowAutoCreate) {
           try {
-            t = broker.topics.create(name, broker.config.numPartitions, {}) ?? undefined;
+            t = cluster.topics.create(name, cluster.config.numPartitions, {}) ?? undefined;
           } catch (err) {
             const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
             topics.push({ errorCode: code, name, partitions: [] });
@@ -88,9 +88,9 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.config.nodeId, ...broker.advertisedEndpoint(ctx.connection.listenerName), rack: null }],
-      clusterId: broker.clusterId,
-      controllerId: broker.config.nodeId,
+      brokers: [{ nodeId: ctx.node.id, ...ctx.node.advertisedEndpoint(ctx.connection.listenerName), rack: null }],
+      clusterId: cluster.clusterId,
+      controllerId: ctx.node.id,
       topics,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     };
@@ -98,8 +98,8 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
 };
 
 function describeTopic(ctx: RequestContext, t: Topic, includeOps: boolean): Encodable<MetadataResponseTopics> {
-  const { broker } = ctx;
-  const node = broker.config.nodeId;
+  const { cluster } = ctx;
+  const node = ctx.node.id;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,

@@ -30,7 +30,7 @@ export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetC
   minVersion: Math.max(2, OffsetCommitApi.minVersion),
   maxVersion: OffsetCommitApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     const version = ctx.header.apiVersion;
     const byId = version >= 10;
     // Each response slot is either answered here (unknown topic) or by the coordinator.
@@ -40,7 +40,7 @@ export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetC
     // READ on the group, then READ on each topic (checked by name even when it does not exist).
     const groupRefused = !groupAllowed(ctx, AclOperation.READ, req.groupId);
     for (const t of req.topics) {
-      const topic = byId ? broker.topics.getById(t.topicId) : broker.topics.get(t.name);
+      const topic = byId ? cluster.topics.getById(t.topicId) : cluster.topics.get(t.name);
       const out = { name: topic?.name ?? t.name, topicId: t.topicId, partitions: [] as { partitionIndex: number; errorCode: number }[] };
       topics.push(out);
       const refused = groupRefused
@@ -74,7 +74,7 @@ export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetC
       }
     }
     if (toCommit.length > 0) {
-      const codes = groupCoordinator(broker).commitOffsets({
+      const codes = groupCoordinator(cluster).commitOffsets({
         groupId: req.groupId,
         generationId: req.generationIdOrMemberEpoch,
         memberId: req.memberId,

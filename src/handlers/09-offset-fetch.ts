@@ -47,8 +47,8 @@ function fetchGroup(
   byId: boolean,
   requireStable = false,
 ): TopicOut[] {
-  const { broker } = ctx;
-  const coordinator = groupCoordinator(broker);
+  const { cluster } = ctx;
+  const coordinator = groupCoordinator(cluster);
   if (requested === null) {
     const byTopic = new Map<string, TopicOut>();
     for (const o of coordinator.fetchOffsets(groupId, null)) {
@@ -56,7 +56,7 @@ function fetchGroup(
       // All-topics answers leave out the topics the client may not DESCRIBE.
       if (!t && !topicAllowed(ctx, AclOperation.DESCRIBE, o.topic, false)) continue;
       if (!t) {
-        const topicId = broker.topics.get(o.topic)?.topicId;
+        const topicId = cluster.topics.get(o.topic)?.topicId;
         if (byId && !topicId) continue; // the topic is gone: it has no id to report
         byTopic.set(o.topic, (t = { name: o.topic, topicId: topicId ?? ZERO_UUID, partitions: [] }));
       }
@@ -74,7 +74,7 @@ function fetchGroup(
   for (const asked of requested) {
     let t = asked;
     if (byId) {
-      const topic = broker.topics.getById(t.topicId);
+      const topic = cluster.topics.getById(t.topicId);
       if (!topic) {
         out.push({
           name: '',
@@ -120,10 +120,10 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
   minVersion: Math.max(1, OffsetFetchApi.minVersion),
   maxVersion: OffsetFetchApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     const version = ctx.header.apiVersion;
     if (version >= 8) {
-      const coordinator = groupCoordinator(broker);
+      const coordinator = groupCoordinator(cluster);
       const groups: Encodable<OffsetFetchResponseGroups>[] = req.groups.map((g) => {
         // v9+: a KIP-848 member's id and epoch are checked (classic groups ignore them).
         if (!groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId)) return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };

@@ -25,7 +25,7 @@ const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 
 function lookup(ctx: RequestContext, key: string, keyType: number): Encodable<FindCoordinatorResponseCoordinators> {
-  const { broker } = ctx;
+  const { cluster } = ctx;
   if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
     return {
       key,
@@ -37,25 +37,25 @@ function lookup(ctx: RequestContext, key: string, keyType: number): Encodable<Fi
     };
   }
   // DESCRIBE on the group or transactional id: knowing the coordinator is knowing it exists.
-  if (ctx.broker.acls.enabled) {
+  if (ctx.cluster.acls.enabled) {
     const group = keyType === KEY_TYPE_GROUP;
-    if (!ctx.broker.acls.authorize(ctx.connection, AclOperation.DESCRIBE, group ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID, key)) {
+    if (!ctx.cluster.acls.authorize(ctx.connection, AclOperation.DESCRIBE, group ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID, key)) {
       const errorCode = group ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
       return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: null };
     }
   }
   if (keyType === KEY_TYPE_GROUP) {
     try {
-      ensureOffsetsTopic(broker);
+      ensureOffsetsTopic(cluster);
     } catch (err) {
-      broker.log.warn('could not create the offsets topic', { error: String(err) });
+      cluster.log.warn('could not create the offsets topic', { error: String(err) });
       return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null };
     }
   }
   return {
     key,
-    nodeId: broker.config.nodeId,
-    ...broker.advertisedEndpoint(ctx.connection.listenerName),
+    nodeId: ctx.node.id,
+    ...ctx.node.advertisedEndpoint(ctx.connection.listenerName),
     errorCode: ErrorCode.NONE,
     errorMessage: null,
   };

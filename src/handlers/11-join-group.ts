@@ -27,7 +27,7 @@ export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResp
       const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
       return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId: '', members: [] };
     }
-    const result = await groupCoordinator(ctx.broker).joinGroup({
+    const result = await groupCoordinator(ctx.cluster).joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,
       groupInstanceId: version >= 5 ? req.groupInstanceId : null,

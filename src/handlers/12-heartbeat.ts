@@ -21,7 +21,7 @@ export const heartbeatHandler: Handler<HeartbeatRequest, Encodable<HeartbeatResp
   handle(ctx, req) {
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const groupInstanceId = ctx.header.apiVersion >= 3 ? req.groupInstanceId : null;
-    const errorCode = groupCoordinator(ctx.broker).heartbeat(req.groupId, req.memberId, groupInstanceId, req.generationId);
+    const errorCode = groupCoordinator(ctx.cluster).heartbeat(req.groupId, req.memberId, groupInstanceId, req.generationId);
     return { throttleTimeMs: 0, errorCode };
   },
 };

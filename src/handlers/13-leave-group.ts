@@ -24,7 +24,7 @@ export const leaveGroupHandler: Handler<LeaveGroupRequest, Encodable<LeaveGroupR
       version >= 3
         ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
         : [{ memberId: req.memberId, groupInstanceId: null }];
-    const result = groupCoordinator(ctx.broker).leaveGroup(req.groupId, leaving);
+    const result = groupCoordinator(ctx.cluster).leaveGroup(req.groupId, leaving);
     if (version >= 3) return { throttleTimeMs: 0, errorCode: result.errorCode, members: result.members };
     const memberError = result.members[0]?.errorCode ?? ErrorCode.NONE;
     return { throttleTimeMs: 0, errorCode: result.errorCode !== ErrorCode.NONE ? result.errorCode : memberError };

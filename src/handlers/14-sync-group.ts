@@ -23,7 +23,7 @@ export const syncGroupHandler: Handler<SyncGroupRequest, Encodable<SyncGroupResp
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     }
-    const result = await groupCoordinator(ctx.broker).syncGroup({
+    const result = await groupCoordinator(ctx.cluster).syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,

@@ -27,7 +27,7 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
   maxVersion: DescribeGroupsApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const coordinator = groupCoordinator(ctx.broker);
+    const coordinator = groupCoordinator(ctx.cluster);
     const groups: Encodable<DescribeGroupsResponseGroups>[] = req.groups.map((groupId) => {
       if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
         const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;

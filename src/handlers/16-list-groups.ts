@@ -20,12 +20,12 @@ export const listGroupsHandler: Handler<ListGroupsRequest, Encodable<ListGroupsR
   maxVersion: ListGroupsApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const groups = groupCoordinator(ctx.broker).listGroups(
+    const groups = groupCoordinator(ctx.cluster).listGroups(
       version >= 4 ? req.statesFilter : [],
       version >= 5 ? req.typesFilter : [],
     );
     // DESCRIBE on the cluster lists every group; without it, only the groups the client may DESCRIBE.
-    const authz = ctx.broker.acls;
+    const authz = ctx.cluster.acls;
     const visible =
       !authz.enabled || authz.authorizeCluster(ctx.connection, AclOperation.DESCRIBE, false)
         ? groups

@@ -18,7 +18,7 @@ export const apiVersionsHandler: Handler<ApiVersionsRequest, Encodable<ApiVersio
   minVersion: ApiVersionsApi.minVersion,
   maxVersion: ApiVersionsApi.maxVersion,
   handle(ctx, req) {
-    const apiKeys = ctx.broker.registry.versions();
+    const apiKeys = ctx.node.registry.versions();
     if (
       ctx.header.apiVersion >= 3 &&
       (!SOFTWARE_FIELD.test(req.clientSoftwareName) || !SOFTWARE_FIELD.test(req.clientSoftwareVersion))

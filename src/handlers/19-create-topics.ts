@@ -19,7 +19,7 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import { resolveTopicConfig, TOPIC_CONFIGS } from '../cluster/topic-config';
 import { ZERO_UUID, clusterAllowed, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
@@ -45,7 +45,7 @@ export const createTopicsHandler: Handler<CreateTopicsRequest, Encodable<CreateT
         topics.push(error(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
         continue;
       }
-      const result = createOne(ctx.broker, t, req.validateOnly);
+      const result = createOne(ctx.cluster, t, req.validateOnly);
       // The configs of the new topic are only shown to a client that may DESCRIBE_CONFIGS it.
       if (result.errorCode === ErrorCode.NONE && !topicAllowed(ctx, AclOperation.DESCRIBE_CONFIGS, t.name, false)) {
         result.configs = null;
@@ -61,7 +61,7 @@ function error(name: string, errorCode: number, errorMessage: string): TopicResu
   return { name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
 }
 
-function createOne(broker: Broker, t: CreateTopicsRequestTopics, validateOnly: boolean): TopicResult {
+function createOne(cluster: ClusterState, t: CreateTopicsRequestTopics, validateOnly: boolean): TopicResult {
   let numPartitions = t.numPartitions;
   let replicationFactor = t.replicationFactor;
   if (t.assignments.length > 0) {
@@ -73,15 +73,15 @@ function createOne(broker: Broker, t: CreateTopicsRequestTopics, validateOnly: b
       return error(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence.');
     }
     for (const a of t.assignments) {
-      if (a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.config.nodeId) || new Set(a.brokerIds).size !== a.brokerIds.length) {
+      if (a.brokerIds.length === 0 || a.brokerIds.some((id) => !cluster.nodeIds.has(id)) || new Set(a.brokerIds).size !== a.brokerIds.length) {
         return error(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(a.brokerIds)} names brokers that are not registered or repeats one.`);
       }
     }
     numPartitions = t.assignments.length;
     replicationFactor = t.assignments[0].brokerIds.length;
   } else {
-    if (numPartitions === -1) numPartitions = broker.config.numPartitions;
-    if (replicationFactor === -1) replicationFactor = broker.config.defaultReplicationFactor;
+    if (numPartitions === -1) numPartitions = cluster.config.numPartitions;
+    if (replicationFactor === -1) replicationFactor = cluster.config.defaultReplicationFactor;
     if (numPartitions <= 0) {
       return error(t.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
@@ -105,7 +105,7 @@ function createOne(broker: Broker, t: CreateTopicsRequestTopics, validateOnly: b
   }
   let topicId = ZERO_UUID;
   try {
-    const created = broker.topics.create(t.name, numPartitions, configs, validateOnly);
+    const created = cluster.topics.create(t.name, numPartitions, configs, validateOnly);
     if (created) topicId = created.topicId;
   } catch (err) {
     if (err instanceof KafkaError) return error(t.name, err.code, err.message);
@@ -119,7 +119,7 @@ function createOne(broker: Broker, t: CreateTopicsRequestTopics, validateOnly: b
     numPartitions,
     replicationFactor,
     configs: TOPIC_CONFIGS.map((spec) => {
-      const resolved = resolveTopicConfig(spec.name, configs, broker.topics.brokerDefaults);
+      const resolved = resolveTopicConfig(spec.name, configs, cluster.topics.brokerDefaults);
       return { name: spec.name, value: resolved.value, readOnly: false, configSource: resolved.source, isSensitive: false };
     }),
   };

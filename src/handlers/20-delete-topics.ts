@@ -9,7 +9,7 @@ import { DeleteTopicsApi, DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopic
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import { ZERO_UUID, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import type { RequestContext } from '../server/handler-registry';
@@ -31,24 +31,24 @@ export const deleteTopicsHandler: Handler<DeleteTopicsRequest, Encodable<DeleteT
 };
 
 function deleteOne(ctx: RequestContext, name: string | null, topicId: string): Result {
-  const { broker } = ctx;
+  const { cluster } = ctx;
   const refused = (n: string) => !topicAllowed(ctx, AclOperation.DELETE, n);
   const hasId = topicId !== ZERO_UUID;
   if (name !== null && hasId) {
     return { name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Only one of topic name or topic id may be set.' };
   }
   if (hasId) {
-    const topic = broker.topics.getById(topicId);
+    const topic = cluster.topics.getById(topicId);
     if (!topic) return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' };
     if (refused(topic.name)) return { name: null, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' };
-    broker.topics.delete(topic);
+    cluster.topics.delete(topic);
     return { name: topic.name, topicId, errorCode: ErrorCode.NONE, errorMessage: null };
   }
   if (name !== null && refused(name)) return { name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' };
-  const topic = name !== null ? broker.topics.get(name) : undefined;
+  const topic = name !== null ? cluster.topics.get(name) : undefined;
   if (!topic) {
     return { name, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
   }
-  broker.topics.delete(topic);
+  cluster.topics.delete(topic);
   return { name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
 }

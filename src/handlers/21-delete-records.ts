@@ -17,7 +17,7 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import { AclOperation } from '../security/acl/acl-types';
 import { topicAllowed } from './common';
 
@@ -33,16 +33,16 @@ export const deleteRecordsHandler: Handler<DeleteRecordsRequest, Encodable<Delet
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: topicAllowed(ctx, AclOperation.DELETE, t.name)
-        ? t.partitions.map((p) => deleteBefore(ctx.broker, t.name, p.partitionIndex, p.offset))
+        ? t.partitions.map((p) => deleteBefore(ctx.cluster, t.name, p.partitionIndex, p.offset))
         : t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
     }));
     return { throttleTimeMs: 0, topics };
   },
 };
 
-function deleteBefore(broker: Broker, topicName: string, index: number, offset: number): PartitionResult {
+function deleteBefore(cluster: ClusterState, topicName: string, index: number, offset: number): PartitionResult {
   const failed = (errorCode: number): PartitionResult => ({ partitionIndex: index, lowWatermark: -1, errorCode });
-  const partition = broker.topics.partition(topicName, index);
+  const partition = cluster.topics.partition(topicName, index);
   if (!partition) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const log = partition.log;
   if (!log.currentConfig.deleteEnabled) return failed(ErrorCode.POLICY_VIOLATION);
@@ -51,7 +51,7 @@ function deleteBefore(broker: Broker, topicName: string, index: number, offset: 
   try {
     return { partitionIndex: index, lowWatermark: log.advanceLogStartOffset(target), errorCode: ErrorCode.NONE };
   } catch (err) {
-    broker.log.error('DeleteRecords failed', { topic: topicName, partition: index, error: (err as Error).message });
+    cluster.log.error('DeleteRecords failed', { topic: topicName, partition: index, error: (err as Error).message });
     return failed(ErrorCode.KAFKA_STORAGE_ERROR);
   }
 }

@@ -38,7 +38,7 @@ export const initProducerIdHandler: Handler<InitProducerIdRequest, Encodable<Ini
       if (refused) return { throttleTimeMs: 0, errorCode: refused, producerId: -1, producerEpoch: -1 };
     }
     const expected = version >= 3 && req.producerId >= 0 ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : null;
-    const r = ctx.broker.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
+    const r = ctx.cluster.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
     return {
       throttleTimeMs: 0,
       errorCode: fencedForVersion(r.errorCode, version, 4),

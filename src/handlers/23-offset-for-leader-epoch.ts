@@ -23,7 +23,7 @@ export const offsetForLeaderEpochHandler: Handler<OffsetForLeaderEpochRequest, E
         const errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         return { topic: t.topic, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, leaderEpoch: -1, endOffset: -1 })) };
       }
-      const topic = ctx.broker.topics.get(t.topic);
+      const topic = ctx.cluster.topics.get(t.topic);
       return {
         topic: t.topic,
         partitions: t.partitions.map((p) => {

@@ -53,7 +53,7 @@ function refusedV3(ctx: RequestContext, req: AddPartitionsToTxnRequest): TopicRe
   const refused = new Set(req.v3AndBelowTopics.filter((t) => !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC, t.name)).map((t) => t.name));
   if (refused.size === 0) return null;
   return answer((name) =>
-    refused.has(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ctx.broker.topics.get(name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    refused.has(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ctx.cluster.topics.get(name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   );
 }
 
@@ -63,7 +63,7 @@ export const addPartitionsToTxnHandler: Handler<AddPartitionsToTxnRequest, Encod
   maxVersion: AddPartitionsToTxnApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const txn = ctx.broker.txn;
+    const txn = ctx.cluster.txn;
     if (version <= 3) {
       const refused = refusedV3(ctx, req);
       if (refused) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: refused };

@@ -22,7 +22,7 @@ export const addOffsetsToTxnHandler: Handler<AddOffsetsToTxnRequest, Encodable<A
   handle(ctx, req) {
     if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
-    const error = ctx.broker.txn.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
+    const error = ctx.cluster.txn.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
     return { throttleTimeMs: 0, errorCode: fencedForVersion(error, ctx.header.apiVersion, 2) };
   },
 };

@@ -27,7 +27,7 @@ export const endTxnHandler: Handler<EndTxnRequest, Encodable<EndTxnResponse>> = 
     if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: req.producerId, producerEpoch: req.producerEpoch };
     }
-    const error = ctx.broker.txn.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
+    const error = ctx.cluster.txn.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
     return {
       throttleTimeMs: 0,
       errorCode: fencedForVersion(error, ctx.header.apiVersion, 2),

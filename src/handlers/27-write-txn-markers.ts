@@ -27,7 +27,7 @@ export const writeTxnMarkersHandler: Handler<WriteTxnMarkersRequest, Encodable<W
   minVersion: Math.max(1, WriteTxnMarkersApi.minVersion),
   maxVersion: WriteTxnMarkersApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     // Only brokers (CLUSTER_ACTION) write markers.
     if (!clusterAllowed(ctx, AclOperation.CLUSTER_ACTION)) {
       const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
@@ -51,14 +51,14 @@ export const writeTxnMarkersHandler: Handler<WriteTxnMarkersRequest, Encodable<W
       const topics = m.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
-          const partition = broker.topics.get(t.name)?.partitions[partitionIndex];
+          const partition = cluster.topics.get(t.name)?.partitions[partitionIndex];
           if (!partition) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-          const errorCode = writeTxnMarker(broker, partition, marker);
-          if (errorCode === ErrorCode.NONE && broker.txn.isOffsetsTopic(t.name)) offsetsTouched = true;
+          const errorCode = writeTxnMarker(cluster, partition, marker);
+          if (errorCode === ErrorCode.NONE && cluster.txn.isOffsetsTopic(t.name)) offsetsTouched = true;
           return { partitionIndex, errorCode };
         }),
       }));
-      if (offsetsTouched) broker.txn.completeOffsets(m.producerId, m.transactionResult);
+      if (offsetsTouched) cluster.txn.completeOffsets(m.producerId, m.transactionResult);
       markers.push({ producerId: m.producerId, topics });
     }
     return { markers };

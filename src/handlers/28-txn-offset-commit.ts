@@ -34,11 +34,11 @@ export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<T
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return all(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     // Topics without READ are answered TOPIC_AUTHORIZATION_FAILED; the others are committed.
     const refused = new Set(req.topics.filter((t) => !topicAllowed(ctx, AclOperation.READ, t.name)).map((t) => t.name));
-    let error = ctx.broker.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
+    let error = ctx.cluster.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
     // TxnOffsetCommit never carried PRODUCER_FENCED: a stale epoch is INVALID_PRODUCER_EPOCH.
     if (error === ErrorCode.PRODUCER_FENCED) error = ErrorCode.INVALID_PRODUCER_EPOCH;
     if (error !== ErrorCode.NONE) return all(error);
-    const results = ctx.broker.txn.stageOffsets({
+    const results = ctx.cluster.txn.stageOffsets({
       groupId: req.groupId,
       producerId: req.producerId,
       producerEpoch: req.producerEpoch,

@@ -16,7 +16,7 @@ export const describeAclsHandler: Handler<DescribeAclsRequest, Encodable<Describ
   minVersion: DescribeAclsApi.minVersion,
   maxVersion: DescribeAclsApi.maxVersion,
   handle(ctx, req) {
-    const authz = ctx.broker.acls;
+    const authz = ctx.cluster.acls;
     const fail = (errorCode: number, errorMessage: string): Encodable<DescribeAclsResponse> => ({ throttleTimeMs: 0, errorCode, errorMessage, resources: [] });
     if (!authz.enabled) return fail(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
     if (!authz.authorizeCluster(ctx.connection, AclOperation.DESCRIBE)) {

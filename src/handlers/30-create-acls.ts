@@ -16,7 +16,7 @@ export const createAclsHandler: Handler<CreateAclsRequest, Encodable<CreateAclsR
   minVersion: CreateAclsApi.minVersion,
   maxVersion: CreateAclsApi.maxVersion,
   handle(ctx, req) {
-    const authz = ctx.broker.acls;
+    const authz = ctx.cluster.acls;
     const all = (errorCode: number, errorMessage: string): Encodable<CreateAclsResponse> => ({
       throttleTimeMs: 0,
       results: req.creations.map(() => ({ errorCode, errorMessage })),

@@ -16,7 +16,7 @@ export const deleteAclsHandler: Handler<DeleteAclsRequest, Encodable<DeleteAclsR
   minVersion: DeleteAclsApi.minVersion,
   maxVersion: DeleteAclsApi.maxVersion,
   handle(ctx, req) {
-    const authz = ctx.broker.acls;
+    const authz = ctx.cluster.acls;
     const all = (errorCode: number, errorMessage: string): Encodable<DeleteAclsResponse> => ({
       throttleTimeMs: 0,
       filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })),

@@ -33,7 +33,7 @@ export const describeConfigsHandler: Handler<DescribeConfigsRequest, Encodable<D
     const results: Encodable<DescribeConfigsResponseResults>[] = req.resources.map((res) => {
       const refused = configResourceRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
       if (refused !== ErrorCode.NONE) return { errorCode: refused, errorMessage: errorName(refused), resourceType: res.resourceType, resourceName: res.resourceName, configs: [] };
-      const r = describeResource(ctx.broker, res.resourceType, res.resourceName, res.configurationKeys);
+      const r = describeResource(ctx.cluster, ctx.node.id, res.resourceType, res.resourceName, res.configurationKeys);
       return {
         errorCode: r.errorCode,
         errorMessage: r.errorMessage,

@@ -30,7 +30,7 @@ export const alterConfigsHandler: Handler<AlterConfigsRequest, Encodable<AlterCo
       return {
       ...(refused !== ErrorCode.NONE
         ? { errorCode: refused, errorMessage: errorName(refused) }
-        : alterResource(ctx.broker, res.resourceType, res.resourceName, res.configs, req.validateOnly)),
+        : alterResource(ctx.cluster, ctx.node.id, res.resourceType, res.resourceName, res.configs, req.validateOnly)),
       resourceType: res.resourceType,
       resourceName: res.resourceName,
       };

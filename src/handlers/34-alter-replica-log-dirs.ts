@@ -23,8 +23,8 @@ export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Enc
   minVersion: AlterReplicaLogDirsApi.minVersion,
   maxVersion: AlterReplicaLogDirsApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
-    const ours = path.resolve(broker.config.dataDir);
+    const { cluster } = ctx;
+    const ours = path.resolve(cluster.config.dataDir);
     const allowed = clusterAllowed(ctx, AclOperation.ALTER);
     const byTopic = new Map<string, Encodable<AlterReplicaLogDirsResponseResults>>();
     for (const dir of req.dirs) {
@@ -37,7 +37,7 @@ export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Enc
             ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED
             : !known
             ? ErrorCode.LOG_DIR_NOT_FOUND
-            : broker.topics.partition(t.name, index)
+            : cluster.topics.partition(t.name, index)
               ? ErrorCode.NONE
               : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           (result.partitions as { partitionIndex: number; errorCode: number }[]).push({ partitionIndex: index, errorCode });

@@ -26,14 +26,14 @@ export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<D
   minVersion: DescribeLogDirsApi.minVersion,
   maxVersion: DescribeLogDirsApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted: { topic: Topic; partitions: number[] }[] = [];
     if (req.topics === null) {
-      for (const t of broker.topics.list()) wanted.push({ topic: t, partitions: t.partitions.map((p) => p.index) });
+      for (const t of cluster.topics.list()) wanted.push({ topic: t, partitions: t.partitions.map((p) => p.index) });
     } else {
       for (const r of req.topics) {
-        const t = broker.topics.get(r.topic);
+        const t = cluster.topics.get(r.topic);
         if (t) wanted.push({ topic: t, partitions: r.partitions.filter((i) => i >= 0 && i < t.partitions.length) });
       }
     }
@@ -48,7 +48,7 @@ export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<D
           isFutureKey: false,
         })),
       }));
-    const dir = path.resolve(broker.config.dataDir);
+    const dir = path.resolve(cluster.config.dataDir);
     let totalBytes = -1;
     let usableBytes = -1;
     try {

@@ -16,7 +16,7 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
   minVersion: CreatePartitionsApi.minVersion,
   maxVersion: CreatePartitionsApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const results = req.topics.map((t) => {
@@ -24,7 +24,7 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
         return { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' };
       }
       if (!topicAllowed(ctx, AclOperation.ALTER, t.name)) return { name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: errorName(ErrorCode.TOPIC_AUTHORIZATION_FAILED) };
-      const topic = broker.topics.get(t.name);
+      const topic = cluster.topics.get(t.name);
       if (!topic) {
         return { name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${t.name}' does not exist.` };
       }
@@ -38,13 +38,13 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
           };
         }
         for (const a of t.assignments) {
-          if (a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.config.nodeId)) {
+          if (a.brokerIds.length === 0 || a.brokerIds.some((id) => !ctx.cluster.nodeIds.has(id))) {
             return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Replica assignment names a broker that is not registered.' };
           }
         }
       }
       try {
-        broker.topics.addPartitions(t.name, t.count, req.validateOnly);
+        cluster.topics.addPartitions(t.name, t.count, req.validateOnly);
         return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       } catch (err) {
         if (err instanceof KafkaError) return { name: t.name, errorCode: err.code, errorMessage: err.message };

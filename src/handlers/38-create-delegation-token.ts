@@ -45,12 +45,12 @@ export const createDelegationTokenHandler: Handler<CreateDelegationTokenRequest,
     if (!tokenRequestsAllowed(ctx.connection)) return fail(ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED);
     if (namesOwner && owner.type === '') return fail(ErrorCode.INVALID_REQUEST);
     const forOther = namesOwner && (owner.type !== requester.type || owner.name !== requester.name);
-    if (forOther && ctx.broker.acls.enabled && !ctx.broker.acls.authorize(ctx.connection, AclOperation.CREATE_TOKENS, ResourceType.USER, principalString(owner))) {
+    if (forOther && ctx.cluster.acls.enabled && !ctx.cluster.acls.authorize(ctx.connection, AclOperation.CREATE_TOKENS, ResourceType.USER, principalString(owner))) {
       return fail(ErrorCode.DELEGATION_TOKEN_AUTHORIZATION_FAILED);
     }
     const renewers = req.renewers.map((r) => ({ type: r.principalType, name: r.principalName }));
     if (renewers.some((r) => r.type !== 'User')) return fail(ErrorCode.INVALID_PRINCIPAL_TYPE);
-    const { errorCode, token } = ctx.broker.security.tokens.create(owner, requester, renewers, req.maxLifetimeMs, Date.now());
+    const { errorCode, token } = ctx.cluster.security.tokens.create(owner, requester, renewers, req.maxLifetimeMs, Date.now());
     if (!token) return fail(errorCode);
     return {
       errorCode,

@@ -18,7 +18,7 @@ export const expireDelegationTokenHandler: Handler<ExpireDelegationTokenRequest,
     if (!tokenRequestsAllowed(ctx.connection)) {
       return { errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED, expiryTimestampMs: -1, throttleTimeMs: 0 };
     }
-    const r = ctx.broker.security.tokens.expire(req.hmac, req.expiryTimePeriodMs, ctx.connection.principal, Date.now());
+    const r = ctx.cluster.security.tokens.expire(req.hmac, req.expiryTimePeriodMs, ctx.connection.principal, Date.now());
     return { errorCode: r.errorCode, expiryTimestampMs: r.expiryTimestamp, throttleTimeMs: 0 };
   },
 };

@@ -32,12 +32,12 @@ export const describeDelegationTokenHandler: Handler<DescribeDelegationTokenRequ
       return { errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED, tokens: [], throttleTimeMs: 0 };
     }
     const owners = req.owners === null ? null : req.owners.map((o) => ({ type: o.principalType, name: o.principalName }));
-    const authz = ctx.broker.acls;
+    const authz = ctx.cluster.acls;
     const mayDescribe = (t: DelegationTokenInfo) =>
       !authz.enabled ||
       authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.DELEGATION_TOKEN, t.tokenId, false) ||
       authz.authorize(ctx.connection, AclOperation.DESCRIBE_TOKENS, ResourceType.USER, principalString(t.owner), false);
-    const r = ctx.broker.security.tokens.describe(owners, ctx.connection.principal, mayDescribe);
+    const r = ctx.cluster.security.tokens.describe(owners, ctx.connection.principal, mayDescribe);
     const tokens: Encodable<DescribeDelegationTokenResponseTokens>[] = r.tokens.map((t) => ({
       principalType: t.owner.type,
       principalName: t.owner.name,

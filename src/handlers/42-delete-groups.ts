@@ -18,7 +18,7 @@ export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteG
   minVersion: DeleteGroupsApi.minVersion,
   maxVersion: DeleteGroupsApi.maxVersion,
   handle(ctx, req) {
-    const coordinator = groupCoordinator(ctx.broker);
+    const coordinator = groupCoordinator(ctx.cluster);
     const seen = new Set<string>();
     const results: { groupId: string; errorCode: number }[] = [];
     for (const groupId of req.groupsNames) {

@@ -35,7 +35,7 @@ export const electLeadersHandler: Handler<ElectLeadersRequest, Encodable<ElectLe
       return { throttleTimeMs: 0, errorCode, replicaElectionResults };
     }
     const results: Encodable<ElectLeadersResponseReplicaElectionResults>[] = (req.topicPartitions ?? []).map((t) => {
-      const topic = ctx.broker.topics.get(t.topic);
+      const topic = ctx.cluster.topics.get(t.topic);
       return {
         topic: t.topic,
         partitionResult: t.partitions.map((partitionId) => {

@@ -30,7 +30,7 @@ export const incrementalAlterConfigsHandler: Handler<IncrementalAlterConfigsRequ
       return {
       ...(refused !== ErrorCode.NONE
         ? { errorCode: refused, errorMessage: errorName(refused) }
-        : incrementalAlterResource(ctx.broker, res.resourceType, res.resourceName, res.configs, req.validateOnly)),
+        : incrementalAlterResource(ctx.cluster, ctx.node.id, res.resourceType, res.resourceName, res.configs, req.validateOnly)),
       resourceType: res.resourceType,
       resourceName: res.resourceName,
       };

@@ -15,7 +15,7 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
-import { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import { AclOperation } from '../security/acl/acl-types';
 import { clusterAllowed } from './common';
 import { errorName } from '../protocol/errors';
@@ -31,7 +31,7 @@ export const alterPartitionReassignmentsHandler: Handler<AlterPartitionReassignm
     }
     const responses = req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, ...check(ctx.broker, t.name, p.partitionIndex, p.replicas) })),
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, ...check(ctx.cluster, t.name, p.partitionIndex, p.replicas) })),
     }));
     return {
       throttleTimeMs: 0,
@@ -43,8 +43,8 @@ export const alterPartitionReassignmentsHandler: Handler<AlterPartitionReassignm
   },
 };
 
-function check(broker: Broker, topic: string, index: number, replicas: number[] | null): { errorCode: number; errorMessage: string | null } {
-  if (!broker.topics.partition(topic, index)) {
+function check(cluster: ClusterState, topic: string, index: number, replicas: number[] | null): { errorCode: number; errorMessage: string | null } {
+  if (!cluster.topics.partition(topic, index)) {
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
   }
   if (replicas === null) {
@@ -55,7 +55,7 @@ function check(broker: Broker, topic: string, index: number, replicas: number[] 
   }
   const sorted = [...replicas].sort((a, b) => a - b);
   for (let i = 0; i < sorted.length; i++) {
-    if (sorted[i] !== broker.config.nodeId) {
+    if (!cluster.nodeIds.has(sorted[i])) {
       return {
         errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
         errorMessage: `The manual partition assignment includes broker ${sorted[i]}, but no such broker is registered.`,

@@ -20,7 +20,7 @@ export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetD
   minVersion: OffsetDeleteApi.minVersion,
   maxVersion: OffsetDeleteApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     if (!groupAllowed(ctx, AclOperation.DELETE, req.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
     const topics = req.topics.map((t) => ({
       name: t.name,
@@ -29,7 +29,7 @@ export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetD
     const asked: { topic: string; partition: number }[] = [];
     const slots: { errorCode: number }[] = [];
     topics.forEach((t) => {
-      const topic = broker.topics.get(t.name);
+      const topic = cluster.topics.get(t.name);
       const readable = topicAllowed(ctx, AclOperation.READ, t.name);
       for (const slot of t.partitions) {
         if (!readable) {
@@ -44,7 +44,7 @@ export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetD
         slots.push(slot);
       }
     });
-    const result = groupCoordinator(broker).deleteOffsets(req.groupId, asked);
+    const result = groupCoordinator(cluster).deleteOffsets(req.groupId, asked);
     if (result.errorCode !== ErrorCode.NONE) return { errorCode: result.errorCode, throttleTimeMs: 0, topics: [] };
     result.partitions.forEach((code, i) => (slots[i].errorCode = code));
     return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };

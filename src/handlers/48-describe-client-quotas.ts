@@ -22,7 +22,7 @@ export const describeClientQuotasHandler: Handler<DescribeClientQuotasRequest, E
       return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, entries: null };
     }
     try {
-      const found = ctx.broker.quotas.store.describe(req.components, req.strict);
+      const found = ctx.cluster.quotas.store.describe(req.components, req.strict);
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,

@@ -29,7 +29,7 @@ export const alterClientQuotasHandler: Handler<AlterClientQuotasRequest, Encodab
         })),
       };
     }
-    const entries = ctx.broker.quotas.store.alter(req.entries, req.validateOnly);
+    const entries = ctx.cluster.quotas.store.alter(req.entries, req.validateOnly);
     return { throttleTimeMs: 0, entries };
   },
 };

@@ -25,10 +25,10 @@ export const describeUserScramCredentialsHandler: Handler<
   minVersion: DescribeUserScramCredentialsApi.minVersion,
   maxVersion: DescribeUserScramCredentialsApi.maxVersion,
   handle(ctx, req) {
-    if (ctx.broker.acls.enabled && !ctx.broker.acls.authorizeCluster(ctx.connection, AclOperation.DESCRIBE)) {
+    if (ctx.cluster.acls.enabled && !ctx.cluster.acls.authorizeCluster(ctx.connection, AclOperation.DESCRIBE)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', results: [] };
     }
-    const all = ctx.broker.security.scram.describe();
+    const all = ctx.cluster.security.scram.describe();
     // name -> asked more than once
     const wanted = new Map<string, boolean>();
     if (req.users === null || req.users.length === 0) {

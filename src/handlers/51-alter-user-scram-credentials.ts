@@ -51,11 +51,11 @@ export const alterUserScramCredentialsHandler: Handler<
   minVersion: AlterUserScramCredentialsApi.minVersion,
   maxVersion: AlterUserScramCredentialsApi.maxVersion,
   handle(ctx, req) {
-    if (ctx.broker.acls.enabled && !ctx.broker.acls.authorizeCluster(ctx.connection, AclOperation.ALTER)) {
+    if (ctx.cluster.acls.enabled && !ctx.cluster.acls.authorizeCluster(ctx.connection, AclOperation.ALTER)) {
       const users = new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)]);
       return { throttleTimeMs: 0, results: [...users].map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
     }
-    const store = ctx.broker.security.scram;
+    const store = ctx.cluster.security.scram;
     const failures = new Map<string, Failure>();
     const deletions = new Map<string, ScramMechanism>();
     const upsertions = new Map<string, { mechanism: ScramMechanism; credential: ScramCredential }>();

@@ -18,14 +18,14 @@ export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<D
   minVersion: DescribeClusterApi.minVersion,
   maxVersion: DescribeClusterApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     if (req.endpointType !== BROKER_ENDPOINTS) {
       return {
         throttleTimeMs: 0,
         errorCode: UNSUPPORTED_ENDPOINT_TYPE,
         errorMessage: 'The broker only handles broker endpoint requests.',
         endpointType: req.endpointType,
-        clusterId: broker.clusterId,
+        clusterId: cluster.clusterId,
         brokers: [],
       };
     }
@@ -34,9 +34,9 @@ export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<D
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       endpointType: BROKER_ENDPOINTS,
-      clusterId: broker.clusterId,
-      controllerId: broker.config.nodeId,
-      brokers: [{ brokerId: broker.config.nodeId, ...broker.advertisedEndpoint(ctx.connection.listenerName), rack: null, isFenced: false }],
+      clusterId: cluster.clusterId,
+      controllerId: ctx.node.id,
+      brokers: [{ brokerId: ctx.node.id, ...ctx.node.advertisedEndpoint(ctx.connection.listenerName), rack: null, isFenced: false }],
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     };
   },

@@ -21,7 +21,7 @@ export const describeProducersHandler: Handler<DescribeProducersRequest, Encodab
   minVersion: DescribeProducersApi.minVersion,
   maxVersion: DescribeProducersApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { cluster } = ctx;
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
@@ -30,11 +30,11 @@ export const describeProducersHandler: Handler<DescribeProducersRequest, Encodab
           if (!topicAllowed(ctx, AclOperation.READ, t.name)) {
             return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
           }
-          const partition = broker.topics.get(t.name)?.partitions[partitionIndex];
+          const partition = cluster.topics.get(t.name)?.partitions[partitionIndex];
           if (!partition) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
           }
-          const activeProducers = broker.producerStates.of(partition.log).activeProducers().map((e) => ({
+          const activeProducers = cluster.producerStates.of(partition.log).activeProducers().map((e) => ({
             producerId: e.producerId,
             producerEpoch: e.epoch,
             lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1].lastSeq : -1,

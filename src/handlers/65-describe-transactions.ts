@@ -23,7 +23,7 @@ export const describeTransactionsHandler: Handler<DescribeTransactionsRequest, E
   minVersion: DescribeTransactionsApi.minVersion,
   maxVersion: DescribeTransactionsApi.maxVersion,
   handle(ctx, req) {
-    const txn = ctx.broker.txn;
+    const txn = ctx.cluster.txn;
     return {
       throttleTimeMs: 0,
       transactionStates: req.transactionalIds.map((transactionalId) => {

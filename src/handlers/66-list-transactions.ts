@@ -41,7 +41,7 @@ export const listTransactionsHandler: Handler<ListTransactionsRequest, Encodable
     }
     const now = Date.now();
     const duration = version >= 1 ? req.durationFilter : -1;
-    const transactionStates = ctx.broker.txn
+    const transactionStates = ctx.cluster.txn
       .list()
       .filter((m) => {
         const name = TransactionCoordinator.stateName(m.state);

@@ -35,7 +35,7 @@ export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatReques
     // Subscribing to a topic needs DESCRIBE on it, as in Kafka.
     const hidden = (req.subscribedTopicNames ?? []).filter((t) => !topicAllowed(ctx, AclOperation.DESCRIBE, t));
     if (hidden.length > 0) return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `The member is not authorized to access topics: ${hidden.join(', ')}`);
-    const result = groupCoordinator(ctx.broker).consumerGroupHeartbeat(
+    const result = groupCoordinator(ctx.cluster).consumerGroupHeartbeat(
       {
         groupId: req.groupId,
         memberId: req.memberId,
@@ -51,7 +51,7 @@ export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatReques
         clientHost: clientHost(ctx),
         apiVersion: ctx.header.apiVersion,
       },
-      topicCatalog(ctx.broker),
+      topicCatalog(ctx.cluster),
     );
     return {
       throttleTimeMs: 0,

@@ -28,8 +28,8 @@ export const consumerGroupDescribeHandler: Handler<ConsumerGroupDescribeRequest,
   minVersion: ConsumerGroupDescribeApi.minVersion,
   maxVersion: ConsumerGroupDescribeApi.maxVersion,
   handle(ctx, req) {
-    const coordinator = groupCoordinator(ctx.broker);
-    const topics = topicCatalog(ctx.broker);
+    const coordinator = groupCoordinator(ctx.cluster);
+    const topics = topicCatalog(ctx.cluster);
     const groups: Encodable<ConsumerGroupDescribeResponseGroups>[] = req.groupIds.map((groupId) => {
       if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', authorizedOperations: OPERATIONS_NOT_REQUESTED };

@@ -28,12 +28,12 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
   minVersion: DescribeTopicPartitionsApi.minVersion,
   maxVersion: DescribeTopicPartitionsApi.maxVersion,
   handle(ctx, req) {
-    const { broker } = ctx;
-    const node = broker.config.nodeId;
+    const { cluster } = ctx;
+    const node = ctx.node.id;
     let budget = Math.max(1, Math.min(req.responsePartitionLimit, MAX_PARTITIONS_PER_RESPONSE));
     const authz = authorizerOf(ctx);
     const all = req.topics.length === 0;
-    let names = all ? broker.topics.list().map((t) => t.name) : [...new Set(req.topics.map((t) => t.name))];
+    let names = all ? cluster.topics.list().map((t) => t.name) : [...new Set(req.topics.map((t) => t.name))];
     // Listing all topics leaves out those the client may not DESCRIBE; named ones are refused.
     if (authz && all) names = names.filter((n) => authz.authorize(ctx.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, n, false));
     names.sort();
@@ -47,7 +47,7 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
         topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
         continue;
       }
-      const topic = broker.topics.get(name);
+      const topic = cluster.topics.get(name);
       if (!topic) {
         topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
         continue;

@@ -1,5 +1,5 @@
 /** Small helpers shared by several API handlers. */
-import { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import { Partition } from '../cluster/topic-manager';
 import { ErrorCode } from '../protocol/errors';
 import type { RequestContext } from '../server/handler-registry';
@@ -20,27 +20,27 @@ export const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12, 13, 14);
  * skip every check when it is null, so the hot paths pay one boolean test with ACLs off.
  */
 export function authorizerOf(ctx: RequestContext): Authorizer | null {
-  return ctx.broker.acls.enabled ? ctx.broker.acls : null;
+  return ctx.cluster.acls.enabled ? ctx.cluster.acls : null;
 }
 
 /** Whether the connection may do `operation` (AclOperation code) on a group; always with ACLs off. */
 export function groupAllowed(ctx: RequestContext, operation: number, groupId: string, logIfDenied = true): boolean {
-  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 3, groupId, logIfDenied);
+  return !ctx.cluster.acls.enabled || ctx.cluster.acls.authorize(ctx.connection, operation, 3, groupId, logIfDenied);
 }
 
 /** Whether the connection may do `operation` on a topic; always with ACLs off. */
 export function topicAllowed(ctx: RequestContext, operation: number, name: string, logIfDenied = true): boolean {
-  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 2, name, logIfDenied);
+  return !ctx.cluster.acls.enabled || ctx.cluster.acls.authorize(ctx.connection, operation, 2, name, logIfDenied);
 }
 
 /** Whether the connection may do `operation` on a transactional id; always with ACLs off. */
 export function txnAllowed(ctx: RequestContext, operation: number, transactionalId: string, logIfDenied = true): boolean {
-  return !ctx.broker.acls.enabled || ctx.broker.acls.authorize(ctx.connection, operation, 5, transactionalId, logIfDenied);
+  return !ctx.cluster.acls.enabled || ctx.cluster.acls.authorize(ctx.connection, operation, 5, transactionalId, logIfDenied);
 }
 
 /** Whether the connection may do `operation` on the cluster; always with ACLs off. */
 export function clusterAllowed(ctx: RequestContext, operation: number, logIfDenied = true): boolean {
-  return !ctx.broker.acls.enabled || ctx.broker.acls.authorizeCluster(ctx.connection, operation, logIfDenied);
+  return !ctx.cluster.acls.enabled || ctx.cluster.acls.authorizeCluster(ctx.connection, operation, logIfDenied);
 }
 
 /**
@@ -49,7 +49,7 @@ export function clusterAllowed(ctx: RequestContext, operation: number, logIfDeni
  * checked by name; brokers, broker loggers and client metrics on the cluster.
  */
 export function configResourceRefusal(ctx: RequestContext, operation: number, configResourceType: number, name: string): number {
-  const authz = ctx.broker.acls;
+  const authz = ctx.cluster.acls;
   if (!authz.enabled) return ErrorCode.NONE;
   switch (configResourceType) {
     case 2:
@@ -63,12 +63,12 @@ export function configResourceRefusal(ctx: RequestContext, operation: number, co
 
 /** A topic's authorized operations: everything with ACLs off, else what the ACLs allow. */
 export function topicOperations(ctx: RequestContext, name: string): number {
-  return ctx.broker.acls.enabled ? ctx.broker.acls.authorizedOperations(ctx.connection, 2, name) : ALL_TOPIC_OPERATIONS;
+  return ctx.cluster.acls.enabled ? ctx.cluster.acls.authorizedOperations(ctx.connection, 2, name) : ALL_TOPIC_OPERATIONS;
 }
 
 /** The cluster's authorized operations; Kafka reports 0 to a client without DESCRIBE on it. */
 export function clusterOperations(ctx: RequestContext): number {
-  const authz = ctx.broker.acls;
+  const authz = ctx.cluster.acls;
   if (!authz.enabled) return ALL_CLUSTER_OPERATIONS;
   return authz.authorizeCluster(ctx.connection, 8, false) ? authz.authorizedOperations(ctx.connection, 4, 'kafka-cluster') : 0;
 }
@@ -88,13 +88,13 @@ export function leaderEpochError(partition: Partition, currentLeaderEpoch: numbe
 
 /** Resolves a (name, topic id) pair as requests give it: by id from the version that uses ids. */
 export function findPartition(
-  broker: Broker,
+  cluster: ClusterState,
   byId: boolean,
   name: string,
   topicId: string,
   index: number,
 ): { partition?: Partition; error: number; name: string } {
-  const topic = byId ? broker.topics.getById(topicId) : broker.topics.get(name);
+  const topic = byId ? cluster.topics.getById(topicId) : cluster.topics.get(name);
   if (!topic) return { error: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name };
   const partition = topic.partitions[index];
   if (!partition) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: topic.name };

@@ -1,6 +1,6 @@
 /** Helpers shared by the consumer group handlers (keys 8-16, 42, 47). */
 import type { RequestContext } from '../server/handler-registry';
-import type { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import type { TopicCatalog } from '../coordinator/group/consumer-group-coordinator';
 
 /** Kafka reports a member's host as InetAddress.toString(): "/" + the address, no port. */
@@ -16,21 +16,21 @@ export const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 /** A group's authorized operations: from the ACLs when they are on. */
 export function groupOperations(ctx: RequestContext, groupId: string): number {
-  return ctx.broker.acls.enabled ? ctx.broker.acls.authorizedOperations(ctx.connection, 3, groupId) : ALL_GROUP_OPERATIONS;
+  return ctx.cluster.acls.enabled ? ctx.cluster.acls.authorizedOperations(ctx.connection, 3, groupId) : ALL_GROUP_OPERATIONS;
 }
 
 /** The broker's topics as the KIP-848 coordinator sees them (names, ids, partition counts). */
-export function topicCatalog(broker: Broker): TopicCatalog {
+export function topicCatalog(cluster: ClusterState): TopicCatalog {
   return {
     byName(name) {
-      const t = broker.topics.get(name);
+      const t = cluster.topics.get(name);
       return t ? { topicId: t.topicId, partitions: t.partitions.length } : undefined;
     },
     nameOf(topicId) {
-      return broker.topics.getById(topicId)?.name;
+      return cluster.topics.getById(topicId)?.name;
     },
     names() {
-      return broker.topics
+      return cluster.topics
         .list()
         .filter((t) => !t.isInternal)
         .map((t) => t.name);

@@ -24,7 +24,7 @@ const who = (ctx: RequestContext): [string, string] => [ctx.connection.principal
 /** producer_byte_rate: records the request size; returns the throttle time (also applied to the connection). */
 export function produceThrottleMs(ctx: RequestContext): number {
   const [user, clientId] = who(ctx);
-  const throttle = ctx.broker.quotas.record('produce', user, clientId, ctx.requestBytes, Date.now());
+  const throttle = ctx.cluster.quotas.record('produce', user, clientId, ctx.requestBytes, Date.now());
   if (throttle > 0) ctx.connection.throttle(throttle);
   return throttle;
 }
@@ -36,7 +36,7 @@ export interface FetchQuota {
 
 /** consumer_byte_rate: bounds the fetch size (mutating the request); null when no limit applies to this client. */
 export function fetchQuota(ctx: RequestContext, req: FetchRequest): FetchQuota | null {
-  const quotas = ctx.broker.quotas;
+  const quotas = ctx.cluster.quotas;
   const [user, clientId] = who(ctx);
   const windowBytes = quotas.maxValueInWindow('fetch', user, clientId);
   if (windowBytes === Infinity) return null;
@@ -63,7 +63,7 @@ export function applyRequestQuota(ctx: RequestContext, response: unknown, handle
   if (EXEMPT_FROM_REQUEST_QUOTA.has(ctx.header.apiKey)) return;
   const [user, clientId] = who(ctx);
   // Percent of one thread over a second: 1 ms of work is 0.1 percent-second.
-  const throttle = ctx.broker.quotas.record('request', user, clientId, handlerMs / 10, Date.now());
+  const throttle = ctx.cluster.quotas.record('request', user, clientId, handlerMs / 10, Date.now());
   if (throttle <= 0) return;
   ctx.connection.throttle(throttle);
   const body = response as { throttleTimeMs?: number };

@@ -13,7 +13,7 @@ import type { X509Certificate } from 'crypto';
 import type { BrokerConfig } from '../config';
 import type { Logger } from '../logging';
 import type { BrokerConfigStore } from '../cluster/broker-config';
-import { ListenerSpec, resolveListeners } from '../server/listeners';
+import { ListenerSpec, resolveListeners, SecurityProtocol } from '../server/listeners';
 import { KafkaPrincipal, userPrincipal } from './principal';
 import { SaslServer, SUPPORTED_MECHANISMS } from './sasl/mechanism';
 import { PlainServer, plainUserVerifier } from './sasl/plain';
@@ -29,7 +29,7 @@ import { parseAddScram } from './scram-credentials';
 import { parseListeners, parseProtocolMap } from '../server/listeners';
 import * as fs from 'fs';
 
-export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+export type { SecurityProtocol };
 
 export const isSaslProtocol = (p: SecurityProtocol) => p === 'SASL_PLAINTEXT' || p === 'SASL_SSL';
 export const isTlsProtocol = (p: SecurityProtocol) => p === 'SSL' || p === 'SASL_SSL';

@@ -28,10 +28,10 @@ import {
 } from '../protocol/headers';
 import { ErrorCode } from '../protocol/errors';
 import { API_CODECS } from '../protocol/generated';
-import { ConnectionInfo, NO_RESPONSE, RequestContext } from './handler-registry';
+import { ConnectionInfo, NO_RESPONSE, NodeView, RequestContext } from './handler-registry';
 import { ResponseSender } from './response-sender';
 import { zeroCopyAddon } from './zero-copy';
-import type { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import type { Logger } from '../logging';
 import { ANONYMOUS, KafkaPrincipal, principalString } from '../security/principal';
 import { isSaslProtocol, SecurityProtocol } from '../security/security';
@@ -64,18 +64,19 @@ export class Connection implements ConnectionInfo {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly broker: Broker,
+    private readonly cluster: ClusterState,
+    private readonly node: NodeView & { connectionClosed(conn: Connection): void },
     readonly id: number,
     listener: ListenerSpec,
   ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.listenerName = listener.name;
     this.securityProtocol = listener.securityProtocol;
-    this.log = broker.log.child({ conn: id, remote: this.remoteAddress, listener: listener.name });
-    this.sasl = isSaslProtocol(listener.securityProtocol) ? new SaslAuthenticator(broker.security, listener.name, this.log) : null;
+    this.log = cluster.log.child({ conn: id, remote: this.remoteAddress, listener: listener.name });
+    this.sasl = isSaslProtocol(listener.securityProtocol) ? new SaslAuthenticator(cluster.security, listener.name, this.log) : null;
     if (listener.securityProtocol === 'SSL') this.certificatePrincipal = this.principalFromCertificate(socket as tls.TLSSocket);
     socket.setNoDelay(true);
-    const addon = zeroCopyAddon(broker.log);
+    const addon = zeroCopyAddon(cluster.log);
     // TLS sockets expose a raw fd too, but sendfile there would bypass the encryption.
     const plain = (socket as net.Socket & { encrypted?: boolean }).encrypted !== true;
     this.sender = new ResponseSender(socket, this.log, addon, addon !== null && plain);
@@ -84,7 +85,7 @@ export class Connection implements ConnectionInfo {
     socket.on('close', () => {
       this.closed = true;
       this.log.debug('connection closed', { bytesWritten: socket.bytesWritten, zeroCopyBytes: this.sender.directBytes });
-      broker.connectionClosed(this);
+      node.connectionClosed(this);
     });
   }
 
@@ -116,7 +117,7 @@ export class Connection implements ConnectionInfo {
       return ANONYMOUS;
     }
     try {
-      const principal = this.broker.security.certificatePrincipal(this.listenerName, cert);
+      const principal = this.cluster.security.certificatePrincipal(this.listenerName, cert);
       this.log.info('client certificate accepted', { principal: principalString(principal) });
       return principal;
     } catch (err) {
@@ -147,7 +148,7 @@ export class Connection implements ConnectionInfo {
     this.pending.push(d);
     this.pendingBytes += d.length;
     // Before authentication a SASL client gets Kafka's small frame limit (sasl.server.max.receive.size).
-    const maxRequestBytes = this.sasl && this.sasl.principal === null ? Math.min(MAX_UNAUTHENTICATED_BYTES, this.broker.config.maxRequestBytes) : this.broker.config.maxRequestBytes;
+    const maxRequestBytes = this.sasl && this.sasl.principal === null ? Math.min(MAX_UNAUTHENTICATED_BYTES, this.cluster.config.maxRequestBytes) : this.cluster.config.maxRequestBytes;
     while (this.pendingBytes >= 4) {
       const size = this.peekSize();
       if (size < 0 || size > maxRequestBytes) {
@@ -249,7 +250,7 @@ export class Connection implements ConnectionInfo {
     }
     const r = new Reader(frame);
     const { apiKey, apiVersion, correlationId } = readHeaderStart(r);
-    const registry = this.broker.registry;
+    const registry = this.node.registry;
     const refusal = sasl?.refusal(apiKey);
     if (refusal) {
       // Kafka answers nothing before authentication: it closes the connection.
@@ -281,11 +282,12 @@ export class Connection implements ConnectionInfo {
     const ctx: RequestContext = {
       header: { apiKey, apiVersion, correlationId, clientId },
       requestBytes: frame.length,
-      broker: this.broker,
+      cluster: this.cluster,
+      node: this.node,
       connection: this,
     };
     // request_percentage counts the handler's time on the event loop; one check when no quota is set.
-    const started = this.broker.quotas.active ? performance.now() : -1;
+    const started = this.cluster.quotas.active ? performance.now() : -1;
     let result = api.handler.handle(ctx, request);
     const handlerMs = started < 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) result = await result;

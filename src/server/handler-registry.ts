@@ -5,7 +5,7 @@
  */
 import { API_CODECS, ApiCodec } from '../protocol/generated';
 import { RequestHeader } from '../protocol/headers';
-import type { Broker } from '../broker';
+import type { ClusterState } from '../cluster/cluster-state';
 import type { KafkaPrincipal } from '../security/principal';
 import type { SecurityProtocol } from '../security/security';
 import type { SaslAuthenticator } from './sasl-authenticator';
@@ -32,11 +32,23 @@ export interface ConnectionInfo {
   readonly sasl: SaslAuthenticator | null;
 }
 
+/** What a handler may know of the node the request arrived at. */
+export interface NodeView {
+  readonly id: number;
+  /** The APIs and versions this node serves (ApiVersions). */
+  readonly registry: HandlerRegistry;
+  /** Where clients that came in on a listener are told to connect (Metadata, FindCoordinator, DescribeCluster). */
+  advertisedEndpoint(listenerName: string): { host: string; port: number };
+}
+
 export interface RequestContext {
   readonly header: RequestHeader;
   /** Size of the request frame (after its length prefix), what producer_byte_rate counts. */
   readonly requestBytes: number;
-  readonly broker: Broker;
+  /** State shared by every node: topics, coordinators, security, quotas. */
+  readonly cluster: ClusterState;
+  /** The node that received the request. */
+  readonly node: NodeView;
   readonly connection: ConnectionInfo;
 }
 

@@ -9,7 +9,9 @@
  */
 import * as os from 'os';
 import type { BrokerConfig } from '../config';
-import type { SecurityProtocol } from '../security/security';
+
+/** Kafka's security protocols: what a listener speaks. */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
 
 export interface ListenerSpec {
   /** Upper-case listener name, e.g. PLAINTEXT, SASL_SSL, or a custom name like CLIENT. */

@@ -45,7 +45,7 @@ describe('delegation token handlers', () => {
   let broker: Broker;
 
   function ctx(apiKey: number, version: number, conn: ConnectionInfo): RequestContext {
-    return { header: { apiKey, apiVersion: version, correlationId: 7, clientId: 'handler-test' }, broker, connection: conn };
+    return { header: { apiKey, apiVersion: version, correlationId: 7, clientId: 'handler-test' }, requestBytes: 0, cluster: broker.cluster, node: broker.node, connection: conn };
   }
   const sasl = (p: KafkaPrincipal = alice) => connection('SASL_PLAINTEXT', p);
 
@@ -74,7 +74,7 @@ describe('delegation token handlers', () => {
   });
 
   test('are registered at the versions of their definitions', () => {
-    const advertised = broker.registry.versions().filter((v) => v.apiKey >= 38 && v.apiKey <= 41);
+    const advertised = broker.node.registry.versions().filter((v) => v.apiKey >= 38 && v.apiKey <= 41);
     expect(advertised).toEqual([
       { apiKey: 38, minVersion: 0, maxVersion: 3 },
       { apiKey: 39, minVersion: 0, maxVersion: 2 },
@@ -213,7 +213,7 @@ describe('delegation token handlers', () => {
   });
 
   test('DescribeConfigs never returns the secret key', () => {
-    const r = describeResource(broker, 4, String(broker.config.nodeId), ['delegation.token.secret.key', 'delegation.token.max.lifetime.ms']);
+    const r = describeResource(broker.cluster, broker.node.id, 4, String(broker.node.id), ['delegation.token.secret.key', 'delegation.token.max.lifetime.ms']);
     const byName = Object.fromEntries(r.configs.map((c) => [c.name, c]));
     expect(byName['delegation.token.secret.key']).toMatchObject({ value: null, isSensitive: true, synonyms: [{ name: 'delegation.token.secret.key', source: 4, value: null }] });
     expect(byName['delegation.token.max.lifetime.ms']).toMatchObject({ value: '604800000', isSensitive: false });
@@ -224,7 +224,7 @@ describe('delegation token handlers', () => {
     const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-token-handlers-off-'));
     const plain = await startBroker({ port: 0, host: '127.0.0.1', dataDir: otherDir, logger: quiet });
     try {
-      const c = (k: number, v: number): RequestContext => ({ header: { apiKey: k, apiVersion: v, correlationId: 1, clientId: null }, broker: plain, connection: sasl() });
+      const c = (k: number, v: number): RequestContext => ({ header: { apiKey: k, apiVersion: v, correlationId: 1, clientId: null }, requestBytes: 0, cluster: plain.cluster, node: plain.node, connection: sasl() });
       const made: any = await createDelegationTokenHandler.handle(c(38, 3), { ownerPrincipalType: null, ownerPrincipalName: null, renewers: [], maxLifetimeMs: -1 });
       expect(made).toMatchObject({ errorCode: ErrorCode.DELEGATION_TOKEN_AUTH_DISABLED, principalName: 'alice', tokenId: '', issueTimestampMs: -1 });
       const hmac = crypto.randomBytes(64);

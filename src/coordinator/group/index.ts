@@ -7,7 +7,7 @@
  * broker's logs are closed (shutdown), the next write fails, and the coordinator closes
  * itself: its timers stop and waiting requests are answered COORDINATOR_NOT_AVAILABLE.
  */
-import type { Broker } from '../../broker';
+import type { ClusterState } from '../../cluster/cluster-state';
 import { DEFAULT_GROUP_CONFIG, GroupCoordinator, GroupCoordinatorConfig, GroupStore } from './group-coordinator';
 import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, OffsetsTopicStore } from './offsets-topic';
 import type { LogRecord } from './batch-codec';
@@ -15,10 +15,10 @@ import type { LogRecord } from './batch-codec';
 export { GroupCoordinator } from './group-coordinator';
 export { OFFSETS_TOPIC } from './offsets-topic';
 
-const coordinators = new WeakMap<Broker, { coordinator: GroupCoordinator; store: OffsetsTopicStore }>();
+const coordinators = new WeakMap<ClusterState, { coordinator: GroupCoordinator; store: OffsetsTopicStore }>();
 
-function configFrom(broker: Broker): GroupCoordinatorConfig {
-  const b = broker.config;
+function configFrom(cluster: ClusterState): GroupCoordinatorConfig {
+  const b = cluster.config;
   // Fields may be missing when a caller builds a BrokerConfig by hand from an older shape.
   return {
     ...DEFAULT_GROUP_CONFIG,
@@ -32,14 +32,14 @@ function configFrom(broker: Broker): GroupCoordinatorConfig {
   };
 }
 
-function entry(broker: Broker): { coordinator: GroupCoordinator; store: OffsetsTopicStore } {
-  let e = coordinators.get(broker);
+function entry(cluster: ClusterState): { coordinator: GroupCoordinator; store: OffsetsTopicStore } {
+  let e = coordinators.get(cluster);
   if (e) return e;
-  const log = broker.log.child({ component: 'group-coordinator' });
+  const log = cluster.log.child({ component: 'group-coordinator' });
   const store = new OffsetsTopicStore(
-    broker.topics,
-    broker.config.offsetsTopicNumPartitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS,
-    broker.waiters,
+    cluster.topics,
+    cluster.config.offsetsTopicNumPartitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS,
+    cluster.waiters,
     log,
   );
   let coordinator: GroupCoordinator;
@@ -54,7 +54,7 @@ function entry(broker: Broker): { coordinator: GroupCoordinator; store: OffsetsT
       }
     },
   };
-  coordinator = new GroupCoordinator(configFrom(broker), guarded, log);
+  coordinator = new GroupCoordinator(configFrom(cluster), guarded, log);
   const started = Date.now();
   const records = store.load(
     (k, v) => coordinator.replay(k, v),
@@ -64,16 +64,16 @@ function entry(broker: Broker): { coordinator: GroupCoordinator; store: OffsetsT
   coordinator.start();
   if (records > 0) log.info('loaded the offsets topic', { records, ms: Date.now() - started });
   e = { coordinator, store };
-  coordinators.set(broker, e);
+  coordinators.set(cluster, e);
   return e;
 }
 
 /** The broker's group coordinator (loaded on first use). */
-export function groupCoordinator(broker: Broker): GroupCoordinator {
-  return entry(broker).coordinator;
+export function groupCoordinator(cluster: ClusterState): GroupCoordinator {
+  return entry(cluster).coordinator;
 }
 
 /** Creates __consumer_offsets if needed (FindCoordinator for a group does this, as in Kafka). */
-export function ensureOffsetsTopic(broker: Broker): void {
-  entry(broker).store.ensureTopic();
+export function ensureOffsetsTopic(cluster: ClusterState): void {
+  entry(cluster).store.ensureTopic();
 }

@@ -9,7 +9,7 @@
  * open transaction. The group coordinator keeps them pending until completeTransaction(); its
  * load applies them at their COMMIT marker, and keeps those of unfinished transactions pending.
  */
-import type { Broker } from '../../broker';
+import type { ClusterState } from '../../cluster/cluster-state';
 import type { Partition } from '../../cluster/topic-manager';
 import { readBatchHeader } from '../../protocol/record-batch';
 import { ensureOffsetsTopic, groupCoordinator, OFFSETS_TOPIC } from '../group';
@@ -17,10 +17,10 @@ import { encodeRecordBatch } from '../group/batch-codec';
 import { offsetsPartitionFor } from '../group/offsets-topic';
 import type { TxnOffsetCommitParams, TxnOffsetsParticipant } from './transaction-coordinator';
 
-export function groupOffsetsParticipant(broker: Broker): TxnOffsetsParticipant {
+export function groupOffsetsParticipant(cluster: ClusterState): TxnOffsetsParticipant {
   const partitionFor = (groupId: string): Partition => {
-    ensureOffsetsTopic(broker);
-    const topic = broker.topics.get(OFFSETS_TOPIC);
+    ensureOffsetsTopic(cluster);
+    const topic = cluster.topics.get(OFFSETS_TOPIC);
     if (!topic) throw new Error(`${OFFSETS_TOPIC} does not exist`);
     return topic.partitions[offsetsPartitionFor(groupId, topic.partitions.length)];
   };
@@ -28,7 +28,7 @@ export function groupOffsetsParticipant(broker: Broker): TxnOffsetsParticipant {
     offsetsPartitionFor: partitionFor,
     stageTransactionalOffsets(p: TxnOffsetCommitParams) {
       const partition = partitionFor(p.groupId);
-      const codes = groupCoordinator(broker).stageTransactionalOffsets(
+      const codes = groupCoordinator(cluster).stageTransactionalOffsets(
         {
           groupId: p.groupId,
           generationId: p.generationId,
@@ -47,8 +47,8 @@ export function groupOffsetsParticipant(broker: Broker): TxnOffsetsParticipant {
             transactional: true,
           });
           const { baseOffset, lastOffset } = partition.log.append(batch, partition.leaderEpoch);
-          broker.producerStates.of(partition.log).onDataAppended(readBatchHeader(batch, 0), baseOffset, lastOffset);
-          broker.waiters.notify(partition.topic.name, partition.index);
+          cluster.producerStates.of(partition.log).onDataAppended(readBatchHeader(batch, 0), baseOffset, lastOffset);
+          cluster.waiters.notify(partition.topic.name, partition.index);
         },
       );
       const out = new Map<string, number>();
@@ -56,7 +56,7 @@ export function groupOffsetsParticipant(broker: Broker): TxnOffsetsParticipant {
       return out;
     },
     completeTransaction(producerId: number, commit: boolean) {
-      groupCoordinator(broker).completeTransaction(producerId, commit);
+      groupCoordinator(cluster).completeTransaction(producerId, commit);
     },
   };
 }

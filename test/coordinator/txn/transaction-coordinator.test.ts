@@ -32,7 +32,7 @@ async function start(): Promise<Broker> {
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-txn-'));
   await start();
-  broker.topics.create('t', 2, {});
+  broker.cluster.topics.create('t', 2, {});
 });
 
 afterEach(async () => {
@@ -41,11 +41,11 @@ afterEach(async () => {
 });
 
 function init(id = 'tx', expected: { producerId: number; producerEpoch: number } | null = null) {
-  return broker.txn.initProducerId(id, 60000, expected);
+  return broker.cluster.txn.initProducerId(id, 60000, expected);
 }
 
 function add(id: string, producerId: number, epoch: number, partitions = [0, 1]): number[] {
-  const r = broker.txn.addPartitions(id, producerId, epoch, [{ name: 't', partitions }]);
+  const r = broker.cluster.txn.addPartitions(id, producerId, epoch, [{ name: 't', partitions }]);
   return [...r.get('t')!.values()];
 }
 
@@ -65,8 +65,8 @@ test('epochs: a new transactional id starts at 0, every InitProducerId bumps and
   expect(b).toEqual({ errorCode: 0, producerId: a.producerId, producerEpoch: 1 });
   expect(add('tx', a.producerId, 0)).toEqual([ErrorCode.PRODUCER_FENCED, ErrorCode.PRODUCER_FENCED]);
   expect(add('tx', a.producerId + 1000, 1)).toEqual([ErrorCode.INVALID_PRODUCER_ID_MAPPING, ErrorCode.INVALID_PRODUCER_ID_MAPPING]);
-  expect(broker.txn.endTxn('tx', a.producerId, 1, true)).toBe(ErrorCode.INVALID_TXN_STATE); // Empty: nothing to end
-  expect(broker.txn.initProducerId('', 1000, null).errorCode).toBe(ErrorCode.INVALID_REQUEST);
+  expect(broker.cluster.txn.endTxn('tx', a.producerId, 1, true)).toBe(ErrorCode.INVALID_TXN_STATE); // Empty: nothing to end
+  expect(broker.cluster.txn.initProducerId('', 1000, null).errorCode).toBe(ErrorCode.INVALID_REQUEST);
 });
 
 test('an InitProducerId while a transaction is open aborts it under a bumped epoch (markers written) and answers epoch + 2', () => {
@@ -74,30 +74,30 @@ test('an InitProducerId while a transaction is open aborts it under a bumped epo
   expect(add('tx', a.producerId, 0)).toEqual([0, 0]);
   const b = init();
   expect(b.producerEpoch).toBe(2);
-  const p0 = broker.topics.partition('t', 0)!;
+  const p0 = broker.cluster.topics.partition('t', 0)!;
   expect(p0.log.logEndOffset).toBe(1); // the abort marker
-  const [producer] = broker.producerStates.of(p0.log).activeProducers();
+  const [producer] = broker.cluster.producerStates.of(p0.log).activeProducers();
   expect([producer.producerId, producer.epoch]).toEqual([a.producerId, 1]);
-  expect(broker.txn.describe('tx')).toMatchObject({ state: TxnStatus.Empty, producerEpoch: 2 });
+  expect(broker.cluster.txn.describe('tx')).toMatchObject({ state: TxnStatus.Empty, producerEpoch: 2 });
 });
 
 test('a transaction older than its timeout is aborted and its producer fenced', () => {
-  const a = broker.txn.initProducerId('slow', 1000, null);
+  const a = broker.cluster.txn.initProducerId('slow', 1000, null);
   add('slow', a.producerId, 0);
-  broker.txn.abortTimedOutTransactions(Date.now() + 500);
-  expect(broker.txn.describe('slow')!.state).toBe(TxnStatus.Ongoing);
-  broker.txn.abortTimedOutTransactions(Date.now() + 1500);
-  expect(broker.txn.describe('slow')).toMatchObject({ state: TxnStatus.CompleteAbort, producerEpoch: 1 });
-  expect(broker.txn.endTxn('slow', a.producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
+  broker.cluster.txn.abortTimedOutTransactions(Date.now() + 500);
+  expect(broker.cluster.txn.describe('slow')!.state).toBe(TxnStatus.Ongoing);
+  broker.cluster.txn.abortTimedOutTransactions(Date.now() + 1500);
+  expect(broker.cluster.txn.describe('slow')).toMatchObject({ state: TxnStatus.CompleteAbort, producerEpoch: 1 });
+  expect(broker.cluster.txn.endTxn('slow', a.producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
 });
 
 test('idle transactional ids expire after transactional.id.expiration.ms (a tombstone in the log)', async () => {
   const a = init('old');
-  broker.txn.removeExpiredTransactionalIds(Date.now() + broker.txn.config.transactionalIdExpirationMs + 1);
-  expect(broker.txn.describe('old')).toBeNull();
+  broker.cluster.txn.removeExpiredTransactionalIds(Date.now() + broker.cluster.txn.config.transactionalIdExpirationMs + 1);
+  expect(broker.cluster.txn.describe('old')).toBeNull();
   await broker.close();
   await start();
-  expect(broker.txn.describe('old')).toBeNull();
+  expect(broker.cluster.txn.describe('old')).toBeNull();
   expect(init('old').producerId).not.toBe(a.producerId);
 });
 
@@ -106,17 +106,17 @@ test('state survives a restart: an open transaction can still commit; producer i
   add('tx', a.producerId, 0, [1]);
   await broker.close();
   await start();
-  expect(broker.txn.describe('tx')).toMatchObject({ state: TxnStatus.Ongoing, producerId: a.producerId, producerEpoch: 0 });
-  expect(broker.txn.endTxn('tx', a.producerId, 0, true)).toBe(ErrorCode.NONE);
-  expect(broker.topics.partition('t', 1)!.log.logEndOffset).toBe(1);
-  expect(broker.txn.initProducerId(null, 0, null).producerId).toBeGreaterThan(a.producerId);
+  expect(broker.cluster.txn.describe('tx')).toMatchObject({ state: TxnStatus.Ongoing, producerId: a.producerId, producerEpoch: 0 });
+  expect(broker.cluster.txn.endTxn('tx', a.producerId, 0, true)).toBe(ErrorCode.NONE);
+  expect(broker.cluster.topics.partition('t', 1)!.log.logEndOffset).toBe(1);
+  expect(broker.cluster.txn.initProducerId(null, 0, null).producerId).toBeGreaterThan(a.producerId);
 });
 
 test('a commit decided but not carried out before a stop is completed at start', async () => {
   const a = init();
   add('tx', a.producerId, 0, [0]);
   // Log PrepareCommit by hand, as if the broker stopped before writing the markers.
-  const state = broker.topics.get(TXN_STATE_TOPIC)!.partitions[0];
+  const state = broker.cluster.topics.get(TXN_STATE_TOPIC)!.partitions[0];
   const value = encodeTxnLogValue({
     producerId: a.producerId,
     prevProducerId: -1,
@@ -130,7 +130,7 @@ test('a commit decided but not carried out before a stop is completed at start',
   state.log.append(encodeRecordBatch([{ key: encodeTxnLogKey('tx'), value }], { timestamp: Date.now() }), 0);
   await broker.close();
   await start();
-  expect(broker.txn.describe('tx')!.state).toBe(TxnStatus.CompleteCommit);
-  expect(broker.topics.partition('t', 0)!.log.logEndOffset).toBe(1); // the commit marker
-  expect(broker.txn.endTxn('tx', a.producerId, 0, true)).toBe(ErrorCode.NONE); // a retry of the commit
+  expect(broker.cluster.txn.describe('tx')!.state).toBe(TxnStatus.CompleteCommit);
+  expect(broker.cluster.topics.partition('t', 0)!.log.logEndOffset).toBe(1); // the commit marker
+  expect(broker.cluster.txn.endTxn('tx', a.producerId, 0, true)).toBe(ErrorCode.NONE); // a retry of the commit
 });

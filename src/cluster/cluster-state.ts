@@ -1,0 +1,134 @@
+/**
+ * The state a cluster shares, whatever node a request arrives at: topics and their storage,
+ * broker settings, producer state, the coordinators, security (credentials, tokens, ACLs)
+ * and client quotas. One process may host several nodes over one ClusterState (the
+ * simulated cluster); each node (src/server/broker-node.ts) adds its id and listeners.
+ *
+ * Handlers see this as `ctx.cluster` and what belongs to the node that received the
+ * request as `ctx.node` (src/server/handler-registry.ts).
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { BrokerConfig } from '../config';
+import type { Logger } from '../logging';
+import { TopicManager } from './topic-manager';
+import { BrokerConfigStore } from './broker-config';
+import { LogMaintenance } from './log-maintenance';
+import { writeFileAtomic } from '../storage/file-io';
+import { ProducerStates } from '../storage/producer-states';
+import { PartitionWaiters } from '../server/partition-waiters';
+import { TransactionCoordinator, TxnOffsetsParticipant } from '../coordinator/txn/transaction-coordinator';
+import { groupOffsetsParticipant } from '../coordinator/txn/group-offsets';
+import { Security, withDevTls } from '../security/security';
+import { Authorizer } from '../security/acl/authorizer';
+import { ClientQuotaStore } from '../quota/store';
+import { QuotaManager } from '../quota/manager';
+
+const FLUSH_CHECK_INTERVAL_MS = 1000;
+
+export class ClusterState {
+  readonly config: BrokerConfig;
+  readonly topics: TopicManager;
+  /** Broker settings in all their layers (static, dynamic); see cluster/broker-config.ts. */
+  readonly settings: BrokerConfigStore;
+  /** Retention and log cleaner jobs. */
+  readonly maintenance: LogMaintenance;
+  /** Long-polling fetches and other waits on partitions, woken by appends. */
+  readonly waiters = new PartitionWaiters();
+  readonly clusterId: string;
+  /** Ids of the broker nodes serving this cluster (replica assignments may name only these). */
+  readonly nodeIds = new Set<number>();
+  /** Idempotent/transactional producer state per partition, loaded on first use. */
+  readonly producerStates: ProducerStates;
+  readonly txn: TransactionCoordinator;
+  /** Listeners, SASL users, SCRAM credentials, delegation tokens. */
+  readonly security: Security;
+  /** ACLs and the authorizer; `acls.enabled` is false unless authorizer.class.name is set. */
+  readonly acls: Authorizer;
+  /** Client quotas: the durable settings (quotas.store) and their enforcement. */
+  readonly quotas: QuotaManager;
+  private txnOffsets: TxnOffsetsParticipant | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    config: BrokerConfig,
+    readonly log: Logger,
+  ) {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    this.config = config = withDevTls(config);
+    this.clusterId = loadOrCreateMeta(config);
+    this.settings = new BrokerConfigStore(config, log);
+    this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
+    this.topics.load();
+    this.maintenance = new LogMaintenance(this.topics, this.settings, log.child({ component: 'log-maintenance' }));
+    this.producerStates = new ProducerStates(log.child({ component: 'producer-state' }));
+    this.txn = new TransactionCoordinator({
+      dataDir: config.dataDir,
+      topics: this.topics,
+      producerStates: this.producerStates,
+      waiters: this.waiters,
+      log: log.child({ component: 'txn-coordinator' }),
+      offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
+    });
+    this.txn.start();
+    this.security = new Security(config, this.settings, log.child({ component: 'security' }));
+    this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
+    const quotaLog = log.child({ component: 'quotas' });
+    this.quotas = new QuotaManager(
+      new ClientQuotaStore(config.dataDir, quotaLog),
+      {
+        samples: this.settings.number('quota.window.num', 11),
+        windowMs: this.settings.number('quota.window.size.seconds', 1) * 1000,
+      },
+      quotaLog,
+    );
+  }
+
+  /** Starts the background jobs (flush.ms checks, retention, the cleaner) once nodes listen. */
+  start(): void {
+    // flush.ms is time-based: check it even when no produce arrives (Kafka's log flusher).
+    this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
+    this.flushTimer.unref();
+    this.maintenance.start();
+  }
+
+  /** Stops the jobs; wakes waiting requests so that they answer before the logs close. */
+  async stopJobs(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    await this.maintenance.stop();
+    this.waiters.wakeAll();
+  }
+
+  /** Closes storage and coordinators; call after every node has stopped serving. */
+  close(): void {
+    this.txn.close();
+    this.security.close();
+    this.quotas.close();
+    this.producerStates.close();
+    this.topics.close();
+  }
+}
+
+/** Reads meta.properties (cluster.id, node.id) or writes it on first start. */
+function loadOrCreateMeta(config: BrokerConfig): string {
+  const file = path.join(config.dataDir, 'meta.properties');
+  if (fs.existsSync(file)) {
+    const props = Object.fromEntries(
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('=') && !l.startsWith('#'))
+        .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]),
+    );
+    const stored = props['cluster.id'];
+    if (config.clusterId && stored && config.clusterId !== stored) {
+      throw new Error(`data dir ${config.dataDir} belongs to cluster ${stored}, not ${config.clusterId}`);
+    }
+    if (stored) return stored;
+  }
+  const clusterId = config.clusterId ?? crypto.randomBytes(16).toString('base64url');
+  writeFileAtomic(file, `#Written by samsa\nversion=1\ncluster.id=${clusterId}\nnode.id=${config.nodeId}\n`);
+  return clusterId;
+}
