@@ -22,7 +22,7 @@ import { Handler } from '../server/handler-registry';
 import { Partition, Topic } from '../cluster/topic-manager';
 import { authorizerOf, leaderEpochError } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
-import { offsetForTimestampExact } from '../storage/timestamp-lookup';
+import { offsetForMaxTimestampExact, offsetForTimestampExact } from '../storage/timestamp-lookup';
 import type { ProducerStates } from '../storage/producer-states';
 
 const LATEST = -1;
@@ -94,7 +94,7 @@ async function lookup(
       return { offset: log.logStartOffset, timestamp: -1 };
     case MAX_TIMESTAMP:
       if (version < 7) return ErrorCode.UNSUPPORTED_VERSION;
-      return log.logEndOffset > log.logStartOffset ? log.maxTimestampOffset() : { offset: -1, timestamp: -1 };
+      return log.logEndOffset > log.logStartOffset ? offsetForMaxTimestampExact(log) : { offset: -1, timestamp: -1 };
     case EARLIEST_LOCAL:
       if (version < 8) return ErrorCode.UNSUPPORTED_VERSION;
       return { offset: log.logStartOffset, timestamp: -1 };
