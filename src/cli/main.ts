@@ -36,6 +36,7 @@ async function serve(argv: {
   'group-consumer-heartbeat-interval-ms': number;
   config?: string;
   override?: string[];
+  'kafka-defaults': boolean;
   'tls-dev': boolean;
   'tls-dev-port': number;
   'add-scram'?: string[];
@@ -64,7 +65,7 @@ async function serve(argv: {
     tlsDevPort: argv['tls-dev-port'],
     addScram: argv['add-scram'] ?? [],
   };
-  const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger);
+  const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
   const broker = await startBroker({ ...config, logger });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // One line on stdout so scripts and tests know the broker is ready, and on which port.
@@ -104,7 +105,22 @@ function explicitFlags(args: string[]): Set<string> {
 const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 /** Flags given on the command line win over the properties file and overrides, which win over flag defaults. */
-function mergeSettings(fromFlags: Partial<BrokerConfig>, configFile: string | undefined, overrides: string[], logger: ReturnType<typeof createLogger>): Partial<BrokerConfig> {
+/**
+ * Where Samsa's defaults differ from Kafka's on purpose (fast local tests), with Kafka's
+ * value; `--kafka-defaults` restores these unless a flag, the file or an override sets them.
+ */
+const KAFKA_DEFAULTS: [keyof BrokerConfig, number, string][] = [
+  ['groupInitialRebalanceDelayMs', 3000, 'group.initial.rebalance.delay.ms'],
+  ['offsetsTopicNumPartitions', 50, 'offsets.topic.num.partitions'],
+];
+
+function mergeSettings(
+  fromFlags: Partial<BrokerConfig>,
+  configFile: string | undefined,
+  overrides: string[],
+  logger: ReturnType<typeof createLogger>,
+  kafkaDefaults = false,
+): Partial<BrokerConfig> {
   const props: Record<string, string> = configFile ? readPropertiesFile(configFile) : {};
   for (const o of overrides) {
     if (!o.includes('=')) throw new Error(`--override needs key=value, got ${o}`);
@@ -121,6 +137,11 @@ function mergeSettings(fromFlags: Partial<BrokerConfig>, configFile: string | un
   for (const [field, value] of Object.entries(fromFlags)) {
     const name = kafkaKeyForField(field as keyof BrokerConfig);
     if (name && explicit.has(kebab(field)) && value !== undefined && value !== null) brokerProperties[name] = String(value);
+  }
+  if (kafkaDefaults) {
+    for (const [field, value] of KAFKA_DEFAULTS) {
+      if (!explicit.has(kebab(field)) && fromFile[field] === undefined) merged[field] = value;
+    }
   }
   merged.brokerProperties = brokerProperties;
   return merged as Partial<BrokerConfig>;
@@ -164,7 +185,7 @@ void yargs(hideBin(process.argv))
         .option('group-initial-rebalance-delay-ms', {
           type: 'number',
           default: DEFAULT_CONFIG.groupInitialRebalanceDelayMs,
-          describe: 'How long a new consumer group waits for more members before its first rebalance (group.initial.rebalance.delay.ms)',
+          describe: 'How long a new consumer group waits for more members before its first rebalance (group.initial.rebalance.delay.ms). Samsa defaults to 0 so tests start fast; Kafka to 3000, which lets members that start together join one generation (--kafka-defaults)',
         })
         .option('group-min-session-timeout-ms', {
           type: 'number',
@@ -204,6 +225,11 @@ void yargs(hideBin(process.argv))
           type: 'string',
           array: true,
           describe: 'One Kafka-named setting, key=value, over the --config file (repeatable), e.g. --override log.retention.check.interval.ms=1000',
+        })
+        .option('kafka-defaults', {
+          type: 'boolean',
+          default: false,
+          describe: "Use Kafka's defaults where Samsa's differ on purpose: group.initial.rebalance.delay.ms 3000 (Samsa 0), offsets.topic.num.partitions 50 (Samsa 10); flags, --config and --override still win",
         })
         .option('tls-dev', {
           type: 'boolean',
