@@ -70,3 +70,23 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   tlsDevPort: 9093,
   addScram: [],
 };
+
+/**
+ * Samsa's defaults that differ from Kafka's on purpose, with Kafka's values: `serve
+ * --kafka-defaults` switches to these (a value given by flag, file or override still wins).
+ *   - group.initial.rebalance.delay.ms 0 (Kafka 3000): a new group's first rebalance at once,
+ *     so tests and local runs do not wait 3 s per group.
+ *   - offsets.topic.num.partitions 10 (Kafka 50): one broker gains nothing from 50 directories
+ *     of open segment files.
+ */
+export const KAFKA_DEFAULTS: Readonly<Partial<BrokerConfig>> = Object.freeze({
+  groupInitialRebalanceDelayMs: 3000,
+  offsetsTopicNumPartitions: 50,
+});
+
+/** Puts KAFKA_DEFAULTS into `fromFlags` for the fields whose flag was not given (`explicit`: kebab-case flag names). */
+export function applyKafkaDefaults(fromFlags: Partial<BrokerConfig>, explicit: Set<string>): void {
+  for (const [field, value] of Object.entries(KAFKA_DEFAULTS)) {
+    if (!explicit.has(field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()))) (fromFlags as Record<string, unknown>)[field] = value;
+  }
+}

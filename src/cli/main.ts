@@ -12,7 +12,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { startBroker } from '../broker';
 import { createLogger, LogLevel } from '../logging';
-import { BrokerConfig, DEFAULT_CONFIG } from '../config';
+import { applyKafkaDefaults, BrokerConfig, DEFAULT_CONFIG } from '../config';
 import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
 
 async function serve(argv: {
@@ -39,6 +39,7 @@ async function serve(argv: {
   'tls-dev': boolean;
   'tls-dev-port': number;
   'add-scram'?: string[];
+  'kafka-defaults': boolean;
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
@@ -64,6 +65,7 @@ async function serve(argv: {
     tlsDevPort: argv['tls-dev-port'],
     addScram: argv['add-scram'] ?? [],
   };
+  if (argv['kafka-defaults']) applyKafkaDefaults(fromFlags, explicitFlags(hideBin(process.argv)));
   const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger);
   const broker = await startBroker({ ...config, logger });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -164,7 +166,7 @@ void yargs(hideBin(process.argv))
         .option('group-initial-rebalance-delay-ms', {
           type: 'number',
           default: DEFAULT_CONFIG.groupInitialRebalanceDelayMs,
-          describe: 'How long a new consumer group waits for more members before its first rebalance (group.initial.rebalance.delay.ms)',
+          describe: 'How long a new consumer group waits for more members before its first rebalance (group.initial.rebalance.delay.ms). Kafka defaults to 3000; Samsa to 0 so tests do not wait (see --kafka-defaults)',
         })
         .option('group-min-session-timeout-ms', {
           type: 'number',
@@ -179,7 +181,12 @@ void yargs(hideBin(process.argv))
         .option('offsets-topic-num-partitions', {
           type: 'number',
           default: DEFAULT_CONFIG.offsetsTopicNumPartitions,
-          describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)',
+          describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions). Kafka defaults to 50 (see --kafka-defaults)',
+        })
+        .option('kafka-defaults', {
+          type: 'boolean',
+          default: false,
+          describe: "Use Kafka's defaults where Samsa's differ on purpose: group.initial.rebalance.delay.ms 3000 (Samsa 0), offsets.topic.num.partitions 50 (Samsa 10). Values given by flag, --config or --override still win",
         })
         .option('group-consumer-session-timeout-ms', {
           type: 'number',

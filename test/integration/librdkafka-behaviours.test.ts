@@ -60,3 +60,33 @@ describe('librdkafka test-suite behaviours', () => {
     expect(await maxTimestamp('max-ts-append')).toMatchObject({ errorCode: 0, offset: 2, timestamp: Number(second.logAppendTimeMs) });
   });
 });
+
+describe('serve --kafka-defaults', () => {
+  const describeBroker = async (c: RawClient) => {
+    const res = await c.request(32, 4, {
+      resources: [{ resourceType: 4, resourceName: '1', configurationKeys: ['group.initial.rebalance.delay.ms', 'offsets.topic.num.partitions'] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    return Object.fromEntries(res.body.results[0].configs.map((x: { name: string; value: string }) => [x.name, x.value]));
+  };
+
+  test("switches Samsa's deliberately different defaults to Kafka's; explicit values still win", async () => {
+    const plain = await startBrokerProcess();
+    const kafka = await startBrokerProcess({ args: ['--kafka-defaults'] });
+    const mixed = await startBrokerProcess({ args: ['--kafka-defaults', '--group-initial-rebalance-delay-ms', '100'] });
+    const clients = await Promise.all([plain, kafka, mixed].map((b) => RawClient.connect(b.port)));
+    try {
+      expect(await describeBroker(clients[0])).toEqual({ 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '10' });
+      expect(await describeBroker(clients[1])).toEqual({ 'group.initial.rebalance.delay.ms': '3000', 'offsets.topic.num.partitions': '50' });
+      expect(await describeBroker(clients[2])).toEqual({ 'group.initial.rebalance.delay.ms': '100', 'offsets.topic.num.partitions': '50' });
+      // The offsets topic really gets Kafka's 50 partitions (created on the first FindCoordinator).
+      await clients[1].request(10, 3, { key: 'g', keyType: 0 });
+      const md = await clients[1].request(3, 9, { topics: [{ name: '__consumer_offsets' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+      expect(md.body.topics[0].partitions).toHaveLength(50);
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all([plain, kafka, mixed].map((b) => b.stop()));
+    }
+  });
+});
