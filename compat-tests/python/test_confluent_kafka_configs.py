@@ -141,6 +141,30 @@ def alter_configs_broker_dynamic_and_read_only():
     check_eq('its source', 'DYNAMIC_BROKER_CONFIG', source_name(cfg['log.cleaner.backoff.ms']))
 
 
+@suite.case
+def alter_configs_broker_accepts_every_kafka_dynamic_name():
+    # librdkafka's broker-config test sets Kafka dynamic names Samsa has no use for (Kerberos,
+    # thread pools); they are kept and reported, and only names Kafka does not know are refused.
+    values = {
+        'log.cleaner.backoff.ms': '100',
+        'sasl.kerberos.min.time.before.relogin': '58000',
+        'num.io.threads': '4',
+        'max.connections.per.ip': '1000',
+        'listener.name.plaintext.sasl.enabled.mechanisms': 'PLAIN',
+    }
+    check_eq('Kafka dynamic names accepted', None, alter(RESOURCE_BROKER, '1', values))
+    cfg = describe(RESOURCE_BROKER, '1')
+    for name, value in values.items():
+        check(name + ' described', name in cfg, sorted(k for k in cfg if k.startswith('listener.name.')))
+        check_eq(name, value, cfg[name].value)
+        check_eq(name + ' source', 'DYNAMIC_BROKER_CONFIG', source_name(cfg[name]))
+    err = alter(RESOURCE_BROKER, '1', {'log.cleaner.backoff.ms': '100', 'no.such.broker.setting': '1'})
+    check_eq('unknown name refused', KafkaError.INVALID_CONFIG, err.code() if err else None)
+    err = alter(RESOURCE_BROKER, '1', {'ssl.keystore.location': '/tmp/x.p12'})
+    check_eq('key store without a listener prefix refused', KafkaError.INVALID_REQUEST, err.code() if err else None)
+    check_eq('restored', None, alter(RESOURCE_BROKER, '1', {'log.cleaner.backoff.ms': '100'}))
+
+
 def consume(topic, offset, count, timeout=20, **conf):
     c = Consumer(dict({'bootstrap.servers': BS, 'group.id': 'cc-configs-unused', 'enable.auto.commit': False, 'enable.partition.eof': True}, **conf))
     got = []

@@ -164,7 +164,76 @@ const OWN_KEYS: BrokerKeySpec[] = [
   key('share.coordinator.state.topic.min.isr', 'short', '2', IGNORED),
   key('zookeeper.connect', 'string', null, IGNORED),
   key('zookeeper.connection.timeout.ms', 'int', null, IGNORED),
+  // Kafka 4.2's other dynamic broker settings: kept and reported; nothing in Samsa reads them.
+  key('sasl.kerberos.kinit.cmd', 'string', '/usr/bin/kinit', IGNORED),
+  key('sasl.kerberos.ticket.renew.window.factor', 'double', '0.8', IGNORED),
+  key('sasl.kerberos.ticket.renew.jitter', 'double', '0.05', IGNORED),
+  key('sasl.kerberos.min.time.before.relogin', 'long', '60000', IGNORED),
+  key('sasl.login.refresh.window.factor', 'double', '0.8', IGNORED, { min: 0.5, max: 1 }),
+  key('sasl.login.refresh.window.jitter', 'double', '0.05', IGNORED, { min: 0, max: 0.25 }),
+  key('sasl.login.refresh.min.period.seconds', 'short', '60', IGNORED, { min: 0, max: 900 }),
+  key('sasl.login.refresh.buffer.seconds', 'short', '300', IGNORED, { min: 0, max: 3600 }),
+  key('max.connections', 'int', '2147483647', IGNORED, { min: 0 }),
+  key('max.connection.creation.rate', 'int', '2147483647', IGNORED, { min: 0 }),
+  key('max.connections.per.ip', 'int', '2147483647', IGNORED, { min: 0 }),
+  key('max.connections.per.ip.overrides', 'string', '', IGNORED),
+  key('num.replica.fetchers', 'int', '1', IGNORED, { min: 1 }),
+  key('background.threads', 'int', '10', IGNORED, { min: 1 }),
+  key('metric.reporters', 'list', '', IGNORED),
+  key('config.providers', 'list', '', IGNORED),
+  key('producer.id.expiration.ms', 'int', '86400000', IGNORED, { min: 1 }),
+  key('transaction.partition.verification.enable', 'boolean', 'true', IGNORED),
+  key('remote.log.index.file.cache.total.size.bytes', 'long', '1073741824', IGNORED, { min: 1 }),
+  key('remote.fetch.max.wait.ms', 'int', '500', IGNORED, { min: 1 }),
+  key('remote.log.manager.copy.max.bytes.per.second', 'long', '9223372036854775807', IGNORED, { min: 1 }),
+  key('remote.log.manager.fetch.max.bytes.per.second', 'long', '9223372036854775807', IGNORED, { min: 1 }),
+  key('remote.list.offsets.request.timeout.ms', 'long', '30000', IGNORED, { min: 1 }),
+  key('remote.log.manager.copier.thread.pool.size', 'int', '10', IGNORED, { min: 1 }),
+  key('remote.log.manager.expiration.thread.pool.size', 'int', '10', IGNORED, { min: 1 }),
+  key('remote.log.manager.follower.thread.pool.size', 'int', '2', IGNORED, { min: 1 }),
+  key('remote.log.reader.threads', 'int', '10', IGNORED, { min: 1 }),
+  key('follower.fetch.last.tiered.offset.enable', 'boolean', 'false', IGNORED),
+  key('group.coordinator.cached.buffer.max.bytes', 'int', '1048588', IGNORED, { min: 524288 }),
+  key('share.coordinator.cached.buffer.max.bytes', 'int', '1048588', IGNORED, { min: 524288 }),
 ];
+
+/**
+ * Kafka 4.2's dynamic broker settings beyond the topic-config synonyms (DynamicBrokerConfig
+ * AllDynamicConfigs: security and listener settings, socket limits, thread pools, producer
+ * state, remote log and coordinator buffers). listeners and listener.security.protocol.map are
+ * dynamic in Kafka but not here: Samsa opens its listeners once, at start-up.
+ */
+const KAFKA_DYNAMIC = new Set([
+  'ssl.keystore.type', 'ssl.keystore.location', 'ssl.keystore.password', 'ssl.key.password', 'ssl.truststore.type',
+  'ssl.truststore.location', 'ssl.truststore.password', 'ssl.keystore.certificate.chain', 'ssl.keystore.key', 'ssl.truststore.certificates',
+  'principal.builder.class', 'ssl.protocol', 'ssl.provider', 'ssl.cipher.suites', 'ssl.enabled.protocols', 'ssl.keymanager.algorithm',
+  'ssl.trustmanager.algorithm', 'ssl.endpoint.identification.algorithm', 'ssl.secure.random.implementation', 'ssl.client.auth',
+  'ssl.engine.factory.class', 'sasl.mechanism.inter.broker.protocol', 'sasl.jaas.config', 'sasl.enabled.mechanisms',
+  'sasl.kerberos.service.name', 'sasl.kerberos.kinit.cmd', 'sasl.kerberos.ticket.renew.window.factor', 'sasl.kerberos.ticket.renew.jitter',
+  'sasl.kerberos.min.time.before.relogin', 'sasl.kerberos.principal.to.local.rules', 'sasl.login.refresh.window.factor',
+  'sasl.login.refresh.window.jitter', 'sasl.login.refresh.min.period.seconds', 'sasl.login.refresh.buffer.seconds',
+  'max.connections', 'max.connection.creation.rate', 'num.network.threads', 'max.connections.per.ip', 'max.connections.per.ip.overrides',
+  'num.io.threads', 'num.replica.fetchers', 'num.recovery.threads.per.data.dir', 'background.threads', 'metric.reporters', 'config.providers',
+  'producer.id.expiration.ms', 'transaction.partition.verification.enable', 'remote.log.index.file.cache.total.size.bytes',
+  'remote.fetch.max.wait.ms', 'remote.log.manager.copy.max.bytes.per.second', 'remote.log.manager.fetch.max.bytes.per.second',
+  'remote.list.offsets.request.timeout.ms', 'remote.log.manager.copier.thread.pool.size', 'remote.log.manager.expiration.thread.pool.size',
+  'remote.log.manager.follower.thread.pool.size', 'remote.log.reader.threads', 'follower.fetch.last.tiered.offset.enable',
+  'group.coordinator.cached.buffer.max.bytes', 'share.coordinator.cached.buffer.max.bytes',
+  'log.cleaner.threads', 'log.cleaner.dedupe.buffer.size', 'log.cleaner.io.buffer.load.factor', 'log.cleaner.io.buffer.size',
+  'log.cleaner.io.max.bytes.per.second', 'log.cleaner.backoff.ms',
+]);
+for (const k of OWN_KEYS) if (KAFKA_DYNAMIC.has(k.name)) k.dynamic = true;
+
+/** Key stores and trust stores: dynamic only per listener (listener.name.<l>.<key>), as in Kafka. */
+const LISTENER_ONLY = new Set([
+  'ssl.keystore.type', 'ssl.keystore.location', 'ssl.keystore.password', 'ssl.key.password', 'ssl.truststore.type',
+  'ssl.truststore.location', 'ssl.truststore.password', 'ssl.keystore.certificate.chain', 'ssl.keystore.key', 'ssl.truststore.certificates',
+]);
+
+/** Security and listener settings: dynamic per broker only, not at the cluster-wide default. */
+const PER_BROKER_ONLY = new Set(
+  [...KAFKA_DYNAMIC].filter((k) => LISTENER_ONLY.has(k) || /^(ssl\.|sasl\.)/.test(k) || k === 'principal.builder.class'),
+);
 
 /** Topic-config synonyms: the first of each topic config's list may change dynamically, as in Kafka. */
 const SYNONYM_KEYS: BrokerKeySpec[] = TOPIC_CONFIGS.flatMap((spec: ConfigSpec) =>
@@ -427,15 +496,30 @@ export class BrokerConfigStore {
    * `perBroker` selects the per-broker level, otherwise the cluster-wide default.
    */
   replace(perBroker: boolean, values: Record<string, string>, validateOnly: boolean): void {
-    const nonDynamic = Object.keys(values).filter((k) => BROKER_KEY_BY_NAME.has(k) && !BROKER_KEY_BY_NAME.get(k)!.dynamic);
+    // A listener's own value of a setting may change at run time even when the base setting cannot (Kafka checks the prefixed name).
+    const specOf = (k: string): BrokerKeySpec | undefined => {
+      const prefixed = BROKER_KEY_BY_NAME.has(k) ? undefined : listenerPrefixedSpec(k);
+      return prefixed ? { ...prefixed, dynamic: true } : BROKER_KEY_BY_NAME.get(k);
+    };
+    const nonDynamic = Object.keys(values).filter((k) => specOf(k) !== undefined && !specOf(k)!.dynamic);
     if (nonDynamic.length > 0) {
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: Set(${nonDynamic.join(', ')})`);
     }
+    const unprefixed = Object.keys(values).filter((k) => LISTENER_ONLY.has(k));
+    if (unprefixed.length > 0) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `These security configs can be dynamically updated only per-listener using the listener prefix: Set(${unprefixed.join(', ')})`);
+    }
     for (const [k, v] of Object.entries(values)) {
-      const spec = BROKER_KEY_BY_NAME.get(k);
+      const spec = specOf(k);
       if (!spec) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown broker config name: ${k}`);
-      const err = valueError(spec, v);
+      const err = valueError({ ...spec, name: k }, v);
       if (err) throw new KafkaError(ErrorCode.INVALID_CONFIG, err);
+    }
+    if (!perBroker) {
+      const brokerOnly = Object.keys(values).filter((k) => PER_BROKER_ONLY.has(k) || listenerPrefixedSpec(k) !== undefined);
+      if (brokerOnly.length > 0) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs at default cluster level, broker id must be specified: Set(${brokerOnly.join(', ')})`);
+      }
     }
     if (validateOnly) return;
     const target = perBroker ? this.layers.dynamicBroker : this.layers.dynamicDefault;

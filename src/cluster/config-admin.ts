@@ -20,7 +20,7 @@ import {
   TOPIC_CONFIG_BY_NAME,
   TOPIC_CONFIGS,
 } from './topic-config';
-import { BROKER_KEY_BY_NAME, BROKER_KEYS } from './broker-config';
+import { BROKER_KEY_BY_NAME, BROKER_KEYS, listenerPrefixedSpec } from './broker-config';
 
 export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -135,6 +135,23 @@ export function describeResource(
             documentation: k.doc,
           };
         });
+        // Listener-prefixed values set at run time (listener.name.<l>.<key>) are listed too, as Kafka does.
+        for (const [k, v] of Object.entries(store.layers.dynamicBroker)) {
+          const spec = BROKER_KEY_BY_NAME.has(k) ? undefined : listenerPrefixedSpec(k);
+          if (!spec || !wanted(k)) continue;
+          const sensitive = spec.type === 'password';
+          const value = sensitive ? null : v;
+          configs.push({
+            name: k,
+            value,
+            readOnly: false,
+            source: ConfigSource.DYNAMIC_BROKER,
+            isSensitive: sensitive,
+            synonyms: [{ name: k, value, source: ConfigSource.DYNAMIC_BROKER }],
+            type: CONFIG_TYPE_CODES[spec.type],
+            documentation: spec.doc,
+          });
+        }
         return { ...OK, configs };
       }
       case ResourceType.BROKER_LOGGER:

@@ -14,7 +14,9 @@
  * One header lookup per partition, nothing per record.
  * Topics with compression.type set to a codec, or compacted, take the slow path of
  * src/storage/produce-rewrite.ts (recompression, keys required) before those checks.
- * message.timestamp.before/after.max.ms apply to CreateTime topics only, as in Kafka.
+ * message.timestamp.before/after.max.ms apply to CreateTime topics only, as in Kafka; a batch
+ * whose header breaks them, or any batch once a "before" bound is set, is checked record by
+ * record there too. Records refused there are listed in record_errors (v8+).
  * Internal topics (__consumer_offsets, __transaction_state) refuse client writes with
  * INVALID_TOPIC_EXCEPTION, as Kafka does.
  * With the authorizer on: transactional batches need WRITE on the transactional id (else the
@@ -38,7 +40,7 @@ import { authorizerOf, findPartition } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
 import type { Partition } from '../cluster/topic-manager';
-import { produceRewrite } from '../storage/produce-rewrite';
+import { produceRewrite, RecordError } from '../storage/produce-rewrite';
 import { produceThrottleMs } from '../quota/hooks';
 
 type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
@@ -116,8 +118,8 @@ function hasTransactionalRecords(req: ProduceRequest): boolean {
   return false;
 }
 
-function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
-  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+function failed(index: number, errorCode: number, errorMessage: string | null = null, recordErrors: RecordError[] = []): PartitionResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
 }
 
 function appendPartition(
@@ -137,12 +139,19 @@ function appendPartition(
   if (topic.isInternal) return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
   const cfg = (n: string) => cluster.topics.config(topic, n);
   const createTime = cfg('message.timestamp.type') === 'CreateTime';
+  const beforeMaxMs = cfg('message.timestamp.before.max.ms');
+  const afterMaxMs = cfg('message.timestamp.after.max.ms');
+  const now = Date.now();
   const check = validateProducedRecords(records, Number(cfg('max.message.bytes')), {
     produceVersion: version,
-    timestampBeforeMaxMs: createTime ? Number(cfg('message.timestamp.before.max.ms')) : undefined,
-    timestampAfterMaxMs: createTime ? Number(cfg('message.timestamp.after.max.ms')) : undefined,
+    now,
+    timestampBeforeMaxMs: createTime ? Number(beforeMaxMs) : undefined,
+    timestampAfterMaxMs: createTime ? Number(afterMaxMs) : undefined,
   });
-  if (check.errorCode !== ErrorCode.NONE) {
+  // Records are checked one by one when the header failed the bounds (to name the records)
+  // or a "before" bound is set (records older than the batch's baseTimestamp hide from it).
+  const perRecordTimestamps = createTime && (check.timestampOutOfBounds === true || Number(beforeMaxMs) < Number.MAX_SAFE_INTEGER);
+  if (check.errorCode !== ErrorCode.NONE && !check.timestampOutOfBounds) {
     return failed(index, check.errorCode, check.message ?? errorName(check.errorCode));
   }
   const slow = produceRewrite(
@@ -153,13 +162,14 @@ function appendPartition(
       zstdLevel: Number(cfg('compression.zstd.level')),
       maxMessageBytes: Number(cfg('max.message.bytes')),
       partitionName: `${topic.name}-${index}`,
+      timestampBounds: perRecordTimestamps ? { now, beforeMaxMs, afterMaxMs } : undefined,
     },
     check.firstBatch,
   );
   if (slow) {
     return slow(records as Buffer).then((out) =>
       out.errorCode !== ErrorCode.NONE
-        ? failed(index, out.errorCode, 'message' in out ? out.message : null)
+        ? failed(index, out.errorCode, 'message' in out ? out.message : null, 'recordErrors' in out ? out.recordErrors : undefined)
         : appendChecked(cluster, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId),
     );
   }

@@ -1,6 +1,7 @@
 /**
  * ListOffsets (key 2), v1-11 (v0 too: its old-style offsets list holds the one answer).
- * Special timestamps: -1 latest, -2 earliest, -3 max timestamp (v7+), -4 earliest local
+ * Special timestamps: -1 latest, -2 earliest, -3 max timestamp (v7+: the first record with the
+ * log's largest timestamp and its batch's leader epoch, as Kafka 3.8+), -4 earliest local
  * (v8+, equal to earliest: no tiered storage), -5 earliest pending upload (v9+, none: -1).
  * A timestamp >= 0 finds the first record stamped at or after it: the time index locates
  * the batch, which is then read and decompressed (src/storage/timestamp-lookup.ts).
@@ -22,7 +23,7 @@ import { Handler } from '../server/handler-registry';
 import { Partition, Topic } from '../cluster/topic-manager';
 import { authorizerOf, leaderEpochError } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
-import { offsetForMaxTimestampExact, offsetForTimestampExact } from '../storage/timestamp-lookup';
+import { maxTimestampRecord, offsetForTimestampExact } from '../storage/timestamp-lookup';
 import type { ProducerStates } from '../storage/producer-states';
 
 const LATEST = -1;
@@ -75,7 +76,7 @@ async function answerPartition(
     oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
     timestamp: found.timestamp,
     offset: found.offset,
-    leaderEpoch: found.offset >= 0 ? partition.leaderEpoch : -1,
+    leaderEpoch: found.offset < 0 ? -1 : found.leaderEpoch ?? partition.leaderEpoch,
   };
 }
 
@@ -85,7 +86,7 @@ async function lookup(
   timestamp: number,
   version: number,
   lastStable: number,
-): Promise<{ offset: number; timestamp: number } | number> {
+): Promise<{ offset: number; timestamp: number; leaderEpoch?: number } | number> {
   const log = partition.log;
   switch (timestamp) {
     case LATEST:
@@ -94,7 +95,7 @@ async function lookup(
       return { offset: log.logStartOffset, timestamp: -1 };
     case MAX_TIMESTAMP:
       if (version < 7) return ErrorCode.UNSUPPORTED_VERSION;
-      return log.logEndOffset > log.logStartOffset ? offsetForMaxTimestampExact(log) : { offset: -1, timestamp: -1 };
+      return log.logEndOffset > log.logStartOffset ? maxTimestampRecord(log) : { offset: -1, timestamp: -1 };
     case EARLIEST_LOCAL:
       if (version < 8) return ErrorCode.UNSUPPORTED_VERSION;
       return { offset: log.logStartOffset, timestamp: -1 };

@@ -52,7 +52,8 @@
  *     against the "after" bound (exact) and its baseTimestamp against the "before" bound (exact
  *     when records are in time order, as producers write them).
  * Record-level checks that need decoded records (keys on compacted topics, per-record
- * timestamps, nested compression) are not done.
+ * timestamps and the record_errors naming them) are src/storage/produce-rewrite.ts's; a
+ * bounds failure here is flagged (timestampOutOfBounds) so Produce can name the records.
  */
 import { crc32c } from '@node-rs/crc32';
 import { ErrorCode } from './errors';
@@ -221,6 +222,8 @@ export interface ProducedRecordsCheck {
   maxTimestamp: number;
   /** Header of the first batch (producer id, epoch, sequence, transactional flag), if readable. */
   firstBatch: BatchHeader | null;
+  /** The INVALID_TIMESTAMP came from the before/after bounds (every other check passed). */
+  timestampOutOfBounds?: boolean;
 }
 
 function fail(
@@ -327,10 +330,10 @@ export function validateProducedRecords(
       const after = options.timestampAfterMaxMs;
       const before = options.timestampBeforeMaxMs;
       if (after !== undefined && h.maxTimestamp !== NO_TIMESTAMP && h.maxTimestamp - now > after) {
-        return fail(ErrorCode.INVALID_TIMESTAMP, `Timestamp ${h.maxTimestamp} is more than ${after} ms after the broker time ${now}`, batchCount, recordCount, maxTimestamp, firstBatch);
+        return { ...fail(ErrorCode.INVALID_TIMESTAMP, `Timestamp ${h.maxTimestamp} is more than ${after} ms after the broker time ${now}`, batchCount, recordCount, maxTimestamp, firstBatch), timestampOutOfBounds: true };
       }
       if (before !== undefined && h.baseTimestamp !== NO_TIMESTAMP && now - h.baseTimestamp > before) {
-        return fail(ErrorCode.INVALID_TIMESTAMP, `Timestamp ${h.baseTimestamp} is more than ${before} ms before the broker time ${now}`, batchCount, recordCount, maxTimestamp, firstBatch);
+        return { ...fail(ErrorCode.INVALID_TIMESTAMP, `Timestamp ${h.baseTimestamp} is more than ${before} ms before the broker time ${now}`, batchCount, recordCount, maxTimestamp, firstBatch), timestampOutOfBounds: true };
       }
     }
     recordCount += h.recordCount;

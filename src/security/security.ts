@@ -1,7 +1,7 @@
 /**
  * The broker's security state: listeners and their protocols, TLS settings, SASL
  * mechanisms and users, SCRAM credentials, delegation tokens. Handlers reach it as
- * `ctx.broker.security`; connections ask it for TLS options and SASL servers.
+ * `ctx.cluster.security`; connections ask it for TLS options and SASL servers.
  *
  * Settings are Kafka's keys, per listener with the `listener.name.<name>.` prefix first
  * (and `listener.name.<name>.<mechanism>.sasl.jaas.config` for JAAS), as Kafka reads them.
@@ -70,10 +70,14 @@ export class Security {
     for (const l of this.listeners) this.checkListener(l);
   }
 
-  /** A setting for one listener: `listener.name.<name>.<key>`, then `<key>` at any level, then Kafka's default. */
+  /**
+   * A setting for one listener: `listener.name.<name>.<key>` (dynamic or static), then `<key>` at
+   * any level, then Kafka's default. Read on each use, so dynamic SASL settings apply to the next
+   * authentication; TLS contexts are built at start-up, so TLS settings apply at the next start.
+   */
   setting(listenerName: string, key: string): string | null {
-    const prefixed = this.config.brokerProperties?.[`listener.name.${listenerName.toLowerCase()}.${key}`];
-    return prefixed !== undefined ? prefixed : this.settings.get(key);
+    const prefixed = this.settings.get(`listener.name.${listenerName.toLowerCase()}.${key}`);
+    return prefixed !== null ? prefixed : this.settings.get(key);
   }
 
   /** TLS server options of an SSL or SASL_SSL listener (built and checked at start-up). */

@@ -1,61 +1,72 @@
 /**
- * ListOffsets by timestamp at record precision, as Kafka answers it: the time index finds
- * the first batch whose max timestamp reaches the target, then that one batch is read and
- * (if compressed) decompressed to find the first record at or after the target. This is
- * the only place the broker looks inside a stored batch; Produce and Fetch never do.
+ * ListOffsets answers at record precision, as Kafka gives them; the only places the broker
+ * looks inside a stored batch (Produce and Fetch never do). One batch is read and (if
+ * compressed) decompressed per lookup:
+ *   - by timestamp: the time index finds the first batch whose max timestamp reaches the
+ *     target, then the first record at or after the target in it;
+ *   - MAX_TIMESTAMP (-3): the segments' running maximum names the batch that first reached
+ *     the log's largest timestamp, then the first record carrying it (KAFKA-16310, Kafka 3.8+:
+ *     not the batch's last offset), with that batch's leader epoch.
  */
 import * as fs from 'fs';
 import { decompress } from '../compression/codecs';
-import { readBatchHeader, RECORDS_OFFSET, LOG_OVERHEAD, TimestampType } from '../protocol/record-batch';
+import { BatchHeader, readBatchHeader, RECORDS_OFFSET, LOG_OVERHEAD, TimestampType } from '../protocol/record-batch';
 import { recordPositions } from '../protocol/record-reader';
 import type { PartitionLog, TimestampAndOffset } from './partition-log';
 
 export async function offsetForTimestampExact(log: PartitionLog, timestamp: number): Promise<TimestampAndOffset | null> {
   const found = log.offsetForTimestamp(timestamp);
   if (!found) return null;
-  return (await firstRecordInBatch(log, found.offset, timestamp)) ?? found;
+  const batch = readBatchHolding(log, found.offset);
+  // LogAppendTime batches carry one time for all records: the batch answer is exact.
+  if (!batch || batch.header.timestampType === TimestampType.LOG_APPEND_TIME || batch.header.maxTimestamp < timestamp) return found;
+  const exact = await firstRecord(batch, (ts) => ts >= timestamp, log.logStartOffset);
+  return exact ?? found;
 }
 
-/**
- * ListOffsets MAX_TIMESTAMP (-3): the record holding the largest timestamp, the first one if
- * several share it, as Kafka answers since 3.8 (KAFKA-16310); the segments only know the
- * batch that holds it.
- */
-export async function offsetForMaxTimestampExact(log: PartitionLog): Promise<TimestampAndOffset> {
-  const found = log.maxTimestampOffset();
-  if (found.offset < 0) return found;
-  return (await firstRecordInBatch(log, found.offset, found.timestamp)) ?? found;
+/** MAX_TIMESTAMP: the first record holding the log's largest timestamp, and its batch's leader epoch (-1 if unknown). */
+export async function maxTimestampRecord(log: PartitionLog): Promise<TimestampAndOffset & { leaderEpoch: number }> {
+  const best = log.maxTimestampOffset();
+  if (best.offset < 0) return { ...best, leaderEpoch: -1 };
+  const batch = readBatchHolding(log, best.offset);
+  if (!batch) return { ...best, leaderEpoch: -1 };
+  const h = batch.header;
+  const leaderEpoch = h.partitionLeaderEpoch >= 0 ? h.partitionLeaderEpoch : -1;
+  // Under LogAppendTime every record carries the batch time: its first record holds the maximum.
+  if (h.timestampType === TimestampType.LOG_APPEND_TIME) return { offset: Math.max(h.baseOffset, log.logStartOffset), timestamp: h.maxTimestamp, leaderEpoch };
+  const exact = await firstRecord(batch, (ts) => ts === best.timestamp, log.logStartOffset);
+  return { ...(exact ?? best), leaderEpoch };
 }
 
-/**
- * Reads the one batch holding `offset` and returns its first record (at or after the log
- * start) whose timestamp reaches `timestamp`, or null when the batch cannot say more than
- * its header (LogAppendTime batches give every record the batch time: their first record).
- */
-async function firstRecordInBatch(log: PartitionLog, offset: number, timestamp: number): Promise<TimestampAndOffset | null> {
-  const read = log.read(offset, 1);
-  const region = read.regions[0];
+interface StoredBatch {
+  header: BatchHeader;
+  fd: number;
+  position: number;
+}
+
+function readBatchHolding(log: PartitionLog, offset: number): StoredBatch | null {
+  const region = log.read(offset, 1).regions[0];
   if (!region || region.length < RECORDS_OFFSET) return null;
   const head = Buffer.allocUnsafe(RECORDS_OFFSET);
   fs.readSync(region.fd, head, 0, RECORDS_OFFSET, region.position);
-  const h = readBatchHeader(head, 0);
-  if (h.maxTimestamp < timestamp) return null;
-  if (h.timestampType === TimestampType.LOG_APPEND_TIME) {
-    return { offset: Math.max(h.baseOffset, log.logStartOffset), timestamp: h.maxTimestamp };
-  }
-  const size = LOG_OVERHEAD + h.batchLength;
-  const batch = Buffer.allocUnsafe(size);
-  fs.readSync(region.fd, batch, 0, size, region.position);
+  return { header: readBatchHeader(head, 0), fd: region.fd, position: region.position };
+}
+
+/** The first record of the batch (at or above logStart) whose timestamp passes `want`; null if none or undecodable. */
+async function firstRecord(batch: StoredBatch, want: (ts: number) => boolean, logStart: number): Promise<TimestampAndOffset | null> {
+  const h = batch.header;
+  const bytes = Buffer.allocUnsafe(LOG_OVERHEAD + h.batchLength);
+  fs.readSync(batch.fd, bytes, 0, bytes.length, batch.position);
   let payload: Buffer;
   try {
-    payload = await decompress(h.compression, batch.subarray(RECORDS_OFFSET));
+    payload = await decompress(h.compression, bytes.subarray(RECORDS_OFFSET));
   } catch {
     return null; // an undecodable payload still has a valid batch-level answer
   }
   for (const r of recordPositions(payload, h.recordCount)) {
     const ts = h.baseTimestamp + r.timestampDelta;
-    const at = h.baseOffset + r.offsetDelta;
-    if (ts >= timestamp && at >= log.logStartOffset) return { offset: at, timestamp: ts };
+    const offset = h.baseOffset + r.offsetDelta;
+    if (offset >= logStart && want(ts)) return { offset, timestamp: ts };
   }
   return null;
 }

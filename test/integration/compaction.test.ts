@@ -193,19 +193,68 @@ describe('log compaction through a real broker', () => {
     await expect(producer.send({ topic: 'create-time-bounded', messages: [{ key: 'a', value: 'x', timestamp: old }] })).rejects.toMatchObject({ type: 'INVALID_TIMESTAMP' });
   });
 
-  test('raw Produce with a keyless record on a compacted topic gets INVALID_RECORD with the message', async () => {
+  test('raw Produce with keyless records on a compacted topic: INVALID_RECORD naming exactly those records', async () => {
     const raw = await RawClient.connect(broker.port);
     try {
+      const records = [{ key: 'k0', value: 'v' }, { key: null, value: 'v' }, { key: 'k2', value: 'v' }, { key: null, value: 'v' }];
       const res = await raw.request(0, 9, {
         transactionalId: null,
         acks: -1,
         timeoutMs: 5000,
-        topicData: [{ name: 'compacted-keys', partitionData: [{ index: 0, records: buildBatch([{ key: null, value: 'v' }]) }] }],
+        topicData: [{ name: 'compacted-keys', partitionData: [{ index: 0, records: buildBatch(records) }] }],
       });
+      const why = 'Compacted topic cannot accept message without key in topic partition compacted-keys-0';
       expect(res.body.responses[0].partitionResponses[0]).toMatchObject({
         errorCode: ErrorCode.INVALID_RECORD,
-        errorMessage: 'Compacted topic cannot accept message without key in topic partition compacted-keys-0.',
+        baseOffset: -1,
+        recordErrors: [
+          { batchIndex: 1, batchIndexErrorMessage: why },
+          { batchIndex: 3, batchIndexErrorMessage: why },
+        ],
+        errorMessage:
+          'One or more records have been rejected due to 2 record errors in total, and only showing the first three errors at most: ' +
+          `[RecordError(batchIndex=1, message='${why}'), RecordError(batchIndex=3, message='${why}')]`,
       });
+    } finally {
+      raw.close();
+    }
+  });
+
+  test('raw Produce with records outside the timestamp bounds: INVALID_TIMESTAMP naming exactly those records', async () => {
+    await admin.createTopics({ topics: [{ topic: 'ts-bounded', configEntries: [{ name: 'message.timestamp.before.max.ms', value: '60000' }, { name: 'message.timestamp.after.max.ms', value: '60000' }] }] });
+    const raw = await RawClient.connect(broker.port);
+    try {
+      const now = Date.now();
+      const produce = async (records: { key: string; value: string; timestamp: number }[]) =>
+        (
+          await raw.request(0, 9, {
+            transactionalId: null,
+            acks: -1,
+            timeoutMs: 5000,
+            topicData: [{ name: 'ts-bounded', partitionData: [{ index: 0, records: buildBatch(records) }] }],
+          })
+        ).body.responses[0].partitionResponses[0];
+      // The header's baseTimestamp and maxTimestamp are both in bounds: only the records tell.
+      const stale = now - 3_600_000;
+      const p = await produce([
+        { key: 'a', value: 'x', timestamp: now },
+        { key: 'b', value: 'x', timestamp: stale },
+        { key: 'c', value: 'x', timestamp: now },
+      ]);
+      expect(p).toMatchObject({ errorCode: ErrorCode.INVALID_TIMESTAMP, errorMessage: 'One or more records have been rejected due to invalid timestamp' });
+      expect(p.recordErrors).toHaveLength(1);
+      expect(p.recordErrors[0].batchIndex).toBe(1);
+      expect(p.recordErrors[0].batchIndexErrorMessage).toMatch(new RegExp(String.raw`^Timestamp ${stale} of message with offset 1 is out of range\. The timestamp should be within \[\d+, \d+\]$`));
+      // A future record and a stale one, through the header's maxTimestamp check.
+      const q = await produce([
+        { key: 'a', value: 'x', timestamp: now + 3_600_000 },
+        { key: 'b', value: 'x', timestamp: now },
+        { key: 'c', value: 'x', timestamp: stale },
+      ]);
+      expect(q.errorCode).toBe(ErrorCode.INVALID_TIMESTAMP);
+      expect(q.recordErrors.map((e: { batchIndex: number }) => e.batchIndex)).toEqual([0, 2]);
+      const ok = await produce([{ key: 'a', value: 'x', timestamp: now }]);
+      expect(ok).toMatchObject({ errorCode: ErrorCode.NONE, recordErrors: [], errorMessage: null });
     } finally {
       raw.close();
     }
