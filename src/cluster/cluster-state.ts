@@ -24,6 +24,7 @@ import { Security, withDevTls } from '../security/security';
 import { Authorizer } from '../security/acl/authorizer';
 import { ClientQuotaStore } from '../quota/store';
 import { QuotaManager } from '../quota/manager';
+import { GroupConfigStore } from '../coordinator/group/group-configs';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -48,6 +49,8 @@ export class ClusterState {
   readonly acls: Authorizer;
   /** Client quotas: the durable settings (quotas.store) and their enforcement. */
   readonly quotas: QuotaManager;
+  /** Per-group settings (config resource type GROUP). */
+  readonly groupConfigs: GroupConfigStore;
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
 
@@ -72,6 +75,7 @@ export class ClusterState {
       offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
     });
     this.txn.start();
+    this.groupConfigs = new GroupConfigStore(config.dataDir, this.settings, log.child({ component: 'group-configs' }));
     this.security = new Security(config, this.settings, log.child({ component: 'security' }));
     this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
     const quotaLog = log.child({ component: 'quotas' });

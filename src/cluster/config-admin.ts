@@ -9,6 +9,7 @@
  * refused with INVALID_REQUEST.
  */
 import type { ClusterState } from './cluster-state';
+import { GROUP_KEYS } from '../coordinator/group/group-configs';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { topicNameError, Topic } from './topic-manager';
 import {
@@ -157,6 +158,29 @@ export function describeResource(
       case ResourceType.BROKER_LOGGER:
         brokerLevel(nodeId, name);
         return { ...OK, configs: [] };
+      case ResourceType.GROUP: {
+        if (name === '') throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Group name must not be empty');
+        const own = cluster.groupConfigs.overrides(name);
+        const configs = GROUP_KEYS.filter((k) => wanted(k.name)).map((k) => {
+          const mine = own[k.name];
+          const value = cluster.groupConfigs.effective(name, k.name);
+          const source = mine !== undefined ? ConfigSource.GROUP : ConfigSource.DEFAULT;
+          return {
+            name: k.name,
+            value,
+            readOnly: false,
+            source,
+            isSensitive: false,
+            synonyms: [
+              ...(mine !== undefined ? [{ name: k.name, value: mine, source: ConfigSource.GROUP }] : []),
+              ...(k.brokerDefault ? [{ name: k.brokerDefault, value: cluster.settings.get(k.brokerDefault), source: cluster.settings.resolve(k.brokerDefault).source }] : []),
+            ],
+            type: CONFIG_TYPE_CODES[k.type],
+            documentation: k.doc,
+          };
+        });
+        return { ...OK, configs };
+      }
       default:
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${type}`);
     }
@@ -215,6 +239,10 @@ export function incrementalAlterResource(
       current = { ...topic.configs };
       isList = (k) => TOPIC_CONFIG_BY_NAME.get(k)?.type === 'list';
       listDefault = (k) => TOPIC_CONFIG_BY_NAME.get(k)?.defaultValue ?? null;
+    } else if (type === ResourceType.GROUP) {
+      current = cluster.groupConfigs.overrides(name);
+      isList = () => false;
+      listDefault = () => null;
     } else if (type === ResourceType.BROKER) {
       const perBroker = brokerLevel(nodeId, name);
       current = cluster.settings.dynamicValues(perBroker);
@@ -271,6 +299,9 @@ function applyValues(cluster: ClusterState, nodeId: number, type: number, name: 
       }
       return;
     }
+    case ResourceType.GROUP:
+      cluster.groupConfigs.replace(name, values, validateOnly);
+      return;
     case ResourceType.BROKER_LOGGER:
       throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Changing broker log levels is not supported; use --log-level');
     default:

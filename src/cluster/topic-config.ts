@@ -36,6 +36,8 @@ export const ConfigSource = {
   STATIC_BROKER: 4,
   DEFAULT: 5,
   DYNAMIC_BROKER_LOGGER: 6,
+  CLIENT_METRICS: 7,
+  GROUP: 8,
 } as const;
 
 export interface Synonym {

@@ -117,6 +117,8 @@ export interface ConsumerGroupSettings {
   consumerHeartbeatIntervalMs: number;
   /** group.consumer.max.size */
   consumerMaxSize: number;
+  /** A group's own consumer.session.timeout.ms / consumer.heartbeat.interval.ms (GROUP configs), when it has them. */
+  perGroup?: (groupId: string) => { sessionTimeoutMs: number; heartbeatIntervalMs: number };
 }
 
 export const DEFAULT_CONSUMER_GROUP_SETTINGS: ConsumerGroupSettings = {
@@ -391,7 +393,7 @@ export class ConsumerGroupCoordinator {
       errorMessage: null,
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
-      heartbeatIntervalMs: this.settings.consumerHeartbeatIntervalMs,
+      heartbeatIntervalMs: this.timing(group.groupId).heartbeatIntervalMs,
       assignment: p.memberEpoch === 0 || changed ? toWire(member.assigned) : null,
     };
   }
@@ -673,13 +675,23 @@ export class ConsumerGroupCoordinator {
 
   // ================================================================ timers
 
+  /** Session timeout and heartbeat interval in force for a group (its GROUP configs, else the broker's). */
+  private timing(groupId: string): { sessionTimeoutMs: number; heartbeatIntervalMs: number } {
+    return (
+      this.settings.perGroup?.(groupId) ?? {
+        sessionTimeoutMs: this.settings.consumerSessionTimeoutMs,
+        heartbeatIntervalMs: this.settings.consumerHeartbeatIntervalMs,
+      }
+    );
+  }
+
   private scheduleSession(group: ConsumerGroup, m: ConsumerGroupMember): void {
     if (m.sessionTimer) clearTimeout(m.sessionTimer);
     m.sessionTimer = setTimeout(() => {
       m.sessionTimer = null;
       if (this.isClosed() || group.members.get(m.memberId) !== m) return;
       this.removeMember(group, m, 'session timeout');
-    }, this.settings.consumerSessionTimeoutMs);
+    }, this.timing(group.groupId).sessionTimeoutMs);
     m.sessionTimer.unref();
   }
 

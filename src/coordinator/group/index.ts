@@ -29,6 +29,10 @@ function configFrom(cluster: ClusterState): GroupCoordinatorConfig {
       b.offsetsRetentionMinutes !== undefined ? b.offsetsRetentionMinutes * 60_000 : DEFAULT_GROUP_CONFIG.offsetsRetentionMs,
     consumerSessionTimeoutMs: b.groupConsumerSessionTimeoutMs ?? DEFAULT_GROUP_CONFIG.consumerSessionTimeoutMs,
     consumerHeartbeatIntervalMs: b.groupConsumerHeartbeatIntervalMs ?? DEFAULT_GROUP_CONFIG.consumerHeartbeatIntervalMs,
+    perGroup: (groupId) => ({
+      sessionTimeoutMs: cluster.groupConfigs.number(groupId, 'consumer.session.timeout.ms'),
+      heartbeatIntervalMs: cluster.groupConfigs.number(groupId, 'consumer.heartbeat.interval.ms'),
+    }),
   };
 }
 
