@@ -135,4 +135,28 @@ describe('KIP-848 consumer groups through the raw client', () => {
     const regex = await heartbeat(1, { memberId: 'x', memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicRegex: 'kip[', topicPartitions: [] });
     expect(regex.body.errorCode).toBe(ErrorCode.INVALID_REGULAR_EXPRESSION);
   });
+
+  test('a named topic first, then a regex: the regex\'s topics come one heartbeat after it (as Kafka resolves regexes in the background)', async () => {
+    const mk = async (name: string, partitions: number) =>
+      (await c.request(19, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })).body.topics[0].topicId as string;
+    const named = await mk('rx-named', 2);
+    const matched = await mk('rx-match-1', 3);
+    const hb = async (body: object) =>
+      (await c.request(68, 1, { groupId: 'g-regex', instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...body })).body;
+    const first = await hb({ memberId: 'rx-member-000000000000', memberEpoch: 0, subscribedTopicNames: ['rx-named'], topicPartitions: [] });
+    expect(first.assignment).toEqual({ topicPartitions: [{ topicId: named, partitions: [0, 1] }] });
+    const owned = first.assignment.topicPartitions;
+    const resub = await hb({ memberId: 'rx-member-000000000000', memberEpoch: first.memberEpoch, subscribedTopicNames: [], subscribedTopicRegex: 'rx-match-.*', topicPartitions: owned });
+    expect(resub.errorCode).toBe(0);
+    // The heartbeat that brings the regex does not assign its topics yet.
+    expect((resub.assignment?.topicPartitions ?? []).some((t: { topicId: string }) => t.topicId === matched)).toBe(false);
+    let last = resub;
+    let current = resub.assignment?.topicPartitions ?? owned;
+    // An assignment of null means "unchanged": the member keeps what it was last given.
+    for (let i = 0; i < 5 && !current.some((t: { topicId: string }) => t.topicId === matched); i++) {
+      last = await hb({ memberId: 'rx-member-000000000000', memberEpoch: last.memberEpoch, topicPartitions: current });
+      current = last.assignment?.topicPartitions ?? current;
+    }
+    expect(current).toEqual([{ topicId: matched, partitions: [0, 1, 2] }]);
+  });
 });

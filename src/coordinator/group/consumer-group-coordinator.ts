@@ -350,6 +350,7 @@ export class ConsumerGroupCoordinator {
       if (regex !== member.subscribedTopicRegex) {
         member.subscribedTopicRegex = regex;
         bump = true;
+        if (regex !== null && !group.resolvedRegexes.has(regex)) this.resolveRegexLater(group, regex);
       }
     }
     if (p.serverAssignor !== null && p.serverAssignor !== member.serverAssignor) {
@@ -620,10 +621,26 @@ export class ConsumerGroupCoordinator {
       if (g.kind !== 'consumer') continue;
       g.assignorName = preferredAssignor(g);
       for (const m of g.members.values()) {
+        // Regexes stored with the group were resolved before the restart.
+        if (m.subscribedTopicRegex !== null) g.resolvedRegexes.add(m.subscribedTopicRegex);
         this.scheduleSession(g, m);
         this.scheduleRevocationDeadline(g, m);
       }
     }
+  }
+
+  /**
+   * Resolves a new subscription regex after the current heartbeat is answered, as Kafka does
+   * in the background: members get the regex's topics at their next heartbeat.
+   */
+  private resolveRegexLater(group: ConsumerGroup, regex: string): void {
+    setImmediate(() => {
+      if (this.isClosed() || group.resolvedRegexes.has(regex)) return;
+      // The next heartbeat sees the regex's topics in the subscription metadata, which moves
+      // the group epoch and gives the members their new assignment.
+      group.resolvedRegexes.add(regex);
+      this.log.info('subscription regex resolved', { group: group.groupId, regex });
+    });
   }
 
   private bumpGroupEpoch(group: ConsumerGroup): void {
@@ -632,7 +649,7 @@ export class ConsumerGroupCoordinator {
 
   private subscriptionMetadata(group: ConsumerGroup, topics: TopicCatalog): Map<string, { topicId: string; partitions: number }> {
     const names = group.subscribedTopicNames();
-    const regexes = [...group.members.values()].map((m) => m.subscribedTopicRegex).filter((r): r is string => r !== null);
+    const regexes = [...group.members.values()].map((m) => m.subscribedTopicRegex).filter((r): r is string => r !== null && group.resolvedRegexes.has(r));
     if (regexes.length > 0) {
       const compiled = regexes.map(compileRegex).filter((r): r is RegExp => r !== null);
       for (const name of topics.names()) if (compiled.some((r) => r.test(name))) names.add(name);
@@ -645,10 +662,11 @@ export class ConsumerGroupCoordinator {
     return out;
   }
 
-  private memberTopics(m: ConsumerGroupMember, metadata: Map<string, { topicId: string; partitions: number }>): Set<string> {
+  private memberTopics(group: ConsumerGroup, m: ConsumerGroupMember, metadata: Map<string, { topicId: string; partitions: number }>): Set<string> {
     const out = new Set<string>();
     for (const t of m.subscribedTopicNames) if (metadata.has(t)) out.add(t);
-    const r = m.subscribedTopicRegex === null ? null : compileRegex(m.subscribedTopicRegex);
+    const resolved = m.subscribedTopicRegex !== null && group.resolvedRegexes.has(m.subscribedTopicRegex);
+    const r = resolved ? compileRegex(m.subscribedTopicRegex as string) : null;
     if (r) for (const name of metadata.keys()) if (r.test(name)) out.add(name);
     return out;
   }
@@ -659,7 +677,7 @@ export class ConsumerGroupCoordinator {
     const name = preferredAssignor(group);
     const members = [...group.members.values()].map((m) => ({
       memberId: m.memberId,
-      topics: this.memberTopics(m, group.subscriptionMetadata),
+      topics: this.memberTopics(group, m, group.subscriptionMetadata),
       current: group.targetAssignment.get(m.memberId) ?? new Map<string, Set<number>>(),
     }));
     group.targetAssignment = assign(name, members, group.subscriptionMetadata);
@@ -754,7 +772,7 @@ export class ConsumerGroupCoordinator {
   /** Topics the group's members subscribe to (names, and regex matches as of the last assignment). */
   subscribedTopics(group: ConsumerGroup): Set<string> {
     const out = group.subscribedTopicNames();
-    for (const m of group.members.values()) for (const t of this.memberTopics(m, group.subscriptionMetadata)) out.add(t);
+    for (const m of group.members.values()) for (const t of this.memberTopics(group, m, group.subscriptionMetadata)) out.add(t);
     return out;
   }
 }

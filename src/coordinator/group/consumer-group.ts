@@ -90,6 +90,12 @@ export class ConsumerGroup extends GroupBase {
   assignorName = 'uniform';
   /** Ids of members this coordinator removed (recent ones): they get UNKNOWN_MEMBER_ID, others FENCED_MEMBER_EPOCH. */
   readonly departed = new Set<string>();
+  /**
+   * Subscription regexes resolved at least once. As in Kafka, a new regex is resolved after
+   * the heartbeat that brought it (named topics are assigned first); its topics then come
+   * with a new group epoch. Once resolved it is matched at every assignment.
+   */
+  readonly resolvedRegexes = new Set<string>();
 
   get state(): ConsumerGroupState {
     if (this.members.size === 0) return 'Empty';

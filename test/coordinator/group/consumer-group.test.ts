@@ -199,18 +199,40 @@ describe('ConsumerGroupHeartbeat', () => {
     expect(bad({ memberEpoch: -2, instanceId: null }).errorMessage).toBe("InstanceId can't be null.");
   });
 
-  test('a regular expression subscription and the range assignor', () => {
+  test('a regular expression subscription and the range assignor: the regex is resolved after the joining heartbeat', () => {
     const c = make();
     const r = join(c, 'm1', { subscribedTopicNames: null, subscribedTopicRegex: 'ord.*|us.rs', serverAssignor: 'range' });
-    expect(r.assignment).toEqual([
+    // As in Kafka, the new regex is resolved in the background: nothing is assigned yet.
+    expect(r).toMatchObject({ errorCode: 0, memberEpoch: 1 });
+    expect(r.assignment ?? []).toEqual([]);
+    jest.advanceTimersByTime(1); // the background regex resolution (setImmediate)
+    const next = hb(c, { memberId: 'm1', memberEpoch: 1, topicPartitions: [] });
+    expect(next.memberEpoch).toBe(2);
+    expect(next.assignment).toEqual([
       { topicId: ORDERS, partitions: [0, 1, 2, 3, 4, 5] },
       { topicId: USERS, partitions: [0, 1, 2] },
     ]);
     const d = c.describeConsumerGroup('cg', catalog);
-    expect(d).toMatchObject({ groupState: 'Stable', groupEpoch: 1, assignmentEpoch: 1, assignorName: 'range' });
+    expect(d).toMatchObject({ groupState: 'Stable', groupEpoch: 2, assignmentEpoch: 2, assignorName: 'range' });
     if (d === null || d === 'classic') throw new Error('not described');
-    expect(d.members[0]).toMatchObject({ memberId: 'm1', memberEpoch: 1, subscribedTopicRegex: 'ord.*|us.rs' });
+    expect(d.members[0]).toMatchObject({ memberId: 'm1', memberEpoch: 2, subscribedTopicRegex: 'ord.*|us.rs' });
     expect(d.members[0].assignment.map((t) => t.topicName)).toEqual(['orders', 'users']);
+  });
+
+  test('named topics first, then a regex added later (librdkafka resubscribe sequence)', () => {
+    const c = make();
+    const first = join(c, 'm1', { subscribedTopicNames: ['users'] });
+    expect(first.assignment).toEqual([{ topicId: USERS, partitions: [0, 1, 2] }]);
+    const ack = hb(c, { memberId: 'm1', memberEpoch: first.memberEpoch, topicPartitions: first.assignment });
+    // Resubscribe: the regex alone; its topics come one heartbeat later.
+    const moved = hb(c, { memberId: 'm1', memberEpoch: ack.memberEpoch, subscribedTopicNames: [], subscribedTopicRegex: 'ord.*', topicPartitions: first.assignment });
+    expect(moved.errorCode).toBe(0);
+    jest.advanceTimersByTime(1); // the background regex resolution (setImmediate)
+    let last = hb(c, { memberId: 'm1', memberEpoch: moved.memberEpoch, topicPartitions: moved.assignment ?? first.assignment });
+    for (let i = 0; i < 3 && (last.assignment === null || last.assignment.length === 0 || last.assignment[0].topicId !== ORDERS); i++) {
+      last = hb(c, { memberId: 'm1', memberEpoch: last.memberEpoch, topicPartitions: last.assignment ?? [] });
+    }
+    expect(last.assignment).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3, 4, 5] }]);
   });
 
   test('a static member leaving with epoch -2 keeps its partitions for its comeback', () => {
