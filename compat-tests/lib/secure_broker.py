@@ -36,6 +36,13 @@ PROTOCOLS = {'PLAINTEXT': 'PLAINTEXT', 'SSL': 'SSL', 'MTLS': 'SSL',
 
 
 class SecureBroker:
+    LISTENERS = LISTENERS
+    NEEDS_TLS = True
+
+    @staticmethod
+    def cli():
+        return CLI
+
     def __init__(self, prefix):
         self.dir = tempfile.mkdtemp(prefix='samsa-compat-%s-' % prefix)
         self.data = os.path.join(self.dir, 'data')
@@ -83,8 +90,8 @@ class SecureBroker:
             self.addresses[name] = '%s:%s' % (host, port)
         m = re.search(r' tls-dev-ca=(\S+)', line)
         self.ca_file = m.group(1) if m else None
-        missing = [n for n in LISTENERS if n not in self.addresses]
-        if missing or not self.ca_file:
+        missing = [n for n in self.LISTENERS if n not in self.addresses]
+        if missing or (self.NEEDS_TLS and not self.ca_file):
             self.kill()
             raise Failure('ready line lacks listeners %s or tls-dev-ca: %r' % (missing, line))
 

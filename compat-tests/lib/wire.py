@@ -4,6 +4,7 @@ cannot do them (kcat cannot create topics or read committed offsets).
 create_topic(name, partitions)           CreateTopics v2
 committed_offsets(group, topic, parts)   OffsetFetch v1 -> {partition: offset}
 describe_group(group)                    DescribeGroups v0 -> (state, protocol_type, protocol, [member ids])
+create_acls(bindings, address)           CreateAcls v1 -> [error codes]
 """
 import socket
 import struct
@@ -44,8 +45,8 @@ class _Reader:
         return b
 
 
-def _request(api_key, version, body, timeout=10.0):
-    host, port = bootstrap().rsplit(':', 1)
+def _request(api_key, version, body, timeout=10.0, address=None):
+    host, port = (address or bootstrap()).rsplit(':', 1)
     header = struct.pack('>hhi', api_key, version, 1) + _string('samsa-compat-wire')
     frame = header + body
     with socket.create_connection((host, int(port)), timeout=timeout) as s:
@@ -67,10 +68,10 @@ def _recv(s, n):
     return out
 
 
-def create_topic(name, partitions):
+def create_topic(name, partitions, address=None):
     """Creates a topic; an existing one is fine. Returns the error code."""
     body = struct.pack('>i', 1) + _string(name) + struct.pack('>ihii', partitions, 1, 0, 0) + struct.pack('>ib', 10000, 0)
-    r = _request(19, 2, body)
+    r = _request(19, 2, body, address=address)
     r.take('>i')  # throttle
     n = r.take('>i')
     code = 0
@@ -133,3 +134,20 @@ def api_versions():
         key = r.take('>h')
         out[key] = (r.take('>h'), r.take('>h'))
     return out
+
+
+# Kafka's ACL codes: resource TOPIC 2, GROUP 3; pattern LITERAL 3, PREFIXED 4;
+# operation READ 3, WRITE 4, DESCRIBE 8; permission DENY 2, ALLOW 3.
+def create_acls(bindings, address):
+    """CreateAcls v1 on `address` (a listener where the caller may alter ACLs).
+    bindings: (resource_type, name, pattern_type, principal, host, operation, permission)."""
+    body = struct.pack('>i', len(bindings))
+    for rt, name, pt, principal, host, op, perm in bindings:
+        body += struct.pack('>b', rt) + _string(name) + struct.pack('>b', pt) + _string(principal) + _string(host) + struct.pack('>bb', op, perm)
+    r = _request(30, 1, body, address=address)
+    r.take('>i')  # throttle
+    codes = []
+    for _ in range(r.take('>i')):
+        codes.append(r.take('>h'))
+        r.string()
+    return codes
