@@ -23,6 +23,8 @@ import { groupOffsetsParticipant } from './coordinator/txn/group-offsets';
 import { isTlsProtocol, Security, withDevTls } from './security/security';
 import type { ListenerSpec } from './server/listeners';
 import { Authorizer } from './security/acl/authorizer';
+import type { BrokerMetrics } from './http/metrics';
+import type { HttpServer } from './http/server';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -49,6 +51,14 @@ export class Broker {
   /** Bound port per listener name. */
   private readonly boundPorts = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Bytes sent by connections already closed (metrics: zero-copy next to copy path). */
+  private readonly closedSent = { zeroCopy: 0, copied: 0 };
+  /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
+  metrics: BrokerMetrics | null = null;
+  /** The console / metrics / health HTTP server (src/http/), when on. */
+  http: HttpServer | null = null;
+  /** When listen() finished (the console's uptime). */
+  startedAt = Date.now();
 
   readonly config: BrokerConfig;
 
@@ -95,13 +105,18 @@ export class Broker {
   }
 
   async listen(): Promise<void> {
+    const httpPort = this.config.httpPort ?? null;
+    // Loaded only when on: a broker without the HTTP server does not pay for prom-client.
+    if (httpPort !== null) this.metrics = new (await import('./http/metrics')).BrokerMetrics(this);
     try {
       for (const l of this.security.listeners) this.servers.push(await this.listenOn(l));
+      if (httpPort !== null) this.http = await (await import('./http/server')).startHttpServer(this, this.config.httpHost || this.config.host, httpPort);
     } catch (err) {
       for (const s of this.servers) s.close();
       this.servers = [];
       throw err;
     }
+    this.startedAt = Date.now();
     // flush.ms is time-based: check it even when no produce arrives (Kafka's log flusher).
     this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
     this.flushTimer.unref();
@@ -113,6 +128,7 @@ export class Broker {
       const accept = (socket: net.Socket) => {
         const conn = new Connection(socket, this, this.nextConnectionId++, listener);
         this.connections.add(conn);
+        this.metrics?.connectionAccepted(listener.name);
       };
       let server: net.Server;
       if (isTlsProtocol(listener.securityProtocol)) {
@@ -136,13 +152,38 @@ export class Broker {
   }
 
   connectionClosed(conn: Connection): void {
-    this.connections.delete(conn);
+    if (this.connections.delete(conn)) {
+      this.closedSent.zeroCopy += conn.zeroCopyBytes;
+      this.closedSent.copied += conn.copiedBytes;
+    }
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /** Response bytes sent so far, by sendfile(2) and through socket writes, closed connections included. */
+  sentBytes(): { zeroCopy: number; copied: number } {
+    let { zeroCopy, copied } = this.closedSent;
+    for (const c of this.connections) {
+      zeroCopy += c.zeroCopyBytes;
+      copied += c.copiedBytes;
+    }
+    return { zeroCopy, copied };
+  }
+
+  /** Whether the broker is accepting connections (health checks). */
+  get listening(): boolean {
+    return this.servers.length > 0;
   }
 
   async close(): Promise<void> {
     const servers = this.servers;
     this.servers = [];
     if (this.flushTimer) clearInterval(this.flushTimer);
+    const http = this.http;
+    this.http = null;
+    await http?.close();
     await this.maintenance.stop();
     for (const c of this.connections) c.destroy();
     this.waiters.wakeAll();

@@ -188,6 +188,7 @@ function appendChecked(
     const { baseOffset, lastOffset, logAppendTimeMs } = partition.log.append(records as Buffer, partition.leaderEpoch);
     if (producers) producers.onDataAppended(batch!, baseOffset, lastOffset);
     broker.waiters.notify(partition.topic.name, index);
+    broker.metrics?.produced(topic.name, lastOffset - baseOffset + 1, records.length);
     return {
       index,
       errorCode: ErrorCode.NONE,

@@ -48,13 +48,19 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
     for (;;) {
       const { response, bytes, hasError } = readOnce(ctx, req, denied);
       const remaining = deadline - Date.now();
-      if (bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed) return response;
+      if (bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed) return counted(ctx, req, response);
       const watched = watchedPartitions(ctx, req);
-      if (watched.length === 0) return response;
+      if (watched.length === 0) return counted(ctx, req, response);
       await ctx.broker.waiters.wait(watched, remaining);
     }
   },
 };
+
+/** The response, counted in the broker's metrics (bytes and offsets out per topic) when they are on. */
+function counted(ctx: RequestContext, req: FetchRequest, response: Encodable<FetchResponse>): Encodable<FetchResponse> {
+  ctx.broker.metrics?.fetched(ctx.header.apiVersion >= 13, req, response);
+  return response;
+}
 
 function topLevelError(errorCode: number): Encodable<FetchResponse> {
   return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };

@@ -89,6 +89,15 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
+  /** Bytes sent with sendfile(2), and through the socket's own writes (metrics). */
+  get zeroCopyBytes(): number {
+    return this.sender.directBytes;
+  }
+
+  get copiedBytes(): number {
+    return this.socket.bytesWritten;
+  }
+
   /** SASL's principal on SASL listeners, the client certificate's on SSL with client auth, else ANONYMOUS. */
   get principal(): KafkaPrincipal {
     return this.sasl ? (this.sasl.principal ?? ANONYMOUS) : this.certificatePrincipal;
@@ -269,10 +278,16 @@ export class Connection implements ConnectionInfo {
       broker: this.broker,
       connection: this,
     };
+    const metrics = this.broker.metrics;
+    const started = metrics === null ? 0 : performance.now();
     let result = api.handler.handle(ctx, request);
     if (result instanceof Promise) result = await result;
-    if (result === NO_RESPONSE || this.closed) return;
+    if (result === NO_RESPONSE || this.closed) {
+      metrics?.request(apiKey, apiVersion, started, null);
+      return;
+    }
     await this.sendResponse(correlationId, apiKey, apiVersion, flexible, result);
+    metrics?.request(apiKey, apiVersion, started, result);
     if (this.closeAfterReply !== null) this.close(this.closeAfterReply);
   }
 

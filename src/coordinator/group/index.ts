@@ -73,6 +73,11 @@ export function groupCoordinator(broker: Broker): GroupCoordinator {
   return entry(broker).coordinator;
 }
 
+/** The coordinator if a client request already loaded it, else null (metrics must not load it). */
+export function loadedGroupCoordinator(broker: Broker): GroupCoordinator | null {
+  return coordinators.get(broker)?.coordinator ?? null;
+}
+
 /** Creates __consumer_offsets if needed (FindCoordinator for a group does this, as in Kafka). */
 export function ensureOffsetsTopic(broker: Broker): void {
   entry(broker).store.ensureTopic();
