@@ -16,6 +16,8 @@ export interface BrokerProcess {
   readonly address: string;
   /** Bound port of every listener by name (PLAINTEXT, SSL, SASL_PLAINTEXT, ...). */
   readonly listenerPorts: Record<string, number>;
+  /** Port of the console / metrics HTTP server (`http=` on the startup line); null when off. */
+  readonly httpPort: number | null;
   /** The development CA file (--tls-dev), if the broker printed one. */
   readonly devCaFile: string | null;
   readonly stderr: () => string;
@@ -41,9 +43,11 @@ export async function startBrokerProcess(
 ): Promise<BrokerProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const dataDir = opts.dataDir ?? tempDataDir();
+  // A free HTTP port unless the test picks one: the CLI's fixed 9644 would collide between brokers.
+  const httpArgs = (opts.args ?? []).some((a) => a.startsWith('--http-port')) ? [] : ['--http-port', '0'];
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])],
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...httpArgs, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   let err = '';
@@ -77,6 +81,7 @@ export async function startBrokerProcess(
     address: `127.0.0.1:${port}`,
     listenerPorts,
     devCaFile: /tls-dev-ca=(\S+)/.exec(line)?.[1] ?? null,
+    httpPort: / http=\S*:(\d+)/.test(line) ? Number(/ http=\S*:(\d+)/.exec(line)![1]) : null,
     stderr: () => err,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
