@@ -39,12 +39,13 @@ export function tempDataDir(prefix = 'samsa-test-'): string {
 }
 
 export async function startBrokerProcess(
-  opts: { dataDir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+  /** httpPort: --http-port to pass (default 0, a free port); null passes none (the CLI default or a config file decides). */
+  opts: { dataDir?: string; port?: number; httpPort?: number | 'none' | null; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BrokerProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const dataDir = opts.dataDir ?? tempDataDir();
   // A free HTTP port unless the test picks one: the CLI's fixed 9644 would collide between brokers.
-  const httpArgs = (opts.args ?? []).some((a) => a.startsWith('--http-port')) ? [] : ['--http-port', '0'];
+  const httpArgs = opts.httpPort === null || (opts.args ?? []).some((a) => a.startsWith('--http-port')) ? [] : ['--http-port', String(opts.httpPort ?? 0)];
   const child: ChildProcess = spawn(
     process.execPath,
     [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...httpArgs, ...(opts.args ?? [])],
