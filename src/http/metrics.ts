@@ -2,12 +2,11 @@
  * Prometheus metrics of one broker (served at /metrics by src/http/server.ts).
  *
  * Each broker has its own prom-client Registry: tests run several brokers in one process and
- * the global registry would mix them. The request path only increments counters (children
- * cached per topic / API so no label hashing happens per request); everything that describes
- * state (log sizes, offsets, lag, connections, parked fetches) is read when Prometheus
- * scrapes, in `collect()` callbacks.
+ * the global registry would mix them. The request path only adds to plain numbers (see
+ * `scraped`); everything that describes state (log sizes, offsets, lag, connections, parked
+ * fetches) is read when Prometheus scrapes, in `collect()` callbacks.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Broker } from '../broker';
 import type { FetchRequest, FetchResponse } from '../protocol/generated';
 import { API_CODECS } from '../protocol/generated';
@@ -15,15 +14,30 @@ import type { Encodable } from '../protocol/encodable';
 import { errorName } from '../protocol/errors';
 import { loadedGroupCoordinator } from '../coordinator/group';
 
-type Inc = { inc(v?: number): void };
-type Observe = { observe(v: number): void };
-
-interface TopicCounters {
-  messages: Inc;
-  bytes: Inc;
+/** Running sums per topic: plain numbers on the request path, turned into samples at scrape time. */
+interface TopicStats {
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
 }
 
-/** Plain running totals, for the console's throughput sparkline (no registry round trip). */
+/** Requests of one API version. */
+interface VersionStats {
+  api: string;
+  version: string;
+  count: number;
+}
+
+/** Latency histogram of one API: counts per bucket (not cumulative), sum and count. */
+interface LatencyStats {
+  api: string;
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** Running totals, for the console's throughput sparkline. */
 export interface Totals {
   messagesIn: number;
   bytesIn: number;
@@ -31,53 +45,87 @@ export interface Totals {
   bytesOut: number;
 }
 
+interface SampleValue {
+  value: number;
+  labels: Record<string, string>;
+  metricName?: string;
+}
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * A metric whose samples are computed when scraped. prom-client's own Counter/Histogram hash
+ * their label set on every increment (about 0.5 us for a histogram observation); these keep
+ * the request path at a map lookup and a few additions.
+ */
+function scraped(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => SampleValue[]): void {
+  registry.registerMetric({
+    name,
+    help,
+    type,
+    get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }),
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
+}
 
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly totals: Totals = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
-  private readonly messagesIn: Counter<'topic'>;
-  private readonly bytesIn: Counter<'topic'>;
-  private readonly messagesOut: Counter<'topic'>;
-  private readonly bytesOut: Counter<'topic'>;
-  private readonly requests: Counter<'api' | 'version'>;
-  private readonly latency: Histogram<'api'>;
-  private readonly errors: Counter<'api' | 'error'>;
-  private readonly connectionsAccepted: Counter<'listener'>;
-  private readonly inByTopic = new Map<string, TopicCounters>();
-  private readonly outByTopic = new Map<string, TopicCounters>();
-  /** apiKey * 256 + version -> children. */
-  private readonly perApi = new Map<number, { requests: Inc; latency: Observe; api: string }>();
+  private readonly byTopic = new Map<string, TopicStats>();
+  /** apiKey * 256 + version -> requests. */
+  private readonly byVersion = new Map<number, VersionStats>();
+  private readonly latency = new Map<number, LatencyStats>();
+  /** api NUL error name -> count. */
+  private readonly errors = new Map<string, number>();
+  private readonly accepted = new Map<string, number>();
 
   constructor(private readonly broker: Broker) {
-    const registers = [this.registry];
-    const topicCounter = (name: string, help: string) => new Counter({ name, help, labelNames: ['topic'] as const, registers });
-    this.messagesIn = topicCounter('samsa_topic_messages_in_total', 'Records appended by Produce (and the console), per topic');
-    this.bytesIn = topicCounter('samsa_topic_bytes_in_total', 'Record batch bytes appended by Produce (and the console), per topic');
-    this.messagesOut = topicCounter(
+    const registry = this.registry;
+    const perTopic = (field: keyof TopicStats) => () => [...this.byTopic].map(([topic, s]) => ({ value: s[field], labels: { topic } }));
+    scraped(registry, 'samsa_topic_messages_in_total', 'Records appended by Produce (and the console), per topic', 'counter', perTopic('messagesIn'));
+    scraped(registry, 'samsa_topic_bytes_in_total', 'Record batch bytes appended by Produce (and the console), per topic', 'counter', perTopic('bytesIn'));
+    scraped(
+      registry,
       'samsa_topic_messages_out_total',
-      'Offsets handed out by Fetch past the fetch offset, per topic: exact when a response runs to the high watermark (a consumer at the tail), else estimated from the partition\'s bytes per offset (Fetch never parses records)',
+      "Offsets handed out by Fetch past the fetch offset, per topic: exact when a response runs to the end of the log (a consumer at the tail), else estimated from the partition's bytes per offset (Fetch never parses records)",
+      'counter',
+      perTopic('messagesOut'),
     );
-    this.bytesOut = topicCounter('samsa_topic_bytes_out_total', 'Record bytes returned by Fetch, per topic');
-    this.requests = new Counter({ name: 'samsa_requests_total', help: 'Requests handled, per API and version', labelNames: ['api', 'version'] as const, registers });
-    this.latency = new Histogram({
-      name: 'samsa_request_duration_seconds',
-      help: 'Time from a decoded request to its response handed to the socket (long-poll waits included), per API',
-      labelNames: ['api'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
+    scraped(registry, 'samsa_topic_bytes_out_total', 'Record bytes returned by Fetch, per topic', 'counter', perTopic('bytesOut'));
+    scraped(registry, 'samsa_requests_total', 'Requests handled, per API and version', 'counter', () => [...this.byVersion.values()].map((v) => ({ value: v.count, labels: { api: v.api, version: v.version } })));
+    scraped(registry, 'samsa_request_duration_seconds', 'Time from a decoded request to its response handed to the socket (long-poll waits included), per API', 'histogram', () => {
+      const out: SampleValue[] = [];
+      for (const l of this.latency.values()) {
+        let cumulative = 0;
+        LATENCY_BUCKETS.forEach((le, i) => {
+          cumulative += l.buckets[i];
+          out.push({ value: cumulative, labels: { api: l.api, le: String(le) }, metricName: 'samsa_request_duration_seconds_bucket' });
+        });
+        out.push({ value: l.count, labels: { api: l.api, le: '+Inf' }, metricName: 'samsa_request_duration_seconds_bucket' });
+        out.push({ value: l.sum, labels: { api: l.api }, metricName: 'samsa_request_duration_seconds_sum' });
+        out.push({ value: l.count, labels: { api: l.api }, metricName: 'samsa_request_duration_seconds_count' });
+      }
+      return out;
     });
-    this.errors = new Counter({ name: 'samsa_request_errors_total', help: 'Error codes in responses (top level and per partition), per API and error', labelNames: ['api', 'error'] as const, registers });
-    this.connectionsAccepted = new Counter({ name: 'samsa_connections_accepted_total', help: 'Client connections accepted, per listener (rate() gives the connection rate)', labelNames: ['listener'] as const, registers });
-    this.stateMetrics(registers);
-    collectDefaultMetrics({ register: this.registry, prefix: 'samsa_' });
+    scraped(registry, 'samsa_request_errors_total', 'Error codes in responses (top level and per partition), per API and error', 'counter', () =>
+      [...this.errors].map(([k, value]) => ({ value, labels: { api: k.slice(0, k.indexOf('\u0000')), error: k.slice(k.indexOf('\u0000') + 1) } })),
+    );
+    scraped(registry, 'samsa_connections_accepted_total', 'Client connections accepted, per listener (rate() gives the connection rate)', 'counter', () =>
+      [...this.accepted].map(([listener, value]) => ({ value, labels: { listener } })),
+    );
+    this.stateMetrics([registry]);
+    collectDefaultMetrics({ register: registry, prefix: 'samsa_' });
+  }
+
+  private topicStats(topic: string): TopicStats {
+    let s = this.byTopic.get(topic);
+    if (!s) this.byTopic.set(topic, (s = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }));
+    return s;
   }
 
   produced(topic: string, records: number, bytes: number): void {
-    let c = this.inByTopic.get(topic);
-    if (!c) this.inByTopic.set(topic, (c = { messages: this.messagesIn.labels(topic), bytes: this.bytesIn.labels(topic) }));
-    c.messages.inc(records);
-    c.bytes.inc(bytes);
+    const s = this.topicStats(topic);
+    s.messagesIn += records;
+    s.bytesIn += bytes;
     this.totals.messagesIn += records;
     this.totals.bytesIn += bytes;
   }
@@ -88,21 +136,21 @@ export class BrokerMetrics {
     const responses = res.responses ?? [];
     for (let ti = 0; ti < responses.length; ti++) {
       const r = responses[ti];
-      const topic = byId ? topics.getById(r.topicId ?? '') : topics.get(r.topic ?? '');
-      if (!topic) continue;
       const parts = r.partitions ?? [];
+      let topic: ReturnType<typeof topics.get> | null = null;
       for (let pi = 0; pi < parts.length; pi++) {
         const p = parts[pi];
         const records = p.records as { length: number; chunks?: { fd: number; position: number; length: number }[] } | null;
         if (!records || records.length === 0 || !records.chunks) continue;
+        topic ??= (byId ? topics.getById(r.topicId ?? '') : topics.get(r.topic ?? '')) ?? null;
+        if (!topic) break;
         const partition = topic.partitions[p.partitionIndex as number];
         const fetchOffset = req.topics[ti]?.partitions[pi]?.fetchOffset;
         if (!partition || fetchOffset === undefined) continue;
         const n = offsetsReturned(partition.log, records, fetchOffset, req.isolationLevel === 1 ? (p.lastStableOffset as number) : (p.highWatermark as number));
-        let c = this.outByTopic.get(topic.name);
-        if (!c) this.outByTopic.set(topic.name, (c = { messages: this.messagesOut.labels(topic.name), bytes: this.bytesOut.labels(topic.name) }));
-        c.messages.inc(n);
-        c.bytes.inc(records.length);
+        const s = this.topicStats(topic.name);
+        s.messagesOut += n;
+        s.bytesOut += records.length;
         this.totals.messagesOut += n;
         this.totals.bytesOut += records.length;
       }
@@ -111,26 +159,32 @@ export class BrokerMetrics {
 
   /** One request done: `started` is performance.now() when it was decoded; body null when nothing was answered. */
   request(apiKey: number, version: number, started: number, body: unknown): void {
+    const seconds = (performance.now() - started) / 1000;
     const key = apiKey * 256 + version;
-    let c = this.perApi.get(key);
-    if (!c) {
-      const api = API_CODECS[apiKey]?.name ?? `api_${apiKey}`;
-      c = { requests: this.requests.labels(api, String(version)), latency: this.latency.labels(api), api };
-      this.perApi.set(key, c);
-    }
-    c.requests.inc();
-    c.latency.observe((performance.now() - started) / 1000);
-    if (body !== null && typeof body === 'object') this.countErrors(c.api, body as Record<string, unknown>);
+    let v = this.byVersion.get(key);
+    if (!v) this.byVersion.set(key, (v = { api: API_CODECS[apiKey]?.name ?? `api_${apiKey}`, version: String(version), count: 0 }));
+    v.count++;
+    let l = this.latency.get(apiKey);
+    if (!l) this.latency.set(apiKey, (l = { api: v.api, buckets: new Float64Array(LATENCY_BUCKETS.length), sum: 0, count: 0 }));
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
+    if (i < LATENCY_BUCKETS.length) l.buckets[i]++;
+    l.sum += seconds;
+    l.count++;
+    if (body !== null && typeof body === 'object') this.countErrors(v.api, body as Record<string, unknown>);
   }
 
   connectionAccepted(listener: string): void {
-    this.connectionsAccepted.labels(listener).inc();
+    this.accepted.set(listener, (this.accepted.get(listener) ?? 0) + 1);
   }
 
   /** Walks response objects for non-zero errorCode fields; record payloads and buffers are skipped. */
   private countErrors(api: string, o: Record<string, unknown>): void {
     const code = o.errorCode;
-    if (typeof code === 'number' && code !== 0) this.errors.labels(api, errorName(code)).inc();
+    if (typeof code === 'number' && code !== 0) {
+      const k = `${api}\u0000${errorName(code)}`;
+      this.errors.set(k, (this.errors.get(k) ?? 0) + 1);
+    }
     for (const k in o) {
       const v = o[k];
       if (!Array.isArray(v)) continue;
