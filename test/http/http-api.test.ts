@@ -94,6 +94,15 @@ test('consumer group lag is exported per partition once the group commits', asyn
   expect(value(m, 'samsa_consumergroup_lag', { group: 'lag-group', topic: 'lag-metric', partition: '0' })).toBe(5);
 });
 
+test('every samsa_* metric the Grafana dashboard queries is exported', async () => {
+  const dashboard = fs.readFileSync(path.resolve(__dirname, '../../docs/grafana-dashboard.json'), 'utf8');
+  const names = [...new Set(dashboard.match(/samsa_[a-z0-9_]+/g) ?? [])];
+  expect(names.length).toBeGreaterThan(10);
+  const m = await scrape();
+  const missing = names.filter((n) => !m.has(n) && !m.has(n.replace(/_bucket$/, '')));
+  expect(missing).toEqual([]);
+});
+
 test('the JSON API answers bad input with JSON errors and proper status codes', async () => {
   const cases: [string, RequestInit | undefined, number, RegExp][] = [
     ['/api/no-such-route', undefined, 404, /No API route/],
