@@ -148,6 +148,26 @@ test('the message browser API decodes compressed batches, JSON values and header
   expect(newest.records.map((x) => x.offset)).toEqual([1]);
 });
 
+test('the message browser marks records of an aborted transaction and the transaction markers', async () => {
+  const producer = kafka.producer({ transactionalId: 'console-txn', idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const aborted = await producer.transaction();
+  await aborted.send({ topic: 'txn-browse', messages: [{ key: 'gone', value: 'aborted value' }] });
+  await aborted.abort();
+  const committed = await producer.transaction();
+  await committed.send({ topic: 'txn-browse', messages: [{ key: 'kept', value: 'committed value' }] });
+  await committed.commit();
+  await producer.disconnect();
+  const r = await get('/api/topics/txn-browse/partitions/0/messages?offset=0');
+  const body = JSON.parse(r.body) as { records: { offset: number; key: string | null; aborted: boolean; control: string | null; transactional: boolean }[] };
+  expect(body.records.map((x) => [x.offset, x.key, x.transactional, x.aborted, x.control])).toEqual([
+    [0, 'gone', true, true, null],
+    [1, null, true, false, 'ABORT'],
+    [2, 'kept', true, false, null],
+    [3, null, true, false, 'COMMIT'],
+  ]);
+});
+
 test('/healthz and /readyz', async () => {
   const h = await get('/healthz');
   expect(h.status).toBe(200);
