@@ -342,7 +342,8 @@ export class BrokerProc {
   ): Promise<BrokerStart> {
     const port = await freePort();
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const args = [...nodeArgs, CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...extraArgs(port)];
+    // --http-port 0: the HTTP server stays on (the default) without clashing with a broker on 9644.
+    const args = [...nodeArgs, CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--http-port', '0', '--data-dir', dataDir, ...extraArgs(port)];
     const t0 = process.hrtime.bigint();
     const child = startChild(process.execPath, args, undefined, { ...process.env, ...env });
     const broker = new BrokerProc(child, port, label);

@@ -71,7 +71,7 @@ start_broker() {
   local name="$1"
   BROKER_DIR="$WORK/$name"
   mkdir -p "$BROKER_DIR/data"
-  node "$CLI" serve --host 127.0.0.1 --port 0 --data-dir "$BROKER_DIR/data" \
+  node "$CLI" serve --host 127.0.0.1 --port 0 --http-port 0 --data-dir "$BROKER_DIR/data" \
     >"$BROKER_DIR/stdout" 2>"$BROKER_DIR/stderr" &
   BROKER_PID=$!
   BROKER_PORT=""

@@ -9,10 +9,15 @@ import { ClusterState } from './cluster/cluster-state';
 import { BrokerNode } from './server/broker-node';
 import type { ListenerSpec } from './server/listeners';
 import type { Security } from './security/security';
+import type { HttpServer } from './http/server';
 
 export class Broker {
   readonly cluster: ClusterState;
   readonly node: BrokerNode;
+  /** The console / metrics / health HTTP server (src/http/), when on. */
+  http: HttpServer | null = null;
+  /** When listen() finished (the console's uptime). */
+  startedAt = Date.now();
 
   constructor(config: BrokerConfig, log: Logger) {
     this.cluster = new ClusterState(config, log);
@@ -42,11 +47,24 @@ export class Broker {
   }
 
   async listen(): Promise<void> {
+    const httpPort = this.config.httpPort ?? null;
+    // Loaded only when on: a broker without the HTTP server does not pay for prom-client.
+    if (httpPort !== null) this.cluster.metrics = new (await import('./http/metrics')).BrokerMetrics(this);
     await this.node.listen();
+    try {
+      if (httpPort !== null) this.http = await (await import('./http/server')).startHttpServer(this, this.config.httpHost || this.config.host, httpPort);
+    } catch (err) {
+      await this.node.stop();
+      throw err;
+    }
+    this.startedAt = Date.now();
     this.cluster.start();
   }
 
   async close(): Promise<void> {
+    const http = this.http;
+    this.http = null;
+    await http?.close();
     await this.cluster.stopJobs();
     await this.node.stop();
     this.cluster.close();

@@ -43,6 +43,14 @@ export interface BrokerConfig {
   tlsDevPort: number;
   /** --add-scram: SCRAM users created at start, in kafka-storage's syntax. */
   addScram: string[];
+  /**
+   * The console, /metrics and health endpoints (src/http/). null turns the HTTP server off;
+   * 0 picks a free port. Off in-process by default (tests run many brokers); the CLI's
+   * default is 9644.
+   */
+  httpPort: number | null;
+  /** Address of the HTTP server; '' means the broker's --host. */
+  httpHost: string;
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -69,4 +77,18 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   tlsDev: false,
   tlsDevPort: 9093,
   addScram: [],
+  httpPort: null,
+  httpHost: '',
 };
+
+/** The CLI's HTTP port when neither --http-port nor samsa.http.port says otherwise. */
+export const DEFAULT_HTTP_PORT = 9644;
+
+/** `--http-port` / samsa.http.port: a port number (0 picks a free one) or "none" (off). */
+export function parseHttpPort(value: string | number): number | null {
+  const v = String(value).trim().toLowerCase();
+  if (v === 'none' || v === 'off' || v === 'false') return null;
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`Invalid HTTP port ${value}: expected 0-65535 or none`);
+  return n;
+}

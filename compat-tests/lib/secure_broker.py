@@ -64,7 +64,7 @@ class SecureBroker:
             'sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required user_%s="%s";'
                                 % (USER, PASSWORD),
         }
-        out = ['node', CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', self.data, '--tls-dev']
+        out = ['node', CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--data-dir', self.data, '--tls-dev']
         for k, v in overrides.items():
             out += ['--override', '%s=%s' % (k, v)]
         for mech in ('SCRAM-SHA-256', 'SCRAM-SHA-512'):

@@ -130,7 +130,7 @@ class BrokerProcess:
     def start(self):
         self.stderr = open(os.path.join(self.dir, 'stderr'), 'ab')
         self.proc = subprocess.Popen(
-            ['node', CLI, 'serve', '--host', '127.0.0.1', '--port', str(self.port), '--data-dir',
+            ['node', CLI, 'serve', '--host', '127.0.0.1', '--port', str(self.port), '--http-port', '0', '--data-dir',
              os.path.join(self.dir, 'data')] + self.args,
             stdout=subprocess.PIPE, stderr=self.stderr)
         line = self.proc.stdout.readline().decode()

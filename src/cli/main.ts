@@ -12,7 +12,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { startBroker } from '../broker';
 import { createLogger, LogLevel } from '../logging';
-import { BrokerConfig, DEFAULT_CONFIG } from '../config';
+import { BrokerConfig, DEFAULT_CONFIG, DEFAULT_HTTP_PORT, parseHttpPort } from '../config';
 import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
 
 async function serve(argv: {
@@ -40,6 +40,8 @@ async function serve(argv: {
   'tls-dev': boolean;
   'tls-dev-port': number;
   'add-scram'?: string[];
+  'http-host'?: string;
+  'http-port': string;
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
@@ -64,6 +66,8 @@ async function serve(argv: {
     tlsDev: argv['tls-dev'],
     tlsDevPort: argv['tls-dev-port'],
     addScram: argv['add-scram'] ?? [],
+    httpHost: argv['http-host'] ?? '',
+    httpPort: parseHttpPort(argv['http-port']),
   };
   const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
   const broker = await startBroker({ ...config, logger });
@@ -72,8 +76,9 @@ async function serve(argv: {
   const [first, ...more] = broker.boundListeners;
   const others = more.map((l) => ` ${l.name}=${l.host}:${l.boundPort}`).join('');
   const ca = broker.security.devCaFile ? ` tls-dev-ca=${broker.security.devCaFile}` : '';
+  const http = broker.http ? ` http=${broker.http.host}:${broker.http.port}` : '';
   process.stdout.write(
-    `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}\n`,
+    `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}${http}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -241,6 +246,12 @@ void yargs(hideBin(process.argv))
           type: 'string',
           array: true,
           describe: "A SCRAM user created at start, as kafka-storage format takes it (repeatable): 'SCRAM-SHA-256=[name=alice,password=alice-secret]'",
+        })
+        .option('http-host', { type: 'string', describe: 'Address of the HTTP server (console, /metrics, /healthz) (default: --host)' })
+        .option('http-port', {
+          type: 'string',
+          default: String(DEFAULT_HTTP_PORT),
+          describe: 'Port of the HTTP server: the web console at /, Prometheus metrics at /metrics; 0 picks a free port, none turns it off',
         })
         .option('log-level', {
           type: 'string',

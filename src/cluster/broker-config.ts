@@ -16,7 +16,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { BrokerConfig } from '../config';
+import { BrokerConfig, parseHttpPort } from '../config';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import type { Logger } from '../logging';
 import { BrokerLayers, ConfigSource, ConfigSpec, ConfigSynonymValue, ConfigType, SYNONYM_DEFAULTS, TOPIC_CONFIGS, valueError } from './topic-config';
@@ -94,6 +94,8 @@ const SECURITY_KEYS: BrokerKeySpec[] = [
   key('delegation.token.master.key', 'password', null, 'Older name of delegation.token.secret.key.'),
   key('delegation.token.max.lifetime.ms', 'long', '604800000', 'Longest a delegation token can live, renewals included.', { min: 1 }),
   key('delegation.token.expiry.time.ms', 'long', '86400000', 'How long a delegation token lives before it must be renewed.', { min: 1 }),
+  key('samsa.http.host', 'string', null, 'Address of Samsa\'s HTTP server (console, /metrics, /healthz); default: the broker\'s host (samsa --http-host).', { field: 'httpHost' }),
+  key('samsa.http.port', 'string', '9644', 'Port of Samsa\'s HTTP server (samsa --http-port); 0 picks a free port, none turns it off.', { field: 'httpPort' }),
   key('delegation.token.expiry.check.interval.ms', 'long', '3600000', 'How often expired delegation tokens are removed.', { min: 1 }),
 ];
 
@@ -367,7 +369,8 @@ export function brokerConfigFromProperties(props: Record<string, string>, log: L
     if (name === 'broker.id' && known['node.id'] !== undefined) continue;
     if (name === 'log.dir' && known['log.dirs'] !== undefined) continue;
     const fields = out as Record<string, unknown>;
-    if (spec.type === 'boolean') fields[spec.field] = value.toLowerCase() === 'true';
+    if (name === 'samsa.http.port') fields.httpPort = parseHttpPort(value);
+    else if (spec.type === 'boolean') fields[spec.field] = value.toLowerCase() === 'true';
     else if (spec.type === 'string' || spec.type === 'list') fields[spec.field] = spec.field === 'dataDir' ? value.split(',')[0].trim() : value;
     else fields[spec.field] = num(name);
   }
@@ -508,6 +511,8 @@ export class BrokerConfigStore {
     switch (name) {
       case 'listeners':
         return `PLAINTEXT://${c.host}:${c.port}`;
+      case 'samsa.http.port':
+        return c.httpPort === null ? 'none' : String(c.httpPort);
       case 'advertised.listeners':
         return c.advertisedHost || c.advertisedPort !== null ? `PLAINTEXT://${c.advertisedHost || c.host}:${c.advertisedPort ?? c.port}` : null;
       default: {

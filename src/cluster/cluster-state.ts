@@ -25,6 +25,7 @@ import { Authorizer } from '../security/acl/authorizer';
 import { ClientQuotaStore } from '../quota/store';
 import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
+import type { BrokerMetrics } from '../http/metrics';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -51,6 +52,8 @@ export class ClusterState {
   readonly quotas: QuotaManager;
   /** Per-group settings (config resource type GROUP). */
   readonly groupConfigs: GroupConfigStore;
+  /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
+  metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
 

@@ -203,6 +203,7 @@ function appendChecked(
     const { baseOffset, lastOffset, logAppendTimeMs } = partition.log.append(records as Buffer, partition.leaderEpoch);
     if (producers) producers.onDataAppended(batch!, baseOffset, lastOffset);
     cluster.waiters.notify(partition.topic.name, index);
+    cluster.metrics?.produced(topic.name, lastOffset - baseOffset + 1, records.length);
     return {
       index,
       errorCode: ErrorCode.NONE,

@@ -53,11 +53,17 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
       const remaining = deadline - Date.now();
       const done = bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed;
       const watched = done ? [] : watchedPartitions(ctx, req);
-      if (watched.length === 0) return quota ? quota.finish(response, bytes) : response;
+      if (watched.length === 0) return counted(ctx, req, quota ? quota.finish(response, bytes) : response);
       await ctx.cluster.waiters.wait(watched, remaining);
     }
   },
 };
+
+/** The response, counted in the broker's metrics (bytes and offsets out per topic) when they are on. */
+function counted(ctx: RequestContext, req: FetchRequest, response: Encodable<FetchResponse>): Encodable<FetchResponse> {
+  ctx.cluster.metrics?.fetched(ctx.header.apiVersion >= 13, req, response);
+  return response;
+}
 
 function topLevelError(errorCode: number): Encodable<FetchResponse> {
   return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };

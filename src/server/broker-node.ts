@@ -22,6 +22,8 @@ export class BrokerNode implements NodeView {
   private nextConnectionId = 1;
   /** Bound port per listener name. */
   private readonly boundPorts = new Map<string, number>();
+  /** Bytes sent by connections already closed (metrics: zero-copy next to copy path). */
+  private readonly closedSent = { zeroCopy: 0, copied: 0 };
 
   constructor(
     readonly id: number,
@@ -65,6 +67,7 @@ export class BrokerNode implements NodeView {
         if (quotas.ipActive && quotas.refuseConnection(socket)) return;
         const conn = new Connection(socket, this.cluster, this, this.nextConnectionId++, listener);
         this.connections.add(conn);
+        this.cluster.metrics?.connectionAccepted(listener.name);
       };
       let server: net.Server;
       if (isTlsProtocol(listener.securityProtocol)) {
@@ -88,7 +91,29 @@ export class BrokerNode implements NodeView {
   }
 
   connectionClosed(conn: Connection): void {
-    this.connections.delete(conn);
+    if (this.connections.delete(conn)) {
+      this.closedSent.zeroCopy += conn.zeroCopyBytes;
+      this.closedSent.copied += conn.copiedBytes;
+    }
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /** Response bytes sent so far, by sendfile(2) and through socket writes, closed connections included. */
+  sentBytes(): { zeroCopy: number; copied: number } {
+    let { zeroCopy, copied } = this.closedSent;
+    for (const c of this.connections) {
+      zeroCopy += c.zeroCopyBytes;
+      copied += c.copiedBytes;
+    }
+    return { zeroCopy, copied };
+  }
+
+  /** Whether the node is accepting connections (health checks). */
+  get listening(): boolean {
+    return this.servers.length > 0;
   }
 
   /** Drops every connection and stops listening. */

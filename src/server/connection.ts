@@ -93,6 +93,15 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
+  /** Bytes sent with sendfile(2), and through the socket's own writes (metrics). */
+  get zeroCopyBytes(): number {
+    return this.sender.directBytes;
+  }
+
+  get copiedBytes(): number {
+    return this.socket.bytesWritten;
+  }
+
   /** SASL's principal on SASL listeners, the client certificate's on SSL with client auth, else ANONYMOUS. */
   get principal(): KafkaPrincipal {
     return this.sasl ? (this.sasl.principal ?? ANONYMOUS) : this.certificatePrincipal;
@@ -288,12 +297,18 @@ export class Connection implements ConnectionInfo {
     };
     // request_percentage counts the handler's time on the event loop; one check when no quota is set.
     const started = this.cluster.quotas.active ? performance.now() : -1;
+    const metrics = this.cluster.metrics;
+    const measured = metrics === null ? 0 : performance.now();
     let result = api.handler.handle(ctx, request);
     const handlerMs = started < 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) result = await result;
-    if (result === NO_RESPONSE || this.closed) return;
+    if (result === NO_RESPONSE || this.closed) {
+      metrics?.request(apiKey, apiVersion, measured, null);
+      return;
+    }
     if (started >= 0) applyRequestQuota(ctx, result, handlerMs);
     await this.sendResponse(correlationId, apiKey, apiVersion, flexible, result);
+    metrics?.request(apiKey, apiVersion, measured, result);
     if (this.closeAfterReply !== null) this.close(this.closeAfterReply);
   }
 

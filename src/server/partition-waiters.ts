@@ -7,6 +7,8 @@ type Wake = () => void;
 
 export class PartitionWaiters {
   private readonly byPartition = new Map<string, Set<Wake>>();
+  /** Fetches parked right now (metrics). */
+  parked = 0;
 
   private static key(topic: string, partition: number): string {
     return `${topic}\u0000${partition}`;
@@ -30,6 +32,7 @@ export class PartitionWaiters {
       const finish = (byData: boolean) => {
         if (done) return;
         done = true;
+        this.parked--;
         clearTimeout(timer);
         for (const k of keys) {
           const set = this.byPartition.get(k);
@@ -40,6 +43,7 @@ export class PartitionWaiters {
         resolve(byData);
       };
       const wake = () => finish(true);
+      this.parked++;
       const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
       for (const k of keys) {
         let set = this.byPartition.get(k);
@@ -47,6 +51,11 @@ export class PartitionWaiters {
         set.add(wake);
       }
     });
+  }
+
+  /** Partitions some parked fetch waits on (metrics). */
+  get watchedPartitions(): number {
+    return this.byPartition.size;
   }
 
   /** Releases every parked fetch (broker shutdown). */

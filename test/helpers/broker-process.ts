@@ -16,6 +16,8 @@ export interface BrokerProcess {
   readonly address: string;
   /** Bound port of every listener by name (PLAINTEXT, SSL, SASL_PLAINTEXT, ...). */
   readonly listenerPorts: Record<string, number>;
+  /** Port of the console / metrics HTTP server (`http=` on the startup line); null when off. */
+  readonly httpPort: number | null;
   /** The development CA file (--tls-dev), if the broker printed one. */
   readonly devCaFile: string | null;
   readonly stderr: () => string;
@@ -37,13 +39,16 @@ export function tempDataDir(prefix = 'samsa-test-'): string {
 }
 
 export async function startBrokerProcess(
-  opts: { dataDir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+  /** httpPort: --http-port to pass (default 0, a free port); null passes none (the CLI default or a config file decides). */
+  opts: { dataDir?: string; port?: number; httpPort?: number | 'none' | null; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BrokerProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const dataDir = opts.dataDir ?? tempDataDir();
+  // A free HTTP port unless the test picks one: the CLI's fixed 9644 would collide between brokers.
+  const httpArgs = opts.httpPort === null || (opts.args ?? []).some((a) => a.startsWith('--http-port')) ? [] : ['--http-port', String(opts.httpPort ?? 0)];
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])],
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...httpArgs, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   let err = '';
@@ -77,6 +82,7 @@ export async function startBrokerProcess(
     address: `127.0.0.1:${port}`,
     listenerPorts,
     devCaFile: /tls-dev-ca=(\S+)/.exec(line)?.[1] ?? null,
+    httpPort: / http=\S*:(\d+)/.test(line) ? Number(/ http=\S*:(\d+)/.exec(line)![1]) : null,
     stderr: () => err,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

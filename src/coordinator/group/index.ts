@@ -3,7 +3,7 @@
  * __consumer_offsets (if it exists) into memory, as a Kafka broker loads the offsets
  * partitions it becomes leader of. Everything after that is served from memory.
  *
- * One coordinator per Broker object (in-process tests may run several brokers). When the
+ * One coordinator per ClusterState object (in-process tests may run several brokers). When the
  * broker's logs are closed (shutdown), the next write fails, and the coordinator closes
  * itself: its timers stop and waiting requests are answered COORDINATOR_NOT_AVAILABLE.
  */
@@ -75,6 +75,11 @@ function entry(cluster: ClusterState): { coordinator: GroupCoordinator; store: O
 /** The broker's group coordinator (loaded on first use). */
 export function groupCoordinator(cluster: ClusterState): GroupCoordinator {
   return entry(cluster).coordinator;
+}
+
+/** The coordinator if a client request already loaded it, else null (metrics must not load it). */
+export function loadedGroupCoordinator(broker: ClusterState): GroupCoordinator | null {
+  return coordinators.get(broker)?.coordinator ?? null;
 }
 
 /** Creates __consumer_offsets if needed (FindCoordinator for a group does this, as in Kafka). */
