@@ -30,7 +30,7 @@ class AclBroker(SecureBroker):
             # ANONYMOUS (the PLAINTEXT listener) is the suites' setup path: topics and ACLs by wire.
             'super.users': 'User:admin;User:ANONYMOUS',
         }
-        out = ['node', self.cli(), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', self.data]
+        out = ['node', self.cli(), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', self.data, '--http-port', '0']
         for k, v in overrides.items():
             out += ['--override', '%s=%s' % (k, v)]
         return out
