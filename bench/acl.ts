@@ -45,10 +45,10 @@ const SMALL_SIZE = 100;
 
 const HELP = `usage: node dist/bench/acl.js [options]
 
-  --quick              64M per produce run, 1 run per figure, 5000 small records
+  --quick              64M per produce run, 1 run per figure, 20000 small records
   --size=SIZE          payload of each 1 KiB-record produce run (default 256M; K/M/G are powers of 2)
   --runs=N             runs per figure, median shown (default 3; quick 1)
-  --small-records=N    records of each one-record-per-request produce run (default 20000; quick 5000)
+  --small-records=N    records of each one-record-per-request produce run (default 100000; quick 20000)
 `;
 
 interface Options {
@@ -80,7 +80,7 @@ function parseOptions(argv: string[]): Options {
   };
   const size = raw.has('size') ? parseSize(raw.get('size') as string) : quick ? 64 * MiB : 256 * MiB;
   if (size < MiB || size > 16 * 1024 * MiB) throw new OptionError('--size must be between 1M and 16G');
-  return { quick, size, runs: int('runs', quick ? 1 : 3, 20), smallRecords: int('small-records', quick ? 5000 : 20_000, 10_000_000) };
+  return { quick, size, runs: int('runs', quick ? 1 : 3, 20), smallRecords: int('small-records', quick ? 20_000 : 100_000, 10_000_000) };
 }
 
 // ---------------------------------------------------------------- configurations
