@@ -600,13 +600,14 @@ export function logBytes(dataDir: string, topic: string): number {
   return logFiles(dataDir, topic).reduce((s, f) => s + fs.statSync(f).size, 0);
 }
 
-export async function endOffset(port: number, topic: string): Promise<number | null> {
-  const r = await runTimed(KCAT, ['-Q', '-b', `127.0.0.1:${port}`, '-t', `${topic}:0:-1`], 30_000);
+/** `extra`: kcat settings for the listener on `port` (e.g. SASL). */
+export async function endOffset(port: number, topic: string, extra: string[] = []): Promise<number | null> {
+  const r = await runTimed(KCAT, ['-Q', '-b', `127.0.0.1:${port}`, '-t', `${topic}:0:-1`, ...extra], 30_000);
   const m = new RegExp(`\\[0\\] offset (-?\\d+)`).exec(r.stdout);
   return m ? Number(m[1]) : null;
 }
 
-interface ProduceSpec {
+export interface ProduceSpec {
   name: string;
   /** One topic per run, in order; a topic named again is appended to (expected end offset grows). */
   topics: string[];
@@ -627,9 +628,10 @@ export interface Timed {
 
 export const PRODUCE_FLAGS = ['-X', 'linger.ms=5', '-X', 'batch.size=1000000', '-X', 'queue.buffering.max.messages=1000000'];
 
-async function produceOnce(b: BrokerProc, spec: ProduceSpec, topic: string, expectEnd: number): Promise<Timed> {
+/** `port` and `extra` select another listener; `extra` comes after PRODUCE_FLAGS, so it can override them. */
+export async function produceOnce(b: BrokerProc, spec: ProduceSpec, topic: string, expectEnd: number, port = b.port, extra: string[] = []): Promise<Timed> {
   const bytes = spec.records * spec.recordSize;
-  const args = ['-P', '-b', `127.0.0.1:${b.port}`, '-t', topic, '-p', '0', '-z', spec.codec, ...PRODUCE_FLAGS, '-X', `acks=${spec.acks}`, '-l', spec.file];
+  const args = ['-P', '-b', `127.0.0.1:${port}`, '-t', topic, '-p', '0', '-z', spec.codec, ...PRODUCE_FLAGS, '-X', `acks=${spec.acks}`, ...extra, '-l', spec.file];
   const cpu0 = readCpu(b.pid);
   const r = await runTimed(KCAT, args, budgetMs(bytes));
   const cpu1 = readCpu(b.pid);
@@ -637,7 +639,7 @@ async function produceOnce(b: BrokerProc, spec: ProduceSpec, topic: string, expe
   if (r.timedOut) error = `timed out: ${lastLines(r.stderr)}`;
   else if (r.code !== 0) error = `kcat exit ${r.code}: ${lastLines(r.stderr)}`;
   else {
-    const end = await endOffset(b.port, topic);
+    const end = await endOffset(port, topic, extra);
     if (end !== expectEnd) error = `end offset ${end} after the run, expected ${expectEnd}: ${lastLines(r.stderr)}`;
   }
   return { ms: r.ms, broker: cpuDelta(cpu0, cpu1), kcat: r.cpu, error };
