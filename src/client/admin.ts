@@ -83,14 +83,14 @@ export class Admin {
   }
 
   /** Bytes on disk per partition (DescribeLogDirs from every broker), or null where unknown. */
-  async partitionSizes(topics: string[]): Promise<Map<string, number>> {
+  async partitionSizes(parts: TopicPartition[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const md = await this.client.metadata([]);
     await Promise.all(
       md.brokers.map(async (b) => {
         const conn = await this.client.broker(b.nodeId);
         if (!conn.supports(35)) return;
-        const res = await conn.request(35, 4, { topics: topics.map((topic) => ({ topic, partitions: [] })) }).catch(() => null);
+        const res = await conn.request(35, 4, { topics: groupByTopic(parts).map(([topic, ps]) => ({ topic, partitions: ps.map((p) => p.partition) })) }).catch(() => null);
         if (!res) return;
         for (const dir of res.results) for (const t of dir.topics) for (const p of t.partitions) out.set(`${t.name}:${p.partitionIndex}`, (out.get(`${t.name}:${p.partitionIndex}`) ?? 0) + p.partitionSize);
       }),
