@@ -9,7 +9,7 @@ import { InRecord } from '../client/records';
 import { ConnectionArgs, keyValues, withClient } from './common';
 
 export interface ConsumeArgs extends ConnectionArgs {
-  name?: string[];
+  name?: string[] | string;
   topic?: string;
   'from-beginning'?: boolean;
   offset?: string;
@@ -111,7 +111,8 @@ const jsonFormatter: Formatter = (t, p, r) =>
 
 export async function consume(a: ConsumeArgs): Promise<void> {
   await withClient(a, async (client) => {
-    const topics = [...(a.name ?? []).map(String), ...(a.topic ? a.topic.split(',') : [])];
+    const named = a.name === undefined ? [] : Array.isArray(a.name) ? a.name.map(String) : [String(a.name)];
+    const topics = [...named, ...(a.topic ? a.topic.split(',') : [])];
     if (topics.length === 0) throw new ClientError('consume needs a topic (positional or --topic)');
     if (a.group && a.partition?.length) throw new ClientError('--partition and --group do not go together: the group assigns partitions');
     const format = a.json ? jsonFormatter : a.format !== undefined ? templateFormatter(a.format) : textFormatter(a);
@@ -119,7 +120,8 @@ export async function consume(a: ConsumeArgs): Promise<void> {
     const consumer = new Consumer(client, {
       topics,
       partitions: a.partition?.length ? a.partition : null,
-      start: startSpec(a) ?? (a.group ? { kind: 'latest' } : { kind: 'latest' }),
+      // Kafka's console consumer starts at the end unless told otherwise (auto.offset.reset=latest).
+      start: startSpec(a) ?? { kind: 'latest' },
       group: a.group ?? null,
       isolationLevel: a['isolation-level'] === 'read_committed' ? 1 : 0,
     });

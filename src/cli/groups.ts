@@ -5,7 +5,7 @@ import { ClientError } from '../client/errors';
 import { ConnectionArgs, printJson, table, withClient } from './common';
 
 export interface GroupArgs extends ConnectionArgs {
-  name?: string[];
+  name?: string[] | string;
   group?: string[];
   topic?: string[];
   'all-topics'?: boolean;
@@ -19,7 +19,8 @@ export interface GroupArgs extends ConnectionArgs {
 }
 
 function groupIds(a: GroupArgs): string[] {
-  return [...(a.name ?? []).map(String), ...(a.group ?? [])];
+  const named = a.name === undefined ? [] : Array.isArray(a.name) ? a.name.map(String) : [String(a.name)];
+  return [...named, ...(a.group ?? [])];
 }
 
 function oneGroup(a: GroupArgs, verb: string): string {
