@@ -59,6 +59,8 @@ const args = hideBin(process.argv).flatMap((a) => (/^-K.+/.test(a) ? ['--key-sep
 
 void yargs(args)
   .scriptName('samsa')
+  // Handlers read kebab-case names; camelCase copies would only double names in error messages.
+  .parserConfiguration({ 'camel-case-expansion': false })
   .usage('$0 <command> [options]')
   .command(
     'serve',
