@@ -18,6 +18,7 @@ const HINTS: Record<number, string> = {
   68: 'stop the group\'s consumers first; offsets can only change while the group is empty',
   69: 'check the group id (samsa groups list)',
   35: 'the broker does not speak a version of this request the client knows',
+  54: 'the broker has no authorizer (set authorizer.class.name in its config)',
 };
 
 /** Names for codes Samsa's own table lacks (Kafka's numbering). */
