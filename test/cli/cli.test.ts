@@ -3,6 +3,8 @@
  * independent client: kcat (librdkafka) for topics and records, kafkajs for groups and the
  * Java-compatible key partitioner.
  */
+import { spawn } from 'child_process';
+import * as path from 'path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { kcat, samsa, samsaOk } from '../helpers/cli-process';
@@ -164,6 +166,24 @@ describe('produce and consume', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('later\n');
   });
+  test('--isolation-level read_committed hides an aborted kafkajs transaction', async () => {
+    await samsaOk(['topics', 'create', 'txns', '--partitions', '1', ...B]);
+    const producer = kafka().producer({ transactionalId: 'cli-txn', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const committed = await producer.transaction();
+      await committed.send({ topic: 'txns', messages: [{ value: 'kept' }] });
+      await committed.commit();
+      const aborted = await producer.transaction();
+      await aborted.send({ topic: 'txns', messages: [{ value: 'dropped' }] });
+      await aborted.abort();
+    } finally {
+      await producer.disconnect();
+    }
+    await kcat([...K, '-P', '-t', 'txns'], { input: 'plain\n' });
+    expect(await samsaOk(['consume', 'txns', '-o', 'beginning', '-e', '--isolation-level', 'read_committed', ...B])).toBe('kept\nplain\n');
+    expect(await samsaOk(['consume', 'txns', '-o', 'beginning', '-e', ...B])).toBe('kept\ndropped\nplain\n');
+  });
 });
 
 describe('groups', () => {
@@ -231,6 +251,19 @@ describe('groups', () => {
     expect(await samsaOk(['consume', 'grouped', '--group', 'cli-group', '-e', ...B])).toBe('d\ne\n');
     const [g] = JSON.parse(await samsaOk(['groups', 'describe', 'cli-group', '--json', ...B]));
     expect(g.partitions[0]).toMatchObject({ currentOffset: 5, logEndOffset: 5, lag: 0 });
+  });
+  test('follow mode stops on Ctrl-C, commits what it printed and leaves the group', async () => {
+    await samsaOk(['topics', 'create', 'followed', '--partitions', '1', ...B]);
+    await kcat([...K, '-P', '-t', 'followed'], { input: 'one\ntwo\n' });
+    const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/cli/main.js'), 'consume', 'followed', '--group', 'follower', '-o', 'beginning', ...B]);
+    let out = '';
+    await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((out += d), out === 'one\ntwo\n' && resolve())));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const [g] = JSON.parse(await samsaOk(['groups', 'describe', 'follower', '--json', ...B]));
+    expect(g).toMatchObject({ state: 'Empty', members: 0 });
+    expect(g.partitions[0]).toMatchObject({ currentOffset: 2, lag: 0 });
   });
 });
 
