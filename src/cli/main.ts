@@ -44,13 +44,20 @@ function connection<T>(y: Argv<T>) {
 const topicFlag = { type: 'string', describe: 'Topic name (Kafka tool style; same as the positional)' } as const;
 const configFlag = { type: 'string', array: true, describe: 'Topic config key=value (repeatable)' } as const;
 
+const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'cluster', 'records'];
+const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'records'];
+const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove'];
+
 /** One line for a bad command line, pointing at --help, exit 2. */
 function usageError(msg: string | null, err: Error | undefined): void {
   if (err) {
     process.stderr.write(`samsa: error: ${err.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`samsa: error: ${msg}; see samsa ${hideBin(process.argv).filter((x) => !x.startsWith('-')).slice(0, 2).join(' ')} --help\n`);
+  // Point at the help of the deepest command the user really named.
+  const words = hideBin(process.argv).filter((x) => !x.startsWith('-'));
+  const path = COMMANDS.includes(words[0]) ? (GROUPED.includes(words[0]) && SUBCOMMANDS.includes(words[1]) ? words.slice(0, 2) : words.slice(0, 1)) : [];
+  process.stderr.write(`samsa: error: ${msg}; see ${['samsa', ...path, '--help'].join(' ')}\n`);
   process.exit(2);
 }
 
