@@ -191,48 +191,60 @@ describe('groups', () => {
     await samsaOk(['topics', 'create', 'lagged', '--partitions', '2', ...B]);
     await kcat([...K, '-P', '-t', 'lagged', '-p', '0'], { input: Array.from({ length: 10 }, (_, i) => `p0-${i}`).join('\n') + '\n' });
     await kcat([...K, '-P', '-t', 'lagged', '-p', '1'], { input: Array.from({ length: 6 }, (_, i) => `p1-${i}`).join('\n') + '\n' });
-    const admin = kafka().admin();
-    await admin.connect();
-    try {
-      // A real consumer's commits: partition 0 at 4, partition 1 at 6 (all read).
-      await admin.setOffsets({ groupId: 'billing', topic: 'lagged', partitions: [{ partition: 0, offset: '4' }, { partition: 1, offset: '6' }] });
-      const [g] = JSON.parse(await samsaOk(['groups', 'describe', 'billing', '--json', ...B]));
-      expect(g.partitions.map((p: any) => [p.partition, p.currentOffset, p.logEndOffset, p.lag])).toEqual([
-        [0, 4, 10, 6],
-        [1, 6, 6, 0],
-      ]);
-      expect(await samsaOk(['groups', 'describe', '--group', 'billing', ...B])).toMatch(/total lag 6/);
-      expect(await samsaOk(['groups', 'list', ...B])).toMatch(/^billing\s+Empty\s+consumer$/m);
-
-      const dry = await samsa(['groups', 'reset-offsets', 'billing', '--topic', 'lagged:0', '--to-offset', '1', ...B]);
-      expect(dry.stdout).toMatch(/^billing\s+lagged\s+0\s+1$/m);
-      expect(dry.stderr).toMatch(/Dry run/);
-      expect((await admin.fetchOffsets({ groupId: 'billing', topics: ['lagged'] }))[0].partitions.find((p) => p.partition === 0)!.offset).toBe('4');
-
-      await samsaOk(['groups', 'reset-offsets', '--group', 'billing', '--topic', 'lagged', '--to-earliest', '--execute', ...B]);
-      // A real consumer in the group now starts from the beginning of both partitions.
+    const readAll = async (commit: { partition: number; offset: string }[] | null) => {
       const consumer = kafka().consumer({ groupId: 'billing' });
       await consumer.connect();
-      await consumer.subscribe({ topic: 'lagged' });
+      await consumer.subscribe({ topic: 'lagged', fromBeginning: true });
       const seen: string[] = [];
       await new Promise<void>((resolve) => {
         void consumer.run({
+          autoCommit: false,
           eachMessage: async ({ message }) => {
             seen.push(message.value!.toString());
             if (seen.length === 16) resolve();
           },
         });
       });
+      // The member's own commit (with its generation): partition 0 at 4, partition 1 at 6.
+      if (commit) await consumer.commitOffsets(commit.map((c) => ({ topic: 'lagged', ...c })));
+      // While it is a member, describe shows it owning both partitions (its assignment decoded).
+      const [live] = JSON.parse(await samsaOk(['groups', 'describe', 'billing', '--json', ...B]));
+      expect(live).toMatchObject({ state: 'Stable', members: 1 });
+      expect(live.partitions.map((p: any) => [p.partition, p.clientId, typeof p.consumerId])).toEqual([
+        [0, 'cli-test', 'string'],
+        [1, 'cli-test', 'string'],
+      ]);
       await consumer.disconnect();
-      expect(seen.filter((v) => v.startsWith('p0-'))).toHaveLength(10);
-      expect(seen).toContain('p1-0');
+      return seen;
+    };
+    expect(await readAll([{ partition: 0, offset: '4' }, { partition: 1, offset: '6' }])).toHaveLength(16);
+    const [g] = JSON.parse(await samsaOk(['groups', 'describe', 'billing', '--json', ...B]));
+    expect(g.partitions.map((p: any) => [p.partition, p.currentOffset, p.logEndOffset, p.lag])).toEqual([
+      [0, 4, 10, 6],
+      [1, 6, 6, 0],
+    ]);
+    expect(await samsaOk(['groups', 'describe', '--group', 'billing', ...B])).toMatch(/total lag 6/);
+    expect(await samsaOk(['groups', 'list', ...B])).toMatch(/^billing\s+Empty\s+consumer$/m);
 
-      const busy = await samsa(['groups', 'delete', 'billing', ...B]);
-      expect(busy.code).toBe(0); // the kafkajs consumer left on disconnect
-      expect((await samsaOk(['groups', 'list', ...B])).includes('billing')).toBe(false);
+    const dry = await samsa(['groups', 'reset-offsets', 'billing', '--topic', 'lagged:0', '--to-offset', '1', ...B]);
+    expect(dry.stdout).toMatch(/^billing\s+lagged\s+0\s+1$/m);
+    expect(dry.stderr).toMatch(/Dry run/);
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      expect((await admin.fetchOffsets({ groupId: 'billing', topics: ['lagged'] }))[0].partitions.find((p) => p.partition === 0)!.offset).toBe('4');
     } finally {
       await admin.disconnect();
     }
+
+    await samsaOk(['groups', 'reset-offsets', '--group', 'billing', '--topic', 'lagged', '--to-earliest', '--execute', ...B]);
+    // A real consumer in the group now starts from the beginning of both partitions again.
+    const again = await readAll(null);
+    expect(again.filter((v) => v.startsWith('p0-'))).toHaveLength(10);
+    expect(again).toContain('p1-0');
+
+    expect((await samsa(['groups', 'delete', 'billing', ...B])).code).toBe(0); // the consumer left on disconnect
+    expect((await samsaOk(['groups', 'list', ...B])).includes('billing')).toBe(false);
   });
 
   test('samsa consume --group commits what it printed, as kafkajs reads it', async () => {
