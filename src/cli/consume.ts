@@ -6,7 +6,7 @@
 import { Consumer, StartSpec } from '../client/consumer';
 import { ClientError } from '../client/errors';
 import { InRecord } from '../client/records';
-import { ConnectionArgs, keyValues, withClient } from './common';
+import { ConnectionArgs, fail, keyValues, withClient } from './common';
 
 export interface ConsumeArgs extends ConnectionArgs {
   name?: string[] | string;
@@ -129,6 +129,11 @@ export async function consume(a: ConsumeArgs): Promise<void> {
     let printed = 0;
     let lastRecordAt = Date.now();
     const onSignal = () => consumer.stop();
+    // `samsa consume t | head`: a closed pipe ends the run quietly, as it does for other tools.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      fail(err);
+    });
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const idle = a['timeout-ms']
