@@ -1,159 +1,74 @@
 #!/usr/bin/env node
 /**
- * The `samsa` command. `samsa serve` runs a broker in the foreground until SIGINT/SIGTERM.
- * Flag names are a contract other tools rely on: --host, --port, --data-dir,
- * --advertised-host, --node-id, --cluster-id.
+ * The `samsa` command: `samsa serve` runs a broker; the other subcommands are a Kafka client
+ * toolbox (topics, produce, consume, groups, configs, users, acls, cluster, records) that
+ * speaks the wire protocol to any broker.
  *
- * Settings can also come from a Kafka server.properties file (`--config FILE`, Kafka's key
- * names) and `--override key=value` (as kafka-server-start.sh takes them). Precedence, lowest
- * first: built-in defaults, the file, the overrides, flags given on the command line.
+ * Flag names are a contract other tools rely on (serve: --host, --port, --data-dir,
+ * --advertised-host, --node-id, --cluster-id; the client commands also take Kafka's tool
+ * flags such as --topic, --partitions, --from-beginning, --property). Only flag definitions
+ * live here: each command's code is required when it runs, which keeps startup short.
  */
-import yargs from 'yargs';
+import yargs, { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { startBroker } from '../broker';
-import { createLogger, LogLevel } from '../logging';
-import { BrokerConfig, DEFAULT_CONFIG, DEFAULT_HTTP_PORT, parseHttpPort } from '../config';
-import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
+import { DEFAULT_CONFIG, DEFAULT_HTTP_PORT } from '../config';
 
-async function serve(argv: {
-  host: string;
-  port: number;
-  'data-dir': string;
-  'advertised-host'?: string;
-  'advertised-port'?: number;
-  'node-id': number;
-  'cluster-id'?: string;
-  'max-request-bytes': number;
-  'auto-create-topics': boolean;
-  'num-partitions': number;
-  'log-level': string;
-  'group-initial-rebalance-delay-ms': number;
-  'group-min-session-timeout-ms': number;
-  'group-max-session-timeout-ms': number;
-  'offsets-topic-num-partitions': number;
-  'offsets-retention-minutes': number;
-  'group-consumer-session-timeout-ms': number;
-  'group-consumer-heartbeat-interval-ms': number;
-  config?: string;
-  override?: string[];
-  'kafka-defaults': boolean;
-  'tls-dev': boolean;
-  'tls-dev-port': number;
-  'add-scram'?: string[];
-  'http-host'?: string;
-  'http-port': string;
-}): Promise<void> {
-  const started = process.hrtime.bigint();
-  const logger = createLogger(argv['log-level'] as LogLevel);
-  const fromFlags: Partial<BrokerConfig> = {
-    host: argv.host,
-    port: argv.port,
-    dataDir: argv['data-dir'],
-    advertisedHost: argv['advertised-host'] ?? '',
-    advertisedPort: argv['advertised-port'] ?? null,
-    nodeId: argv['node-id'],
-    clusterId: argv['cluster-id'] ?? null,
-    maxRequestBytes: argv['max-request-bytes'],
-    autoCreateTopics: argv['auto-create-topics'],
-    numPartitions: argv['num-partitions'],
-    groupInitialRebalanceDelayMs: argv['group-initial-rebalance-delay-ms'],
-    groupMinSessionTimeoutMs: argv['group-min-session-timeout-ms'],
-    groupMaxSessionTimeoutMs: argv['group-max-session-timeout-ms'],
-    offsetsTopicNumPartitions: argv['offsets-topic-num-partitions'],
-    offsetsRetentionMinutes: argv['offsets-retention-minutes'],
-    groupConsumerSessionTimeoutMs: argv['group-consumer-session-timeout-ms'],
-    groupConsumerHeartbeatIntervalMs: argv['group-consumer-heartbeat-interval-ms'],
-    tlsDev: argv['tls-dev'],
-    tlsDevPort: argv['tls-dev-port'],
-    addScram: argv['add-scram'] ?? [],
-    httpHost: argv['http-host'] ?? '',
-    httpPort: parseHttpPort(argv['http-port']),
+/** Requires a command module on first use and calls one of its exports with the parsed flags. */
+function lazy(modulePath: string, fn: string) {
+  return (argv: unknown) => {
+    if (process.env.SAMSA_DEBUG_ARGV) process.stderr.write(JSON.stringify(argv) + "\n");
+    const mod = require(modulePath) as Record<string, (a: unknown) => Promise<void>>;
+    return mod[fn](argv).catch((err: Error) => {
+      process.stderr.write(`samsa: ${err.message}\n`);
+      process.exit(1);
+    });
   };
-  const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
-  const broker = await startBroker({ ...config, logger });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  // One line on stdout so scripts and tests know the broker is ready, and on which port.
-  const [first, ...more] = broker.boundListeners;
-  const others = more.map((l) => ` ${l.name}=${l.host}:${l.boundPort}`).join('');
-  const ca = broker.security.devCaFile ? ` tls-dev-ca=${broker.security.devCaFile}` : '';
-  const http = broker.http ? ` http=${broker.http.host}:${broker.http.port}` : '';
-  process.stdout.write(
-    `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}${http}\n`,
-  );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    broker.close().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error('shutdown failed', { error: String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-/** `--flag`, `--flag=x` and `--no-flag` names present on the command line. */
-function explicitFlags(args: string[]): Set<string> {
-  const out = new Set<string>();
-  for (const a of args) {
-    const m = /^--(?:no-)?([a-z0-9-]+)/.exec(a);
-    if (m) out.add(m[1]);
-  }
-  return out;
+const CONNECTION_GROUP = 'Connection:';
+
+function connection<T>(y: Argv<T>) {
+  return y
+    .option('bootstrap-server', { alias: ['b', 'bootstrap-servers', 'broker-list'], type: 'string', default: 'localhost:9092', describe: 'Broker(s) to start from, host:port[,host:port]', group: CONNECTION_GROUP })
+    .option('command-config', { alias: ['consumer-config', 'producer-config'], type: 'string', describe: 'Kafka client.properties: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location (PEM) or ssl.ca.location', group: CONNECTION_GROUP })
+    .option('sasl-mechanism', { type: 'string', describe: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512', group: CONNECTION_GROUP })
+    .option('sasl-username', { type: 'string', describe: 'SASL user name', group: CONNECTION_GROUP })
+    .option('sasl-password', { type: 'string', describe: 'SASL password', group: CONNECTION_GROUP })
+    .option('tls', { type: 'boolean', describe: 'Connect with TLS (implied by --tls-ca or an SSL security.protocol)', group: CONNECTION_GROUP })
+    .option('tls-ca', { type: 'string', describe: 'PEM file of the CA(s) to trust instead of the system ones', group: CONNECTION_GROUP })
+    .option('tls-insecure', { type: 'boolean', describe: 'Do not verify the broker certificate (testing only)', group: CONNECTION_GROUP })
+    .option('timeout', { type: 'number', default: 30, describe: 'Request timeout in seconds', group: CONNECTION_GROUP })
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable JSON output' });
 }
 
-const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+const topicFlag = { type: 'string', describe: 'Topic name (Kafka tool style; same as the positional)' } as const;
+const configFlag = { type: 'string', array: true, describe: 'Topic config key=value (repeatable)' } as const;
 
-/** Flags given on the command line win over the properties file and overrides, which win over flag defaults. */
-/**
- * Where Samsa's defaults differ from Kafka's on purpose (fast local tests), with Kafka's
- * value; `--kafka-defaults` restores these unless a flag, the file or an override sets them.
- */
-const KAFKA_DEFAULTS: [keyof BrokerConfig, number, string][] = [
-  ['groupInitialRebalanceDelayMs', 3000, 'group.initial.rebalance.delay.ms'],
-  ['offsetsTopicNumPartitions', 50, 'offsets.topic.num.partitions'],
-];
+const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'cluster', 'records'];
+const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'records'];
+const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove'];
 
-function mergeSettings(
-  fromFlags: Partial<BrokerConfig>,
-  configFile: string | undefined,
-  overrides: string[],
-  logger: ReturnType<typeof createLogger>,
-  kafkaDefaults = false,
-): Partial<BrokerConfig> {
-  const props: Record<string, string> = configFile ? readPropertiesFile(configFile) : {};
-  for (const o of overrides) {
-    if (!o.includes('=')) throw new Error(`--override needs key=value, got ${o}`);
-    Object.assign(props, parseProperties(o));
+/** One line for a bad command line, pointing at --help, exit 2. */
+function usageError(msg: string | null, err: Error | undefined): void {
+  if (err) {
+    process.stderr.write(`samsa: error: ${err.message}\n`);
+    process.exit(1);
   }
-  const fromFile = brokerConfigFromProperties(props, logger) as Record<string, unknown>;
-  const explicit = explicitFlags(hideBin(process.argv));
-  const merged: Record<string, unknown> = { ...fromFlags };
-  for (const [field, value] of Object.entries(fromFile)) {
-    if (value !== undefined && !explicit.has(kebab(field))) merged[field] = value;
-  }
-  // Flags that have a Kafka name count as static broker settings too (DescribeConfigs).
-  const brokerProperties = { ...(fromFile.brokerProperties as Record<string, string>) };
-  for (const [field, value] of Object.entries(fromFlags)) {
-    const name = kafkaKeyForField(field as keyof BrokerConfig);
-    if (name && explicit.has(kebab(field)) && value !== undefined && value !== null) brokerProperties[name] = String(value);
-  }
-  if (kafkaDefaults) {
-    for (const [field, value] of KAFKA_DEFAULTS) {
-      if (!explicit.has(kebab(field)) && fromFile[field] === undefined) merged[field] = value;
-    }
-  }
-  merged.brokerProperties = brokerProperties;
-  return merged as Partial<BrokerConfig>;
+  // Point at the help of the deepest command the user really named.
+  const words = hideBin(process.argv).filter((x) => !x.startsWith('-'));
+  const path = COMMANDS.includes(words[0]) ? (GROUPED.includes(words[0]) && SUBCOMMANDS.includes(words[1]) ? words.slice(0, 2) : words.slice(0, 1)) : [];
+  process.stderr.write(`samsa: error: ${msg}; see ${['samsa', ...path, '--help'].join(' ')}\n`);
+  process.exit(2);
 }
 
-void yargs(hideBin(process.argv))
+/** kcat writes the key separator glued to its flag (-K:); yargs would read that as two flags. */
+const args = hideBin(process.argv).flatMap((a) => (/^-K.+/.test(a) ? ['--key-separator', a.slice(2)] : [a]));
+
+void yargs(args)
   .scriptName('samsa')
+  // Handlers read kebab-case names; camelCase copies would only double names in error messages.
+  .parserConfiguration({ 'camel-case-expansion': false })
+  .usage('$0 <command> [options]')
   .command(
     'serve',
     'Run a Kafka-compatible broker in the foreground',
@@ -236,6 +151,12 @@ void yargs(hideBin(process.argv))
           default: false,
           describe: "Use Kafka's defaults where Samsa's differ on purpose: group.initial.rebalance.delay.ms 3000 (Samsa 0), offsets.topic.num.partitions 50 (Samsa 10); flags, --config and --override still win",
         })
+        .option('http-host', { type: 'string', describe: 'Address of the HTTP server (console, /metrics, /healthz) (default: --host)' })
+        .option('http-port', {
+          type: 'string',
+          default: String(DEFAULT_HTTP_PORT),
+          describe: 'Port of the HTTP server: the web console at /, Prometheus metrics at /metrics; 0 picks a free port, none turns it off',
+        })
         .option('tls-dev', {
           type: 'boolean',
           default: false,
@@ -247,25 +168,217 @@ void yargs(hideBin(process.argv))
           array: true,
           describe: "A SCRAM user created at start, as kafka-storage format takes it (repeatable): 'SCRAM-SHA-256=[name=alice,password=alice-secret]'",
         })
-        .option('http-host', { type: 'string', describe: 'Address of the HTTP server (console, /metrics, /healthz) (default: --host)' })
-        .option('http-port', {
-          type: 'string',
-          default: String(DEFAULT_HTTP_PORT),
-          describe: 'Port of the HTTP server: the web console at /, Prometheus metrics at /metrics; 0 picks a free port, none turns it off',
-        })
         .option('log-level', {
           type: 'string',
           default: process.env.SAMSA_LOG_LEVEL ?? 'warn',
           choices: ['debug', 'info', 'warn', 'error', 'silent'],
           describe: 'Structured log lines on stderr at this level and above',
         }),
-    (argv) =>
-      serve(argv).catch((err) => {
-        process.stderr.write(`samsa: ${(err as Error).message}\n`);
-        process.exit(1);
-      }),
+    lazy('./serve', 'serve'),
   )
-  .demandCommand(1, 'Give a command, e.g. `samsa serve`')
+  .command('topics', 'List, describe, create, delete and alter topics', (y) =>
+    y
+      .command('list', 'Topic names, one a line', (y) => connection(y).option('internal', { type: 'boolean', describe: 'Include internal topics (__consumer_offsets, ...)' }).example('$0 topics list -b localhost:9092', '').example('$0 topics list --json', ''), lazy('./topics', 'list'))
+      .command(
+        'describe [name..]',
+        'Partitions with leaders, replicas, earliest/latest offsets and sizes; non-default configs',
+        (y) => connection(y).positional('name', { type: 'string', array: true, describe: 'Topics (default: all)' }).option('topic', topicFlag).option('internal', { type: 'boolean', describe: 'Include internal topics when none are named' }).example('$0 topics describe orders', '').example('$0 topics describe --topic orders --json', ''),
+        lazy('./topics', 'describe'),
+      )
+      .command(
+        'create [name]',
+        'Create a topic',
+        (y) =>
+          connection(y)
+            .positional('name', { type: 'string' })
+            .option('topic', topicFlag)
+            .option('partitions', { alias: 'p', type: 'number', describe: 'Partition count (default: the broker\'s num.partitions)' })
+            .option('replication-factor', { alias: 'r', type: 'number', describe: 'Replicas per partition (default: the broker\'s)' })
+            .option('config', configFlag)
+            .option('if-not-exists', { type: 'boolean', describe: 'Succeed when the topic already exists' })
+            .example('$0 topics create orders --partitions 3 --config retention.ms=86400000', '')
+            .example('$0 topics create --topic orders --partitions 3 --replication-factor 1', 'Kafka tool style'),
+        lazy('./topics', 'create'),
+      )
+      .command(
+        'delete [name..]',
+        'Delete topics',
+        (y) => connection(y).positional('name', { type: 'string', array: true }).option('topic', topicFlag).option('if-exists', { type: 'boolean', describe: 'Succeed when the topic does not exist' }).example('$0 topics delete orders', ''),
+        lazy('./topics', 'del'),
+      )
+      .command(
+        'alter [name]',
+        'Add partitions and set or remove topic configs',
+        (y) =>
+          connection(y)
+            .positional('name', { type: 'string' })
+            .option('topic', topicFlag)
+            .option('partitions', { alias: 'p', type: 'number', describe: 'New (larger) partition count' })
+            .option('config', configFlag)
+            .option('delete-config', { type: 'string', array: true, describe: 'Config key to return to its default (repeatable)' })
+            .example('$0 topics alter orders --partitions 6', '')
+            .example('$0 topics alter orders --config retention.ms=3600000 --delete-config cleanup.policy', ''),
+        lazy('./topics', 'alter'),
+      )
+      .demandCommand(1, 'Give a topics subcommand: list, describe, create, delete or alter'),
+  )
+  .command(
+    'produce [name]',
+    'Produce one record per line of stdin (or --file)',
+    (y) =>
+      connection(y)
+        .positional('name', { type: 'string', describe: 'Topic' })
+        .option('topic', topicFlag)
+        .option('file', { alias: 'f', type: 'string', describe: 'Read lines from this file instead of stdin' })
+        .option('key-separator', { alias: 'K', type: 'string', describe: 'Lines are key<SEP>value (like kcat -K)' })
+        .option('header', { alias: 'H', type: 'string', array: true, describe: 'Header key=value added to every record (repeatable)' })
+        .option('partition', { type: 'number', describe: 'Write to this partition (default: by key hash, unkeyed spread)' })
+        .option('compression', { alias: ['z', 'compression-codec'], type: 'string', default: 'none', choices: ['none', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], describe: 'Batch compression' })
+        .option('acks', { type: 'string', default: 'all', choices: ['0', '1', 'all', '-1'], describe: 'Acknowledgements to wait for' })
+        .option('idempotent', { alias: ['enable-idempotence'], type: 'boolean', default: false, describe: 'Idempotent producer (producer id and sequence numbers)' })
+        .option('batch-size', { type: 'number', default: 512 * 1024, describe: 'Bytes per batch before it is sent' })
+        .option('linger-ms', { type: 'number', default: 5, describe: 'Wait this long for more records before sending a batch' })
+        .option('property', { type: 'string', array: true, describe: 'Kafka console producer property: parse.key=true, key.separator=:' })
+        .option('null-empty-value', { type: 'boolean', describe: 'Send an empty value as null (a tombstone)' })
+        .example('echo hello | $0 produce orders', '')
+        .example("printf 'k1:v1\\nk2:v2\\n' | $0 produce orders -K: -H source=cli", 'Keys and a header')
+        .example('$0 produce --topic orders --property parse.key=true --property key.separator=: --file data.txt', 'Kafka tool style')
+        .example('$0 produce orders --compression zstd --idempotent < events.jsonl', ''),
+    lazy('./produce', 'produce'),
+  )
+  .command(
+    'consume [name..]',
+    'Print records; follows the topic until Ctrl-C unless --exit-at-end or --max-messages',
+    (y) =>
+      connection(y)
+        .positional('name', { type: 'string', array: true, describe: 'Topic(s)' })
+        .option('topic', topicFlag)
+        .option('from-beginning', { type: 'boolean', describe: 'Start at the earliest offset (with --group: when it has no committed offset)' })
+        .option('offset', { alias: 'o', type: 'string', describe: 'Start at beginning, end, an offset, or -N (N records before the end)' })
+        .option('timestamp', { type: 'string', describe: 'Start at the first record at or after this time (epoch ms or ISO date)' })
+        .option('partition', { type: 'number', array: true, describe: 'Only these partitions (repeatable; not with --group)' })
+        .option('group', { alias: 'G', type: 'string', describe: 'Consume as a member of this group, committing offsets' })
+        .option('max-messages', { alias: 'c', type: 'number', describe: 'Stop after this many records' })
+        .option('exit-at-end', { alias: 'e', type: 'boolean', describe: 'Stop at the end of every partition' })
+        .option('timeout-ms', { type: 'number', describe: 'Stop after this long without a record' })
+        .option('isolation-level', { type: 'string', default: 'read_uncommitted', choices: ['read_uncommitted', 'read_committed'], describe: 'Hide records of open and aborted transactions with read_committed' })
+        .option('format', { type: 'string', describe: 'Template like kcat -f: %t topic %p partition %o offset %k key %s value %K/%S lengths %T timestamp %h headers, \\n \\t' })
+        .option('print-key', { type: 'boolean', describe: 'Print key<TAB>value' })
+        .option('property', { type: 'string', array: true, describe: 'Kafka console consumer property: print.key, print.timestamp, print.partition, print.offset, print.headers, key.separator, null.literal' })
+        .example('$0 consume orders --from-beginning --exit-at-end', '')
+        .example("$0 consume orders -o beginning -e --format '%p:%o %k=%s\\n'", 'kcat-style template')
+        .example('$0 consume orders --group billing --json', 'JSON lines with key, value, headers, offset, timestamp, partition')
+        .example('$0 consume --topic orders --from-beginning --max-messages 10 --property print.key=true', 'Kafka tool style'),
+    lazy('./consume', 'consume'),
+  )
+  .command('groups', 'List, describe (with lag), reset offsets of and delete consumer groups', (y) =>
+    y
+      .command('list', 'Groups and their states', (y) => connection(y).example('$0 groups list', ''), lazy('./groups', 'list'))
+      .command(
+        'describe [name..]',
+        'Committed offset, log end offset and lag per partition, with the owning member',
+        (y) => connection(y).positional('name', { type: 'string', array: true }).option('group', { type: 'string', array: true, describe: 'Group id (Kafka tool style)' }).example('$0 groups describe billing', '').example('$0 groups describe --group billing --json', ''),
+        lazy('./groups', 'describe'),
+      )
+      .command(
+        'reset-offsets [name]',
+        "Move a group's committed offsets (dry run unless --execute; the group must have no members)",
+        (y) =>
+          connection(y)
+            .positional('name', { type: 'string' })
+            .option('group', { type: 'string', array: true, describe: 'Group id (Kafka tool style)' })
+            .option('topic', { type: 'string', array: true, describe: 'TOPIC or TOPIC:P,P (repeatable)' })
+            .option('all-topics', { type: 'boolean', describe: 'Every topic the group has offsets for' })
+            .option('to-earliest', { type: 'boolean' })
+            .option('to-latest', { type: 'boolean' })
+            .option('to-offset', { type: 'number' })
+            .option('shift-by', { type: 'number', describe: 'Move by N (negative: back)' })
+            .option('to-datetime', { type: 'string', describe: 'First offset at or after this time (ISO date or epoch ms)' })
+            .option('execute', { type: 'boolean', describe: 'Commit the new offsets' })
+            .option('dry-run', { type: 'boolean', describe: 'Only show the new offsets (the default)' })
+            .example('$0 groups reset-offsets billing --topic orders --to-earliest --execute', '')
+            .example('$0 groups reset-offsets --group billing --topic orders:0 --shift-by -10', 'Dry run'),
+        lazy('./groups', 'resetOffsets'),
+      )
+      .command(
+        'delete [name..]',
+        'Delete groups (they must have no members)',
+        (y) => connection(y).positional('name', { type: 'string', array: true }).option('group', { type: 'string', array: true }).example('$0 groups delete billing', ''),
+        lazy('./groups', 'del'),
+      )
+      .demandCommand(1, 'Give a groups subcommand: list, describe, reset-offsets or delete'),
+  )
+  .command('configs', 'Describe and alter topic, broker and group configs', (y) => {
+    const entity = (y2: Argv) =>
+      connection(y2)
+        .option('entity-type', { type: 'string', default: 'topic', describe: 'topic, broker or group (Kafka tool style)' })
+        .option('entity-name', { type: 'string', describe: 'The entity (Kafka tool style)' })
+        .option('topic', { type: 'string', describe: 'A topic' })
+        .option('broker', { type: 'string', describe: 'A broker id' })
+        .option('group', { type: 'string', describe: 'A group' });
+    return y
+      .command('describe', 'Configs that differ from the defaults (--all for every key)', (y2) => entity(y2).option('all', { type: 'boolean', describe: 'Show default values too' }).example('$0 configs describe --topic orders', '').example('$0 configs describe --broker 1 --all', ''), lazy('./admin-commands', 'configsDescribe'))
+      .command(
+        'alter',
+        'Set or remove configs (incrementally)',
+        (y2) => entity(y2).option('add-config', { type: 'string', array: true, describe: 'k=v[,k=v] to set' }).option('delete-config', { type: 'string', array: true, describe: 'k[,k] back to default' }).example('$0 configs alter --topic orders --add-config retention.ms=60000,cleanup.policy=compact', ''),
+        lazy('./admin-commands', 'configsAlter'),
+      )
+      .demandCommand(1, 'Give a configs subcommand: describe or alter');
+  })
+  .command('users', 'SCRAM users (DescribeUserScramCredentials / AlterUserScramCredentials)', (y) => {
+    const mech = (y2: Argv) => connection(y2).option('mechanism', { type: 'string', default: 'SCRAM-SHA-256', describe: 'SCRAM-SHA-256 or SCRAM-SHA-512' });
+    return y
+      .command('list [name]', 'Users with SCRAM credentials and their iterations', (y2) => connection(y2).positional('name', { type: 'string' }).example('$0 users list', ''), lazy('./admin-commands', 'usersList'))
+      .command('add <name>', 'Create or update a SCRAM credential', (y2) => mech(y2).positional('name', { type: 'string' }).option('password', { type: 'string', describe: 'The password' }).option('iterations', { type: 'number', default: 8192 }).example('$0 users add alice --password s3cret --mechanism SCRAM-SHA-512', ''), lazy('./admin-commands', 'usersAdd'))
+      .command('remove <name>', 'Remove a SCRAM credential', (y2) => mech(y2).positional('name', { type: 'string' }).example('$0 users remove alice --mechanism SCRAM-SHA-256', ''), lazy('./admin-commands', 'usersRemove'))
+      .demandCommand(1, 'Give a users subcommand: list, add or remove');
+  })
+  .command('acls', 'List, add and remove ACLs', (y) => {
+    const acl = (y2: Argv) =>
+      connection(y2)
+        .option('allow-principal', { type: 'string', array: true, describe: 'User:NAME to allow' })
+        .option('deny-principal', { type: 'string', array: true, describe: 'User:NAME to deny' })
+        .option('principal', { type: 'string', describe: 'Filter on a principal' })
+        .option('operation', { type: 'string', array: true, describe: 'read, write, create, delete, alter, describe, describe-configs, alter-configs, idempotent-write, all' })
+        .option('host', { type: 'string', describe: 'Client host (default *)' })
+        .option('topic', { type: 'string' })
+        .option('group', { type: 'string' })
+        .option('cluster', { type: 'boolean' })
+        .option('transactional-id', { type: 'string' })
+        .option('resource-pattern-type', { type: 'string', default: 'literal', describe: 'literal or prefixed (list/remove also: any, match)' });
+    return y
+      .command('list', 'ACLs matching the filter (all by default)', (y2) => acl(y2).option('resource-pattern-type', { type: 'string', default: 'any' }).example('$0 acls list --topic orders', ''), lazy('./admin-commands', 'aclsList'))
+      .command('add', 'Create ACLs', (y2) => acl(y2).example('$0 acls add --allow-principal User:alice --operation read --operation describe --topic orders', ''), lazy('./admin-commands', 'aclsAdd'))
+      .command('remove', 'Delete the ACLs matching the filter', (y2) => acl(y2).example('$0 acls remove --allow-principal User:alice --topic orders', ''), lazy('./admin-commands', 'aclsRemove'))
+      .demandCommand(1, 'Give an acls subcommand: list, add or remove');
+  })
+  .command(
+    'cluster',
+    'Cluster id, brokers, controller and supported API versions',
+    (y) => connection(y).option('api-versions', { type: 'boolean', describe: 'List every API with its version range' }).example('$0 cluster --api-versions', ''),
+    lazy('./admin-commands', 'cluster'),
+  )
+  .command('records', 'Delete records below an offset', (y) =>
+    y
+      .command(
+        'delete',
+        'Move the log start offset forward (DeleteRecords)',
+        (y2) =>
+          connection(y2)
+            .option('topic', { type: 'string', demandOption: true })
+            .option('partition', { type: 'number', array: true, describe: 'Partitions (default: all)' })
+            .option('offset', { type: 'string', demandOption: true, describe: 'Delete records below this offset, or "end" for all' })
+            .example('$0 records delete --topic orders --partition 0 --offset 100', ''),
+        lazy('./admin-commands', 'recordsDelete'),
+      )
+      .demandCommand(1, 'Give a records subcommand: delete'),
+  )
+  .demandCommand(1, 'Give a command, e.g. `samsa serve` or `samsa topics list`')
+  .recommendCommands()
   .strict()
+  .fail(usageError)
   .help()
+  .alias('h', 'help')
+  .wrap(Math.min(120, process.stdout.columns || 100))
   .parse();
