@@ -220,3 +220,79 @@ export async function recordsDelete(a: RecordsArgs): Promise<void> {
     process.stdout.write(table(['TOPIC', 'PARTITION', 'LOW-WATERMARK'], rows.map((r) => [r.topic, r.partition, r.lowWatermark])));
   });
 }
+
+export interface QuotaArgs extends ConnectionArgs {
+  user?: string;
+  'client-id'?: string;
+  ip?: string;
+  'user-default'?: boolean;
+  'client-default'?: boolean;
+  'ip-default'?: boolean;
+  'add-config'?: string[];
+  'delete-config'?: string[];
+}
+
+/** The quota entity the flags name: user and/or client-id, or ip; a *-default flag is the <default> entity. */
+function quotaEntity(a: QuotaArgs): { entityType: string; entityName: string | null }[] {
+  const out: { entityType: string; entityName: string | null }[] = [];
+  if (a.user !== undefined || a['user-default']) out.push({ entityType: 'user', entityName: a['user-default'] ? null : (a.user as string) });
+  if (a['client-id'] !== undefined || a['client-default']) out.push({ entityType: 'client-id', entityName: a['client-default'] ? null : (a['client-id'] as string) });
+  if (a.ip !== undefined || a['ip-default']) out.push({ entityType: 'ip', entityName: a['ip-default'] ? null : (a.ip as string) });
+  return out;
+}
+
+/** Quotas matching the flags (every entity when none is named). */
+export async function quotasList(a: QuotaArgs): Promise<void> {
+  await withClient(a, async (client) => {
+    // matchType 0: exactly this name, 1: the <default> entity.
+    const components = quotaEntity(a).map((e) => ({ entityType: e.entityType, matchType: e.entityName === null ? 1 : 0, match: e.entityName }));
+    const found = await new Admin(client).describeQuotas(components, false);
+    if (a.json) return printJson(found);
+    const name = (e: { type: string; name: string | null }) => `${e.type}=${e.name ?? '<default>'}`;
+    process.stdout.write(table(['ENTITY', 'QUOTAS'], found.map((f) => [f.entity.map(name).join(','), Object.entries(f.values).map(([k, v]) => `${k}=${v}`).join(',')])));
+  });
+}
+
+/** Sets (--add-config k=v) and removes (--delete-config k) quotas of one entity. */
+export async function quotasAlter(a: QuotaArgs): Promise<void> {
+  await withClient(a, async (client) => {
+    const entity = quotaEntity(a);
+    if (entity.length === 0) throw new ClientError('name the entity: --user U, --client-id C, --ip A (or --user-default, --client-default, --ip-default)');
+    const set: Record<string, number> = {};
+    for (const [k, v] of Object.entries(keyValues(a['add-config'], '--add-config', true))) {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new ClientError(`quota ${k} needs a number, got "${v}"`);
+      set[k] = n;
+    }
+    const remove = a['delete-config'] ?? [];
+    if (Object.keys(set).length === 0 && remove.length === 0) throw new ClientError('give --add-config key=value and/or --delete-config key');
+    await new Admin(client).alterQuotas(entity, set, remove);
+    if (a.json) printJson({ entity, set, removed: remove });
+    else process.stdout.write(`Updated quotas of ${entity.map((e) => `${e.entityType}=${e.entityName ?? '<default>'}`).join(',')}.\n`);
+  });
+}
+
+export interface LeaderArgs extends ConnectionArgs {
+  topic?: string;
+  partition?: number[];
+  'election-type': string;
+}
+
+/** ElectLeaders: preferred (default) or unclean, for one topic's partitions or every partition. */
+export async function leadersElect(a: LeaderArgs): Promise<void> {
+  await withClient(a, async (client) => {
+    const type = a['election-type'].toLowerCase();
+    if (type !== 'preferred' && type !== 'unclean') throw new ClientError(`--election-type must be preferred or unclean, got "${a['election-type']}"`);
+    let partitions: { topic: string; partitions: number[] }[] | null = null;
+    if (a.topic) {
+      const parts = a.partition && a.partition.length > 0 ? a.partition : (await client.partitions(a.topic)).map((x) => x.partition);
+      partitions = [{ topic: a.topic, partitions: parts }];
+    }
+    const results = await new Admin(client).electLeaders(type === 'preferred' ? 0 : 1, partitions);
+    if (a.json) return printJson(results);
+    // ELECTION_NOT_NEEDED (84): the preferred replica already leads, as Kafka's tool reports it.
+    process.stdout.write(
+      table(['TOPIC', 'PARTITION', 'RESULT'], results.map((r) => [r.topic, r.partition, r.errorCode === 0 ? 'elected' : r.errorCode === 84 ? 'already the preferred leader' : `error ${r.errorCode}${r.errorMessage ? `: ${r.errorMessage}` : ''}`])),
+    );
+  });
+}

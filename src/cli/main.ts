@@ -44,9 +44,9 @@ function connection<T>(y: Argv<T>) {
 const topicFlag = { type: 'string', describe: 'Topic name (Kafka tool style; same as the positional)' } as const;
 const configFlag = { type: 'string', array: true, describe: 'Topic config key=value (repeatable)' } as const;
 
-const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'cluster', 'records'];
-const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'records'];
-const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove'];
+const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'cluster', 'records'];
+const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'records'];
+const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove', 'elect'];
 
 /** One line for a bad command line, pointing at --help, exit 2. */
 function usageError(msg: string | null, err: Error | undefined): void {
@@ -359,6 +359,45 @@ void yargs(args)
     (y) => connection(y).option('api-versions', { type: 'boolean', describe: 'List every API with its version range' }).example('$0 cluster --api-versions', ''),
     lazy('./admin-commands', 'cluster'),
   )
+  .command('quotas', 'List and alter client quotas (DescribeClientQuotas / AlterClientQuotas)', (y) => {
+    const ent = <T>(y2: Argv<T>) =>
+      connection(y2)
+        .option('user', { type: 'string', describe: 'User principal name' })
+        .option('client-id', { type: 'string', describe: 'Client id' })
+        .option('ip', { type: 'string', describe: 'Client address (connection_creation_rate)' })
+        .option('user-default', { type: 'boolean', describe: 'The <default> user entity' })
+        .option('client-default', { type: 'boolean', describe: 'The <default> client-id entity' })
+        .option('ip-default', { type: 'boolean', describe: 'The <default> ip entity' });
+    return y
+      .command('list', 'Quotas of the named entity, or every entity with quotas', (y2) => ent(y2).example('$0 quotas list', '').example('$0 quotas list --user alice', ''), lazy('./admin-commands', 'quotasList'))
+      .command(
+        'alter',
+        'Set (--add-config) or remove (--delete-config) quotas of one entity',
+        (y2) =>
+          ent(y2)
+            .option('add-config', { type: 'string', array: true, describe: 'key=value, e.g. producer_byte_rate=1048576 (repeatable or comma-separated)' })
+            .option('delete-config', { type: 'string', array: true, describe: 'Quota key to remove (repeatable)' })
+            .example('$0 quotas alter --user alice --add-config producer_byte_rate=1048576,consumer_byte_rate=2097152', '')
+            .example('$0 quotas alter --user alice --delete-config producer_byte_rate', ''),
+        lazy('./admin-commands', 'quotasAlter'),
+      )
+      .demandCommand(1, 'Give a quotas subcommand: list or alter');
+  })
+  .command('leaders', 'Leader elections (ElectLeaders)', (y) =>
+    y
+      .command(
+        'elect',
+        'Elect the preferred (or an unclean) leader for a topic\'s partitions, or for every partition',
+        (y2) =>
+          connection(y2)
+            .option('topic', { type: 'string', describe: 'Topic (default: every partition of the cluster)' })
+            .option('partition', { type: 'number', array: true, describe: 'Partitions of --topic (default: all)' })
+            .option('election-type', { type: 'string', default: 'preferred', describe: 'preferred or unclean' })
+            .example('$0 leaders elect --topic orders', ''),
+        lazy('./admin-commands', 'leadersElect'),
+      )
+      .demandCommand(1, 'Give a leaders subcommand: elect'),
+  )
   .command('records', 'Delete records below an offset', (y) =>
     y
       .command(
@@ -374,6 +413,7 @@ void yargs(args)
       )
       .demandCommand(1, 'Give a records subcommand: delete'),
   )
+  .completion('completion', 'Print a bash/zsh completion script: samsa completion >> ~/.bashrc')
   .demandCommand(1, 'Give a command, e.g. `samsa serve` or `samsa topics list`')
   .recommendCommands()
   .strict()

@@ -281,6 +281,40 @@ export class Admin {
   }
 
   /** Admin requests go to the controller as Kafka's admin client does (any broker forwards in KRaft). */
+  /** DescribeClientQuotas: entities matching the filter with the limits set on them. */
+  async describeQuotas(components: { entityType: string; matchType: number; match: string | null }[], strict: boolean) {
+    const conn = await this.controller();
+    const res = await conn.request(48, 1, { components, strict });
+    check(res.errorCode, 'cannot describe client quotas', res.errorMessage);
+    return ((res.entries ?? []) as any[]).map((e) => ({
+      entity: (e.entity as any[]).map((x) => ({ type: x.entityType as string, name: x.entityName as string | null })),
+      values: Object.fromEntries((e.values as any[]).map((v) => [v.key as string, v.value as number])),
+    }));
+  }
+
+  /** AlterClientQuotas for one entity: `set` values, `remove` keys. */
+  async alterQuotas(entity: { entityType: string; entityName: string | null }[], set: Record<string, number>, remove: string[], validateOnly = false) {
+    const conn = await this.controller();
+    const ops = [...Object.entries(set).map(([key, value]) => ({ key, value, remove: false })), ...remove.map((key) => ({ key, value: 0, remove: true }))];
+    const res = await conn.request(49, 1, { entries: [{ entity, ops }], validateOnly });
+    const r = res.entries[0];
+    check(r.errorCode, 'cannot alter client quotas', r.errorMessage);
+  }
+
+  /** ElectLeaders (preferred or unclean) for the given partitions, or all when null. */
+  async electLeaders(electionType: number, partitions: { topic: string; partitions: number[] }[] | null) {
+    const conn = await this.controller();
+    const res = await conn.request(43, 2, {
+      electionType,
+      topicPartitions: partitions === null ? null : partitions.map((p) => ({ topic: p.topic, partitions: p.partitions })),
+      timeoutMs: 30000,
+    });
+    check(res.errorCode, 'cannot elect leaders');
+    return (res.replicaElectionResults as any[]).flatMap((t) =>
+      (t.partitionResult as any[]).map((p) => ({ topic: t.topic as string, partition: p.partitionId as number, errorCode: p.errorCode as number, errorMessage: p.errorMessage as string | null })),
+    );
+  }
+
   private async controller() {
     const md = await this.client.metadata([]);
     return md.controllerId >= 0 && md.brokers.some((b) => b.nodeId === md.controllerId) ? this.client.broker(md.controllerId) : this.client.any();

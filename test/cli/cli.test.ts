@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { kcat, samsa, samsaOk } from '../helpers/cli-process';
+import { RawClient } from '../helpers/raw-client';
 
 let broker: BrokerProcess;
 let B: string[];
@@ -295,5 +296,49 @@ describe('cluster and records', () => {
     const rows = JSON.parse(await samsaOk(['records', 'delete', '--topic', 'trimmed', '--partition', '0', '--offset', '2', '--json', ...B]));
     expect(rows).toEqual([{ topic: 'trimmed', partition: 0, lowWatermark: 2 }]);
     expect(await kcat([...K, '-C', '-t', 'trimmed', '-o', 'beginning', '-e', '-q', '-f', '%o %s\n'])).toBe('2 r2\n3 r3\n');
+  });
+});
+
+describe('quotas and leaders', () => {
+  test('quotas alter sets and removes quotas; DescribeClientQuotas on the wire sees the same', async () => {
+    await samsaOk(['quotas', 'alter', '--user', 'alice', '--add-config', 'producer_byte_rate=1048576,consumer_byte_rate=2097152', ...B]);
+    await samsaOk(['quotas', 'alter', '--client-default', '--add-config', 'request_percentage=50', ...B]);
+    const listed = JSON.parse(await samsaOk(['quotas', 'list', '--json', ...B]));
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        { entity: [{ type: 'user', name: 'alice' }], values: { producer_byte_rate: 1048576, consumer_byte_rate: 2097152 } },
+        { entity: [{ type: 'client-id', name: null }], values: { request_percentage: 50 } },
+      ]),
+    );
+    const c = await RawClient.connect(broker.port);
+    try {
+      const wire = (await c.request(48, 1, { components: [{ entityType: 'user', matchType: 0, match: 'alice' }], strict: true })).body;
+      expect(wire.entries[0].values).toEqual(expect.arrayContaining([{ key: 'producer_byte_rate', value: 1048576 }]));
+      await samsaOk(['quotas', 'alter', '--user', 'alice', '--delete-config', 'producer_byte_rate', ...B]);
+      const after = (await c.request(48, 1, { components: [{ entityType: 'user', matchType: 0, match: 'alice' }], strict: true })).body;
+      expect(after.entries[0].values).toEqual([{ key: 'consumer_byte_rate', value: 2097152 }]);
+    } finally {
+      c.close();
+    }
+    expect(await samsaOk(['quotas', 'list', '--user', 'alice', ...B])).toMatch(/user=alice\s+consumer_byte_rate=2097152/);
+    const bad = await samsa(['quotas', 'alter', '--user', 'alice', '--add-config', 'made_up_rate=1', ...B]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('leaders elect: the one broker already leads every partition (ELECTION_NOT_NEEDED), as kcat -L shows', async () => {
+    await samsaOk(['topics', 'create', 'elect-me', '--partitions', '2', ...B]);
+    const rows = JSON.parse(await samsaOk(['leaders', 'elect', '--topic', 'elect-me', '--json', ...B]));
+    expect(rows).toEqual([
+      { topic: 'elect-me', partition: 0, errorCode: 84, errorMessage: expect.anything() },
+      { topic: 'elect-me', partition: 1, errorCode: 84, errorMessage: expect.anything() },
+    ]);
+    const md = await kcatMetadata();
+    expect(md.topics.find((t) => t.topic === 'elect-me')!.partitions.map((p) => p.leader)).toEqual([md.brokers[0].id, md.brokers[0].id]);
+    expect(await samsaOk(['leaders', 'elect', '--topic', 'elect-me', ...B])).toMatch(/already the preferred leader/);
+  });
+
+  test('shell completion script', async () => {
+    expect(await samsaOk(['completion'])).toMatch(/samsa/);
   });
 });
