@@ -145,3 +145,26 @@ export function keyValues(list: string[] | undefined, flag: string, commaSplit =
   }
   return out;
 }
+
+/**
+ * A progress line on stderr for long produce/consume runs, redrawn twice a second: only when
+ * stderr is a terminal, and not when the records themselves go to that same terminal.
+ * Returns the function that removes it.
+ */
+export function progressLine(label: string, count: () => number, bytes: () => number): () => void {
+  if (!process.stderr.isTTY || (label === 'consumed' && process.stdout.isTTY)) return () => undefined;
+  const started = Date.now();
+  const draw = () => {
+    const secs = Math.max(0.001, (Date.now() - started) / 1000);
+    process.stderr.write(`\r${label} ${count()} records, ${(bytes() / 1e6).toFixed(1)} MB, ${(bytes() / 1e6 / secs).toFixed(1)} MB/s   `);
+  };
+  const timer = setInterval(draw, 500);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (Date.now() - started >= 500) {
+      draw();
+      process.stderr.write('\n');
+    }
+  };
+}

@@ -6,7 +6,7 @@
 import { Consumer, StartSpec } from '../client/consumer';
 import { ClientError } from '../client/errors';
 import { InRecord } from '../client/records';
-import { ConnectionArgs, fail, keyValues, withClient } from './common';
+import { ConnectionArgs, fail, keyValues, progressLine, withClient } from './common';
 
 export interface ConsumeArgs extends ConnectionArgs {
   name?: string[] | string;
@@ -127,7 +127,9 @@ export async function consume(a: ConsumeArgs): Promise<void> {
     });
     const max = a['max-messages'] ?? Infinity;
     let printed = 0;
+    let printedBytes = 0;
     let lastRecordAt = Date.now();
+    const stopProgress = progressLine('consumed', () => printed, () => printedBytes);
     const onSignal = () => consumer.stop();
     // `samsa consume t | head`: a closed pipe ends the run quietly, as it does for other tools.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -154,11 +156,13 @@ export async function consume(a: ConsumeArgs): Promise<void> {
           printed++;
         }
         if (b.records.length) lastRecordAt = Date.now();
+        printedBytes += out.length;
         if (out && !process.stdout.write(out)) await new Promise((r) => process.stdout.once('drain', r));
         if (printed >= max) consumer.stop();
         return next;
       }, a['exit-at-end']);
     } finally {
+      stopProgress();
       if (idle) clearInterval(idle);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { ClientError } from '../client/errors';
 import { Producer } from '../client/producer';
 import { Header } from '../client/records';
-import { ConnectionArgs, keyValues, printJson, withClient } from './common';
+import { ConnectionArgs, keyValues, printJson, progressLine, withClient } from './common';
 
 export interface ProduceArgs extends ConnectionArgs {
   name?: string;
@@ -46,7 +46,10 @@ export async function produce(a: ProduceArgs): Promise<void> {
     const input = a.file ? fs.createReadStream(a.file) : process.stdin;
     const partition = a.partition ?? null;
     let lines = 0;
+    let bytesRead = 0;
+    const stopProgress = progressLine('sent', () => lines, () => bytesRead);
     const send = async (line: Buffer) => {
+      bytesRead += line.length + 1;
       let key: Buffer | null = null;
       let value: Buffer | null = line;
       if (parseKey) {
@@ -77,6 +80,7 @@ export async function produce(a: ProduceArgs): Promise<void> {
     }
     if (rest.length) await send(rest);
     const stats = await producer.flush();
+    stopProgress();
     if (a.json) printJson({ topic, records: stats.records, batches: stats.batches, bytes: stats.bytes, lastOffsets: Object.fromEntries(stats.lastOffsets) });
   });
 }
