@@ -80,6 +80,12 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
   const { logger, ...rest } = options;
   const config: BrokerConfig = { ...DEFAULT_CONFIG, ...rest };
   const broker = new Broker(config, logger ?? createLogger());
-  await broker.listen();
+  try {
+    await broker.listen();
+  } catch (err) {
+    // A port in use, say: free the data dir (its lock) and the storage before reporting it.
+    await broker.close().catch(() => undefined);
+    throw err;
+  }
   return broker;
 }

@@ -26,6 +26,7 @@ import { ClientQuotaStore } from '../quota/store';
 import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
+import { DataDirLock } from './data-dir-lock';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -55,6 +56,7 @@ export class ClusterState {
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
+  private readonly lock: DataDirLock;
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -62,34 +64,41 @@ export class ClusterState {
     readonly log: Logger,
   ) {
     fs.mkdirSync(config.dataDir, { recursive: true });
-    this.config = config = withDevTls(config);
-    this.clusterId = loadOrCreateMeta(config);
-    this.settings = new BrokerConfigStore(config, log);
-    this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
-    this.topics.load();
-    this.maintenance = new LogMaintenance(this.topics, this.settings, log.child({ component: 'log-maintenance' }));
-    this.producerStates = new ProducerStates(log.child({ component: 'producer-state' }));
-    this.txn = new TransactionCoordinator({
-      dataDir: config.dataDir,
-      topics: this.topics,
-      producerStates: this.producerStates,
-      waiters: this.waiters,
-      log: log.child({ component: 'txn-coordinator' }),
-      offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
-    });
-    this.txn.start();
-    this.groupConfigs = new GroupConfigStore(config.dataDir, this.settings, log.child({ component: 'group-configs' }));
-    this.security = new Security(config, this.settings, log.child({ component: 'security' }));
-    this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
-    const quotaLog = log.child({ component: 'quotas' });
-    this.quotas = new QuotaManager(
-      new ClientQuotaStore(config.dataDir, quotaLog),
-      {
-        samples: this.settings.number('quota.window.num', 11),
-        windowMs: this.settings.number('quota.window.size.seconds', 1) * 1000,
-      },
-      quotaLog,
-    );
+    this.lock = DataDirLock.acquire(config.dataDir);
+    try {
+      this.config = config = withDevTls(config);
+      this.clusterId = loadOrCreateMeta(config);
+      this.settings = new BrokerConfigStore(config, log);
+      this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
+      this.topics.load();
+      this.maintenance = new LogMaintenance(this.topics, this.settings, log.child({ component: 'log-maintenance' }));
+      this.producerStates = new ProducerStates(log.child({ component: 'producer-state' }));
+      this.txn = new TransactionCoordinator({
+        dataDir: config.dataDir,
+        topics: this.topics,
+        producerStates: this.producerStates,
+        waiters: this.waiters,
+        log: log.child({ component: 'txn-coordinator' }),
+        offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
+      });
+      this.txn.start();
+      this.groupConfigs = new GroupConfigStore(config.dataDir, this.settings, log.child({ component: 'group-configs' }));
+      this.security = new Security(config, this.settings, log.child({ component: 'security' }));
+      this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
+      const quotaLog = log.child({ component: 'quotas' });
+      this.quotas = new QuotaManager(
+        new ClientQuotaStore(config.dataDir, quotaLog),
+        {
+          samples: this.settings.number('quota.window.num', 11),
+          windowMs: this.settings.number('quota.window.size.seconds', 1) * 1000,
+        },
+        quotaLog,
+      );
+    } catch (err) {
+      // A broker that could not start must not keep its data dir locked.
+      this.lock.release();
+      throw err;
+    }
   }
 
   /** Starts the background jobs (flush.ms checks, retention, the cleaner) once nodes listen. */
@@ -115,6 +124,7 @@ export class ClusterState {
     this.quotas.close();
     this.producerStates.close();
     this.topics.close();
+    this.lock.release();
   }
 }
 
