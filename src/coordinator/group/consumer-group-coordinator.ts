@@ -42,7 +42,10 @@
 import * as crypto from 'crypto';
 import { ErrorCode } from '../../protocol/errors';
 import type { Logger } from '../../logging';
-import { assign, ASSIGNORS, DEFAULT_ASSIGNOR } from './assignors';
+import { ASSIGNORS } from './assignors';
+import { compileRegex, computeTargetAssignment, preferredAssignor, sameMetadata, subscribedTopics, subscriptionMetadata, TopicCatalog } from './consumer-group-assignment';
+
+export type { TopicCatalog } from './consumer-group-assignment';
 import type { LogRecord } from './batch-codec';
 import { ClassicGroup } from './classic-group';
 import {
@@ -75,14 +78,6 @@ import {
 } from './consumer-group';
 
 const LEAVE_EPOCH = -1;
-
-/** What the coordinator needs to know about topics (from the broker's TopicManager). */
-export interface TopicCatalog {
-  byName(name: string): { topicId: string; partitions: number } | undefined;
-  nameOf(topicId: string): string | undefined;
-  /** Every non-internal topic name (for regular expression subscriptions). */
-  names(): string[];
-}
 
 export interface ConsumerHeartbeatParams {
   groupId: string;
@@ -187,14 +182,6 @@ function isSubset(owned: TopicPartitions, of: TopicPartitions): boolean {
 /** A Kafka-style random member id: a v4 UUID in base64url (22 characters). */
 function newMemberId(): string {
   return crypto.randomBytes(16).toString('base64url');
-}
-
-function compileRegex(regex: string): RegExp | null {
-  try {
-    return new RegExp(`^(?:${regex})$`);
-  } catch {
-    return null;
-  }
 }
 
 export class ConsumerGroupCoordinator {
@@ -358,7 +345,7 @@ export class ConsumerGroupCoordinator {
       bump = true;
     }
     // Subscribed topics' metadata (a topic created, deleted or grown counts as a change).
-    const metadata = this.subscriptionMetadata(group, topics);
+    const metadata = subscriptionMetadata(group, topics);
     if (!sameMetadata(metadata, group.subscriptionMetadata)) {
       group.subscriptionMetadata = metadata;
       bump = true;
@@ -647,48 +634,14 @@ export class ConsumerGroupCoordinator {
     group.groupEpoch = Math.max(group.groupEpoch, group.assignmentEpoch) + 1;
   }
 
-  private subscriptionMetadata(group: ConsumerGroup, topics: TopicCatalog): Map<string, { topicId: string; partitions: number }> {
-    const names = group.subscribedTopicNames();
-    const regexes = [...group.members.values()].map((m) => m.subscribedTopicRegex).filter((r): r is string => r !== null && group.resolvedRegexes.has(r));
-    if (regexes.length > 0) {
-      const compiled = regexes.map(compileRegex).filter((r): r is RegExp => r !== null);
-      for (const name of topics.names()) if (compiled.some((r) => r.test(name))) names.add(name);
-    }
-    const out = new Map<string, { topicId: string; partitions: number }>();
-    for (const name of [...names].sort()) {
-      const t = topics.byName(name);
-      if (t) out.set(name, { topicId: t.topicId, partitions: t.partitions });
-    }
-    return out;
-  }
-
-  private memberTopics(group: ConsumerGroup, m: ConsumerGroupMember, metadata: Map<string, { topicId: string; partitions: number }>): Set<string> {
-    const out = new Set<string>();
-    for (const t of m.subscribedTopicNames) if (metadata.has(t)) out.add(t);
-    const resolved = m.subscribedTopicRegex !== null && group.resolvedRegexes.has(m.subscribedTopicRegex);
-    const r = resolved ? compileRegex(m.subscribedTopicRegex as string) : null;
-    if (r) for (const name of metadata.keys()) if (r.test(name)) out.add(name);
-    return out;
-  }
-
   private computeTargetAssignment(group: ConsumerGroup, topics: TopicCatalog): void {
-    // The metadata may have been recorded by an earlier heartbeat; refresh it for this assignment.
-    group.subscriptionMetadata = this.subscriptionMetadata(group, topics);
-    const name = preferredAssignor(group);
-    const members = [...group.members.values()].map((m) => ({
-      memberId: m.memberId,
-      topics: this.memberTopics(group, m, group.subscriptionMetadata),
-      current: group.targetAssignment.get(m.memberId) ?? new Map<string, Set<number>>(),
-    }));
-    group.targetAssignment = assign(name, members, group.subscriptionMetadata);
-    group.assignmentEpoch = group.groupEpoch;
-    group.assignorName = name;
-    this.log.info('consumer group target assignment', {
-      group: group.groupId,
-      epoch: group.assignmentEpoch,
-      assignor: name,
-      members: members.length,
-    });
+    const { assignor, members } = computeTargetAssignment(group, topics);
+    this.log.info('consumer group target assignment', { group: group.groupId, epoch: group.assignmentEpoch, assignor, members });
+  }
+
+  /** Topics the group's members subscribe to (names, and regex matches as of the last assignment). */
+  subscribedTopics(group: ConsumerGroup): Set<string> {
+    return subscribedTopics(group);
   }
 
   // ================================================================ timers
@@ -768,39 +721,4 @@ export class ConsumerGroupCoordinator {
       })),
     };
   }
-
-  /** Topics the group's members subscribe to (names, and regex matches as of the last assignment). */
-  subscribedTopics(group: ConsumerGroup): Set<string> {
-    const out = group.subscribedTopicNames();
-    for (const m of group.members.values()) for (const t of this.memberTopics(group, m, group.subscriptionMetadata)) out.add(t);
-    return out;
-  }
-}
-
-function sameMetadata(
-  a: Map<string, { topicId: string; partitions: number }>,
-  b: Map<string, { topicId: string; partitions: number }>,
-): boolean {
-  if (a.size !== b.size) return false;
-  for (const [name, t] of a) {
-    const o = b.get(name);
-    if (!o || o.topicId !== t.topicId || o.partitions !== t.partitions) return false;
-  }
-  return true;
-}
-
-/** The assignor most members ask for (ties: the first in ASSIGNORS order); the default when none asks. */
-function preferredAssignor(group: ConsumerGroup): string {
-  const votes = new Map<string, number>();
-  for (const m of group.members.values()) if (m.serverAssignor) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
-  let best = DEFAULT_ASSIGNOR;
-  let bestVotes = 0;
-  for (const name of ASSIGNORS) {
-    const v = votes.get(name) ?? 0;
-    if (v > bestVotes) {
-      best = name;
-      bestVotes = v;
-    }
-  }
-  return best;
 }
