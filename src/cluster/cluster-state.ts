@@ -27,6 +27,7 @@ import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
 import { DataDirLock } from './data-dir-lock';
+import { FetchSessionCache } from '../server/fetch-session-cache';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -53,6 +54,8 @@ export class ClusterState {
   readonly quotas: QuotaManager;
   /** Per-group settings (config resource type GROUP). */
   readonly groupConfigs: GroupConfigStore;
+  /** Incremental fetch sessions (KIP-227) of every node, each session tied to its node. */
+  readonly fetchSessions: FetchSessionCache;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -82,6 +85,11 @@ export class ClusterState {
         offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
       });
       this.txn.start();
+      const settings = this.settings;
+      this.fetchSessions = new FetchSessionCache({
+        maxSlots: () => settings.number('max.incremental.fetch.session.cache.slots', 1000),
+        evictionMs: () => settings.number('min.incremental.fetch.session.eviction.ms', 120000),
+      });
       this.groupConfigs = new GroupConfigStore(config.dataDir, this.settings, log.child({ component: 'group-configs' }));
       this.security = new Security(config, this.settings, log.child({ component: 'security' }));
       this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
