@@ -500,8 +500,13 @@ export class BrokerConfigStore {
     }
     const mine = synonyms.find((x) => x.name === name && x.source !== ConfigSource.DEFAULT);
     if (mine) return { value: mine.value, source: mine.source, synonyms };
-    // Not set anywhere: settings backed by a flag report what the broker actually runs with.
+    // Not set in a layer: settings backed by a flag report what the broker actually runs with.
+    // A value other than Kafka's default was configured (a flag is samsa's server.properties
+    // line), so it is reported as Kafka reports a configured value: a static broker config.
     const fromField = this.fieldValue(name);
+    if (fromField !== null && fromField !== spec?.defaultValue) {
+      return { value: fromField, source: ConfigSource.STATIC_BROKER, synonyms: [{ name, value: fromField, source: ConfigSource.STATIC_BROKER }, ...synonyms] };
+    }
     if (fromField !== null) return { value: fromField, source: ConfigSource.DEFAULT, synonyms };
     const dflt = synonyms.find((x) => x.name === name);
     return { value: dflt?.value ?? null, source: ConfigSource.DEFAULT, synonyms };
