@@ -69,7 +69,10 @@ describe('Kafka parity of config and metadata answers', () => {
     // The configured value, as written (the test asks for port 0, a free port).
     expect(listeners.value).toBe('PLAINTEXT://127.0.0.1:0');
     expect(listeners.configSource).toBe(STATIC_BROKER_CONFIG);
-    expect(listeners.synonyms).toEqual([{ name: 'listeners', value: listeners.value, source: STATIC_BROKER_CONFIG }]);
+    expect(listeners.synonyms).toEqual([
+      { name: 'listeners', value: listeners.value, source: STATIC_BROKER_CONFIG },
+      { name: 'listeners', value: 'PLAINTEXT://:9092', source: DEFAULT_CONFIG },
+    ]);
     // A flag left at Kafka's default stays a default.
     expect(byName.get('num.partitions')).toMatchObject({ value: '1', configSource: DEFAULT_CONFIG });
   });
