@@ -121,6 +121,7 @@ const OWN_KEYS: BrokerKeySpec[] = [
   key('delete.topic.enable', 'boolean', 'true', 'Whether DeleteTopics may delete topics. Samsa always allows it.'),
   key('max.incremental.fetch.session.cache.slots', 'int', '1000', 'How many incremental fetch sessions (KIP-227) the broker keeps; a fetch that finds the cache full goes without a session.', { min: 0 }),
   key('min.incremental.fetch.session.eviction.ms', 'int', '120000', 'How long a fetch session must go unused before a new session may take its slot.', { min: 0 }),
+  key('telemetry.max.bytes', 'int', '1048576', 'Largest metrics payload a client may push (KIP-714 PushTelemetry); clients are told it with their subscription.', { min: 1 }),
   key('log.retention.check.interval.ms', 'long', '300000', 'How often the broker looks for segments to delete under retention.ms, retention.bytes and the log start offset.', { min: 1 }),
   key('log.cleaner.enable', 'boolean', 'true', 'Run the log cleaner, which compacts topics with cleanup.policy=compact.'),
   key('log.cleaner.threads', 'int', '1', 'Cleaner threads. Samsa cleans one partition at a time, interleaved with request handling.', { dynamic: true, min: 0 }),

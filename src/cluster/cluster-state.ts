@@ -28,6 +28,8 @@ import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
 import { DataDirLock } from './data-dir-lock';
 import { FetchSessionCache } from '../server/fetch-session-cache';
+import { ClientTelemetry } from '../telemetry/client-telemetry';
+import { ClientMetricsSubscriptions } from '../telemetry/client-metrics-subscriptions';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -56,6 +58,8 @@ export class ClusterState {
   readonly groupConfigs: GroupConfigStore;
   /** Incremental fetch sessions (KIP-227) of every node, each session tied to its node. */
   readonly fetchSessions: FetchSessionCache;
+  /** Client metrics subscriptions (CLIENT_METRICS configs) and what clients push (KIP-714). */
+  readonly telemetry: ClientTelemetry;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -90,6 +94,7 @@ export class ClusterState {
         maxSlots: () => settings.number('max.incremental.fetch.session.cache.slots', 1000),
         evictionMs: () => settings.number('min.incremental.fetch.session.eviction.ms', 120000),
       });
+      this.telemetry = new ClientTelemetry(new ClientMetricsSubscriptions(config.dataDir), () => settings.number('telemetry.max.bytes', 1048576));
       this.groupConfigs = new GroupConfigStore(config.dataDir, this.settings, log.child({ component: 'group-configs' }));
       this.security = new Security(config, this.settings, log.child({ component: 'security' }));
       this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));

@@ -48,6 +48,7 @@ export class Connection implements ConnectionInfo {
   readonly listenerName: string;
   readonly securityProtocol: SecurityProtocol;
   readonly sasl: SaslAuthenticator | null;
+  clientSoftware: { name: string; version: string } | null = null;
   private certificatePrincipal: KafkaPrincipal = ANONYMOUS;
   private closeAfterReply: string | null = null;
   private readonly log: Logger;
