@@ -27,6 +27,7 @@ import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
 import { DataDirLock } from './data-dir-lock';
+import { FaultEngine } from '../faults/fault-engine';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -53,6 +54,8 @@ export class ClusterState {
   readonly quotas: QuotaManager;
   /** Per-group settings (config resource type GROUP). */
   readonly groupConfigs: GroupConfigStore;
+  /** Injected faults (errors, delays, dropped connections, broker latency and pauses), matched per node id. */
+  readonly faults: FaultEngine;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -68,6 +71,7 @@ export class ClusterState {
     try {
       this.config = config = withDevTls(config);
       this.clusterId = loadOrCreateMeta(config);
+      this.faults = new FaultEngine(this.nodeIds, log.child({ component: 'faults' }));
       this.settings = new BrokerConfigStore(config, log);
       this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
       this.topics.load();
@@ -114,6 +118,8 @@ export class ClusterState {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     await this.maintenance.stop();
+    // Paused nodes would hold their requests (and so the shutdown) forever.
+    this.faults.clear();
     this.waiters.wakeAll();
   }
 
