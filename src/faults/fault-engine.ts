@@ -176,8 +176,8 @@ export class FaultEngine {
       split = ruleSplit;
       break;
     }
+    // Like Kafka, a request that was read is handled even if its client gave up meanwhile.
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    if (ctx.connection.isClosed) return NO_RESPONSE;
     if (!chosen) return handle(request);
     const action = chosen.action as Exclude<ResolvedAction, { delayMs: number }>;
     if ('dropConnection' in action) return DROP_CONNECTION;
