@@ -60,6 +60,7 @@ export interface Split {
 const TOPIC_FIELDS = new Set(['name', 'topic', 'topicName']);
 const PARTITION_FIELDS = new Set(['index', 'partition', 'partitionIndex', 'partitionId']);
 const IDENTITY_TYPES = new Set(['string', 'uuid', 'int8', 'int16', 'int32']);
+const EMPTY = Buffer.alloc(0);
 
 function present(f: FieldShape, v: number): boolean {
   return v >= f[2] && (f[3] < 0 || v <= f[3]);
@@ -221,6 +222,8 @@ function mirrorLevel(req: Obj, level: Level, errorCode: number, copyIdentity: bo
   }
   // Top-level fields that share a name with the request (memberId, sessionId, ...) are not echoed.
   if (copyIdentity) copyIdentityFields(req, obj, level);
+  // An entry in error carries empty records, as Kafka's do (clients refuse a null record set).
+  for (const f of level.respFields) if (f[1] === 'records') obj[f[0]] = EMPTY;
   if (!carried && level.errorField) {
     obj[level.errorField] = errorCode;
     carried = true;

@@ -253,6 +253,7 @@ describe('error answers follow each API response shape', () => {
     expect(body.errorCode).toBe(0);
     const parts = Object.fromEntries(body.responses[0].partitions.map((p: any) => [p.partitionIndex, p]));
     expect(parts[0].errorCode).toBe(NOT_LEADER);
+    expect(parts[0].records).toEqual(Buffer.alloc(0)); // empty, never null: clients refuse a null record set
     expect(parts[1].errorCode).toBe(0);
     expect(parts[1].records.length).toBeGreaterThan(0);
     expect(body.responses).toHaveLength(1);
