@@ -67,6 +67,8 @@ export class FaultEngine {
   private nextId = 1;
   private readonly latency = new Map<number, number>();
   private readonly pauses = new Map<number, Pause>();
+  /** Per node, how many times it was stopped: a request held across a stop is discarded. */
+  private readonly stops = new Map<number, number>();
 
   constructor(
     /** Ids of the cluster's nodes (ClusterState.nodeIds): latency and pause refuse others. */
@@ -142,6 +144,21 @@ export class FaultEngine {
   }
 
   /**
+   * For the cluster simulation: node `nodeId` stopped (its connections are gone). Requests it
+   * held (paused, delayed) are dropped unhandled, as a killed process would, and a pause ends;
+   * rules and latency stay for when it starts again.
+   */
+  brokerStopped(nodeId: number): void {
+    this.stops.set(nodeId, (this.stops.get(nodeId) ?? 0) + 1);
+    const p = this.pauses.get(nodeId);
+    if (p) {
+      this.pauses.delete(nodeId);
+      p.resume();
+      this.refresh();
+    }
+  }
+
+  /**
    * Runs one request under the faults that apply to it: `handle` runs the API's handler.
    * Only called while `active`.
    */
@@ -153,7 +170,9 @@ export class FaultEngine {
   ): Promise<HandlerResult<Res> | Res | typeof DROP_CONNECTION> {
     const nodeId = ctx.node.id;
     const { apiKey, apiVersion, clientId } = ctx.header;
+    const stopsBefore = this.stops.get(nodeId) ?? 0;
     for (let p = this.pauses.get(nodeId); p; p = this.pauses.get(nodeId)) await p.promise;
+    if ((this.stops.get(nodeId) ?? 0) !== stopsBefore) return NO_RESPONSE;
     let delay = this.latency.get(nodeId) ?? 0;
     let chosen: FaultRule | null = null;
     let split: Split | null = null;
@@ -176,8 +195,10 @@ export class FaultEngine {
       split = ruleSplit;
       break;
     }
-    // Like Kafka, a request that was read is handled even if its client gave up meanwhile.
+    // Like Kafka, a request that was read is handled even if its client gave up meanwhile,
+    // but not by a node that was stopped meanwhile.
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if ((this.stops.get(nodeId) ?? 0) !== stopsBefore) return NO_RESPONSE;
     if (!chosen) return handle(request);
     const action = chosen.action as Exclude<ResolvedAction, { delayMs: number }>;
     if ('dropConnection' in action) return DROP_CONNECTION;

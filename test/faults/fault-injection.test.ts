@@ -11,6 +11,7 @@ import { UnknownBrokerError } from '../../src/faults/fault-engine';
 import { tempDataDir } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
 import { fetchAll } from '../helpers/kafkajs-fetcher';
+import { simpleBatch } from '../helpers/record-batch-builder';
 
 const NOT_LEADER = 6;
 const NOT_COORDINATOR = 16;
@@ -209,6 +210,28 @@ describe('broker latency and pause', () => {
       expect(broker.listFaults().brokers).toEqual([{ brokerId: broker.node.id, latencyMs: 0, paused: true }]);
       broker.resumeBroker(broker.node.id);
       expect((await answer).body.errorCode).toBe(0);
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+describe('the cluster simulation hook', () => {
+  it('a request held by a pause is dropped unhandled when its node stops', async () => {
+    await createTopic('ts-stopped');
+    broker.pauseBroker(broker.node.id);
+    const raw = await RawClient.connect(broker.port);
+    try {
+      let answered = false;
+      void raw
+        .request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'ts-stopped', partitionData: [{ index: 0, records: simpleBatch(1) }] }] })
+        .then(() => (answered = true));
+      await new Promise((r) => setTimeout(r, 500));
+      broker.cluster.faults.brokerStopped(broker.node.id);
+      expect(broker.listFaults().brokers).toEqual([]);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(answered).toBe(false);
+      expect(await endOffsets('ts-stopped')).toEqual({ 0: 0 });
     } finally {
       raw.close();
     }
