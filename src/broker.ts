@@ -11,9 +11,9 @@ import type { ListenerSpec } from './server/listeners';
 import type { Security } from './security/security';
 import type { HttpServer } from './http/server';
 import type { FaultSpec } from './faults/fault-spec';
-import type { FaultListing, FaultRule } from './faults/fault-engine';
+import type { FaultControls, FaultListing, FaultRule } from './faults/fault-engine';
 
-export class Broker {
+export class Broker implements FaultControls {
   readonly cluster: ClusterState;
   readonly node: BrokerNode;
   /** The console / metrics / health HTTP server (src/http/), when on. */

@@ -20,7 +20,10 @@
  *
  * Records fields are never looked at, so a Fetch answer keeps its file regions (zero-copy).
  */
-import { API_SHAPES, FieldShape } from '../protocol/generated/shapes';
+import type { ApiShape, FieldShape } from '../protocol/generated/shapes';
+
+/** The shapes module is large: required when a fault first needs it, not at broker startup. */
+let shapes: ReadonlyArray<ApiShape | undefined> | null = null;
 
 type Obj = Record<string, unknown>;
 
@@ -105,7 +108,8 @@ function levelOf(apiKey: number, version: number): Level {
   const k = apiKey * 1000 + version;
   let l = levels.get(k);
   if (!l) {
-    const shape = API_SHAPES[apiKey];
+    shapes ??= (require('../protocol/generated/shapes') as typeof import('../protocol/generated/shapes')).API_SHAPES;
+    const shape = shapes[apiKey];
     if (!shape) throw new Error(`no message shape for API key ${apiKey}`);
     l = buildLevel(shape.request, shape.response, version);
     levels.set(k, l);

@@ -24,7 +24,7 @@
 import type { Logger } from '../logging';
 import type { RequestContext, HandlerResult } from '../server/handler-registry';
 import { NO_RESPONSE } from '../server/handler-registry';
-import { FaultSpecError, ResolvedAction, ResolvedSpec, resolveFaultSpec } from './fault-spec';
+import { FaultSpec, FaultSpecError, ResolvedAction, ResolvedSpec, resolveFaultSpec } from './fault-spec';
 import { EntryIdentity, Split, mergeError, mirrorError, splitRequest } from './error-answer';
 
 /** Returned by intercept() when the connection must be dropped without an answer. */
@@ -51,6 +51,19 @@ export interface FaultListing {
   rules: FaultRule[];
   /** Brokers with latency or a pause. */
   brokers: BrokerFaultState[];
+}
+
+/**
+ * What a user-facing handle (the Broker facade, a simulated Cluster) offers, each method
+ * delegating to the engine on its ClusterState.
+ */
+export interface FaultControls {
+  injectFault(spec: FaultSpec): FaultRule;
+  listFaults(): FaultListing;
+  clearFaults(id?: number): boolean;
+  setBrokerLatency(nodeId: number, ms: number): void;
+  pauseBroker(nodeId: number): void;
+  resumeBroker(nodeId: number): void;
 }
 
 interface Pause {
