@@ -30,6 +30,7 @@ import { DataDirLock } from './data-dir-lock';
 import { FetchSessionCache } from '../server/fetch-session-cache';
 import { ClientTelemetry } from '../telemetry/client-telemetry';
 import { ClientMetricsSubscriptions } from '../telemetry/client-metrics-subscriptions';
+import { FaultEngine } from '../faults/fault-engine';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -60,6 +61,8 @@ export class ClusterState {
   readonly fetchSessions: FetchSessionCache;
   /** Client metrics subscriptions (CLIENT_METRICS configs) and what clients push (KIP-714). */
   readonly telemetry: ClientTelemetry;
+  /** Injected faults (errors, delays, dropped connections, broker latency and pauses), matched per node id. */
+  readonly faults: FaultEngine;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -75,6 +78,7 @@ export class ClusterState {
     try {
       this.config = config = withDevTls(config);
       this.clusterId = loadOrCreateMeta(config);
+      this.faults = new FaultEngine(this.nodeIds, log.child({ component: 'faults' }));
       this.settings = new BrokerConfigStore(config, log);
       this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
       this.topics.load();
@@ -127,6 +131,8 @@ export class ClusterState {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     await this.maintenance.stop();
+    // Paused nodes would hold their requests (and so the shutdown) forever.
+    this.faults.clear();
     this.waiters.wakeAll();
   }
 
