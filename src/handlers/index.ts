@@ -55,6 +55,8 @@ import { describeProducersHandler } from './61-describe-producers';
 import { describeTransactionsHandler } from './65-describe-transactions';
 import { listTransactionsHandler } from './66-list-transactions';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions';
+import { streamsGroupHeartbeatHandler } from './88-streams-group-heartbeat';
+import { streamsGroupDescribeHandler } from './89-streams-group-describe';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const h of [
@@ -113,6 +115,8 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     consumerGroupHeartbeatHandler,
     consumerGroupDescribeHandler,
     describeTopicPartitionsHandler,
+    streamsGroupHeartbeatHandler,
+    streamsGroupDescribeHandler,
   ]) {
     registry.register(h);
   }
