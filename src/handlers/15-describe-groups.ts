@@ -36,8 +36,9 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
       const operations = req.includeAuthorizedOperations ? groupOperations(ctx, groupId) : OPERATIONS_NOT_REQUESTED;
       const d = coordinator.describeGroup(groupId);
       if (!d) {
-        // KIP-848 groups are described by ConsumerGroupDescribe.
-        const message = coordinator.groupKind(groupId) === 'consumer' ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
+        // KIP-848 and streams groups are described by ConsumerGroupDescribe and StreamsGroupDescribe.
+        const kind = coordinator.groupKind(groupId);
+        const message = kind !== null && kind !== 'classic' ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
         return {
           errorCode: version >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
           errorMessage: version >= 6 ? message : null,

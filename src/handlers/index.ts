@@ -58,6 +58,8 @@ import { describeTopicPartitionsHandler } from './75-describe-topic-partitions';
 import { getTelemetrySubscriptionsHandler } from './71-get-telemetry-subscriptions';
 import { pushTelemetryHandler } from './72-push-telemetry';
 import { listConfigResourcesHandler } from './74-list-config-resources';
+import { streamsGroupHeartbeatHandler } from './88-streams-group-heartbeat';
+import { streamsGroupDescribeHandler } from './89-streams-group-describe';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const h of [
@@ -119,6 +121,8 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     getTelemetrySubscriptionsHandler,
     pushTelemetryHandler,
     listConfigResourcesHandler,
+    streamsGroupHeartbeatHandler,
+    streamsGroupDescribeHandler,
   ]) {
     registry.register(h);
   }

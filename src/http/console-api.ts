@@ -417,6 +417,15 @@ export function group(broker: Broker, groupId: string) {
       clientHost: m.clientHost,
       assignment: g.protocolType === 'consumer' ? decodeAssignment(m.assignment) : null,
     }));
+  } else if (g.kind === 'streams') {
+    // Streams members hold tasks; the console shows the input partitions behind their active tasks.
+    members = [...g.members.values()].map((m) => ({
+      memberId: m.memberId,
+      instanceId: m.instanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: [...m.assigned.active].flatMap(([s, ps]) => (g.configured?.inputTopics.get(s) ?? []).map((topic) => ({ topic, partitions: [...ps].sort((a, b) => a - b) }))),
+    }));
   } else {
     members = [...g.members.values()].map((m) => ({
       memberId: m.memberId,

@@ -111,6 +111,8 @@ export class ClassicGroupProtocol extends GroupCoordinatorPart {
     }
     const isUnknownMember = p.memberId === '';
     let found = this.groups.get(p.groupId);
+    // A streams group's id is not for classic members (Kafka: INCONSISTENT_GROUP_PROTOCOL).
+    if (found?.kind === 'streams') return Promise.resolve(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     if (found?.kind === 'consumer') {
       if (found.members.size > 0) return Promise.resolve(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
       // An empty KIP-848 group becomes a classic group, keeping its offsets.

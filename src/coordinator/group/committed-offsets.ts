@@ -13,6 +13,7 @@ import type { LogRecord } from './batch-codec';
 import { ClassicGroup, CommittedOffset } from './classic-group';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol';
 import type { ConsumerGroup } from './consumer-group';
+import { StreamsGroup, streamsInputTopics } from '../streams/streams-group';
 import { decodeOffsetCommitValue, decodeRecordKey, encodeGroupMetadataKey, encodeOffsetCommitKey, encodeOffsetCommitValue } from './records';
 import type { ClassicGroupProtocol } from './classic-group-protocol';
 import { AnyGroup, GroupContext, GroupCoordinatorPart } from './group-context';
@@ -131,7 +132,7 @@ export class CommittedOffsets extends GroupCoordinatorPart {
    * OffsetCommit v9+ (transactional commits excepted) and send its current epoch
    * (STALE_MEMBER_EPOCH).
    */
-  private validateConsumerGroupCommit(group: ConsumerGroup, p: OffsetCommitParams, transactional: boolean): number {
+  private validateConsumerGroupCommit(group: ConsumerGroup | StreamsGroup, p: OffsetCommitParams, transactional: boolean): number {
     if (p.generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
     if (transactional && p.generationId < 0 && p.memberId === '' && p.groupInstanceId === null) return ErrorCode.NONE;
     const member = group.members.get(p.memberId);
@@ -147,7 +148,7 @@ export class CommittedOffsets extends GroupCoordinatorPart {
    */
   validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
     const group = this.groups.get(groupId);
-    if (!group || group.kind !== 'consumer') return ErrorCode.NONE;
+    if (!group || group.kind === 'classic') return ErrorCode.NONE;
     if (memberId === null && memberEpoch < 0) return ErrorCode.NONE;
     const member = memberId === null ? undefined : group.members.get(memberId);
     if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -235,7 +236,7 @@ export class CommittedOffsets extends GroupCoordinatorPart {
     const all = (code: number) => p.offsets.map(() => code);
     if (this.closed) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const group = this.groups.get(p.groupId);
-    if (group?.kind === 'consumer') {
+    if (group && group.kind !== 'classic') {
       const error = this.validateConsumerGroupCommit(group, p, true);
       if (error !== ErrorCode.NONE) return all(error);
     } else if (group) {
@@ -321,6 +322,8 @@ export class CommittedOffsets extends GroupCoordinatorPart {
     let subscribed: Set<string> | null = null;
     if (group.kind === 'consumer') {
       if (group.members.size > 0) subscribed = this.consumerGroups.subscribedTopics(group);
+    } else if (group.kind === 'streams') {
+      if (group.members.size > 0) subscribed = streamsInputTopics(group);
     } else if (!group.is('Empty')) {
       if (group.protocolType !== CONSUMER_PROTOCOL_TYPE) return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitions: [] };
       subscribed = group.subscribedTopics();
@@ -361,11 +364,11 @@ export class CommittedOffsets extends GroupCoordinatorPart {
     for (const group of [...this.groups.values()]) {
       let baseOf: ((o: CommittedOffset) => number) | null = null;
       let keep: Set<string> = new Set();
-      if (group.kind === 'consumer') {
+      if (group.kind === 'consumer' || group.kind === 'streams') {
         if (group.members.size === 0) baseOf = () => group.currentStateTimestamp;
         else {
           baseOf = (o) => o.commitTimestamp;
-          keep = this.consumerGroups.subscribedTopics(group);
+          keep = group.kind === 'consumer' ? this.consumerGroups.subscribedTopics(group) : streamsInputTopics(group);
         }
       } else if (group.protocolType !== null && group.is('Empty')) {
         baseOf = () => group.currentStateTimestamp;
@@ -392,7 +395,7 @@ export class CommittedOffsets extends GroupCoordinatorPart {
         }
       }
       // An empty group left without offsets is gone (Kafka: transitions to Dead, tombstoned).
-      const empty = group.kind === 'consumer' ? group.members.size === 0 : group.is('Empty') && group.pendingMembers.size === 0;
+      const empty = group.kind !== 'classic' ? group.members.size === 0 : group.is('Empty') && group.pendingMembers.size === 0;
       const becomesDead = empty && records.length === group.offsetCount;
       if (becomesDead) records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
       if (records.length === 0) continue;

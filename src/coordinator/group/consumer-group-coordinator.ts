@@ -39,6 +39,7 @@
  * to a non-empty consumer group is INCONSISTENT_GROUP_PROTOCOL). Regular expressions use
  * JavaScript syntax (Kafka: RE2J), matched against whole topic names.
  */
+import type { StreamsGroup } from '../streams/streams-group';
 import * as crypto from 'crypto';
 import { ErrorCode } from '../../protocol/errors';
 import type { Logger } from '../../logging';
@@ -148,7 +149,7 @@ export interface ConsumerGroupDescription {
   }[];
 }
 
-type AnyGroup = ClassicGroup | ConsumerGroup;
+type AnyGroup = ClassicGroup | ConsumerGroup | StreamsGroup;
 
 function fail(errorCode: number, errorMessage: string | null = null, memberId: string | null = null): ConsumerHeartbeatResult {
   return { errorCode, errorMessage, memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
@@ -273,6 +274,8 @@ export class ConsumerGroupCoordinator {
       this.groups.set(p.groupId, group);
       this.write(group, [{ key: encodeGroupMetadataKey(p.groupId), value: null }]);
       this.log.info('empty classic group converted to a consumer group', { group: p.groupId });
+    } else if (existing?.kind === 'streams') {
+      return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`);
     } else if (existing) {
       group = existing;
     } else {

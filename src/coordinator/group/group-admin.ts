@@ -31,7 +31,7 @@ export interface GroupListing {
   groupId: string;
   protocolType: string;
   state: string;
-  type: 'classic' | 'consumer';
+  type: 'classic' | 'consumer' | 'streams';
 }
 
 export class GroupAdmin extends GroupCoordinatorPart {
@@ -73,13 +73,14 @@ export class GroupAdmin extends GroupCoordinatorPart {
       if (g.kind === 'classic' && g.is('Dead')) continue;
       if (stateSet.size > 0 && !stateSet.has(g.state.toLowerCase())) continue;
       if (typeSet.size > 0 && !typeSet.has(g.kind)) continue;
-      const protocolType = g.kind === 'consumer' ? CONSUMER_PROTOCOL_TYPE : g.protocolType ?? '';
+      // Kafka lists streams groups with the protocol type "streams".
+      const protocolType = g.kind === 'consumer' ? CONSUMER_PROTOCOL_TYPE : g.kind === 'streams' ? 'streams' : g.protocolType ?? '';
       out.push({ groupId: g.groupId, protocolType, state: g.state, type: g.kind });
     }
     return out;
   }
 
-  groupKind(groupId: string): 'classic' | 'consumer' | null {
+  groupKind(groupId: string): 'classic' | 'consumer' | 'streams' | null {
     return this.groups.get(groupId)?.kind ?? null;
   }
 
@@ -88,7 +89,7 @@ export class GroupAdmin extends GroupCoordinatorPart {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(groupId);
     if (!group || (group.kind === 'classic' && group.is('Dead'))) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (group.kind === 'consumer' ? group.members.size > 0 : !group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
+    if (group.kind !== 'classic' ? group.members.size > 0 : !group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
     const records: LogRecord[] = [];
     for (const [topic, byPartition] of group.offsets) {
       for (const partition of byPartition.keys()) records.push({ key: encodeOffsetCommitKey(groupId, topic, partition), value: null });
@@ -109,7 +110,9 @@ export class GroupAdmin extends GroupCoordinatorPart {
   /** Forgets a group whose tombstones are stored: its timers stop, a classic group becomes Dead. */
   markDead(group: AnyGroup): void {
     if (group.kind === 'consumer') this.consumerGroups.clearTimers(group);
-    else {
+    else if (group.kind === 'streams') {
+      // Only empty streams groups are deleted or expire: no member timers are left.
+    } else {
       this.classic.clearGroupTimers(group);
       group.transitionTo('Dead', this.clock());
     }

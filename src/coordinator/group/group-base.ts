@@ -14,7 +14,7 @@ export interface CommittedOffset {
 }
 
 export abstract class GroupBase {
-  abstract readonly kind: 'classic' | 'consumer';
+  abstract readonly kind: 'classic' | 'consumer' | 'streams';
   /** topic -> partition -> committed offset. */
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
   /** When the group last changed state (ms); offsets of an empty group expire from here. */

@@ -9,7 +9,9 @@ import type { Logger } from '../../logging';
 import type { LogRecord } from './batch-codec';
 import type { ClassicGroup } from './classic-group';
 import type { ConsumerGroup } from './consumer-group';
+import type { StreamsGroup } from '../streams/streams-group';
 import { ConsumerGroupCoordinator, ConsumerGroupSettings, DEFAULT_CONSUMER_GROUP_SETTINGS } from './consumer-group-coordinator';
+import type { StreamsGroupSettings } from '../streams/streams-group-coordinator';
 
 export interface GroupCoordinatorConfig extends ConsumerGroupSettings {
   /** group.initial.rebalance.delay.ms (Kafka: 3000; Samsa: 0 so tests start fast). */
@@ -25,6 +27,8 @@ export interface GroupCoordinatorConfig extends ConsumerGroupSettings {
   offsetsRetentionMs: number;
   /** offsets.retention.check.interval.ms */
   offsetsRetentionCheckIntervalMs: number;
+  /** Session timeout, heartbeat interval and standby replicas of a streams group (group configs over broker defaults). */
+  streamsPerGroup: (groupId: string) => StreamsGroupSettings;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -36,6 +40,7 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   offsetMetadataMaxBytes: 4096,
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   offsetsRetentionCheckIntervalMs: 600_000,
+  streamsPerGroup: () => ({ sessionTimeoutMs: 45_000, heartbeatIntervalMs: 5_000, numStandbyReplicas: 0 }),
 };
 
 /** Where the coordinator writes its records (the __consumer_offsets topic, or memory in tests). */
@@ -44,8 +49,8 @@ export interface GroupStore {
   append(groupId: string, records: LogRecord[]): void;
 }
 
-/** A group of either kind (classic-group.ts, consumer-group.ts): one namespace for both. */
-export type AnyGroup = ClassicGroup | ConsumerGroup;
+/** A group of any kind (classic-group.ts, consumer-group.ts, ../streams/streams-group.ts): one namespace for all. */
+export type AnyGroup = ClassicGroup | ConsumerGroup | StreamsGroup;
 
 export interface GroupContext {
   readonly groups: Map<string, AnyGroup>;

@@ -16,6 +16,7 @@
  * changing a group. Timers (session, rebalance, sync, initial delay) are unref'd.
  */
 import type { Logger } from '../../logging';
+import { ErrorCode } from '../../protocol/errors';
 import type { LogRecord } from './batch-codec';
 import type { ClassicGroup, JoinResult, SyncResult } from './classic-group';
 import {
@@ -30,6 +31,7 @@ import { ClassicGroupProtocol, JoinGroupParams, LeaveGroupResult, LeavingMember,
 import { CommittedOffsets, FetchedOffset, OffsetCommitParams } from './committed-offsets';
 import { GroupAdmin, GroupDescription, GroupListing } from './group-admin';
 import { GroupLoader } from './group-loader';
+import { StreamsGroupCoordinator, StreamsHeartbeatParams, StreamsHeartbeatResult, StreamsTopics } from '../streams/streams-group-coordinator';
 
 export { DEFAULT_GROUP_CONFIG } from './group-context';
 export type { AnyGroup, GroupCoordinatorConfig, GroupStore } from './group-context';
@@ -41,6 +43,8 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, AnyGroup>();
   /** KIP-848 groups (ConsumerGroupHeartbeat); shares `groups` with the classic protocol. */
   readonly consumerGroups: ConsumerGroupCoordinator;
+  /** KIP-1071 streams groups (StreamsGroupHeartbeat); also in `groups`. */
+  readonly streamsGroups: StreamsGroupCoordinator;
   private readonly classic: ClassicGroupProtocol;
   private readonly offsets: CommittedOffsets;
   private readonly admin: GroupAdmin;
@@ -57,6 +61,7 @@ export class GroupCoordinator {
     this.consumerGroups = new ConsumerGroupCoordinator(this.groups, config, log, clock, () => this.closed, (groupId, records) =>
       this.store.append(groupId, records),
     );
+    this.streamsGroups = new StreamsGroupCoordinator(this.groups, config.streamsPerGroup, log, clock);
     const ctx: GroupContext = {
       groups: this.groups,
       config,
@@ -86,6 +91,7 @@ export class GroupCoordinator {
     if (this.expirationTimer) clearInterval(this.expirationTimer);
     for (const g of this.groups.values()) {
       if (g.kind === 'consumer') this.consumerGroups.clearTimers(g);
+      else if (g.kind === 'streams') this.streamsGroups.clearTimers(g);
       else this.classic.closeGroup(g);
     }
   }
@@ -113,8 +119,21 @@ export class GroupCoordinator {
   describeConsumerGroup(groupId: string, topics: TopicCatalog): ConsumerGroupDescription | 'classic' | null {
     const g = this.groups.get(groupId);
     if (!g) return null;
-    if (g.kind === 'classic') return 'classic';
+    if (g.kind !== 'consumer') return 'classic';
     return this.consumerGroups.describe(g, topics);
+  }
+
+  streamsGroupHeartbeat(p: StreamsHeartbeatParams, topics: StreamsTopics): StreamsHeartbeatResult {
+    if (this.closed) return this.streamsGroups.refused(p, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return this.streamsGroups.heartbeat(p, topics);
+  }
+
+  /** StreamsGroupDescribe: null for unknown groups, 'other' for groups of another kind. */
+  describeStreamsGroup(groupId: string): ReturnType<StreamsGroupCoordinator['describe']> | 'other' | null {
+    const g = this.groups.get(groupId);
+    if (!g) return null;
+    if (g.kind !== 'streams') return 'other';
+    return this.streamsGroups.describe(g);
   }
 
   // ================================================================ classic protocol
@@ -184,7 +203,7 @@ export class GroupCoordinator {
     return this.admin.listGroups(states, types);
   }
 
-  groupKind(groupId: string): 'classic' | 'consumer' | null {
+  groupKind(groupId: string): 'classic' | 'consumer' | 'streams' | null {
     return this.admin.groupKind(groupId);
   }
 

@@ -33,6 +33,11 @@ function configFrom(cluster: ClusterState): GroupCoordinatorConfig {
       sessionTimeoutMs: cluster.groupConfigs.number(groupId, 'consumer.session.timeout.ms'),
       heartbeatIntervalMs: cluster.groupConfigs.number(groupId, 'consumer.heartbeat.interval.ms'),
     }),
+    streamsPerGroup: (groupId) => ({
+      sessionTimeoutMs: cluster.groupConfigs.number(groupId, 'streams.session.timeout.ms'),
+      heartbeatIntervalMs: cluster.groupConfigs.number(groupId, 'streams.heartbeat.interval.ms'),
+      numStandbyReplicas: cluster.groupConfigs.number(groupId, 'streams.num.standby.replicas'),
+    }),
   };
 }
 

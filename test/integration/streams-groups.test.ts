@@ -1,0 +1,221 @@
+/**
+ * Streams groups (KIP-1071) on a real broker, driven by a raw client (no installed client
+ * speaks StreamsGroupHeartbeat): joining with a topology creates the internal topics and
+ * assigns every task; a second member gets tasks only after the first revoked them; standby
+ * tasks go to another process; errors and statuses as Kafka; describe, list, delete, offset
+ * commits with member epochs, and the endpoint map for interactive queries.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
+import { RawClient } from '../helpers/raw-client';
+
+const METADATA = 3;
+const OFFSET_COMMIT = 8;
+const LIST_GROUPS = 16;
+const DELETE_GROUPS = 42;
+const INCREMENTAL_ALTER_CONFIGS = 44;
+const HEARTBEAT = 88;
+const DESCRIBE = 89;
+
+const E = {
+  NONE: 0,
+  INVALID_REQUEST: 42,
+  UNKNOWN_MEMBER_ID: 25,
+  FENCED_MEMBER_EPOCH: 110,
+  STALE_MEMBER_EPOCH: 113,
+  NON_EMPTY_GROUP: 68,
+  STREAMS_INVALID_TOPOLOGY: 130,
+  STREAMS_TOPOLOGY_FENCED: 132,
+};
+
+type Tasks = { subtopologyId: string; partitions: number[] }[];
+
+function topology(app: string, source: string, epoch = 1) {
+  return {
+    epoch,
+    subtopologies: [
+      {
+        subtopologyId: '0',
+        sourceTopics: [source],
+        sourceTopicRegex: [],
+        stateChangelogTopics: [{ name: `${app}-store-changelog`, partitions: 0, replicationFactor: -1, topicConfigs: [{ key: 'cleanup.policy', value: 'compact' }] }],
+        repartitionSinkTopics: [`${app}-repartition`],
+        repartitionSourceTopics: [],
+        copartitionGroups: [],
+      },
+      {
+        subtopologyId: '1',
+        sourceTopics: [],
+        sourceTopicRegex: [],
+        stateChangelogTopics: [{ name: `${app}-agg-changelog`, partitions: 0, replicationFactor: -1, topicConfigs: [] }],
+        repartitionSinkTopics: [],
+        repartitionSourceTopics: [{ name: `${app}-repartition`, partitions: 0, replicationFactor: -1, topicConfigs: [] }],
+        copartitionGroups: [],
+      },
+    ],
+  };
+}
+
+function heartbeat(overrides: Record<string, unknown>) {
+  return {
+    groupId: 'app',
+    memberId: 'm',
+    memberEpoch: 0,
+    endpointInformationEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 30000,
+    topology: null,
+    activeTasks: [],
+    standbyTasks: [],
+    warmupTasks: [],
+    processId: 'p',
+    userEndpoint: null,
+    clientTags: null,
+    taskOffsets: null,
+    taskEndOffsets: null,
+    shutdownApplication: false,
+    ...overrides,
+  };
+}
+
+const flat = (tasks: Tasks | null) => (tasks ?? []).flatMap((t) => t.partitions.map((p) => `${t.subtopologyId}:${p}`)).sort();
+
+describe('streams groups (KIP-1071)', () => {
+  let broker: BrokerProcess;
+  let c: RawClient;
+  const hb = async (o: Record<string, unknown>) => (await c.request(HEARTBEAT, 0, heartbeat(o))).body;
+
+  beforeAll(async () => {
+    broker = await startBrokerProcess({ args: ['--auto-create-topics', 'false'] });
+    const admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 3 }, { topic: 'clicks', numPartitions: 2 }] });
+    await admin.disconnect();
+    c = await RawClient.connect(broker.port);
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await broker?.stop();
+  });
+
+  test('join creates internal topics and assigns every task; a second member gets tasks only after revocation', async () => {
+    const a = await hb({ groupId: 'app', memberId: 'a', processId: 'pa', topology: topology('app', 'orders'), userEndpoint: { host: 'a.local', port: 8080 } });
+    expect(a.errorCode).toBe(E.NONE);
+    expect(a.memberEpoch).toBeGreaterThan(0);
+    expect(a.status).toEqual([]);
+    expect(flat(a.activeTasks)).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
+    expect(a.heartbeatIntervalMs).toBe(5000);
+
+    // Repartition and changelog topics now exist with one partition per task.
+    const md = (await c.request(METADATA, 12, { topics: ['app-repartition', 'app-store-changelog', 'app-agg-changelog'].map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).body;
+    expect(md.topics.map((t: any) => [t.name, t.errorCode, t.partitions.length])).toEqual([
+      ['app-repartition', 0, 3],
+      ['app-store-changelog', 0, 3],
+      ['app-agg-changelog', 0, 3],
+    ]);
+
+    const b1 = await hb({ groupId: 'app', memberId: 'b', processId: 'pb', topology: topology('app', 'orders'), userEndpoint: { host: 'b.local', port: 8080 } });
+    expect(b1.errorCode).toBe(E.NONE);
+    // a still holds everything: b gets nothing yet.
+    expect(flat(b1.activeTasks)).toEqual([]);
+
+    // a is told to keep only its share, at the same epoch, until it reports the rest gone.
+    const a2 = await hb({ groupId: 'app', memberId: 'a', memberEpoch: a.memberEpoch, activeTasks: a.activeTasks, standbyTasks: [], warmupTasks: [], processId: null, topology: null });
+    expect(a2.errorCode).toBe(E.NONE);
+    expect(a2.memberEpoch).toBe(a.memberEpoch);
+    const kept = flat(a2.activeTasks);
+    expect(kept.length).toBe(3);
+    const a3 = await hb({ groupId: 'app', memberId: 'a', memberEpoch: a2.memberEpoch, activeTasks: a2.activeTasks, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(a3.memberEpoch).toBeGreaterThan(a.memberEpoch);
+
+    const b2 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b1.memberEpoch, activeTasks: [], standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    const taken = flat(b2.activeTasks);
+    expect(taken.length).toBe(3);
+    expect([...kept, ...taken].sort()).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
+
+    // The endpoint map: each member's active partitions of the topics its tasks read.
+    const b3 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b2.memberEpoch, endpointInformationEpoch: 0, activeTasks: b2.activeTasks, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(b3.endpointInformationEpoch).toBeGreaterThan(0);
+    const hosts = (b3.partitionsByUserEndpoint as any[]).map((e) => e.userEndpoint.host).sort();
+    expect(hosts).toEqual(['a.local', 'b.local']);
+    const bEntry = (b3.partitionsByUserEndpoint as any[]).find((e) => e.userEndpoint.host === 'b.local');
+    const bTopics = bEntry.activePartitions.map((t: any) => t.topic).sort();
+    expect(bTopics.every((t: string) => ['orders', 'app-repartition'].includes(t))).toBe(true);
+    // Up to date: no map sent.
+    const b4 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b3.memberEpoch, endpointInformationEpoch: b3.endpointInformationEpoch, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(b4.partitionsByUserEndpoint).toBeNull();
+
+    // Describe: both members, the resolved topology, stable.
+    const d = (await c.request(DESCRIBE, 0, { groupIds: ['app', 'nope'], includeAuthorizedOperations: false })).body.groups;
+    expect(d[0]).toMatchObject({ errorCode: 0, groupId: 'app', groupState: 'Stable' });
+    expect(d[0].members.map((m: any) => m.memberId).sort()).toEqual(['a', 'b']);
+    const sub1 = d[0].topology.subtopologies.find((s: any) => s.subtopologyId === '1');
+    expect(sub1.repartitionSourceTopics[0]).toMatchObject({ name: 'app-repartition', partitions: 3 });
+    expect(d[1]).toMatchObject({ errorCode: 69, groupId: 'nope' });
+
+    // Offsets are committed with the member epoch; a stale one is refused.
+    const commit = async (epoch: number) =>
+      (await c.request(OFFSET_COMMIT, 9, { groupId: 'app', generationIdOrMemberEpoch: epoch, memberId: 'b', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }] }] })).body
+        .topics[0].partitions[0].errorCode;
+    expect(await commit(b4.memberEpoch)).toBe(E.NONE);
+    expect(await commit(b4.memberEpoch - 1)).toBe(E.STALE_MEMBER_EPOCH);
+
+    const listed = (await c.request(LIST_GROUPS, 5, { statesFilter: [], typesFilter: ['streams'] })).body.groups;
+    expect(listed).toEqual([expect.objectContaining({ groupId: 'app', groupType: 'streams', groupState: 'Stable' })]);
+    expect((await c.request(DELETE_GROUPS, 2, { groupsNames: ['app'] })).body.results[0].errorCode).toBe(E.NON_EMPTY_GROUP);
+
+    // a leaves: b ends up with every task.
+    const left = await hb({ groupId: 'app', memberId: 'a', memberEpoch: -1, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(left).toMatchObject({ errorCode: 0, memberEpoch: -1 });
+    const b5 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b4.memberEpoch, activeTasks: b2.activeTasks, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(flat(b5.activeTasks)).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
+    // A fenced epoch.
+    const fenced = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b5.memberEpoch + 5, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(fenced.errorCode).toBe(E.FENCED_MEMBER_EPOCH);
+    // An older topology epoch is fenced while the group has members.
+    const old = await hb({ groupId: 'app', memberId: 'c', processId: 'pc', topology: topology('app', 'orders', 0) });
+    expect(old.errorCode).toBe(E.STREAMS_TOPOLOGY_FENCED);
+  });
+
+  test('standby tasks go to another process; missing source topics make the group not ready', async () => {
+    const set = await c.request(INCREMENTAL_ALTER_CONFIGS, 1, {
+      resources: [{ resourceType: 32, resourceName: 'standby-app', configs: [{ name: 'streams.num.standby.replicas', configOperation: 0, value: '1' }] }],
+      validateOnly: false,
+    });
+    expect(set.body.responses[0].errorCode).toBe(0);
+    const x = await hb({ groupId: 'standby-app', memberId: 'x', processId: 'px', topology: topology('sb', 'clicks') });
+    expect(flat(x.activeTasks).length).toBe(4);
+    expect(flat(x.standbyTasks)).toEqual([]);
+    const y = await hb({ groupId: 'standby-app', memberId: 'y', processId: 'py', topology: topology('sb', 'clicks') });
+    // x revokes, y takes, then both hold standbys of the other's active tasks.
+    let xs = await hb({ groupId: 'standby-app', memberId: 'x', memberEpoch: x.memberEpoch, activeTasks: x.activeTasks, standbyTasks: [], warmupTasks: [], processId: null, topology: null });
+    xs = await hb({ groupId: 'standby-app', memberId: 'x', memberEpoch: xs.memberEpoch, activeTasks: xs.activeTasks, standbyTasks: [], warmupTasks: [], processId: null, topology: null });
+    const ys = await hb({ groupId: 'standby-app', memberId: 'y', memberEpoch: y.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [], processId: null, topology: null });
+    const d = (await c.request(DESCRIBE, 0, { groupIds: ['standby-app'], includeAuthorizedOperations: false })).body.groups[0];
+    const byId = Object.fromEntries(d.members.map((m: any) => [m.memberId, m]));
+    const xActive = flat(byId.x.targetAssignment.activeTasks);
+    const yActive = flat(byId.y.targetAssignment.activeTasks);
+    expect(flat(byId.x.targetAssignment.standbyTasks)).toEqual(yActive);
+    expect(flat(byId.y.targetAssignment.standbyTasks)).toEqual(xActive);
+    expect(xActive.length + yActive.length).toBe(4);
+    expect(ys.errorCode).toBe(0);
+
+    const missing = await hb({ groupId: 'missing-app', memberId: 'z', processId: 'pz', topology: topology('ms', 'no-such-topic') });
+    expect(missing.errorCode).toBe(0);
+    expect(missing.status).toEqual([expect.objectContaining({ statusCode: 1 })]);
+    expect(flat(missing.activeTasks)).toEqual([]);
+    const dm = (await c.request(DESCRIBE, 0, { groupIds: ['missing-app'], includeAuthorizedOperations: false })).body.groups[0];
+    expect(dm.groupState).toBe('NotReady');
+  });
+
+  test('requests Kafka refuses', async () => {
+    expect((await hb({ groupId: 'bad', memberId: 'q', topology: null })).errorCode).toBe(E.INVALID_REQUEST);
+    expect((await hb({ groupId: 'bad', memberId: '', topology: topology('bad', 'orders') })).errorCode).toBe(E.INVALID_REQUEST);
+    expect((await hb({ groupId: 'bad', memberId: 'q', memberEpoch: 3, topology: null, activeTasks: null })).errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+    const dup = topology('dup', 'orders');
+    dup.subtopologies[1].subtopologyId = '0';
+    expect((await hb({ groupId: 'bad', memberId: 'q', topology: dup })).errorCode).toBe(E.STREAMS_INVALID_TOPOLOGY);
+  });
+});
