@@ -2,3 +2,4 @@
 export { startBroker, Broker, StartOptions } from './broker';
 export { BrokerConfig, DEFAULT_CONFIG } from './config';
 export { createLogger, Logger, LogLevel } from './logging';
+export { startEphemeralBroker } from './ephemeral';
