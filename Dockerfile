@@ -35,9 +35,10 @@ ENV NODE_ENV=production \
     KAFKA_LOG_DIRS=/var/lib/samsa/data
 WORKDIR /opt/samsa
 COPY --from=build /tmp/samsa.tgz /tmp/samsa.tgz
-# The install uses the shipped prebuilt addon (no compiler here; without one that loads,
+# --ignore-scripts: nothing to compile here (no compiler); the package's prebuilt addon for
+# this architecture, made in the build stage, is loaded at run time (without one that loads,
 # Samsa serves fetches on its copy path).
-RUN npm install --global --omit=dev --no-audit --no-fund /tmp/samsa.tgz \
+RUN npm install --global --omit=dev --ignore-scripts --no-audit --no-fund /tmp/samsa.tgz \
  && rm /tmp/samsa.tgz \
  && npm cache clean --force \
  && mkdir -p /var/lib/samsa/data \

@@ -8,13 +8,12 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { DEFAULT_HTTP_PORT } from '../../src/config';
+import { freePort, hasCommand as has } from './package-helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOCKERFILE = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const DOCKER_UP = has('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
 
 interface Instruction {
@@ -111,17 +110,6 @@ describe('Dockerfile', () => {
     expect(samsa).toMatch(/:\/var\/lib\/samsa/);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 if (!DOCKER_UP) {
   console.warn('container-image.test.ts: no Docker daemon answers `docker info`: building and running the image is skipped');

@@ -13,11 +13,12 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort, hasCommand } from './package-helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const REQUIRE_CLIENTS = process.env.SAMSA_REQUIRE_CLIENTS === '1';
 const REQUIRE_PREBUILDS = process.env.SAMSA_REQUIRE_PREBUILDS === '1';
-const HAS_KCAT = spawnSync('sh', ['-c', 'command -v kcat'], { stdio: 'ignore' }).status === 0;
+const HAS_KCAT = hasCommand('kcat');
 const JEST = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
@@ -38,17 +39,6 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions & { env?: NodeJ
 
 function duBytes(dir: string): number {
   return Number(run('du', ['-sb', dir]).split('\t')[0]);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function connects(port: number): Promise<boolean> {
@@ -165,6 +155,33 @@ function leavesNoDataDir(parent: string, fn: (env: NodeJS.ProcessEnv) => void): 
   expect(fs.readdirSync(tmp).filter((f) => f.startsWith('samsa-'))).toEqual([]);
 }
 
+/**
+ * `npx samsa serve --ephemeral` in `dir`: kcat round trip, `expectLog` on its stderr after
+ * the first fetch, then Ctrl-C must stop it and remove its data. Returns the time to the
+ * first accepted connection.
+ */
+async function serveAndRoundTrip(dir: string, expectLog: string | null): Promise<number> {
+  const served = await npxServe(dir, ['--log-level', 'info']);
+  try {
+    expect(fs.existsSync(path.join(served.dataDir, 'meta.properties'))).toBe(true);
+    if (HAS_KCAT) {
+      kcatRoundTrip(served.port, 'npx-serve');
+      if (expectLog) await logged(served, expectLog);
+    } else if (REQUIRE_CLIENTS) throw new Error('kcat is missing and SAMSA_REQUIRE_CLIENTS=1');
+    else console.warn('npm-package.test.ts: kcat missing, round trip skipped (apt-get install kcat)');
+  } finally {
+    await served.stop();
+  }
+  expect(fs.existsSync(served.dataDir)).toBe(false);
+  return served.firstConnectMs;
+}
+
+/** docs/testing/jest run by Jest (this repo's, only the runner) in `app`, leaving no data dir. */
+function runJestRecipe(app: string): void {
+  const dir = copyRecipe('jest', app);
+  leavesNoDataDir(WORK, (env) => run(process.execPath, [JEST, '--ci', '--rootDir', dir, '--config', path.join(dir, 'jest.config.js')], { cwd: dir, env, timeout: 120_000 }));
+}
+
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-package-test-'));
 let tarball = '';
 let packInfo: { size: number; unpackedSize: number; files: { path: string }[] };
@@ -217,25 +234,13 @@ test('the install needs no TypeScript and compiles nothing where a prebuild fits
 });
 
 test('npx samsa serve --ephemeral: kcat produces and consumes; Ctrl-C stops it and removes its data', async () => {
-  const served = await npxServe(app, ['--log-level', 'info']);
-  try {
-    console.log(`package figures: npx samsa serve to first accepted connection: ${served.firstConnectMs.toFixed(0)} ms (warm npm cache, loaded machine)`);
-    expect(fs.existsSync(path.join(served.dataDir, 'meta.properties'))).toBe(true);
-    if (HAS_KCAT) {
-      kcatRoundTrip(served.port, 'npx-serve');
-      // Logged at the first fetch: the shipped prebuild serves it, nothing was compiled.
-      if (os.arch() === 'x64') await logged(served, 'sendfile addon loaded (prebuilt)');
-    } else if (REQUIRE_CLIENTS) throw new Error('kcat is missing and SAMSA_REQUIRE_CLIENTS=1');
-    else console.warn('npm-package.test.ts: kcat missing, round trip skipped (apt-get install kcat)');
-  } finally {
-    await served.stop();
-  }
-  expect(fs.existsSync(served.dataDir)).toBe(false);
+  // Logged at the first fetch: the shipped prebuild serves it, nothing was compiled.
+  const firstConnectMs = await serveAndRoundTrip(app, os.arch() === 'x64' ? 'sendfile addon loaded (prebuilt)' : null);
+  console.log(`package figures: npx samsa serve to first accepted connection: ${firstConnectMs.toFixed(0)} ms (warm npm cache, loaded machine)`);
 }, 120_000);
 
 test('the Jest recipe (globalSetup/globalTeardown) passes against the installed package', () => {
-  const dir = copyRecipe('jest', app);
-  leavesNoDataDir(WORK, (env) => run(process.execPath, [JEST, '--ci', '--rootDir', dir, '--config', path.join(dir, 'jest.config.js')], { cwd: dir, env, timeout: 120_000 }));
+  runJestRecipe(app);
 }, 180_000);
 
 test('the Vitest recipe (globalSetup with provide/inject) passes against the installed package', () => {
@@ -285,20 +290,10 @@ describe('installed with SAMSA_SKIP_NATIVE=1 (no addon: the copy path)', () => {
     const native = path.join(plain, 'node_modules', 'samsa', 'native', 'sendfile');
     expect(fs.existsSync(path.join(native, 'build'))).toBe(false);
     expect(fs.existsSync(path.join(native, 'prebuilds'))).toBe(false);
-    const served = await npxServe(plain, ['--log-level', 'info']);
-    try {
-      if (HAS_KCAT) {
-        kcatRoundTrip(served.port, 'copy-path');
-        await logged(served, 'using the copy path');
-      } else if (REQUIRE_CLIENTS) throw new Error('kcat is missing and SAMSA_REQUIRE_CLIENTS=1');
-    } finally {
-      await served.stop();
-    }
-    expect(fs.existsSync(served.dataDir)).toBe(false);
+    await serveAndRoundTrip(plain, 'using the copy path');
   }, 120_000);
 
   test('the Jest recipe passes on the copy path', () => {
-    const dir = copyRecipe('jest', plain);
-    leavesNoDataDir(WORK, (env) => run(process.execPath, [JEST, '--ci', '--rootDir', dir, '--config', path.join(dir, 'jest.config.js')], { cwd: dir, env, timeout: 120_000 }));
+    runJestRecipe(plain);
   }, 180_000);
 });
