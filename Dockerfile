@@ -10,6 +10,8 @@
 
 # --- build: compile TypeScript and the sendfile addon, then pack the package
 FROM node:20-bookworm-slim AS build
+# Debian's compiler packages are not pinned: bookworm's versions move with security updates.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ make python3 \
  && rm -rf /var/lib/apt/lists/*
@@ -33,16 +35,19 @@ ENV NODE_ENV=production \
     KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:9092 \
     KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://localhost:9092 \
     KAFKA_LOG_DIRS=/var/lib/samsa/data
-WORKDIR /opt/samsa
 COPY --from=build /tmp/samsa.tgz /tmp/samsa.tgz
 # --ignore-scripts: nothing to compile here (no compiler); the package's prebuilt addon for
 # this architecture, made in the build stage, is loaded at run time (without one that loads,
 # Samsa serves fetches on its copy path).
+# (A local tarball: its dependencies' versions are the package's own ranges.)
+# hadolint ignore=DL3016
 RUN npm install --global --omit=dev --ignore-scripts --no-audit --no-fund /tmp/samsa.tgz \
  && rm /tmp/samsa.tgz \
  && npm cache clean --force \
  && mkdir -p /var/lib/samsa/data \
  && chown -R node:node /var/lib/samsa
+# Writable by the broker's user: relative paths on a command line (--config, --data-dir) land here.
+WORKDIR /var/lib/samsa
 USER node
 VOLUME ["/var/lib/samsa"]
 # 9092: Kafka protocol; 9644: web console, /metrics, /healthz, /readyz.

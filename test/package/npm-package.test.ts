@@ -194,7 +194,7 @@ beforeAll(() => {
   app = newApp(WORK, 'app');
   // A user's project: the package, a Kafka client and the test runners the recipes use
   // (Jest comes from this repo: it is only the runner, the package resolves from app/).
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'kafkajs@^2.2.4', 'vitest@^4'], { cwd: app });
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'kafkajs@2.2.4', 'vitest@4.1.12'], { cwd: app });
 }, 600_000);
 
 afterAll(() => {
@@ -283,7 +283,7 @@ describe('installed with SAMSA_SKIP_NATIVE=1 (no addon: the copy path)', () => {
   let plain = '';
   beforeAll(() => {
     plain = newApp(WORK, 'app-copy-path');
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'kafkajs@^2.2.4'], { cwd: plain, env: { SAMSA_SKIP_NATIVE: '1' } });
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'kafkajs@2.2.4'], { cwd: plain, env: { SAMSA_SKIP_NATIVE: '1' } });
   }, 600_000);
 
   test('the package has no addon; npx samsa serve uses the copy path and kcat round-trips', async () => {
