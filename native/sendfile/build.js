@@ -6,16 +6,25 @@
  * node-gyp, not Linux) it says so on stderr and exits 0, and Samsa serves fetches on its copy
  * path (src/server/zero-copy.ts logs that once at start).
  *
+ * The npm package ships prebuilt addons (prebuilds/linux-x64, prebuilds/linux-arm64, made by
+ * prebuild.js at `npm pack`). At install, one that loads here is used as it is and nothing
+ * is compiled; without one (another platform, or a build that does not load) the addon is
+ * built from source as above. src/server/zero-copy.ts loads build/Release first, then a
+ * prebuild (node-gyp-build's order).
+ *
  * Environment:
- *   SAMSA_SKIP_NATIVE=1   do not build (and remove a previous build), e.g. to try the copy path
- *   npm_config_nodedir    headers to build against (npm passes its `nodedir` setting); without
- *                         it, <prefix>/include/node of the running node when present, else
- *                         node-gyp's own download
+ *   SAMSA_SKIP_NATIVE=1        no addon at all: nothing is built, and a previous build and the
+ *                              shipped prebuilds are removed, e.g. to try the copy path
+ *   SAMSA_BUILD_FROM_SOURCE=1  at install, compile even when a prebuild loads
+ *   npm_config_nodedir         headers to build against (npm passes its `nodedir` setting); without
+ *                              it, <prefix>/include/node of the running node when present, else
+ *                              node-gyp's own download
  */
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { findNodeGyp, findNodeDir } = require('./toolchain');
 
 const HERE = __dirname;
 const OUTPUT = path.join(HERE, 'build', 'Release', 'samsa_sendfile.node');
@@ -34,44 +43,30 @@ function upToDate() {
   }
 }
 
-function loads() {
+function loads(file = OUTPUT) {
   try {
     // A child process: a loaded addon cannot be unloaded, and a crash must not take us down.
-    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(OUTPUT)})`], { stdio: 'pipe', timeout: 20000 });
+    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { stdio: 'pipe', timeout: 20000 });
     return r.status === 0;
   } catch {
     return false;
   }
 }
 
-function findNodeGyp() {
-  const candidates = [];
+/** The shipped prebuild node-gyp-build would pick for this machine, or null. */
+function prebuildForHere() {
   try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+    const file = require('node-gyp-build').path(HERE);
+    return file.startsWith(path.join(HERE, 'prebuilds') + path.sep) ? file : null;
   } catch {
-    /* not a local dependency */
+    return null; // none for this platform, or node-gyp-build missing (a checkout before npm install)
   }
-  if (process.env.npm_execpath) {
-    // npm's own copy: <npm>/bin/npm-cli.js -> <npm>/node_modules/node-gyp
-    candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  }
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  candidates.push(path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  candidates.push(path.join(prefix, 'lib', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  return candidates.find((c) => fs.existsSync(c)) ?? null;
-}
-
-function findNodeDir() {
-  const fromNpm = process.env.npm_config_nodedir;
-  if (fromNpm && fs.existsSync(path.join(fromNpm, 'include', 'node', 'node_api.h'))) return fromNpm;
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  if (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) return prefix;
-  return null;
 }
 
 function main() {
   if (process.env.SAMSA_SKIP_NATIVE === '1') {
     fs.rmSync(path.join(HERE, 'build'), { recursive: true, force: true });
+    fs.rmSync(path.join(HERE, 'prebuilds'), { recursive: true, force: true });
     say('SAMSA_SKIP_NATIVE=1: sendfile addon not built; fetches use the copy path');
     return;
   }
@@ -80,6 +75,11 @@ function main() {
     return;
   }
   if (upToDate() && loads()) return;
+  if (process.env.npm_lifecycle_event === 'install' && process.env.SAMSA_BUILD_FROM_SOURCE !== '1') {
+    const prebuild = prebuildForHere();
+    if (prebuild && loads(prebuild)) return; // node-gyp-build loads it at run time: nothing to compile
+    if (prebuild) say(`prebuilt addon ${path.relative(HERE, prebuild)} does not load here; building from source`);
+  }
   const gyp = findNodeGyp();
   if (!gyp) {
     say('node-gyp not found: sendfile addon not built; fetches use the copy path');

@@ -84,6 +84,11 @@ void yargs(args)
         .option('host', { type: 'string', default: DEFAULT_CONFIG.host, describe: 'Address to listen on' })
         .option('port', { type: 'number', default: DEFAULT_CONFIG.port, describe: 'TCP port to listen on (0 picks a free one)' })
         .option('data-dir', { type: 'string', default: DEFAULT_CONFIG.dataDir, describe: 'Folder holding topic data and metadata' })
+        .option('ephemeral', {
+          type: 'boolean',
+          default: false,
+          describe: 'Keep data in a new temporary folder (printed at start) that is removed at shutdown, for test runs; not with --data-dir',
+        })
         .option('advertised-host', {
           type: 'string',
           describe: 'Host name clients are told to connect to (default: --host)',

@@ -3,14 +3,19 @@
  * command, so the client subcommands do not pay for the broker's modules at startup.
  *
  * Settings can also come from a Kafka server.properties file (`--config FILE`, Kafka's key
- * names) and `--override key=value` (as kafka-server-start.sh takes them). Precedence, lowest
- * first: built-in defaults, the file, the overrides, flags given on the command line.
+ * names), KAFKA_* environment variables (named as in the Apache Kafka image, see
+ * env-properties.ts) and `--override key=value` (as kafka-server-start.sh takes them).
+ * Precedence, lowest first: built-in defaults, the file, the environment, the overrides, flags
+ * given on the command line. `--ephemeral` serves from a fresh temporary data dir that is
+ * removed at shutdown.
  */
 import { hideBin } from 'yargs/helpers';
 import { startBroker } from '../broker';
 import { createLogger, LogLevel } from '../logging';
 import { BrokerConfig, parseHttpPort } from '../config';
 import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
+import { propertiesFromEnv } from './env-properties';
+import { makeEphemeralDataDir, removeEphemeralDataDir } from '../ephemeral';
 
 export async function serve(argv: {
   host: string;
@@ -39,13 +44,18 @@ export async function serve(argv: {
   'kafka-defaults': boolean;
   'http-host'?: string;
   'http-port': string;
+  ephemeral?: boolean;
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
+  const explicit = explicitFlags(hideBin(process.argv));
+  if (argv.ephemeral && explicit.has('data-dir')) throw new Error('--ephemeral makes its own data dir: give --ephemeral or --data-dir, not both');
+  const ephemeralDir = argv.ephemeral ? makeEphemeralDataDir() : null;
+  if (ephemeralDir) explicit.add('data-dir'); // wins over log.dirs from a file or the environment
   const fromFlags: Partial<BrokerConfig> = {
     host: argv.host,
     port: argv.port,
-    dataDir: argv['data-dir'],
+    dataDir: ephemeralDir ?? argv['data-dir'],
     advertisedHost: argv['advertised-host'] ?? '',
     advertisedPort: argv['advertised-port'] ?? null,
     nodeId: argv['node-id'],
@@ -66,8 +76,15 @@ export async function serve(argv: {
     httpHost: argv['http-host'] ?? '',
     httpPort: parseHttpPort(argv['http-port']),
   };
-  const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
-  const broker = await startBroker({ ...config, logger });
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  let config: Partial<BrokerConfig>;
+  try {
+    config = mergeSettings(fromFlags, explicit, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
+    broker = await startBroker({ ...config, logger });
+  } catch (err) {
+    if (ephemeralDir) removeEphemeralDataDir(ephemeralDir);
+    throw err;
+  }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // One line on stdout so scripts and tests know the broker is ready, and on which port.
   const [first, ...more] = broker.boundListeners;
@@ -83,7 +100,10 @@ export async function serve(argv: {
     stopping = true;
     logger.info('shutting down', { signal });
     broker.close().then(
-      () => process.exit(0),
+      () => {
+        if (ephemeralDir) removeEphemeralDataDir(ephemeralDir);
+        process.exit(0);
+      },
       (err) => {
         logger.error('shutdown failed', { error: String(err) });
         process.exit(1);
@@ -118,18 +138,21 @@ const KAFKA_DEFAULTS: [keyof BrokerConfig, number][] = [
 
 function mergeSettings(
   fromFlags: Partial<BrokerConfig>,
+  explicit: Set<string>,
   configFile: string | undefined,
   overrides: string[],
   logger: ReturnType<typeof createLogger>,
   kafkaDefaults = false,
 ): Partial<BrokerConfig> {
   const props: Record<string, string> = configFile ? readPropertiesFile(configFile) : {};
+  const fromEnv = propertiesFromEnv(process.env);
+  if (Object.keys(fromEnv).length > 0) logger.info('settings from KAFKA_* environment variables', { keys: Object.keys(fromEnv) });
+  Object.assign(props, fromEnv);
   for (const o of overrides) {
     if (!o.includes('=')) throw new Error(`--override needs key=value, got ${o}`);
     Object.assign(props, parseProperties(o));
   }
   const fromFile = brokerConfigFromProperties(props, logger) as Record<string, unknown>;
-  const explicit = explicitFlags(hideBin(process.argv));
   const merged: Record<string, unknown> = { ...fromFlags };
   for (const [field, value] of Object.entries(fromFile)) {
     if (value !== undefined && !explicit.has(kebab(field))) merged[field] = value;

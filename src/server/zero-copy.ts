@@ -1,6 +1,6 @@
 /**
- * The optional sendfile addon (native/sendfile/, built by `npm run build`): loading it once,
- * and waiting for socket writability through its epoll set.
+ * The optional sendfile addon (native/sendfile/, built by `npm run build`, or prebuilt in the
+ * npm package): loading it once, and waiting for socket writability through its epoll set.
  *
  * Whether zero-copy is on is decided once per process: SAMSA_ZERO_COPY=0 turns it off; on any
  * platform but Linux, or when the addon did not build or does not load, it is off and one log
@@ -28,7 +28,7 @@ export interface SendfileAddon {
 export const EAGAIN = 11;
 export const EINTR = 4;
 
-const ADDON_FILE = path.join('native', 'sendfile', 'build', 'Release', 'samsa_sendfile.node');
+const ADDON_DIR = path.join('native', 'sendfile');
 
 interface LoadState {
   addon: SendfileAddon | null;
@@ -39,9 +39,22 @@ interface LoadState {
 let state: LoadState | null = null;
 const waiters = new Map<number, () => void>();
 
-/** The package root: this file runs from src/server (ts-jest) or dist/src/server. */
-function addonCandidates(): string[] {
-  return [path.resolve(__dirname, '..', '..', ADDON_FILE), path.resolve(__dirname, '..', '..', '..', ADDON_FILE)];
+/** native/sendfile under the package root: this file runs from src/server (ts-jest) or dist/src/server. */
+function addonDir(): string | undefined {
+  const dirs = [path.resolve(__dirname, '..', '..', ADDON_DIR), path.resolve(__dirname, '..', '..', '..', ADDON_DIR)];
+  return dirs.find((d) => fs.existsSync(path.join(d, 'binding.gyp')));
+}
+
+/** The addon file: a local build (build/Release) first, else a shipped prebuild for this platform. */
+function addonFile(): string | null {
+  const dir = addonDir();
+  if (!dir) return null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require('node-gyp-build') as { path(dir: string): string }).path(dir);
+  } catch {
+    return null;
+  }
 }
 
 function load(): LoadState {
@@ -50,14 +63,15 @@ function load(): LoadState {
     return { addon: null, reason: 'SAMSA_ZERO_COPY=0', logged: false };
   }
   if (process.platform !== 'linux') return { addon: null, reason: `sendfile addon is Linux-only (${process.platform})`, logged: false };
-  const file = addonCandidates().find((f) => fs.existsSync(f));
-  if (!file) return { addon: null, reason: 'sendfile addon not built (native/sendfile; see npm run build output)', logged: false };
+  const file = addonFile();
+  if (!file) return { addon: null, reason: 'sendfile addon not built and no prebuild for this platform (native/sendfile; see npm run build output)', logged: false };
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const addon = require(file) as SendfileAddon;
     const rc = addon.init(onWritable);
     if (rc !== 0) return { addon: null, reason: `sendfile addon init failed (errno ${-rc})`, logged: false };
-    return { addon, reason: 'sendfile addon loaded', logged: false };
+    const kind = file.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuilt' : 'built here';
+    return { addon, reason: `sendfile addon loaded (${kind})`, logged: false };
   } catch (err) {
     return { addon: null, reason: `sendfile addon did not load: ${(err as Error).message}`, logged: false };
   }

@@ -1,0 +1,5 @@
+module.exports = {
+  testEnvironment: 'node',
+  globalSetup: './samsa-global-setup.js',
+  globalTeardown: './samsa-global-teardown.js',
+};

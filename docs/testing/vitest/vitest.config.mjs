@@ -1,0 +1,5 @@
+export default {
+  test: {
+    globalSetup: ['./samsa-global-setup.mjs'],
+  },
+};
