@@ -2,11 +2,12 @@
  * DescribeGroups (key 15), v0-6.
  * State, protocol type, and members of each group. As in Kafka, the selected protocol and
  * the members' metadata and assignments are reported only while the group is Stable. A group
- * that does not exist, or is a KIP-848 consumer group, is reported as state "Dead"; from v6
+ * that does not exist, or is a KIP-848 consumer group or a share group, is reported as state "Dead"; from v6
  * with GROUP_ID_NOT_FOUND and a message. Authorized operations (v3+) are "everything": there are no ACLs.
  * With the authorizer on, DESCRIBE per group (else GROUP_AUTHORIZATION_FAILED); authorized
  * operations from the ACLs.
  */
+import { shareCoordinator } from '../coordinator/share';
 import {
   DescribeGroupsApi,
   DescribeGroupsRequest,
@@ -37,7 +38,8 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
       const d = coordinator.describeGroup(groupId);
       if (!d) {
         // KIP-848 groups are described by ConsumerGroupDescribe.
-        const message = coordinator.groupKind(groupId) === 'consumer' ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
+        const other = coordinator.groupKind(groupId) === 'consumer' || shareCoordinator(ctx.cluster).has(groupId);
+        const message = other ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
         return {
           errorCode: version >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
           errorMessage: version >= 6 ? message : null,

@@ -55,6 +55,18 @@ import { describeProducersHandler } from './61-describe-producers';
 import { describeTransactionsHandler } from './65-describe-transactions';
 import { listTransactionsHandler } from './66-list-transactions';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions';
+import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat';
+import { shareGroupDescribeHandler } from './77-share-group-describe';
+import { shareFetchHandler } from './78-share-fetch';
+import { shareAcknowledgeHandler } from './79-share-acknowledge';
+import { initializeShareGroupStateHandler } from './83-initialize-share-group-state';
+import { readShareGroupStateHandler } from './84-read-share-group-state';
+import { writeShareGroupStateHandler } from './85-write-share-group-state';
+import { deleteShareGroupStateHandler } from './86-delete-share-group-state';
+import { readShareGroupStateSummaryHandler } from './87-read-share-group-state-summary';
+import { describeShareGroupOffsetsHandler } from './90-describe-share-group-offsets';
+import { alterShareGroupOffsetsHandler } from './91-alter-share-group-offsets';
+import { deleteShareGroupOffsetsHandler } from './92-delete-share-group-offsets';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const h of [
@@ -113,6 +125,18 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     consumerGroupHeartbeatHandler,
     consumerGroupDescribeHandler,
     describeTopicPartitionsHandler,
+    shareGroupHeartbeatHandler,
+    shareGroupDescribeHandler,
+    shareFetchHandler,
+    shareAcknowledgeHandler,
+    initializeShareGroupStateHandler,
+    readShareGroupStateHandler,
+    writeShareGroupStateHandler,
+    deleteShareGroupStateHandler,
+    readShareGroupStateSummaryHandler,
+    describeShareGroupOffsetsHandler,
+    alterShareGroupOffsetsHandler,
+    deleteShareGroupOffsetsHandler,
   ]) {
     registry.register(h);
   }
