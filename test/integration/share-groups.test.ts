@@ -174,6 +174,11 @@ describe('share groups through the raw client', () => {
     expect(listed.body.groups).toContainEqual({ groupId: 'sg-disjoint', protocolType: 'share', groupState: 'Stable', groupType: 'share' });
     const consumers = await c.request(16, 5, { statesFilter: [], typesFilter: ['consumer'] });
     expect(consumers.body.groups.map((g: any) => g.groupId)).not.toContain('sg-disjoint');
+    // The id belongs to a share group: the classic and KIP-848 protocols cannot use it.
+    const joinClassic = await c.request(11, 5, { groupId: 'sg-disjoint', sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] });
+    expect(joinClassic.body.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const join848 = await c.request(68, 0, { groupId: 'sg-disjoint', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['queue'], serverAssignor: null, topicPartitions: [] });
+    expect(join848.body).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group sg-disjoint is not a consumer group.' });
     const classic = await c.request(15, 6, { groups: ['sg-disjoint'], includeAuthorizedOperations: false });
     expect(classic.body.groups[0]).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group sg-disjoint is not a classic group.' });
   });
@@ -348,5 +353,68 @@ describe('share groups through the raw client', () => {
     expect(del.body.results[0].partitions[0].errorCode).toBe(0);
     const missing = await c.request(84, 0, { groupId: 'sg-state', topics: [{ topicId: id, partitions: [{ partition: 0, leaderEpoch: 0 }] }] });
     expect(missing.body.results[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+});
+
+describe('share groups with the authorizer on', () => {
+  let broker: BrokerProcess;
+  let c: RawClient;
+  const DENY = 2;
+  const TOPIC = 2, GROUP_RESOURCE = 3, CLUSTER = 4;
+  const READ = 3, CLUSTER_ACTION = 9;
+  const denyAnonymous = (resourceType: number, resourceName: string, operation: number) => ({
+    resourceType,
+    resourceName,
+    resourcePatternType: 3,
+    principal: 'User:ANONYMOUS',
+    host: '*',
+    operation,
+    permissionType: DENY,
+  });
+
+  beforeAll(async () => {
+    // Resources without ACLs stay open, so the anonymous client can set up and only the denied ones refuse.
+    broker = await startBrokerProcess({
+      args: ['--override', 'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer', '--override', 'allow.everyone.if.no.acl.found=true'],
+    });
+    c = await RawClient.connect(broker.port);
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await broker?.stop();
+  });
+
+  test('READ on the group and the topic, CLUSTER_ACTION for the state APIs', async () => {
+    const created = await c.request(19, 7, { topics: [{ name: 'secret', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    const topicId = created.body.topics[0].topicId;
+    const acls = await c.request(30, 3, { creations: [denyAnonymous(GROUP_RESOURCE, 'sg-denied', READ), denyAnonymous(TOPIC, 'secret', READ)] });
+    expect(acls.body.results.map((r: any) => r.errorCode)).toEqual([0, 0]);
+
+    const hb = await c.request(76, 1, { groupId: 'sg-denied', memberId: 'm1', memberEpoch: 0, rackId: null, subscribedTopicNames: ['secret'] });
+    expect(hb.body.errorCode).toBe(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const fetchBody = (groupId: string) => ({
+      groupId,
+      memberId: 'm1',
+      shareSessionEpoch: 0,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      maxRecords: 10,
+      batchSize: 10,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [] }] }],
+      forgottenTopicsData: [],
+    });
+    const deniedGroup = await c.request(78, 1, fetchBody('sg-denied'));
+    expect(deniedGroup.body.errorCode).toBe(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const deniedTopic = await c.request(78, 1, fetchBody('sg-open'));
+    expect(deniedTopic.body.errorCode).toBe(0);
+    expect(deniedTopic.body.responses[0].partitions[0].errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+
+    const before = await c.request(84, 0, { groupId: 'sg-open', topics: [{ topicId, partitions: [{ partition: 0, leaderEpoch: 0 }] }] });
+    expect(before.body.results[0].partitions[0].errorCode).not.toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    await c.request(30, 3, { creations: [denyAnonymous(CLUSTER, 'kafka-cluster', CLUSTER_ACTION)] });
+    const after = await c.request(84, 0, { groupId: 'sg-open', topics: [{ topicId, partitions: [{ partition: 0, leaderEpoch: 0 }] }] });
+    expect(after.body.results[0].partitions[0].errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
   });
 });
