@@ -12,6 +12,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { shareCoordinator } from '../coordinator/share';
+import { heartbeatFailure, ShareHeartbeatResult } from '../coordinator/share/share-coordinator';
 import { AclOperation } from '../security/acl/acl-types';
 import { groupAllowed, topicAllowed } from './common';
 import { clientHost, topicCatalog } from './group-common';
@@ -21,19 +22,11 @@ export const shareGroupHeartbeatHandler: Handler<ShareGroupHeartbeatRequest, Enc
   minVersion: Math.max(1, ShareGroupHeartbeatApi.minVersion),
   maxVersion: ShareGroupHeartbeatApi.maxVersion,
   handle(ctx, req) {
-    const refuse = (errorCode: number, errorMessage: string | null): Encodable<ShareGroupHeartbeatResponse> => ({
-      throttleTimeMs: 0,
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
+    const refuse = (errorCode: number, errorMessage: string | null) => toResponse(heartbeatFailure(errorCode, errorMessage));
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
     const hidden = (req.subscribedTopicNames ?? []).filter((t) => !topicAllowed(ctx, AclOperation.DESCRIBE, t));
     if (hidden.length > 0) return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `The member is not authorized to access topics: ${hidden.join(', ')}`);
-    const r = shareCoordinator(ctx.cluster).heartbeat(
+    const r: ShareHeartbeatResult = shareCoordinator(ctx.cluster).heartbeat(
       {
         groupId: req.groupId,
         memberId: req.memberId,
@@ -45,14 +38,11 @@ export const shareGroupHeartbeatHandler: Handler<ShareGroupHeartbeatRequest, Enc
       },
       topicCatalog(ctx.cluster),
     );
-    return {
-      throttleTimeMs: 0,
-      errorCode: r.errorCode,
-      errorMessage: r.errorMessage,
-      memberId: r.memberId,
-      memberEpoch: r.memberEpoch,
-      heartbeatIntervalMs: r.heartbeatIntervalMs,
-      assignment: r.assignment === null ? null : { topicPartitions: r.assignment },
-    };
+    return toResponse(r);
   },
 };
+
+function toResponse(r: ShareHeartbeatResult): Encodable<ShareGroupHeartbeatResponse> {
+  const { assignment, ...rest } = r;
+  return { throttleTimeMs: 0, ...rest, assignment: assignment === null ? null : { topicPartitions: assignment } };
+}

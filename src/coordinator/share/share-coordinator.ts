@@ -86,6 +86,11 @@ export interface ShareFetchPart {
 
 export const SIMPLE_ASSIGNOR = 'simple';
 
+/** A refused heartbeat: no member id, epoch 0, no assignment. */
+export function heartbeatFailure(errorCode: number, errorMessage: string | null): ShareHeartbeatResult {
+  return { errorCode, errorMessage, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+}
+
 export class ShareCoordinator {
   private readonly groups = new Map<string, ShareGroup>();
   private readonly partitions = new Map<string, SharePartition>();
@@ -115,14 +120,7 @@ export class ShareCoordinator {
 
   heartbeat(p: ShareHeartbeatParams, topics: TopicCatalog): ShareHeartbeatResult {
     const interval = this.config.heartbeatIntervalMs(p.groupId);
-    const fail = (errorCode: number, errorMessage: string | null): ShareHeartbeatResult => ({
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
+    const fail = heartbeatFailure;
     if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
     if (p.groupId === '') return fail(ErrorCode.INVALID_REQUEST, 'GroupId can\'t be empty.');
     if (p.memberId === '') return fail(ErrorCode.INVALID_REQUEST, 'MemberId can\'t be empty.');
@@ -310,6 +308,7 @@ export class ShareCoordinator {
     const limits = this.limits(groupId);
     const now = this.clock();
     const out: ShareFetchPart = { acquired: [], regions: [], bytes: 0 };
+    const window = `${sp.startOffset}:${sp.endOffset}`;
     let count = 0;
     let lastBase = -1;
     const take = (ranges: AcquiredRange[]) => {
@@ -351,7 +350,8 @@ export class ShareCoordinator {
         }
       }
     }
-    if (count > 0 || out.regions.length > 0 || sp.startOffset !== sp.endOffset) this.save(groupId, topicId, partition, sp);
+    // Written only when something changed: a long poll passes here on every wake-up.
+    if (count > 0 || window !== `${sp.startOffset}:${sp.endOffset}`) this.save(groupId, topicId, partition, sp);
     return out;
   }
 
