@@ -194,6 +194,28 @@ describe('share groups through the raw client', () => {
     expect(ackOpens.body.errorCode).toBe(ErrorCode.INVALID_SHARE_SESSION_EPOCH);
   });
 
+  test('share.auto.offset.reset: latest by default; by_duration starts at the first record that recent', async () => {
+    await createTopic('latest');
+    await produce('latest', 3, 'old');
+    await join('sg-latest', 'member-a', ['latest']);
+    const none = await shareFetch('sg-latest', 'member-a', 0, 'latest', { maxWaitMs: 0 });
+    expect(none.part.acquiredRecords).toEqual([]);
+    expect((await describeOffsets('sg-latest', 'latest')).topics[0].partitions[0]).toMatchObject({ startOffset: 3, lag: 0 });
+    // A long poll is answered by the next produce.
+    const waiting = shareFetch('sg-latest', 'member-a', 1, 'latest', { maxWaitMs: 10000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const producer = await RawClient.connect(broker.port);
+    await producer.request(0, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'latest', partitionData: [{ index: 0, records: simpleBatch(2, { prefix: 'new', timestamp: Date.now() }) }] }] });
+    producer.close();
+    expect((await waiting).part.acquiredRecords).toEqual([{ firstOffset: 3, lastOffset: 4, deliveryCount: 1 }]);
+
+    // The old batch is stamped 2023: a one-day window starts at the new records.
+    await groupConfig('sg-duration', { 'share.auto.offset.reset': 'by_duration:P1D' });
+    await join('sg-duration', 'member-a', ['latest']);
+    const recent = await shareFetch('sg-duration', 'member-a', 0, 'latest');
+    expect(offsetsOf(recent.part.acquiredRecords)).toEqual([3, 4]);
+  });
+
   test('an unacknowledged record is redelivered once its acquisition lock expires', async () => {
     await createTopic('redeliver');
     await groupConfig('sg-lock', { 'share.auto.offset.reset': 'earliest' });
@@ -249,6 +271,28 @@ describe('share groups through the raw client', () => {
     const x3 = await shareFetch('sg-limits', 'member-a', 5, 'limits', { maxWaitMs: 300 });
     expect(x3.part.acquiredRecords).toEqual([]);
     expect((await describeOffsets('sg-limits', 'limits')).topics[0].partitions[0].startOffset).toBe(4);
+
+    // Renew (type 4) needs v2 of ShareAcknowledge; it keeps the record with the member.
+    await produce('limits', 1, 'y');
+    const y = await shareFetch('sg-limits', 'member-a', 6, 'limits');
+    expect(y.part.acquiredRecords).toEqual([{ firstOffset: 4, lastOffset: 4, deliveryCount: 1 }]);
+    const renewV1 = await shareAck('sg-limits', 'member-a', 7, 'limits', [{ firstOffset: 4, lastOffset: 4, acknowledgeTypes: [4] }]);
+    expect(renewV1.body.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    const renew = await c.request(79, 2, {
+      groupId: 'sg-limits',
+      memberId: 'member-a',
+      shareSessionEpoch: 7,
+      isRenewAck: true,
+      topics: [{ topicId: topicIds.limits, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 4, lastOffset: 4, acknowledgeTypes: [4] }] }] }],
+    });
+    expect(renew.body).toMatchObject({ errorCode: 0, acquisitionLockTimeoutMs: LOCK_MS });
+    expect(renew.body.responses[0].partitions[0].errorCode).toBe(0);
+    const accepted = await shareAck('sg-limits', 'member-a', 8, 'limits', [{ firstOffset: 4, lastOffset: 4, acknowledgeTypes: [ACCEPT] }]);
+    expect(accepted.body.responses[0].partitions[0].errorCode).toBe(0);
+    // Closing the session (epoch -1) answers and forgets it.
+    const closed = await shareAck('sg-limits', 'member-a', -1, 'limits', []);
+    expect(closed.body.errorCode).toBe(0);
+    expect((await shareAck('sg-limits', 'member-a', 9, 'limits', [])).body.errorCode).toBe(ErrorCode.SHARE_SESSION_NOT_FOUND);
   });
 
   test('Alter, Describe and Delete share group offsets; DeleteGroups removes an empty share group', async () => {

@@ -274,6 +274,7 @@ export class ShareCoordinator {
       sp = stored && stored.startOffset >= 0 ? SharePartition.fromPersisted(stored) : new SharePartition(this.initialOffset(groupId, log), stored?.stateEpoch ?? 0);
       this.partitions.set(key, sp);
       if (!stored || stored.startOffset < 0) this.save(groupId, topicId, partition, sp);
+      this.ensureGroup(groupId);
     }
     const now = this.clock();
     const moved = sp.followLogStart(log.logStartOffset);
@@ -404,12 +405,16 @@ export class ShareCoordinator {
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
 
+  /** A group that has share state but no member yet (fetched or altered first) exists, Empty, so that it is listed. */
+  private ensureGroup(groupId: string): void {
+    if (this.groups.has(groupId) || this.otherGroupKind(groupId) !== null) return;
+    this.groups.set(groupId, new ShareGroup(groupId, 0));
+    this.store.putGroup(groupId, 0);
+  }
+
   /** AlterShareGroupOffsets for one partition: SPSO moves to `offset`, nothing in flight. */
   alterOffset(groupId: string, topicId: string, partition: number, offset: number): void {
-    if (!this.groups.has(groupId)) {
-      this.groups.set(groupId, new ShareGroup(groupId, 0));
-      this.store.putGroup(groupId, 0);
-    }
+    this.ensureGroup(groupId);
     const key = partitionKey(groupId, topicId, partition);
     const stored = this.store.get(groupId, topicId, partition);
     const sp = this.partitions.get(key) ?? new SharePartition(offset, stored?.stateEpoch ?? 0);
