@@ -15,7 +15,6 @@ const LOCK_MS = 1500;
 const BROKER_ARGS = [
   '--override', 'group.share.min.record.lock.duration.ms=100',
   '--override', `group.share.record.lock.duration.ms=${LOCK_MS}`,
-  '--override', 'group.share.delivery.count.limit=2',
 ];
 const GROUP = 32;
 const ACCEPT = 1;
@@ -243,7 +242,7 @@ describe('share groups through the raw client', () => {
 
   test('release makes a record available again; rejected records and records at the delivery limit are archived', async () => {
     await createTopic('limits');
-    await groupConfig('sg-limits', { 'share.auto.offset.reset': 'earliest' });
+    await groupConfig('sg-limits', { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '2' });
     await join('sg-limits', 'member-a', ['limits']);
     await produce('limits', 3, 'l');
 

@@ -21,8 +21,8 @@ function configFrom(cluster: ClusterState): ShareCoordinatorConfig {
     lockDurationMs: (g) => Number(group(g, 'share.record.lock.duration.ms')),
     autoOffsetReset: (g) => group(g, 'share.auto.offset.reset'),
     readCommitted: (g) => group(g, 'share.isolation.level') === 'read_committed',
-    deliveryCountLimit: () => broker('group.share.delivery.count.limit', 5),
-    maxRecordLocks: () => broker('group.share.partition.max.record.locks', 2000),
+    deliveryCountLimit: (g) => Number(group(g, 'share.delivery.count.limit')),
+    maxRecordLocks: (g) => Number(group(g, 'share.partition.max.record.locks')),
     maxGroupSize: () => broker('group.share.max.size', 200),
   };
 }

@@ -30,8 +30,8 @@ export interface ShareCoordinatorConfig {
   lockDurationMs(groupId: string): number;
   autoOffsetReset(groupId: string): string;
   readCommitted(groupId: string): boolean;
-  deliveryCountLimit(): number;
-  maxRecordLocks(): number;
+  deliveryCountLimit(groupId: string): number;
+  maxRecordLocks(groupId: string): number;
   maxGroupSize(): number;
 }
 
@@ -262,7 +262,7 @@ export class ShareCoordinator {
   // ================================================================ share partitions
 
   limits(groupId: string): ShareLimits {
-    return { lockDurationMs: this.config.lockDurationMs(groupId), deliveryCountLimit: this.config.deliveryCountLimit() };
+    return { lockDurationMs: this.config.lockDurationMs(groupId), deliveryCountLimit: this.config.deliveryCountLimit(groupId) };
   }
 
   /** The share partition, loaded from the store or initialized by share.auto.offset.reset. */
@@ -337,7 +337,7 @@ export class ShareCoordinator {
     }
     // New records from SPEO.
     const maxOffset = this.config.readCommitted(groupId) ? this.logs.lastStableOffset(log) : log.logEndOffset;
-    const lockRoom = () => this.config.maxRecordLocks() - sp.inFlight;
+    const lockRoom = () => this.config.maxRecordLocks(groupId) - sp.inFlight;
     if (count < maxRecords && lockRoom() > 0 && sp.endOffset < maxOffset) {
       const budget = out.bytes === 0 ? maxBytes : Math.max(0, maxBytes - out.bytes);
       const batches = budget > 0 ? log.readWholeBatches(Math.max(sp.endOffset, log.logStartOffset), budget, maxOffset) : [];
@@ -440,7 +440,7 @@ export class ShareCoordinator {
   writeState(groupId: string, topicId: string, partition: number, state: PersistedShareState, initialize: boolean): number {
     const current = this.readState(groupId, topicId, partition);
     if (current && state.stateEpoch < current.stateEpoch) return ErrorCode.FENCED_STATE_EPOCH;
-    if (!validBatches(state.startOffset, state.stateBatches, this.config.maxRecordLocks())) return ErrorCode.INVALID_REQUEST;
+    if (!validBatches(state.startOffset, state.stateBatches, this.config.maxRecordLocks(groupId))) return ErrorCode.INVALID_REQUEST;
     this.partitions.delete(partitionKey(groupId, topicId, partition));
     this.store.putPartition(groupId, topicId, partition, initialize ? { ...state, stateBatches: [] } : state);
     return ErrorCode.NONE;
