@@ -5,6 +5,9 @@
  * handlers 76-79, 83-87 and 90-92 call it; ListGroups, DescribeGroups and DeleteGroups ask it
  * about share groups.
  *
+ * Deleted topics: their share state is dropped when the coordinator next loads (start-up);
+ * until then it is only never read, since state is keyed by topic id.
+ *
  * Durability: every change to a share partition's state (acquisition, acknowledgement, lock
  * expiry, reset) is written to the store before the request is answered; the group and its
  * epoch are stored too. Members and share sessions live in memory only: after a restart the
@@ -107,6 +110,10 @@ export class ShareCoordinator {
     private readonly clock: () => number = Date.now,
   ) {
     for (const [groupId, epoch] of store.groups) this.groups.set(groupId, new ShareGroup(groupId, epoch));
+    // State of topics deleted since it was written goes, as Kafka deletes it with the topic.
+    for (const p of [...store.partitions.values()]) {
+      if (logs.topicName(p.topicId) === undefined) store.putPartition(p.groupId, p.topicId, p.partition, null);
+    }
   }
 
   close(): void {
