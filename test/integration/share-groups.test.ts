@@ -346,9 +346,10 @@ describe('share groups through the raw client', () => {
     ]);
     expect(acked.body.responses[0].partitions[0].errorCode).toBe(0);
 
+    // Killed, not stopped: the state was written before the acknowledgement was answered.
     const dataDir = broker.dataDir;
     c.close();
-    await broker.stop();
+    await broker.kill();
     await connect(BROKER_ARGS, dataDir);
 
     const listed = await c.request(16, 5, { statesFilter: [], typesFilter: ['share'] });
