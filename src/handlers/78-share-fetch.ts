@@ -5,8 +5,8 @@
  * member: Available records first (redeliveries), then new ones from the share-partition end
  * offset. The response sends the stored batches holding the acquired offsets unchanged (file
  * regions, as Fetch does) and lists the acquired ranges; the client keeps only those offsets.
- * Long poll: with nothing to acquire, waits up to max_wait_ms for a produce or an expiring
- * acquisition lock. min_bytes is treated as "at least one record".
+ * Long poll: with nothing to acquire, waits up to max_wait_ms for a produce, a release (an
+ * acknowledgement, a closed session, a member timing out) or an expiring acquisition lock. min_bytes is treated as "at least one record".
  * v2 (KIP-1206/1222): share_acquire_mode 1 (record_limit) stops exactly at max_records;
  * is_renew_ack applies the acknowledgements (renew included) and fetches nothing.
  * With the authorizer on: READ on the group (else GROUP_AUTHORIZATION_FAILED) and READ on

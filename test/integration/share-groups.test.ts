@@ -15,6 +15,8 @@ const LOCK_MS = 1500;
 const BROKER_ARGS = [
   '--override', 'group.share.min.record.lock.duration.ms=100',
   '--override', `group.share.record.lock.duration.ms=${LOCK_MS}`,
+  '--override', 'group.share.min.session.timeout.ms=1000',
+  '--override', 'group.share.min.heartbeat.interval.ms=100',
 ];
 const GROUP = 32;
 const ACCEPT = 1;
@@ -292,6 +294,36 @@ describe('share groups through the raw client', () => {
     const closed = await shareAck('sg-limits', 'member-a', -1, 'limits', []);
     expect(closed.body.errorCode).toBe(0);
     expect((await shareAck('sg-limits', 'member-a', 9, 'limits', [])).body.errorCode).toBe(ErrorCode.SHARE_SESSION_NOT_FOUND);
+  });
+
+  test('a member that stops heartbeating leaves the group and the records it held go to others', async () => {
+    await createTopic('timeout');
+    await groupConfig('sg-timeout', {
+      'share.auto.offset.reset': 'earliest',
+      'share.session.timeout.ms': '2000',
+      'share.heartbeat.interval.ms': '500',
+      'share.record.lock.duration.ms': '60000',
+    });
+    await produce('timeout', 4, 't');
+    const a = await join('sg-timeout', 'member-a', ['timeout']);
+    expect(a.heartbeatIntervalMs).toBe(500);
+    const held = await shareFetch('sg-timeout', 'member-a', 0, 'timeout');
+    expect(offsetsOf(held.part.acquiredRecords)).toEqual([0, 1, 2, 3]);
+    const b = await join('sg-timeout', 'member-b', ['timeout']);
+    // member-b keeps heartbeating while its long poll waits for member-a's session to time out.
+    const beat = setInterval(() => void heartbeat('sg-timeout', 'member-b', b.memberEpoch, null).catch(() => undefined), 400);
+    try {
+      const other = await RawClient.connect(broker.port);
+      const got = await shareFetch('sg-timeout', 'member-b', 0, 'timeout', { maxWaitMs: 10000, client: other });
+      other.close();
+      expect(got.part.acquiredRecords).toEqual([{ firstOffset: 0, lastOffset: 3, deliveryCount: 2 }]);
+    } finally {
+      clearInterval(beat);
+    }
+    const described = await c.request(77, 1, { groupIds: ['sg-timeout'], includeAuthorizedOperations: false });
+    expect(described.body.groups[0].members.map((m: any) => m.memberId)).toEqual(['member-b']);
+    const gone = await heartbeat('sg-timeout', 'member-a', a.memberEpoch, null);
+    expect(gone.body.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
   test('Alter, Describe and Delete share group offsets; DeleteGroups removes an empty share group', async () => {

@@ -40,6 +40,10 @@ export function shareCoordinator(cluster: ClusterState): ShareCoordinator {
       log: (topicId, partition) => cluster.topics.getById(topicId)?.partitions[partition]?.log,
       lastStableOffset: (l) => cluster.producerStates.of(l).lastStableOffset,
       topicName: (topicId) => cluster.topics.getById(topicId)?.name,
+      wake: (topicId, partition) => {
+        const name = cluster.topics.getById(topicId)?.name;
+        if (name !== undefined) cluster.waiters.notify(name, partition);
+      },
     },
     log,
     (groupId) => groupCoordinator(cluster).groupKind(groupId),

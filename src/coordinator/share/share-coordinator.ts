@@ -43,6 +43,8 @@ export interface ShareLogs {
   log(topicId: string, partition: number): PartitionLog | undefined;
   lastStableOffset(log: PartitionLog): number;
   topicName(topicId: string): string | undefined;
+  /** Wakes share fetches long-polling the partition (records became available). */
+  wake(topicId: string, partition: number): void;
 }
 
 export interface ShareHeartbeatParams {
@@ -219,7 +221,9 @@ export class ShareCoordinator {
     for (const [key, sp] of this.partitions) {
       const [g, topicId, partition] = JSON.parse(key) as [string, string, number];
       if (g !== groupId || (only && !only.has(`${topicId}:${partition}`))) continue;
-      if (sp.releaseMember(memberId, this.limits(groupId))) this.save(groupId, topicId, partition, sp);
+      if (!sp.releaseMember(memberId, this.limits(groupId))) continue;
+      this.save(groupId, topicId, partition, sp);
+      this.logs.wake(topicId, partition);
     }
   }
 
@@ -367,7 +371,9 @@ export class ShareCoordinator {
   acknowledge(groupId: string, memberId: string, topicId: string, partition: number, log: PartitionLog, firstOffset: number, lastOffset: number, types: number[]): number {
     const sp = this.partition(groupId, topicId, partition, log);
     const err = sp.acknowledge(memberId, firstOffset, lastOffset, types, this.clock(), this.limits(groupId));
-    if (err === ErrorCode.NONE) this.save(groupId, topicId, partition, sp);
+    if (err !== ErrorCode.NONE) return err;
+    this.save(groupId, topicId, partition, sp);
+    if (sp.hasAvailable()) this.logs.wake(topicId, partition);
     return err;
   }
 
