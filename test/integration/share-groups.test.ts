@@ -180,6 +180,8 @@ describe('share groups through the raw client', () => {
     expect(joinClassic.body.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const join848 = await c.request(68, 0, { groupId: 'sg-disjoint', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['queue'], serverAssignor: null, topicPartitions: [] });
     expect(join848.body).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group sg-disjoint is not a consumer group.' });
+    const described848 = await c.request(69, 1, { groupIds: ['sg-disjoint'], includeAuthorizedOperations: false });
+    expect(described848.body.groups[0]).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group sg-disjoint is not a consumer group.' });
     const classic = await c.request(15, 6, { groups: ['sg-disjoint'], includeAuthorizedOperations: false });
     expect(classic.body.groups[0]).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group sg-disjoint is not a classic group.' });
   });
