@@ -67,7 +67,8 @@ trap 'exit 143' TERM
 
 start_broker() {
   # start_broker NAME: starts a broker with data in $WORK/NAME/data; sets BROKER_PID,
-  # BROKER_PORT, BROKER_DIR. Returns 1 (with the broker's output) if it did not start.
+  # BROKER_PORT, BROKER_HTTP (host:port of its HTTP server), BROKER_DIR. Returns 1 (with
+  # the broker's output) if it did not start.
   local name="$1"
   BROKER_DIR="$WORK/$name"
   mkdir -p "$BROKER_DIR/data"
@@ -77,6 +78,8 @@ start_broker() {
   BROKER_PORT=""
   for _ in $(seq 1 150); do
     BROKER_PORT="$(sed -n 's/^samsa listening on [^:]*:\([0-9][0-9]*\).*/\1/p' "$BROKER_DIR/stdout" | head -n1)"
+    # The HTTP server (console, /admin/ fault injection): "http=HOST:PORT" on the same line.
+    BROKER_HTTP="$(sed -n 's/^samsa listening on .* http=\([^ ]*\).*/\1/p' "$BROKER_DIR/stdout" | head -n1)"
     [ -n "$BROKER_PORT" ] && return 0
     kill -0 "$BROKER_PID" 2>/dev/null || break
     sleep 0.1
@@ -167,7 +170,7 @@ for suite in "${SUITES[@]}"; do
   t0=$SECONDS
   # In the background + wait, so a signal to this script is handled at once (trap).
   # shellcheck disable=SC2046
-  SAMSA_BOOTSTRAP="127.0.0.1:$BROKER_PORT" SAMSA_DATA_DIR="$BROKER_DIR/data" PYTHONDONTWRITEBYTECODE=1 \
+  SAMSA_BOOTSTRAP="127.0.0.1:$BROKER_PORT" SAMSA_HTTP="$BROKER_HTTP" SAMSA_DATA_DIR="$BROKER_DIR/data" PYTHONDONTWRITEBYTECODE=1 \
     timeout --kill-after=5 "$SUITE_TIMEOUT" $(suite_cmd "$suite") &
   SUITE_PID=$!
   wait "$SUITE_PID"

@@ -442,6 +442,37 @@ function genIndex(apis: ApiDef[], files: string[]): string {
   return lines.join('\n');
 }
 
+/**
+ * shapes.ts: each API's request and response field tree (names, types, version ranges),
+ * for code that works on any message generically (fault injection builds error answers
+ * from it). Compact tuples; required on first use only, never on the request path.
+ */
+function genShapes(apis: ApiDef[]): string {
+  const tree = (fields: FieldDef[]): unknown[] =>
+    fields.map((f) => {
+      const t: unknown[] = [f.name, f.type, f.versions.min, f.versions.max === Infinity ? -1 : f.versions.max];
+      if (f.fields.length > 0) t.push(tree(f.fields));
+      return t;
+    });
+  const lines = [HEADER];
+  lines.push('/** A field: name, type (a primitive, "[]", "{}" or "[prim]"), first and last version (-1: open), nested fields. */');
+  lines.push('export type FieldShape = readonly [string, string, number, number, ReadonlyArray<FieldShape>?];');
+  lines.push('');
+  lines.push('export interface ApiShape {');
+  lines.push('  readonly request: ReadonlyArray<FieldShape>;');
+  lines.push('  readonly response: ReadonlyArray<FieldShape>;');
+  lines.push('}');
+  lines.push('');
+  lines.push('/** Indexed by API key. */');
+  lines.push('export const API_SHAPES: ReadonlyArray<ApiShape | undefined> = (() => {');
+  lines.push('  const t: ApiShape[] = [];');
+  for (const a of apis) lines.push(`  t[${a.key}] = { request: ${JSON.stringify(tree(a.request))}, response: ${JSON.stringify(tree(a.response))} } as unknown as ApiShape;`);
+  lines.push('  return t;');
+  lines.push('})();');
+  lines.push('');
+  return lines.join('\n');
+}
+
 /** Returns file name -> content for everything under src/protocol/generated/. */
 export function generate(protocolDir: string): Map<string, string> {
   const apis = loadDefs(protocolDir);
@@ -458,6 +489,7 @@ export function generate(protocolDir: string): Map<string, string> {
     out.set(file, text);
   }
   out.set('index.ts', genIndex(apis, files));
+  out.set('shapes.ts', genShapes(apis));
   return out;
 }
 

@@ -10,8 +10,10 @@ import { BrokerNode } from './server/broker-node';
 import type { ListenerSpec } from './server/listeners';
 import type { Security } from './security/security';
 import type { HttpServer } from './http/server';
+import type { FaultSpec } from './faults/fault-spec';
+import type { FaultControls, FaultListing, FaultRule } from './faults/fault-engine';
 
-export class Broker {
+export class Broker implements FaultControls {
   readonly cluster: ClusterState;
   readonly node: BrokerNode;
   /** The console / metrics / health HTTP server (src/http/), when on. */
@@ -44,6 +46,37 @@ export class Broker {
   /** Every listener with the port it bound. */
   get boundListeners(): (ListenerSpec & { boundPort: number })[] {
     return this.node.boundListeners;
+  }
+
+  // ---- fault injection (src/faults/; the engine is shared by every node of the cluster state) ----
+
+  /** Adds a fault rule (see FaultSpec); returns it with its id. Throws FaultSpecError on a bad spec. */
+  injectFault(spec: FaultSpec): FaultRule {
+    return this.cluster.faults.inject(spec);
+  }
+
+  /** Rules with their remaining counts and hits, and brokers with latency or a pause. */
+  listFaults(): FaultListing {
+    return this.cluster.faults.list();
+  }
+
+  /** Removes one rule (false if unknown), or without an id every rule, latency and pause. */
+  clearFaults(id?: number): boolean {
+    return this.cluster.faults.clear(id);
+  }
+
+  /** Delays every request of broker `nodeId` by `ms` (0 removes it). */
+  setBrokerLatency(nodeId: number, ms: number): void {
+    this.cluster.faults.setLatency(nodeId, ms);
+  }
+
+  /** The broker keeps accepting connections and reading requests but answers nothing until resumed. */
+  pauseBroker(nodeId: number): void {
+    this.cluster.faults.pause(nodeId);
+  }
+
+  resumeBroker(nodeId: number): void {
+    this.cluster.faults.resume(nodeId);
   }
 
   async listen(): Promise<void> {

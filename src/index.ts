@@ -2,3 +2,5 @@
 export { startBroker, Broker, StartOptions } from './broker';
 export { BrokerConfig, DEFAULT_CONFIG } from './config';
 export { createLogger, Logger, LogLevel } from './logging';
+export { FaultSpec, FaultAction, FaultSpecError } from './faults/fault-spec';
+export { FaultRule, FaultListing, FaultControls, BrokerFaultState, UnknownBrokerError } from './faults/fault-engine';

@@ -7,6 +7,7 @@ failed, or when no case passed at all, so a suite can never pass vacuously.
 
 Environment (set by compat-tests/run.sh):
   SAMSA_BOOTSTRAP   host:port of the broker under test
+  SAMSA_HTTP        host:port of its HTTP server (console, /admin/ fault injection)
   SAMSA_DATA_DIR    the broker's data directory
   SAMSA_COMPAT_ONLY optional comma-separated substrings: run only matching cases
 """
@@ -31,6 +32,14 @@ def bootstrap():
         print('SAMSA_BOOTSTRAP is not set: run this suite through compat-tests/run.sh', file=sys.stderr)
         sys.exit(2)
     return bs
+
+
+def http_base():
+    """http://host:port of the broker's HTTP server (the admin endpoint)."""
+    hp = os.environ.get('SAMSA_HTTP')
+    if not hp:
+        raise Skip('SAMSA_HTTP is not set (run.sh sets it from the broker\'s http= line)')
+    return 'http://' + hp
 
 
 def broker_port():

@@ -44,9 +44,16 @@ function connection<T>(y: Argv<T>) {
 const topicFlag = { type: 'string', describe: 'Topic name (Kafka tool style; same as the positional)' } as const;
 const configFlag = { type: 'string', array: true, describe: 'Topic config key=value (repeatable)' } as const;
 
-const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'cluster', 'records'];
-const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'records'];
-const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove', 'elect'];
+const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'cluster', 'records', 'faults'];
+const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'records', 'faults'];
+const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove', 'elect', 'clear', 'latency', 'pause', 'resume'];
+
+/** The broker's HTTP admin endpoint (fault injection). */
+function adminEndpoint<T>(y: Argv<T>) {
+  return y
+    .option('admin-url', { alias: 'admin', type: 'string', default: `http://localhost:${DEFAULT_HTTP_PORT}`, describe: "The broker's HTTP server (serve --http-port)" })
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable JSON output' });
+}
 
 /** One line for a bad command line, pointing at --help, exit 2. */
 function usageError(msg: string | null, err: Error | undefined): void {
@@ -412,6 +419,34 @@ void yargs(args)
         lazy('./admin-commands', 'recordsDelete'),
       )
       .demandCommand(1, 'Give a records subcommand: delete'),
+  )
+  .command('faults', 'Inject faults into a running broker over its HTTP admin endpoint: errors, delays, dropped connections, latency, pauses', (y) =>
+    y
+      .command(
+        'add',
+        'Make the next matching requests fail, wait or lose their connection',
+        (y2) =>
+          adminEndpoint(y2)
+            .option('api', { type: 'string', demandOption: true, describe: 'API name (Produce, Fetch, JoinGroup, ...) or key' })
+            .option('topic', { type: 'string', describe: 'Only entries of this topic (the rest of the request is handled)' })
+            .option('partition', { type: 'number', describe: 'Only this partition' })
+            .option('broker-id', { type: 'number', describe: 'Only requests to this broker' })
+            .option('client-id', { type: 'string', describe: 'Only requests with this client.id' })
+            .option('count', { type: 'string', describe: 'How many matching requests (default 1), or "unlimited"' })
+            .option('error', { type: 'string', describe: 'Answer this Kafka error (name or code), without doing the work' })
+            .option('delay-ms', { type: 'number', describe: 'Hold the request this long before handling it' })
+            .option('drop-connection', { type: 'boolean', describe: 'Close the connection instead of answering' })
+            .example('$0 faults add --api Produce --error NOT_LEADER_OR_FOLLOWER --count 2', '')
+            .example('$0 faults add --api Fetch --topic orders --partition 0 --delay-ms 5000', '')
+            .example('$0 faults add --api Metadata --drop-connection --admin-url http://localhost:9644', ''),
+        lazy('./faults', 'add'),
+      )
+      .command('list', 'Fault rules with their remaining counts and hits, and broker latencies and pauses', (y2) => adminEndpoint(y2), lazy('./faults', 'list'))
+      .command('clear [id]', 'Remove one rule, or every rule, latency and pause', (y2) => adminEndpoint(y2).positional('id', { type: 'number', describe: 'Rule id (default: all)' }), lazy('./faults', 'clear'))
+      .command('latency <broker> <ms>', 'Delay every request of a broker (0 removes it)', (y2) => adminEndpoint(y2).positional('broker', { type: 'number' }).positional('ms', { type: 'number' }), lazy('./faults', 'latency'))
+      .command('pause <broker>', 'The broker accepts and reads requests but answers none until resumed', (y2) => adminEndpoint(y2).positional('broker', { type: 'number' }), lazy('./faults', 'pause'))
+      .command('resume <broker>', 'Resume a paused broker', (y2) => adminEndpoint(y2).positional('broker', { type: 'number' }), lazy('./faults', 'resume'))
+      .demandCommand(1, 'Give a faults subcommand: add, list, clear, latency, pause or resume'),
   )
   .completion('completion', 'Print a bash/zsh completion script: samsa completion >> ~/.bashrc')
   .demandCommand(1, 'Give a command, e.g. `samsa serve` or `samsa topics list`')

@@ -119,6 +119,9 @@ const OWN_KEYS: BrokerKeySpec[] = [
     max: 1,
   }),
   key('delete.topic.enable', 'boolean', 'true', 'Whether DeleteTopics may delete topics. Samsa always allows it.'),
+  key('max.incremental.fetch.session.cache.slots', 'int', '1000', 'How many incremental fetch sessions (KIP-227) the broker keeps; a fetch that finds the cache full goes without a session.', { min: 0 }),
+  key('min.incremental.fetch.session.eviction.ms', 'int', '120000', 'How long a fetch session must go unused before a new session may take its slot.', { min: 0 }),
+  key('telemetry.max.bytes', 'int', '1048576', 'Largest metrics payload a client may push (KIP-714 PushTelemetry); clients are told it with their subscription.', { min: 1 }),
   key('log.retention.check.interval.ms', 'long', '300000', 'How often the broker looks for segments to delete under retention.ms, retention.bytes and the log start offset.', { min: 1 }),
   key('log.cleaner.enable', 'boolean', 'true', 'Run the log cleaner, which compacts topics with cleanup.policy=compact.'),
   key('log.cleaner.threads', 'int', '1', 'Cleaner threads. Samsa cleans one partition at a time, interleaved with request handling.', { dynamic: true, min: 0 }),
@@ -505,8 +508,13 @@ export class BrokerConfigStore {
     }
     const mine = synonyms.find((x) => x.name === name && x.source !== ConfigSource.DEFAULT);
     if (mine) return { value: mine.value, source: mine.source, synonyms };
-    // Not set anywhere: settings backed by a flag report what the broker actually runs with.
+    // Not set in a layer: settings backed by a flag report what the broker actually runs with.
+    // A value other than Kafka's default was configured (a flag is samsa's server.properties
+    // line), so it is reported as Kafka reports a configured value: a static broker config.
     const fromField = this.fieldValue(name);
+    if (fromField !== null && fromField !== spec?.defaultValue) {
+      return { value: fromField, source: ConfigSource.STATIC_BROKER, synonyms: [{ name, value: fromField, source: ConfigSource.STATIC_BROKER }, ...synonyms] };
+    }
     if (fromField !== null) return { value: fromField, source: ConfigSource.DEFAULT, synonyms };
     const dflt = synonyms.find((x) => x.name === name);
     return { value: dflt?.value ?? null, source: ConfigSource.DEFAULT, synonyms };

@@ -28,6 +28,10 @@ import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
 import { DataDirLock } from './data-dir-lock';
+import { FetchSessionCache } from '../server/fetch-session-cache';
+import { ClientTelemetry } from '../telemetry/client-telemetry';
+import { ClientMetricsSubscriptions } from '../telemetry/client-metrics-subscriptions';
+import { FaultEngine } from '../faults/fault-engine';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -54,6 +58,12 @@ export class ClusterState {
   readonly quotas: QuotaManager;
   /** Per-group settings (config resource type GROUP). */
   readonly groupConfigs: GroupConfigStore;
+  /** Incremental fetch sessions (KIP-227) of every node, each session tied to its node. */
+  readonly fetchSessions: FetchSessionCache;
+  /** Client metrics subscriptions (CLIENT_METRICS configs) and what clients push (KIP-714). */
+  readonly telemetry: ClientTelemetry;
+  /** Injected faults (errors, delays, dropped connections, broker latency and pauses), matched per node id. */
+  readonly faults: FaultEngine;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -69,6 +79,7 @@ export class ClusterState {
     try {
       this.config = config = withDevTls(config);
       this.clusterId = loadOrCreateMeta(config);
+      this.faults = new FaultEngine(this.nodeIds, log.child({ component: 'faults' }));
       this.settings = new BrokerConfigStore(config, log);
       this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
       this.topics.load();
@@ -83,6 +94,12 @@ export class ClusterState {
         offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
       });
       this.txn.start();
+      const settings = this.settings;
+      this.fetchSessions = new FetchSessionCache({
+        maxSlots: () => settings.number('max.incremental.fetch.session.cache.slots', 1000),
+        evictionMs: () => settings.number('min.incremental.fetch.session.eviction.ms', 120000),
+      });
+      this.telemetry = new ClientTelemetry(new ClientMetricsSubscriptions(config.dataDir), () => settings.number('telemetry.max.bytes', 1048576));
       this.groupConfigs = new GroupConfigStore(config.dataDir, this.settings, log.child({ component: 'group-configs' }));
       this.security = new Security(config, this.settings, log.child({ component: 'security' }));
       this.acls = new Authorizer(config, this.settings, log.child({ component: 'authorizer' }));
@@ -115,6 +132,8 @@ export class ClusterState {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     await this.maintenance.stop();
+    // Paused nodes would hold their requests (and so the shutdown) forever.
+    this.faults.clear();
     this.waiters.wakeAll();
   }
 

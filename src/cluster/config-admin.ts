@@ -5,8 +5,9 @@
  * and from the wire.
  *
  * Resources: TOPIC (2) by name; BROKER (4) by this node's id (its full configuration) or ""
- * (the dynamic cluster-wide defaults); BROKER_LOGGER (8) describes as empty. Other types are
- * refused with INVALID_REQUEST.
+ * (the dynamic cluster-wide defaults); BROKER_LOGGER (8) describes as empty; CLIENT_METRICS
+ * (16) by subscription name (src/telemetry/client-metrics-subscriptions.ts); GROUP (32) by
+ * group id. Other types are refused with INVALID_REQUEST.
  */
 import type { ClusterState } from './cluster-state';
 import { GROUP_KEYS } from '../coordinator/group/group-configs';
@@ -22,6 +23,7 @@ import {
   TOPIC_CONFIGS,
 } from './topic-config';
 import { BROKER_KEY_BY_NAME, BROKER_KEYS, listenerPrefixedSpec } from './broker-config';
+import { CLIENT_METRICS_KEYS, CLIENT_METRICS_KEY_BY_NAME } from '../telemetry/client-metrics-subscriptions';
 
 export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -158,6 +160,26 @@ export function describeResource(
       case ResourceType.BROKER_LOGGER:
         brokerLevel(nodeId, name);
         return { ...OK, configs: [] };
+      case ResourceType.CLIENT_METRICS: {
+        if (name === '') throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Subscription name can\'t be empty');
+        const own = cluster.telemetry.subscriptions.overrides(name);
+        const configs = CLIENT_METRICS_KEYS.filter((k) => wanted(k.name)).map((k) => {
+          const mine = own[k.name];
+          const source = mine !== undefined ? ConfigSource.CLIENT_METRICS : ConfigSource.DEFAULT;
+          const value = mine ?? k.defaultValue;
+          return {
+            name: k.name,
+            value,
+            readOnly: false,
+            source,
+            isSensitive: false,
+            synonyms: mine !== undefined ? [{ name: k.name, value, source }] : [],
+            type: CONFIG_TYPE_CODES[k.type],
+            documentation: k.doc,
+          };
+        });
+        return { ...OK, configs };
+      }
       case ResourceType.GROUP: {
         if (name === '') throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Group name must not be empty');
         const own = cluster.groupConfigs.overrides(name);
@@ -239,6 +261,10 @@ export function incrementalAlterResource(
       current = { ...topic.configs };
       isList = (k) => TOPIC_CONFIG_BY_NAME.get(k)?.type === 'list';
       listDefault = (k) => TOPIC_CONFIG_BY_NAME.get(k)?.defaultValue ?? null;
+    } else if (type === ResourceType.CLIENT_METRICS) {
+      current = cluster.telemetry.subscriptions.overrides(name);
+      isList = (k) => CLIENT_METRICS_KEY_BY_NAME.get(k)?.type === 'list';
+      listDefault = () => null;
     } else if (type === ResourceType.GROUP) {
       current = cluster.groupConfigs.overrides(name);
       isList = () => false;
@@ -301,6 +327,9 @@ function applyValues(cluster: ClusterState, nodeId: number, type: number, name: 
     }
     case ResourceType.GROUP:
       cluster.groupConfigs.replace(name, values, validateOnly);
+      return;
+    case ResourceType.CLIENT_METRICS:
+      cluster.telemetry.subscriptions.replace(name, values, validateOnly);
       return;
     case ResourceType.BROKER_LOGGER:
       throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Changing broker log levels is not supported; use --log-level');

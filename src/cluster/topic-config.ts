@@ -487,9 +487,16 @@ export function resolveTopicConfig(
     }
   }
   const first = synonyms[0];
-  const plain = synonyms.map(({ name: n, value, source }) => ({ name: n, value, source }));
-  if (!first) return { value: spec.defaultValue, source: ConfigSource.DEFAULT, synonyms: plain };
-  return { value: convert(first.value as string, first.factor), source: first.source, synonyms: plain };
+  const value = first ? convert(first.value as string, first.factor) : spec.defaultValue;
+  // Kafka reports (source and synonyms) only from the first entry named like the topic
+  // config's own broker key on: a topic whose retention comes from log.retention.hours alone
+  // reports DEFAULT_CONFIG and no synonyms, while its value still honours that setting.
+  const own = spec.synonyms[0]?.name;
+  const topicLevel = synonyms[0]?.source === ConfigSource.TOPIC ? 1 : 0;
+  let from = topicLevel;
+  while (from < synonyms.length && synonyms[from].name !== own) from++;
+  const reported = [...synonyms.slice(0, topicLevel), ...synonyms.slice(from)].map(({ name: n, value: v, source }) => ({ name: n, value: v, source }));
+  return { value, source: reported[0]?.source ?? ConfigSource.DEFAULT, synonyms: reported };
 }
 
 /** The effective value of a topic config: the topic's own, else the broker's (in Kafka's order), else the default. */

@@ -6,8 +6,12 @@
  * partitions only get data that fits the remaining response budget.
  * Long poll: until min_bytes are available or max_wait_ms passes, the fetch parks on the
  * partitions it reads and is woken by Produce.
- * Differences from Kafka: fetch sessions (KIP-227) are declined: every response carries
- * session id 0, so clients keep sending full fetch requests.
+ * Fetch sessions (KIP-227, src/server/fetch-session-cache.ts): a request with session epoch 0
+ * gets a session; incremental requests then name only what changed, and their responses carry
+ * only partitions with news.
+ * Partitions of unknown topics, and topics the client may not read, are answered with their
+ * error but do not end the long poll on the others (Kafka sets them aside before reading);
+ * an error reading a known partition answers at once.
  * Isolation: every partition reports its last stable offset (the first offset of the oldest
  * open transaction, or the high watermark). read_committed reads stop at the LSO and list the
  * aborted transactions that overlap the range from fetchOffset to the LSO (the producer state's
@@ -20,6 +24,7 @@
 import {
   FetchApi,
   FetchRequest,
+  FetchRequestTopics,
   FetchResponse,
   FetchResponseResponses,
   FetchResponseResponsesPartitions,
@@ -39,21 +44,20 @@ export const fetchHandler: Handler<FetchRequest, Encodable<FetchResponse>> = {
   maxVersion: FetchApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    if (version >= 7) {
-      // A client that believes it holds a session must start over with a full fetch.
-      if (req.sessionId !== 0) return topLevelError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
-      if (req.sessionEpoch > 0) return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
-    }
-    const denied = authorizerOf(ctx) ? refusedTopics(ctx, req) : null;
+    const follower = (req.replicaState?.replicaId ?? req.replicaId) >= 0;
+    const session = ctx.cluster.fetchSessions.open(ctx.node.id, req, version, follower);
+    if (session.errorCode !== ErrorCode.NONE) return topLevelError(session.errorCode);
+    const topics = session.topics;
+    const denied = authorizerOf(ctx) ? refusedTopics(ctx, topics, follower) : null;
     // consumer_byte_rate (src/quota): one check when no quota is set; may shrink max/min bytes.
     const quota = ctx.cluster.quotas.active ? fetchQuota(ctx, req) : null;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
-      const { response, bytes, hasError } = readOnce(ctx, req, denied);
+      const { response, bytes, hasError } = readOnce(ctx, req, topics, denied);
       const remaining = deadline - Date.now();
       const done = bytes >= req.minBytes || hasError || remaining <= 0 || ctx.connection.isClosed;
-      const watched = done ? [] : watchedPartitions(ctx, req);
-      if (watched.length === 0) return counted(ctx, req, quota ? quota.finish(response, bytes) : response);
+      const watched = done ? [] : watchedPartitions(ctx, topics, denied);
+      if (watched.length === 0) return counted(ctx, req, session.finish(quota ? quota.finish(response, bytes) : response));
       await ctx.cluster.waiters.wait(watched, remaining);
     }
   },
@@ -75,32 +79,33 @@ function topLevelError(errorCode: number): Encodable<FetchResponse> {
  * Decided once per request, not on every long-poll wake-up. A topic id that names no topic
  * is left to the UNKNOWN_TOPIC_ID answer.
  */
-function refusedTopics(ctx: RequestContext, req: FetchRequest): Set<number> | null {
+function refusedTopics(ctx: RequestContext, topics: FetchRequestTopics[], follower: boolean): Set<number> | null {
   const authz = ctx.cluster.acls;
-  const follower = (req.replicaState?.replicaId ?? req.replicaId) >= 0;
-  if (follower && !authz.authorizeCluster(ctx.connection, AclOperation.CLUSTER_ACTION)) return new Set(req.topics.map((_, i) => i));
+  if (follower && !authz.authorizeCluster(ctx.connection, AclOperation.CLUSTER_ACTION)) return new Set(topics.map((_, i) => i));
   if (follower) return null;
   const byId = ctx.header.apiVersion >= 13;
   let out: Set<number> | null = null;
-  req.topics.forEach((t, i) => {
+  topics.forEach((t, i) => {
     const name = byId ? ctx.cluster.topics.getById(t.topicId)?.name : t.topic;
     if (name !== undefined && !authz.authorize(ctx.connection, AclOperation.READ, ResourceType.TOPIC, name)) (out ??= new Set()).add(i);
   });
   return out;
 }
 
-function watchedPartitions(ctx: RequestContext, req: FetchRequest): { topic: string; partition: number }[] {
+/** The partitions a long poll waits on: those that exist and may be read. */
+function watchedPartitions(ctx: RequestContext, topics: FetchRequestTopics[], denied: Set<number> | null): { topic: string; partition: number }[] {
   const byId = ctx.header.apiVersion >= 13;
   const out: { topic: string; partition: number }[] = [];
-  for (const t of req.topics) {
+  topics.forEach((t, i) => {
+    if (denied !== null && denied.has(i)) return;
     const topic = byId ? ctx.cluster.topics.getById(t.topicId) : ctx.cluster.topics.get(t.topic);
-    if (!topic) continue;
-    for (const p of t.partitions) out.push({ topic: topic.name, partition: p.partition });
-  }
+    if (!topic) return;
+    for (const p of t.partitions) if (topic.partitions[p.partition]) out.push({ topic: topic.name, partition: p.partition });
+  });
   return out;
 }
 
-function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | null) {
+function readOnce(ctx: RequestContext, req: FetchRequest, topics: FetchRequestTopics[], denied: Set<number> | null) {
   const { cluster } = ctx;
   const byId = ctx.header.apiVersion >= 13;
   let budget = req.maxBytes > 0 ? req.maxBytes : 0;
@@ -108,8 +113,8 @@ function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | 
   let hasError = false;
   let first = true;
   const responses: Encodable<FetchResponseResponses>[] = [];
-  for (let ti = 0; ti < req.topics.length; ti++) {
-    const t = req.topics[ti];
+  for (let ti = 0; ti < topics.length; ti++) {
+    const t = topics[ti];
     const partitions: PartitionData[] = [];
     const refused = denied !== null && denied.has(ti);
     for (const p of t.partitions) {
@@ -129,10 +134,8 @@ function readOnce(ctx: RequestContext, req: FetchRequest, denied: Set<number> | 
         records: EMPTY,
       };
       partitions.push(out);
-      if (!partition) {
-        hasError = true;
-        continue;
-      }
+      // Unknown or refused partitions are answered but, as in Kafka, do not end the wait.
+      if (!partition) continue;
       const log = partition.log;
       const producers = cluster.producerStates.of(log);
       const lastStable = producers.lastStableOffset;

@@ -1,9 +1,9 @@
 /**
  * Metadata (key 3), v0-13.
  * One broker leads every partition; replicas and ISR are [this node]. Topics that do not
- * exist are created on the spot when the request allows it (v4+ flag; always for v0-3)
- * and the broker's auto-create setting is on, so the answer already describes them
- * (Kafka answers LEADER_NOT_AVAILABLE first and the client retries).
+ * exist are created when the request allows it (v4+ flag; always for v0-3) and the broker's
+ * auto-create setting is on; as a Kafka 4 (KRaft) broker, the request that creates a topic is
+ * answered UNKNOWN_TOPIC_OR_PARTITION for it (retriable) and the next one describes it.
  * With the authorizer on, as Kafka: all-topics requests leave out topics the client may not
  * DESCRIBE; named topics without DESCRIBE answer TOPIC_AUTHORIZATION_FAILED (by id: with no
  * name); auto-creation needs CREATE on the cluster or the topic (else
@@ -71,13 +71,14 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
           continue;
         }
         if (!t && allowAutoCreate) {
+          let code: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           try {
-            t = cluster.topics.create(name, cluster.config.numPartitions, {}) ?? undefined;
+            cluster.topics.create(name, cluster.config.numPartitions, {});
           } catch (err) {
-            const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
-            topics.push({ errorCode: code, name, partitions: [] });
-            continue;
+            code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
           }
+          topics.push({ errorCode: code, name, isInternal: false, partitions: [] });
+          continue;
         }
         topics.push(
           t

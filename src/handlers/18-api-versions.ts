@@ -25,6 +25,8 @@ export const apiVersionsHandler: Handler<ApiVersionsRequest, Encodable<ApiVersio
     ) {
       return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys, throttleTimeMs: 0 };
     }
+    // Client telemetry subscriptions may select clients by their software (KIP-714).
+    if (ctx.header.apiVersion >= 3) ctx.connection.clientSoftware = { name: req.clientSoftwareName, version: req.clientSoftwareVersion };
     return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
   },
 };

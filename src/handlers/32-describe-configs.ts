@@ -4,7 +4,8 @@
  * broker, dynamic default, static broker, default), synonyms when asked (v1+), type and
  * documentation when asked (v3+). Brokers: this node's id gives every broker setting Samsa
  * knows, read-only unless it can change at run time; "" gives the dynamic cluster-wide
- * defaults. See src/cluster/config-admin.ts.
+ * defaults. See src/cluster/config-admin.ts. An empty configuration_keys list means every
+ * config, as null does (Kafka treats both alike).
  * Differences from Kafka: broker loggers (type 8) describe as an empty list; other
  * resource types answer INVALID_REQUEST.
  * With the authorizer on, DESCRIBE_CONFIGS per resource: on the topic
@@ -33,7 +34,7 @@ export const describeConfigsHandler: Handler<DescribeConfigsRequest, Encodable<D
     const results: Encodable<DescribeConfigsResponseResults>[] = req.resources.map((res) => {
       const refused = configResourceRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
       if (refused !== ErrorCode.NONE) return { errorCode: refused, errorMessage: errorName(refused), resourceType: res.resourceType, resourceName: res.resourceName, configs: [] };
-      const r = describeResource(ctx.cluster, ctx.node.id, res.resourceType, res.resourceName, res.configurationKeys);
+      const r = describeResource(ctx.cluster, ctx.node.id, res.resourceType, res.resourceName, res.configurationKeys?.length ? res.configurationKeys : null);
       return {
         errorCode: r.errorCode,
         errorMessage: r.errorMessage,

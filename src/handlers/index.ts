@@ -55,6 +55,9 @@ import { describeProducersHandler } from './61-describe-producers';
 import { describeTransactionsHandler } from './65-describe-transactions';
 import { listTransactionsHandler } from './66-list-transactions';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions';
+import { getTelemetrySubscriptionsHandler } from './71-get-telemetry-subscriptions';
+import { pushTelemetryHandler } from './72-push-telemetry';
+import { listConfigResourcesHandler } from './74-list-config-resources';
 import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat';
 import { shareGroupDescribeHandler } from './77-share-group-describe';
 import { shareFetchHandler } from './78-share-fetch';
@@ -125,6 +128,9 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     consumerGroupHeartbeatHandler,
     consumerGroupDescribeHandler,
     describeTopicPartitionsHandler,
+    getTelemetrySubscriptionsHandler,
+    pushTelemetryHandler,
+    listConfigResourcesHandler,
     shareGroupHeartbeatHandler,
     shareGroupDescribeHandler,
     shareFetchHandler,

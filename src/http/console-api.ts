@@ -27,6 +27,11 @@ export class HttpError extends Error {
   }
 }
 
+/** A 405 unless the request's method is one of `allowed`. */
+export function allow(method: string | undefined, allowed: string[]): void {
+  if (!allowed.includes(method ?? '')) throw new HttpError(405, `Method ${method} not allowed here; use ${allowed.join(' or ')}`);
+}
+
 export const VERSION: string = (() => {
   for (const p of [path.join(__dirname, '../../package.json'), path.join(__dirname, '../../../package.json')]) {
     try {

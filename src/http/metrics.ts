@@ -275,6 +275,32 @@ export class BrokerMetrics {
         });
       },
     });
+    // KIP-714: the last metrics each client instance pushed, under the client's own metric names.
+    new Gauge({
+      name: 'samsa_client_telemetry_metric',
+      help: 'Last value of each metric a client pushed (PushTelemetry), by client instance and metric name',
+      labelNames: ['client_instance_id', 'client_id', 'client_software_name', 'metric'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of broker.cluster.telemetry.pushed()) {
+          for (const p of c.points) {
+            const attrs = Object.entries(p.attributes).map(([k, v]) => `${k}=${v}`).join(',');
+            this.labels(c.clientInstanceId, c.clientId, c.softwareName, attrs ? `${p.name}{${attrs}}` : p.name).set(p.value);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'samsa_client_telemetry_pushes',
+      help: 'Metric pushes accepted per client instance',
+      labelNames: ['client_instance_id', 'client_id'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of broker.cluster.telemetry.pushed()) this.labels(c.clientInstanceId, c.clientId).set(c.pushes);
+      },
+    });
     new Gauge({
       name: 'samsa_connections',
       help: 'Open client connections',

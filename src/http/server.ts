@@ -1,5 +1,6 @@
 /**
  * The broker's HTTP server (node:http): the web console at /, its JSON API under /api/,
+ * fault injection under /admin/ (fault-admin-api.ts),
  * Prometheus metrics at /metrics, and /healthz and /readyz for orchestrators.
  *
  * It shares the broker's thread, so every handler is short: no request waits on another
@@ -12,7 +13,8 @@ import * as net from 'net';
 import * as path from 'path';
 import type { Broker } from '../broker';
 import * as api from './console-api';
-import { HttpError } from './console-api';
+import { HttpError, allow } from './console-api';
+import { faultAdminRoute } from './fault-admin-api';
 
 export interface HttpServer {
   readonly host: string;
@@ -127,10 +129,6 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-function allow(method: string | undefined, allowed: string[]): void {
-  if (!allowed.includes(method ?? '')) throw new HttpError(405, `Method ${method} not allowed here; use ${allowed.join(' or ')}`);
-}
-
 function decodeSegment(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -174,6 +172,14 @@ async function handle(broker: Broker, req: http.IncomingMessage, res: http.Serve
     const ready = broker.node.listening;
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
     return;
+  }
+  if (p.startsWith('/admin/')) {
+    const answer = await faultAdminRoute(broker.cluster.faults, req.method, p.slice(7).split('/').map(decodeSegment), () => readBody(req));
+    if (answer) {
+      sendJson(res, answer.status, answer.body);
+      return;
+    }
+    throw new HttpError(404, `No admin route ${req.method} ${p}`);
   }
   if (p.startsWith('/api/')) {
     sendJson(res, 200, await apiRoute(broker, req, p.slice(5).split('/').map(decodeSegment), url.searchParams, throughput));

@@ -38,6 +38,7 @@ import { isSaslProtocol, SecurityProtocol } from '../security/security';
 import type { ListenerSpec } from './listeners';
 import { SaslAuthenticator } from './sasl-authenticator';
 import { applyRequestQuota } from '../quota/hooks';
+import { DROP_CONNECTION } from '../faults/fault-engine';
 
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_QUEUED_FRAMES = 1024;
@@ -48,6 +49,7 @@ export class Connection implements ConnectionInfo {
   readonly listenerName: string;
   readonly securityProtocol: SecurityProtocol;
   readonly sasl: SaslAuthenticator | null;
+  clientSoftware: { name: string; version: string } | null = null;
   private certificatePrincipal: KafkaPrincipal = ANONYMOUS;
   private closeAfterReply: string | null = null;
   private readonly log: Logger;
@@ -299,9 +301,15 @@ export class Connection implements ConnectionInfo {
     const started = this.cluster.quotas.active ? performance.now() : -1;
     const metrics = this.cluster.metrics;
     const measured = metrics === null ? 0 : performance.now();
-    let result = api.handler.handle(ctx, request);
+    // Injected faults (src/faults/): one check when none is set.
+    let result = this.cluster.faults.active ? this.cluster.faults.intercept(ctx, request, this.topicName, (req) => api.handler.handle(ctx, req)) : api.handler.handle(ctx, request);
     const handlerMs = started < 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) result = await result;
+    if (result === DROP_CONNECTION) {
+      this.log.info('connection dropped by an injected fault', { apiKey, correlationId });
+      this.destroy();
+      return;
+    }
     if (result === NO_RESPONSE || this.closed) {
       metrics?.request(apiKey, apiVersion, measured, null);
       return;
@@ -311,6 +319,8 @@ export class Connection implements ConnectionInfo {
     metrics?.request(apiKey, apiVersion, measured, result);
     if (this.closeAfterReply !== null) this.close(this.closeAfterReply);
   }
+
+  private readonly topicName = (topicId: string): string | undefined => this.cluster.topics.getById(topicId)?.name;
 
   private async sendResponse(correlationId: number, apiKey: number, version: number, flexible: boolean, body: unknown) {
     // 1 KiB comes from Buffer's shared pool; the writer grows by adding chunks, never copying.

@@ -30,6 +30,8 @@ export interface ConnectionInfo {
   throttle(ms: number): void;
   /** The SASL state on SASL listeners; null elsewhere. */
   readonly sasl: SaslAuthenticator | null;
+  /** The client's software name and version from its ApiVersions request (v3+, KIP-511). */
+  clientSoftware?: { name: string; version: string } | null;
 }
 
 /** What a handler may know of the node the request arrived at. */

@@ -134,18 +134,16 @@ describe('topic config resolution', () => {
     defaults: SYNONYM_DEFAULTS,
   };
 
-  test('built-in default with its synonym', () => {
-    expect(resolveTopicConfig('retention.ms', {}, layers)).toEqual({
-      value: '604800000',
-      source: 5,
-      synonyms: [{ name: 'log.retention.hours', value: '168', source: 5 }],
-    });
+  test('built-in default: no synonyms (Kafka lists them from the own broker key on, and log.retention.ms has no default)', () => {
+    expect(resolveTopicConfig('retention.ms', {}, layers)).toEqual({ value: '604800000', source: 5, synonyms: [] });
+    expect(resolveTopicConfig('cleanup.policy', {}, layers)).toEqual({ value: 'delete', source: 5, synonyms: [{ name: 'log.cleanup.policy', value: 'delete', source: 5 }] });
     expect(resolveTopicConfig('remote.storage.enable', {}, layers)).toEqual({ value: 'false', source: 5, synonyms: [] });
   });
 
   test('priority: topic, dynamic broker, dynamic default, static; finer synonyms first within a level', () => {
     const l = { ...layers, static: { 'log.retention.minutes': '2', 'log.retention.hours': '1' }, dynamicDefault: {}, dynamicBroker: {} };
-    expect(resolveTopicConfig('retention.ms', {}, l)).toMatchObject({ value: '120000', source: 4 });
+    // Coarser synonyms alone give the value but, as in Kafka, not the source.
+    expect(resolveTopicConfig('retention.ms', {}, l)).toEqual({ value: '120000', source: 5, synonyms: [] });
     l.dynamicDefault = { 'log.retention.ms': '5000' };
     expect(resolveTopicConfig('retention.ms', {}, l)).toMatchObject({ value: '5000', source: 3 });
     l.dynamicBroker = { 'log.retention.ms': '6000' };

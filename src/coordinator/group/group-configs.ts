@@ -70,6 +70,11 @@ export class GroupConfigStore {
     }
   }
 
+  /** Groups with settings of their own. */
+  groupIds(): string[] {
+    return Object.keys(this.groups);
+  }
+
   /** The group's own values (overrides only). */
   overrides(groupId: string): Record<string, string> {
     return { ...(this.groups[groupId] ?? {}) };
