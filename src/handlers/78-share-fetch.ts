@@ -11,8 +11,9 @@
  * is_renew_ack applies the acknowledgements (renew included) and fetches nothing.
  * With the authorizer on: READ on the group (else GROUP_AUTHORIZATION_FAILED) and READ on
  * each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions).
- * Differences from Kafka: share.isolation.level=read_committed stops at the last stable
- * offset but does not skip aborted transactions' records.
+ * share.isolation.level=read_committed stops at the last stable offset and archives the
+ * batches of aborted transactions (they are never acquired); transaction markers are archived
+ * in both modes.
  */
 import { ShareFetchApi, ShareFetchRequest, ShareFetchResponse, ShareFetchResponseResponsesPartitions } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';

@@ -128,11 +128,13 @@ export interface ReadResult {
   length: number;
 }
 
-/** A whole stored batch: its offsets, whether it is a control batch, and where its bytes lie. */
+/** A whole stored batch: its offsets, control and transactional flags, producer and where its bytes lie. */
 export interface ShareReadBatch {
   baseOffset: number;
   lastOffset: number;
   control: boolean;
+  transactional: boolean;
+  producerId: number;
   region: FileRegion;
 }
 
@@ -617,6 +619,8 @@ export class PartitionLog {
         baseOffset: b.baseOffset,
         lastOffset: b.lastOffset,
         control: b.control,
+        transactional: b.transactional,
+        producerId: b.producerId,
         region: { fd: seg.fd, position: b.position, length: b.size },
       }));
     }

@@ -30,6 +30,8 @@ import {
   BATCH_LENGTH_OFFSET,
   CONTROL_MASK,
   CRC_OFFSET,
+  PRODUCER_ID_OFFSET,
+  TRANSACTIONAL_MASK,
   CURRENT_MAGIC,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
@@ -426,11 +428,11 @@ export class LogSegment {
    * (the first always) and start below `maxOffset`. Headers only; used by share fetches,
    * which must know each batch's offsets to hand out acquisition ranges.
    */
-  wholeBatchesFrom(target: number, maxBytes: number, maxOffset: number): (BatchLocation & { control: boolean })[] {
+  wholeBatchesFrom(target: number, maxBytes: number, maxOffset: number): (BatchLocation & { control: boolean; transactional: boolean; producerId: number })[] {
     this.ensureIndexes();
     const first = this.findBatch(target);
     if (!first) return [];
-    const out: (BatchLocation & { control: boolean })[] = [];
+    const out: (BatchLocation & { control: boolean; transactional: boolean; producerId: number })[] = [];
     let pos = first.position;
     let total = 0;
     while (pos < this.size) {
@@ -439,8 +441,17 @@ export class LogSegment {
       const base = readInt64(header, 0);
       if (base >= maxOffset || (out.length > 0 && total + size > maxBytes)) break;
       const last = base + header.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
-      const control = (header.readInt16BE(ATTRIBUTES_OFFSET) & CONTROL_MASK) !== 0;
-      out.push({ position: pos, size, baseOffset: base, lastOffset: last, maxTimestamp: readInt64(header, MAX_TIMESTAMP_OFFSET), control });
+      const attributes = header.readInt16BE(ATTRIBUTES_OFFSET);
+      out.push({
+        position: pos,
+        size,
+        baseOffset: base,
+        lastOffset: last,
+        maxTimestamp: readInt64(header, MAX_TIMESTAMP_OFFSET),
+        control: (attributes & CONTROL_MASK) !== 0,
+        transactional: (attributes & TRANSACTIONAL_MASK) !== 0,
+        producerId: readInt64(header, PRODUCER_ID_OFFSET),
+      });
       total += size;
       pos += size;
     }

@@ -6,6 +6,7 @@
  * limit, share sessions, the offsets admin APIs, ListGroups / DescribeGroups / DeleteGroups,
  * the state APIs and state surviving a restart.
  */
+import { Kafka, logLevel } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
 import { decodeBatchValues, simpleBatch } from '../helpers/record-batch-builder';
@@ -217,6 +218,36 @@ describe('share groups through the raw client', () => {
     await join('sg-duration', 'member-a', ['latest']);
     const recent = await shareFetch('sg-duration', 'member-a', 0, 'latest');
     expect(offsetsOf(recent.part.acquiredRecords)).toEqual([3, 4]);
+  });
+
+  test('share.isolation.level=read_committed delivers committed records only; aborted ones are archived', async () => {
+    await createTopic('txn');
+    const kafka = new Kafka({ clientId: 'share-txn', brokers: [broker.address], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+    const producer = kafka.producer({ transactionalId: 'share-txn', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const aborted = await producer.transaction();
+      await aborted.send({ topic: 'txn', messages: [{ value: 'aborted-0' }, { value: 'aborted-1' }] });
+      await aborted.abort();
+      const committed = await producer.transaction();
+      await committed.send({ topic: 'txn', messages: [{ value: 'committed-0' }] });
+      await committed.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    await groupConfig('sg-committed', { 'share.auto.offset.reset': 'earliest', 'share.isolation.level': 'read_committed' });
+    await join('sg-committed', 'member-a', ['txn']);
+    const got = await shareFetch('sg-committed', 'member-a', 0, 'txn');
+    // Offsets 0-1 aborted, 2 the abort marker, 3 committed, 4 the commit marker.
+    expect(got.part.acquiredRecords).toEqual([{ firstOffset: 3, lastOffset: 3, deliveryCount: 1 }]);
+    expect([...acquiredValues(got.part).values()]).toEqual(['committed-0']);
+    await shareAck('sg-committed', 'member-a', 1, 'txn', [{ firstOffset: 3, lastOffset: 3, acknowledgeTypes: [ACCEPT] }]);
+    expect((await describeOffsets('sg-committed', 'txn')).topics[0].partitions[0]).toMatchObject({ startOffset: 5, lag: 0 });
+    // read_uncommitted (the default) delivers the aborted records too.
+    await groupConfig('sg-uncommitted', { 'share.auto.offset.reset': 'earliest' });
+    await join('sg-uncommitted', 'member-a', ['txn']);
+    const all = await shareFetch('sg-uncommitted', 'member-a', 0, 'txn');
+    expect(offsetsOf(all.part.acquiredRecords)).toEqual([0, 1, 3]);
   });
 
   test('an unacknowledged record is redelivered once its acquisition lock expires', async () => {

@@ -39,6 +39,7 @@ export function shareCoordinator(cluster: ClusterState): ShareCoordinator {
     {
       log: (topicId, partition) => cluster.topics.getById(topicId)?.partitions[partition]?.log,
       lastStableOffset: (l) => cluster.producerStates.of(l).lastStableOffset,
+      isAborted: (l, b) => cluster.producerStates.of(l).isAbortedBatch({ isTransactional: b.transactional, isControl: b.control, producerId: b.producerId, baseOffset: b.baseOffset }),
       topicName: (topicId) => cluster.topics.getById(topicId)?.name,
       wake: (topicId, partition) => {
         const name = cluster.topics.getById(topicId)?.name;

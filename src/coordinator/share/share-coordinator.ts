@@ -19,7 +19,7 @@
  * session timers are unref'd.
  */
 import type { Logger } from '../../logging';
-import type { PartitionLog } from '../../storage/partition-log';
+import type { PartitionLog, ShareReadBatch } from '../../storage/partition-log';
 import { ErrorCode } from '../../protocol/errors';
 import type { TopicCatalog } from '../group/consumer-group-assignment';
 import { AcquiredRange, completedCount, PersistedShareState, SharePartition, ShareLimits, StateBatch } from './share-partition';
@@ -42,6 +42,8 @@ export interface ShareCoordinatorConfig {
 export interface ShareLogs {
   log(topicId: string, partition: number): PartitionLog | undefined;
   lastStableOffset(log: PartitionLog): number;
+  /** Whether a data batch belongs to an aborted transaction. */
+  isAborted(log: PartitionLog, batch: ShareReadBatch): boolean;
   topicName(topicId: string): string | undefined;
   /** Wakes share fetches long-polling the partition (records became available). */
   wake(topicId: string, partition: number): void;
@@ -347,7 +349,9 @@ export class ShareCoordinator {
       o = sp.nextAvailable(batch.lastOffset + 1);
     }
     // New records from SPEO.
-    const maxOffset = this.config.readCommitted(groupId) ? this.logs.lastStableOffset(log) : log.logEndOffset;
+    // read_committed: up to the last stable offset; batches of aborted transactions are archived like markers.
+    const readCommitted = this.config.readCommitted(groupId);
+    const maxOffset = readCommitted ? this.logs.lastStableOffset(log) : log.logEndOffset;
     const lockRoom = () => this.config.maxRecordLocks(groupId) - sp.inFlight;
     if (count < maxRecords && lockRoom() > 0 && sp.endOffset < maxOffset) {
       const budget = out.bytes === 0 ? maxBytes : Math.max(0, maxBytes - out.bytes);
@@ -355,7 +359,8 @@ export class ShareCoordinator {
       for (const b of batches) {
         if (count >= maxRecords || lockRoom() <= 0) break;
         const room = Math.min(lockRoom(), strict ? maxRecords - count : Number.MAX_SAFE_INTEGER);
-        const ranges = sp.acquireNew(memberId, b.baseOffset, b.lastOffset, b.control, Math.max(1, room), now, limits);
+        const skip = b.control || (readCommitted && b.transactional && this.logs.isAborted(log, b));
+        const ranges = sp.acquireNew(memberId, b.baseOffset, b.lastOffset, skip, Math.max(1, room), now, limits);
         if (ranges.length > 0) {
           take(ranges);
           addRegion(b);

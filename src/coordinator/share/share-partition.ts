@@ -174,14 +174,15 @@ export class SharePartition {
   /**
    * Takes the offsets of a batch read from the log at SPEO into flight: [endOffset, first)
    * are archived as gaps; [first, last] are acquired by `member` (at most `max`, from the
-   * start) or, for control batches, archived. Returns what was acquired.
+   * start) or, when `skip` (control batches, aborted transactions), archived. Returns what
+   * was acquired.
    */
-  acquireNew(member: string, first: number, last: number, control: boolean, max: number, now: number, limits: ShareLimits): AcquiredRange[] {
+  acquireNew(member: string, first: number, last: number, skip: boolean, max: number, now: number, limits: ShareLimits): AcquiredRange[] {
     if (last < this.endOffset) return [];
     // A gap with nothing in flight moves SPSO instead of archiving offset by offset.
     if (this.slots.length === 0 && first > this.startOffset) this.startOffset = first;
     this.fillTo(first, DeliveryState.ARCHIVED, 0);
-    if (control) {
+    if (skip) {
       this.fillTo(last + 1, DeliveryState.ARCHIVED, 0);
       this.advance();
       return [];
