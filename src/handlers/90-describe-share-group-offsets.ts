@@ -18,7 +18,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { shareCoordinator } from '../coordinator/share';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed, topicAllowed, ZERO_UUID } from './common';
+import { groupAllowed } from './common';
+import { namedTopic } from './share-common';
 
 export const describeShareGroupOffsetsHandler: Handler<DescribeShareGroupOffsetsRequest, Encodable<DescribeShareGroupOffsetsResponse>> = {
   apiKey: DescribeShareGroupOffsetsApi.key,
@@ -41,16 +42,13 @@ export const describeShareGroupOffsetsHandler: Handler<DescribeShareGroupOffsets
         wanted = [...byName].map(([topicName, partitions]) => ({ topicName, partitions }));
       }
       const topics = wanted.map((t): Encodable<DescribeShareGroupOffsetsResponseGroupsTopics> => {
-        const topic = ctx.cluster.topics.get(t.topicName);
-        const allowed = topicAllowed(ctx, AclOperation.DESCRIBE, t.topicName);
+        const { topic, topicId, errorFor } = namedTopic(ctx, t.topicName, AclOperation.DESCRIBE);
         return {
           topicName: t.topicName,
-          topicId: topic && allowed ? topic.topicId : ZERO_UUID,
+          topicId,
           partitions: t.partitions.map((p) => {
-            const out = { partitionIndex: p, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
-            if (!allowed) out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-            else if (!topic || !topic.partitions[p]) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-            else {
+            const out = { partitionIndex: p, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: errorFor(p), errorMessage: null as string | null };
+            if (topic && out.errorCode === ErrorCode.NONE) {
               const { startOffset, lag } = coordinator.describeOffset(g.groupId, topic.topicId, p);
               out.startOffset = startOffset;
               out.lag = lag;

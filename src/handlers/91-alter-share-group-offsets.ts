@@ -11,7 +11,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { shareCoordinator } from '../coordinator/share';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed, topicAllowed, ZERO_UUID } from './common';
+import { groupAllowed } from './common';
+import { namedTopic } from './share-common';
 
 export const alterShareGroupOffsetsHandler: Handler<AlterShareGroupOffsetsRequest, Encodable<AlterShareGroupOffsetsResponse>> = {
   apiKey: AlterShareGroupOffsetsApi.key,
@@ -24,17 +25,14 @@ export const alterShareGroupOffsetsHandler: Handler<AlterShareGroupOffsetsReques
     const check = coordinator.offsetsAdminError(req.groupId, false);
     if (check.errorCode !== ErrorCode.NONE) return fail(check.errorCode, check.errorMessage);
     const responses = req.topics.map((t) => {
-      const topic = ctx.cluster.topics.get(t.topicName);
-      const allowed = topicAllowed(ctx, AclOperation.READ, t.topicName);
+      const { topic, topicId, errorFor } = namedTopic(ctx, t.topicName, AclOperation.READ);
       return {
         topicName: t.topicName,
-        topicId: topic && allowed ? topic.topicId : ZERO_UUID,
+        topicId,
         partitions: t.partitions.map((p) => {
-          let errorCode: number = ErrorCode.NONE;
-          if (!allowed) errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-          else if (!topic || !topic.partitions[p.partitionIndex]) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          else if (p.startOffset < 0) errorCode = ErrorCode.INVALID_REQUEST;
-          else coordinator.alterOffset(req.groupId, topic.topicId, p.partitionIndex, p.startOffset);
+          let errorCode = errorFor(p.partitionIndex);
+          if (errorCode === ErrorCode.NONE && p.startOffset < 0) errorCode = ErrorCode.INVALID_REQUEST;
+          if (topic && errorCode === ErrorCode.NONE) coordinator.alterOffset(req.groupId, topic.topicId, p.partitionIndex, p.startOffset);
           return { partitionIndex: p.partitionIndex, errorCode, errorMessage: null };
         }),
       };

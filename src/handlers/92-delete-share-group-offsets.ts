@@ -10,7 +10,8 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { shareCoordinator } from '../coordinator/share';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed, topicAllowed, ZERO_UUID } from './common';
+import { groupAllowed } from './common';
+import { namedTopic } from './share-common';
 
 export const deleteShareGroupOffsetsHandler: Handler<DeleteShareGroupOffsetsRequest, Encodable<DeleteShareGroupOffsetsResponse>> = {
   apiKey: DeleteShareGroupOffsetsApi.key,
@@ -24,9 +25,9 @@ export const deleteShareGroupOffsetsHandler: Handler<DeleteShareGroupOffsetsRequ
     if (check.errorCode !== ErrorCode.NONE) return fail(check.errorCode, check.errorMessage);
     const stored = coordinator.storedPartitions(req.groupId);
     const responses = req.topics.map((t) => {
-      const topic = ctx.cluster.topics.get(t.topicName);
-      if (!topicAllowed(ctx, AclOperation.READ, t.topicName)) return { topicName: t.topicName, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
-      if (!topic) return { topicName: t.topicName, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+      const { topic, topicId, errorFor } = namedTopic(ctx, t.topicName, AclOperation.READ);
+      const errorCode = errorFor(null);
+      if (!topic || errorCode !== ErrorCode.NONE) return { topicName: t.topicName, topicId, errorCode, errorMessage: null };
       for (const s of stored) if (s.topicId === topic.topicId) coordinator.dropState(req.groupId, s.topicId, s.partition);
       return { topicName: t.topicName, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
     });

@@ -9,7 +9,7 @@ import { shareCoordinator, ShareCoordinator } from '../coordinator/share';
 import { AckType } from '../coordinator/share/share-partition';
 import { FINAL_EPOCH, INITIAL_EPOCH, ShareSession } from '../coordinator/share/share-sessions';
 import { AclOperation } from '../security/acl/acl-types';
-import { groupAllowed, topicAllowed } from './common';
+import { groupAllowed, topicAllowed, ZERO_UUID } from './common';
 
 export interface AckBatch {
   firstOffset: number;
@@ -133,4 +133,23 @@ export function groupByTopic<T>(entries: Map<string, T>): { topicId: string; par
     byTopic.set(topicId, list);
   }
   return [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions }));
+}
+
+/**
+ * A topic named in the share-group offsets APIs (90-92): the topic if the connection may do
+ * `operation` on it, its id for the answer (zero when refused or unknown), and the error for
+ * a partition index: TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION or NONE.
+ */
+export function namedTopic(ctx: RequestContext, name: string, operation: number) {
+  const allowed = topicAllowed(ctx, operation, name);
+  const topic = allowed ? ctx.cluster.topics.get(name) : undefined;
+  return {
+    topic,
+    topicId: topic ? topic.topicId : ZERO_UUID,
+    errorFor(partition: number | null): number {
+      if (!allowed) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      if (!topic || (partition !== null && !topic.partitions[partition])) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      return ErrorCode.NONE;
+    },
+  };
 }
