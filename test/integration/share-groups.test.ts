@@ -198,6 +198,29 @@ describe('share groups through the raw client', () => {
     expect(ackOpens.body.errorCode).toBe(ErrorCode.INVALID_SHARE_SESSION_EPOCH);
   });
 
+  test('a partition forgotten by the share session gives its records back', async () => {
+    await createTopic('forget');
+    await groupConfig('sg-forget', { 'share.auto.offset.reset': 'earliest' });
+    await produce('forget', 2, 'f');
+    const held = await shareFetch('sg-forget', 'member-a', 0, 'forget');
+    expect(held.part.acquiredRecords).toEqual([{ firstOffset: 0, lastOffset: 1, deliveryCount: 1 }]);
+    const forgot = await c.request(78, 1, {
+      groupId: 'sg-forget',
+      memberId: 'member-a',
+      shareSessionEpoch: 1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      maxRecords: 10,
+      batchSize: 10,
+      topics: [],
+      forgottenTopicsData: [{ topicId: topicIds.forget, partitions: [0] }],
+    });
+    expect(forgot.body).toMatchObject({ errorCode: 0, responses: [] });
+    const other = await shareFetch('sg-forget', 'member-b', 0, 'forget');
+    expect(other.part.acquiredRecords).toEqual([{ firstOffset: 0, lastOffset: 1, deliveryCount: 2 }]);
+  });
+
   test('share.auto.offset.reset: latest by default; by_duration starts at the first record that recent', async () => {
     await createTopic('latest');
     await produce('latest', 3, 'old');
