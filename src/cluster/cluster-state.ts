@@ -7,6 +7,7 @@
  * Handlers see this as `ctx.cluster` and what belongs to the node that received the
  * request as `ctx.node` (src/server/handler-registry.ts).
  */
+import { closeShareCoordinator } from '../coordinator/share';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -138,6 +139,7 @@ export class ClusterState {
 
   /** Closes storage and coordinators; call after every node has stopped serving. */
   close(): void {
+    closeShareCoordinator(this);
     this.txn.close();
     this.security.close();
     this.quotas.close();

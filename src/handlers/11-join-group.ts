@@ -8,6 +8,7 @@
  * leader rejoining a stable group. See src/coordinator/group/group-coordinator.ts.
  * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
+import { shareCoordinator } from '../coordinator/share';
 import { JoinGroupApi, JoinGroupRequest, JoinGroupResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -23,10 +24,10 @@ export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResp
   maxVersion: JoinGroupApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) {
-      const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
-      return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId: '', members: [] };
-    }
+    const refuse = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId: '', members: [] });
+    if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    // A share group's id cannot be joined with the classic protocol (Kafka's answer).
+    if (shareCoordinator(ctx.cluster).has(req.groupId)) return refuse(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const result = await groupCoordinator(ctx.cluster).joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -2,11 +2,12 @@
  * DescribeGroups (key 15), v0-6.
  * State, protocol type, and members of each group. As in Kafka, the selected protocol and
  * the members' metadata and assignments are reported only while the group is Stable. A group
- * that does not exist, or is a KIP-848 consumer group, is reported as state "Dead"; from v6
+ * that does not exist, or is a KIP-848 consumer group or a share group, is reported as state "Dead"; from v6
  * with GROUP_ID_NOT_FOUND and a message. Authorized operations (v3+) are "everything": there are no ACLs.
  * With the authorizer on, DESCRIBE per group (else GROUP_AUTHORIZATION_FAILED); authorized
  * operations from the ACLs.
  */
+import { shareCoordinator } from '../coordinator/share';
 import {
   DescribeGroupsApi,
   DescribeGroupsRequest,
@@ -36,9 +37,10 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
       const operations = req.includeAuthorizedOperations ? groupOperations(ctx, groupId) : OPERATIONS_NOT_REQUESTED;
       const d = coordinator.describeGroup(groupId);
       if (!d) {
-        // KIP-848 and streams groups are described by ConsumerGroupDescribe and StreamsGroupDescribe.
+        // Consumer (KIP-848), streams and share groups have their own describe APIs.
         const kind = coordinator.groupKind(groupId);
-        const message = kind !== null && kind !== 'classic' ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
+        const other = (kind !== null && kind !== 'classic') || shareCoordinator(ctx.cluster).has(groupId);
+        const message = other ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
         return {
           errorCode: version >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
           errorMessage: version >= 6 ? message : null,

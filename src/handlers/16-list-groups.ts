@@ -1,12 +1,13 @@
 /**
  * ListGroups (key 16), v0-5.
  * Every group this broker coordinates (all of them). v4 adds the state and a states filter,
- * v5 the group type ("classic", or "consumer" for KIP-848 groups, whose states are Empty,
- * Assigning, Reconciling and Stable) and a types filter; both filters compare
+ * v5 the group type ("classic", "consumer" for KIP-848 groups, whose states are Empty,
+ * Assigning, Reconciling and Stable, or "share" for share groups, Empty or Stable) and a types filter; both filters compare
  * case-insensitively and an empty filter matches everything.
  * With the authorizer on, DESCRIBE on the cluster lists every group; otherwise only groups
  * with DESCRIBE.
  */
+import { listShareGroups } from './group-common';
 import { ListGroupsApi, ListGroupsRequest, ListGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
@@ -20,10 +21,9 @@ export const listGroupsHandler: Handler<ListGroupsRequest, Encodable<ListGroupsR
   maxVersion: ListGroupsApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const groups = groupCoordinator(ctx.cluster).listGroups(
-      version >= 4 ? req.statesFilter : [],
-      version >= 5 ? req.typesFilter : [],
-    );
+    const states = version >= 4 ? req.statesFilter : [];
+    const types = version >= 5 ? req.typesFilter : [];
+    const groups = [...groupCoordinator(ctx.cluster).listGroups(states, types), ...listShareGroups(ctx.cluster, states, types)];
     // DESCRIBE on the cluster lists every group; without it, only the groups the client may DESCRIBE.
     const authz = ctx.cluster.acls;
     const visible =

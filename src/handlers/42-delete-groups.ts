@@ -2,9 +2,10 @@
  * DeleteGroups (key 42), v0-2.
  * Deletes groups without members, with their committed offsets (tombstones in
  * __consumer_offsets). GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP while it
- * has members, INVALID_GROUP_ID for "".
+ * has members, INVALID_GROUP_ID for "". A share group goes with its share-partition state.
  * With the authorizer on, DELETE per group (else GROUP_AUTHORIZATION_FAILED).
  */
+import { shareCoordinator } from '../coordinator/share';
 import { DeleteGroupsApi, DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -19,13 +20,16 @@ export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteG
   maxVersion: DeleteGroupsApi.maxVersion,
   handle(ctx, req) {
     const coordinator = groupCoordinator(ctx.cluster);
+    const shares = shareCoordinator(ctx.cluster);
     const seen = new Set<string>();
     const results: { groupId: string; errorCode: number }[] = [];
     for (const groupId of req.groupsNames) {
       if (seen.has(groupId)) continue; // Kafka answers each distinct group once
       seen.add(groupId);
       const allowed = groupAllowed(ctx, AclOperation.DELETE, groupId);
-      results.push({ groupId, errorCode: allowed ? coordinator.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED });
+      if (!allowed) results.push({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+      else if (shares.has(groupId)) results.push({ groupId, errorCode: shares.deleteGroup(groupId) });
+      else results.push({ groupId, errorCode: coordinator.deleteGroup(groupId) });
     }
     return { throttleTimeMs: 0, results };
   },

@@ -8,6 +8,7 @@
  * With the authorizer on: READ on the group (else GROUP_AUTHORIZATION_FAILED) and DESCRIBE
  * on every subscribed topic name (else TOPIC_AUTHORIZATION_FAILED).
  */
+import { shareCoordinator } from '../coordinator/share';
 import { ConsumerGroupHeartbeatApi, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -32,6 +33,7 @@ export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatReques
       assignment: null,
     });
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+    if (shareCoordinator(ctx.cluster).has(req.groupId)) return refuse(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
     // Subscribing to a topic needs DESCRIBE on it, as in Kafka.
     const hidden = (req.subscribedTopicNames ?? []).filter((t) => !topicAllowed(ctx, AclOperation.DESCRIBE, t));
     if (hidden.length > 0) return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `The member is not authorized to access topics: ${hidden.join(', ')}`);

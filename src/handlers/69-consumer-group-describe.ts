@@ -7,6 +7,7 @@
  * With the authorizer on, DESCRIBE per group (else GROUP_AUTHORIZATION_FAILED); authorized
  * operations from the ACLs.
  */
+import { shareCoordinator } from '../coordinator/share';
 import {
   ConsumerGroupDescribeApi,
   ConsumerGroupDescribeRequest,
@@ -39,7 +40,7 @@ export const consumerGroupDescribeHandler: Handler<ConsumerGroupDescribeRequest,
       if (d === null || d === 'classic') {
         return {
           errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-          errorMessage: d === null ? `Group ${groupId} not found.` : `Group ${groupId} is not a consumer group.`,
+          errorMessage: d === null && !shareCoordinator(ctx.cluster).has(groupId) ? `Group ${groupId} not found.` : `Group ${groupId} is not a consumer group.`,
           groupId,
           groupState: 'Dead',
           authorizedOperations: operations,

@@ -15,6 +15,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
+import { shareCoordinator } from '../coordinator/share';
 import { clientHost } from './group-common';
 import { authorizerOf, groupAllowed, topicAllowed } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
@@ -43,6 +44,7 @@ export const streamsGroupHeartbeatHandler: Handler<StreamsGroupHeartbeatRequest,
       partitionsByUserEndpoint: null,
     });
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+    if (shareCoordinator(ctx.cluster).has(req.groupId)) return refuse(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a streams group.`);
     const topology: Topology | null = req.topology
       ? {
           epoch: req.topology.epoch,

@@ -2,6 +2,7 @@
 import type { RequestContext } from '../server/handler-registry';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { TopicCatalog } from '../coordinator/group/consumer-group-coordinator';
+import { shareCoordinator } from '../coordinator/share';
 
 /** Kafka reports a member's host as InetAddress.toString(): "/" + the address, no port. */
 export function clientHost(ctx: RequestContext): string {
@@ -36,4 +37,14 @@ export function topicCatalog(cluster: ClusterState): TopicCatalog {
         .map((t) => t.name);
     },
   };
+}
+
+/** Share groups as ListGroups reports them (protocol type "share"), after the same filters. */
+export function listShareGroups(cluster: ClusterState, states: string[], types: string[]): { groupId: string; protocolType: string; state: string; type: string }[] {
+  const stateSet = new Set(states.map((s) => s.toLowerCase()));
+  if (types.length > 0 && !types.some((t) => t.toLowerCase() === 'share')) return [];
+  return shareCoordinator(cluster)
+    .list()
+    .filter((g) => stateSet.size === 0 || stateSet.has(g.state.toLowerCase()))
+    .map((g) => ({ groupId: g.groupId, protocolType: 'share', state: g.state, type: 'share' }));
 }

@@ -60,6 +60,18 @@ import { pushTelemetryHandler } from './72-push-telemetry';
 import { listConfigResourcesHandler } from './74-list-config-resources';
 import { streamsGroupHeartbeatHandler } from './88-streams-group-heartbeat';
 import { streamsGroupDescribeHandler } from './89-streams-group-describe';
+import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat';
+import { shareGroupDescribeHandler } from './77-share-group-describe';
+import { shareFetchHandler } from './78-share-fetch';
+import { shareAcknowledgeHandler } from './79-share-acknowledge';
+import { initializeShareGroupStateHandler } from './83-initialize-share-group-state';
+import { readShareGroupStateHandler } from './84-read-share-group-state';
+import { writeShareGroupStateHandler } from './85-write-share-group-state';
+import { deleteShareGroupStateHandler } from './86-delete-share-group-state';
+import { readShareGroupStateSummaryHandler } from './87-read-share-group-state-summary';
+import { describeShareGroupOffsetsHandler } from './90-describe-share-group-offsets';
+import { alterShareGroupOffsetsHandler } from './91-alter-share-group-offsets';
+import { deleteShareGroupOffsetsHandler } from './92-delete-share-group-offsets';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const h of [
@@ -123,6 +135,18 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     listConfigResourcesHandler,
     streamsGroupHeartbeatHandler,
     streamsGroupDescribeHandler,
+    shareGroupHeartbeatHandler,
+    shareGroupDescribeHandler,
+    shareFetchHandler,
+    shareAcknowledgeHandler,
+    initializeShareGroupStateHandler,
+    readShareGroupStateHandler,
+    writeShareGroupStateHandler,
+    deleteShareGroupStateHandler,
+    readShareGroupStateSummaryHandler,
+    describeShareGroupOffsetsHandler,
+    alterShareGroupOffsetsHandler,
+    deleteShareGroupOffsetsHandler,
   ]) {
     registry.register(h);
   }

@@ -128,6 +128,16 @@ export interface ReadResult {
   length: number;
 }
 
+/** A whole stored batch: its offsets, control and transactional flags, producer and where its bytes lie. */
+export interface ShareReadBatch {
+  baseOffset: number;
+  lastOffset: number;
+  control: boolean;
+  transactional: boolean;
+  producerId: number;
+  region: FileRegion;
+}
+
 export interface TimestampAndOffset {
   offset: number;
   timestamp: number;
@@ -590,6 +600,31 @@ export class PartitionLog {
       return { errorCode: ErrorCode.NONE, regions: [{ fd: seg.fd, position: batch.position, length }], length };
     }
     return EMPTY_READ;
+  }
+
+  /**
+   * Share fetches: whole batches from the one holding `fetchOffset` up to `maxBytes` (the
+   * first batch always) and below `maxOffset`, each with its offsets and file range, within
+   * one segment like read(). Never a partial batch: every offset in the bytes sent is one
+   * the caller can account for. Empty at the log end or outside the log.
+   */
+  readWholeBatches(fetchOffset: number, maxBytes: number, maxOffset = Infinity): ShareReadBatch[] {
+    this.checkOpen();
+    if (fetchOffset < this.logStartOffset || fetchOffset >= this.logEndOffset || fetchOffset >= maxOffset) return [];
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      const found = seg.wholeBatchesFrom(fetchOffset, maxBytes, maxOffset);
+      if (found.length === 0) continue;
+      return found.map((b) => ({
+        baseOffset: b.baseOffset,
+        lastOffset: b.lastOffset,
+        control: b.control,
+        transactional: b.transactional,
+        producerId: b.producerId,
+        region: { fd: seg.fd, position: b.position, length: b.size },
+      }));
+    }
+    return [];
   }
 
   /** Index of the last segment whose baseOffset <= offset (0 if none). */

@@ -355,7 +355,7 @@ export class ProducerStateManager {
    * The data batch at h.baseOffset belongs to a transaction that was aborted (the log cleaner
    * drops such batches): the producer's first ABORT marker after the batch covers it.
    */
-  isAbortedBatch(h: BatchHeader): boolean {
+  isAbortedBatch(h: Pick<BatchHeader, 'isTransactional' | 'isControl' | 'producerId' | 'baseOffset'>): boolean {
     if (!h.isTransactional || h.isControl || h.producerId < 0) return false;
     const list = this.aborted;
     let lo = 0;

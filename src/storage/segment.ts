@@ -28,7 +28,10 @@ import {
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
+  CONTROL_MASK,
   CRC_OFFSET,
+  PRODUCER_ID_OFFSET,
+  TRANSACTIONAL_MASK,
   CURRENT_MAGIC,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
@@ -418,6 +421,41 @@ export class LogSegment {
   findBatch(target: number): BatchLocation | null {
     this.ensureIndexes();
     return this.walkFrom(this.offsetIndex.lookup(target), (base, last) => last >= target);
+  }
+
+  /**
+   * Whole batches from the one holding `target`, in file order, while they fit `maxBytes`
+   * (the first always) and start below `maxOffset`. Headers only; used by share fetches,
+   * which must know each batch's offsets to hand out acquisition ranges.
+   */
+  wholeBatchesFrom(target: number, maxBytes: number, maxOffset: number): (BatchLocation & { control: boolean; transactional: boolean; producerId: number })[] {
+    this.ensureIndexes();
+    const first = this.findBatch(target);
+    if (!first) return [];
+    const out: (BatchLocation & { control: boolean; transactional: boolean; producerId: number })[] = [];
+    let pos = first.position;
+    let total = 0;
+    while (pos < this.size) {
+      if (!this.readHeader(pos)) throw new Error(`invalid batch header at position ${pos} of ${this.logPath}`);
+      const size = LOG_OVERHEAD + header.readInt32BE(BATCH_LENGTH_OFFSET);
+      const base = readInt64(header, 0);
+      if (base >= maxOffset || (out.length > 0 && total + size > maxBytes)) break;
+      const last = base + header.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
+      const attributes = header.readInt16BE(ATTRIBUTES_OFFSET);
+      out.push({
+        position: pos,
+        size,
+        baseOffset: base,
+        lastOffset: last,
+        maxTimestamp: readInt64(header, MAX_TIMESTAMP_OFFSET),
+        control: (attributes & CONTROL_MASK) !== 0,
+        transactional: (attributes & TRANSACTIONAL_MASK) !== 0,
+        producerId: readInt64(header, PRODUCER_ID_OFFSET),
+      });
+      total += size;
+      pos += size;
+    }
+    return out;
   }
 
   /** The first batch whose maxTimestamp >= timestamp, found via the time index; null if none here. */

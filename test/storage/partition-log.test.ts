@@ -206,6 +206,26 @@ describe('PartitionLog', () => {
     expect(log.read(0, 10, false).length).toBe(10);
   });
 
+  test('readWholeBatches (share fetch): whole batches only, with their offsets, control flag and file range', () => {
+    const log = open();
+    const sizes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const b = simpleBatch(3, { valueSize: 100, attributes: i === 2 ? 0x30 : 0 }); // batch 2: a transactional control batch
+      sizes.push(b.length);
+      log.append(b, 0);
+    }
+    // From mid-batch: the batch holding offset 4 comes first; a limit inside batch 2 stops before it.
+    const got = log.readWholeBatches(4, sizes[1] + Math.floor(sizes[2] / 2));
+    expect(got.map((b) => [b.baseOffset, b.lastOffset, b.control])).toEqual([[3, 5, false]]);
+    const all = log.readWholeBatches(0, 1_000_000);
+    expect(all.map((b) => [b.baseOffset, b.lastOffset, b.control])).toEqual([[0, 2, false], [3, 5, false], [6, 8, true], [9, 11, false]]);
+    expect(all.map((b) => b.region.length)).toEqual(sizes);
+    // The first batch comes whole even above the limit; maxOffset stops before the batch that holds it.
+    expect(log.readWholeBatches(0, 1)).toHaveLength(1);
+    expect(log.readWholeBatches(0, 1_000_000, 6).map((b) => b.baseOffset)).toEqual([0, 3]);
+    expect(log.readWholeBatches(12, 1000)).toEqual([]);
+  });
+
   test('a read stays within one segment', () => {
     const log = open({ segmentBytes: 400 });
     fill(log, 10, 2);
