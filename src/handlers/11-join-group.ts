@@ -12,7 +12,7 @@ import { JoinGroupApi, JoinGroupRequest, JoinGroupResponse } from '../protocol/g
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost } from './group-common';
+import { clientHost, groupCoordinatorError } from './group-common';
 import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
@@ -26,6 +26,10 @@ export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResp
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) {
       const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
       return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId: '', members: [] };
+    }
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) {
+      return { throttleTimeMs: 0, errorCode: notCoordinator, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId: '', members: [] };
     }
     const result = await groupCoordinator(ctx.cluster).joinGroup({
       groupId: req.groupId,

@@ -7,6 +7,7 @@
  * With the authorizer on, DESCRIBE on the cluster lists every group; otherwise only groups
  * with DESCRIBE.
  */
+import { groupCoordinatorError } from './group-common';
 import { ListGroupsApi, ListGroupsRequest, ListGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
@@ -20,10 +21,12 @@ export const listGroupsHandler: Handler<ListGroupsRequest, Encodable<ListGroupsR
   maxVersion: ListGroupsApi.maxVersion,
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
-    const groups = groupCoordinator(ctx.cluster).listGroups(
+    let groups = groupCoordinator(ctx.cluster).listGroups(
       version >= 4 ? req.statesFilter : [],
       version >= 5 ? req.typesFilter : [],
     );
+    // Each node lists the groups it coordinates (admin clients ask every node and merge).
+    if (ctx.cluster.multiNode) groups = groups.filter((g) => groupCoordinatorError(ctx, g.groupId) === ErrorCode.NONE);
     // DESCRIBE on the cluster lists every group; without it, only the groups the client may DESCRIBE.
     const authz = ctx.cluster.acls;
     const visible =

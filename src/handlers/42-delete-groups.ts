@@ -5,6 +5,7 @@
  * has members, INVALID_GROUP_ID for "".
  * With the authorizer on, DELETE per group (else GROUP_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import { DeleteGroupsApi, DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -25,7 +26,11 @@ export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteG
       if (seen.has(groupId)) continue; // Kafka answers each distinct group once
       seen.add(groupId);
       const allowed = groupAllowed(ctx, AclOperation.DELETE, groupId);
-      results.push({ groupId, errorCode: allowed ? coordinator.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED });
+      const notCoordinator = allowed ? groupCoordinatorError(ctx, groupId) : ErrorCode.NONE;
+      results.push({
+        groupId,
+        errorCode: !allowed ? ErrorCode.GROUP_AUTHORIZATION_FAILED : notCoordinator !== ErrorCode.NONE ? notCoordinator : coordinator.deleteGroup(groupId),
+      });
     }
     return { throttleTimeMs: 0, results };
   },

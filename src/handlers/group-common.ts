@@ -2,6 +2,7 @@
 import type { RequestContext } from '../server/handler-registry';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { TopicCatalog } from '../coordinator/group/consumer-group-coordinator';
+import { coordinatorError } from '../cluster/coordinator-placement';
 
 /** Kafka reports a member's host as InetAddress.toString(): "/" + the address, no port. */
 export function clientHost(ctx: RequestContext): string {
@@ -36,4 +37,9 @@ export function topicCatalog(cluster: ClusterState): TopicCatalog {
         .map((t) => t.name);
     },
   };
+}
+
+/** NOT_COORDINATOR when another node coordinates the group (src/cluster/coordinator-placement.ts), else NONE. */
+export function groupCoordinatorError(ctx: RequestContext, groupId: string): number {
+  return coordinatorError(ctx.cluster, ctx.node.id, 'group', groupId);
 }

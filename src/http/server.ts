@@ -40,6 +40,13 @@ interface Sample {
   bytesOut: number;
 }
 
+/**
+ * JSON routes a module adds under /admin/ (the simulated cluster's, fault injection): given
+ * the method and the path segments after /admin/, the answer, or undefined when the path is
+ * not the module's. Throw HttpError for 4xx answers.
+ */
+export type AdminRoutes = (method: string, parts: string[], body: () => Promise<unknown>) => Promise<unknown>;
+
 export async function startHttpServer(broker: Broker, host: string, port: number): Promise<HttpServer> {
   const samples: Sample[] = [];
   const sampler = setInterval(() => {
@@ -127,7 +134,7 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-function allow(method: string | undefined, allowed: string[]): void {
+export function allow(method: string | undefined, allowed: string[]): void {
   if (!allowed.includes(method ?? '')) throw new HttpError(405, `Method ${method} not allowed here; use ${allowed.join(' or ')}`);
 }
 
@@ -174,6 +181,18 @@ async function handle(broker: Broker, req: http.IncomingMessage, res: http.Serve
     const ready = broker.node.listening;
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
     return;
+  }
+  if (p.startsWith('/admin/')) {
+    const parts = p.slice(7).split('/').map(decodeSegment);
+    const body = () => readBody(req);
+    for (const routes of broker.adminRoutes) {
+      const answer = await routes(req.method ?? 'GET', parts, body);
+      if (answer !== undefined) {
+        sendJson(res, 200, answer);
+        return;
+      }
+    }
+    throw new HttpError(404, `No admin route ${req.method} ${p}`);
   }
   if (p.startsWith('/api/')) {
     sendJson(res, 200, await apiRoute(broker, req, p.slice(5).split('/').map(decodeSegment), url.searchParams, throughput));
