@@ -20,6 +20,7 @@ import type { ListenerSpec } from '../server/listeners';
 import type { HttpServer } from '../http/server';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import type { ElectionResult } from './partition-leadership';
+import type { Partition } from './topic-manager';
 
 export interface ClusterOptions extends StartOptions {
   /** Number of broker nodes (default 3). */
@@ -47,6 +48,7 @@ export class Cluster {
   /** The first node as a Broker (its HTTP server is the cluster's). */
   private readonly facade: Broker;
   private readonly stopped = new Set<number>();
+  private rebalanceTimer: NodeJS.Timeout | null = null;
 
   constructor(config: BrokerConfig, log: Logger, nodeIds: number[], ports: number[]) {
     this.state = new ClusterState(config, log, nodeIds);
@@ -79,6 +81,40 @@ export class Cluster {
 
   async listen(): Promise<void> {
     await this.facade.listenWith(this.nodes);
+    if (this.state.settings.get('auto.leader.rebalance.enable') !== 'false') {
+      const ms = this.state.settings.number('leader.imbalance.check.interval.seconds', 300) * 1000;
+      this.rebalanceTimer = setInterval(() => this.rebalanceIfImbalanced(), ms);
+      this.rebalanceTimer.unref();
+    }
+  }
+
+  /**
+   * auto.leader.rebalance.enable, as Kafka's controller: a broker that is up and leads less than
+   * (100 - leader.imbalance.per.broker.percentage)% of the partitions that prefer it gets them back.
+   */
+  rebalanceIfImbalanced(): number {
+    const threshold = this.state.settings.number('leader.imbalance.per.broker.percentage', 10) / 100;
+    const leadership = this.state.leadership;
+    const byPreferred = new Map<number, { total: number; away: Partition[] }>();
+    for (const t of this.state.topics.list()) {
+      for (const p of t.partitions) {
+        const e = byPreferred.get(p.replicas[0]) ?? { total: 0, away: [] };
+        e.total++;
+        if (p.leader !== p.replicas[0]) e.away.push(p);
+        byPreferred.set(p.replicas[0], e);
+      }
+    }
+    let moved = 0;
+    for (const [node, e] of byPreferred) {
+      if (!leadership.live.has(node) || e.away.length / e.total <= threshold) continue;
+      for (const p of e.away) if (leadership.elect(p, 0, false).errorCode === ErrorCode.NONE) moved++;
+    }
+    if (moved > 0) {
+      leadership.persist();
+      this.state.waiters.wakeAll();
+      this.state.log.info('leader rebalance', { moved });
+    }
+    return moved;
   }
 
   node(id: number): BrokerNode {
@@ -150,6 +186,7 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
     await this.facade.closeWith(this.nodes);
   }
 }

@@ -367,7 +367,12 @@ test('HTTP admin errors: unknown broker 404, a leader that is not a replica 400'
 });
 
 test('startCluster runs a cluster in-process: the TypeScript API', async () => {
-  const cluster = await startCluster({ brokers: 3, port: 0, dataDir: tempDataDir('samsa-cluster-inproc-'), logger: undefined });
+  const cluster = await startCluster({
+    brokers: 3,
+    port: 0,
+    dataDir: tempDataDir('samsa-cluster-inproc-'),
+    brokerProperties: { 'leader.imbalance.check.interval.seconds': '1' },
+  });
   const k = new Kafka({ clientId: 'inproc', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100 } });
   const a = k.admin();
   try {
@@ -383,8 +388,13 @@ test('startCluster runs a cluster in-process: the TypeScript API', async () => {
     await p.send({ topic: 'inproc', messages: [{ partition: 0, value: 'x' }] });
     await p.disconnect();
     await cluster.startBroker(led[0]);
-    const replicas = cluster.state.topics.get('inproc')!.partitions[0].replicas;
-    expect(cluster.movePartitionLeader('inproc', 0, replicas[0])).toMatchObject({ leader: replicas[0] });
+    // auto.leader.rebalance.enable (on, as in Kafka): the restarted broker gets its partitions back.
+    const partitions = cluster.state.topics.get('inproc')!.partitions;
+    const deadline = Date.now() + 15_000;
+    while (partitions.some((x) => x.leader !== x.replicas[0]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(partitions.map((x) => x.leader)).toEqual(led);
+    const replicas = partitions[0].replicas;
+    expect(cluster.movePartitionLeader('inproc', 0, replicas[1])).toMatchObject({ leader: replicas[1] });
   } finally {
     await a.disconnect();
     await cluster.close();
