@@ -334,6 +334,7 @@ export class TopicManager {
         leaderEpochs: t.partitions.map((p) => p.leaderEpoch),
       })),
     };
-    writeFileAtomic(this.topicsFile, JSON.stringify(file, null, 1));
+    // One line per topic: per-partition lists stay compact with thousands of partitions.
+    writeFileAtomic(this.topicsFile, `{"version":1,"topics":[\n${file.topics.map((t) => JSON.stringify(t)).join(',\n')}\n]}\n`);
   }
 }
