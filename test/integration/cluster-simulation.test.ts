@@ -360,6 +360,22 @@ test('replicas, leaders and leader epochs survive a restart of the process', asy
   expect(await partitions('spread')).toEqual(spread);
 });
 
+test('samsa brokers and samsa partitions drive the cluster over its HTTP endpoint', async () => {
+  const cli = (...args: string[]) => exec(process.execPath, [require.resolve('../../dist/src/cli/main.js'), ...args, '--admin-url', `http://127.0.0.1:${broker.httpPort}`]);
+  const listed = (await cli('brokers', 'list')).stdout;
+  for (const b of broker.brokers) expect(listed).toMatch(new RegExp(`^${b.id}\\s+127\\.0\\.0\\.1:${b.port}\\s+up`, 'm'));
+  expect((await cli('brokers', 'stop', '3')).stdout).toContain('broker 3 stopped');
+  expect((await cli('brokers', 'list', '--json')).stdout).toContain('"id":3,"host":"127.0.0.1","port":' + portOf(3));
+  expect(JSON.parse((await cli('brokers', 'list', '--json')).stdout).brokers.find((b: { id: number }) => b.id === 3).up).toBe(false);
+  expect((await cli('brokers', 'start', '3')).stdout).toContain('broker 3 started');
+  const before = (await partitions('spread'))[1];
+  const target = before.replicas.find((r) => r !== before.leader)!;
+  expect((await cli('partitions', 'move-leader', 'spread', '1', String(target))).stdout).toBe(`spread partition 1: leader ${target} epoch ${before.leaderEpoch + 1}\n`);
+  expect((await cli('partitions', 'describe', 'spread')).stdout).toContain(`spread partition 1: leader ${target} epoch ${before.leaderEpoch + 1}`);
+  expect((await cli('partitions', 'elect')).stdout).toMatch(/partition\(s\) moved to their preferred leader/);
+  await expect(cli('brokers', 'stop', '7')).rejects.toMatchObject({ stderr: expect.stringContaining('No broker 7') });
+});
+
 test('HTTP admin errors: unknown broker 404, a leader that is not a replica 400', async () => {
   await expect(http('POST', '/admin/brokers/9/stop')).rejects.toMatchObject({ status: 404 });
   await expect(http('POST', '/admin/partitions/epochs/0/leader', { leader: 1 })).rejects.toMatchObject({ status: 400 });
