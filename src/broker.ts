@@ -21,11 +21,14 @@ export class Broker {
 
   /** Extra JSON routes of the HTTP server under /admin/ (the simulated cluster's, src/http/cluster-admin-api.ts). */
   readonly adminRoutes: AdminRoutes[] = [];
+  /** The nodes this Broker opened: itself, or every node of a simulated cluster. */
+  private servedNodes: BrokerNode[];
 
   /** `shared`: a node of a simulated cluster (src/cluster/simulated-cluster.ts) instead of a new one-node cluster. */
   constructor(config: BrokerConfig, log: Logger, shared?: { cluster: ClusterState; node: BrokerNode }) {
     this.cluster = shared?.cluster ?? new ClusterState(config, log);
     this.node = shared?.node ?? new BrokerNode(this.cluster.config.nodeId, this.cluster, this.cluster.security.listeners);
+    this.servedNodes = [this.node];
   }
 
   get config(): BrokerConfig {
@@ -60,7 +63,13 @@ export class Broker {
   }
 
   /** Opens `nodes` (this one, or every node of a simulated cluster), then the HTTP server. */
+  /** Whether clients can connect: this node listens (in a simulated cluster, any node does). */
+  get listening(): boolean {
+    return this.servedNodes.some((n) => n.listening);
+  }
+
   async listenWith(nodes: BrokerNode[]): Promise<void> {
+    this.servedNodes = nodes;
     const httpPort = this.config.httpPort ?? null;
     // Loaded only when on: a broker without the HTTP server does not pay for prom-client.
     if (httpPort !== null) this.cluster.metrics = new (await import('./http/metrics')).BrokerMetrics(this);

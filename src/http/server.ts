@@ -172,13 +172,13 @@ async function handle(broker: Broker, req: http.IncomingMessage, res: http.Serve
   }
   if (p === '/healthz') {
     const storageError = storageWritable(broker.config.dataDir);
-    const ok = broker.node.listening && storageError === null;
-    sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing', listening: broker.node.listening, storageWritable: storageError === null, ...(storageError ? { storageError } : {}) });
+    const ok = broker.listening && storageError === null;
+    sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing', listening: broker.listening, storageWritable: storageError === null, ...(storageError ? { storageError } : {}) });
     return;
   }
   if (p === '/readyz') {
     // Ready once every listener is open (topics and their logs were loaded before that).
-    const ready = broker.node.listening;
+    const ready = broker.listening;
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
     return;
   }
