@@ -75,6 +75,12 @@ test('a topic with 6 partitions and replication factor 3 has leaders on all thre
   // A replication factor above the brokers is refused as Kafka refuses it.
   const refused = await admin.createTopics({ topics: [{ topic: 'too-many', numPartitions: 1, replicationFactor: 4 }] }).catch((e) => e);
   expect(refused.errors[0]).toMatchObject({ type: 'INVALID_REPLICATION_FACTOR' });
+  // New partitions keep the replication factor and continue the round robin.
+  await admin.createPartitions({ topicPartitions: [{ topic: 'spread', count: 9 }] });
+  const grown = await partitions('spread');
+  expect(grown).toHaveLength(9);
+  expect(grown.slice(6).every((p) => p.replicas.length === 3 && p.isr.length === 3)).toBe(true);
+  expect(new Set(grown.slice(6).map((p) => p.leader))).toEqual(new Set([1, 2, 3]));
   // An explicit assignment is honoured.
   await admin.createTopics({ topics: [{ topic: 'assigned', replicaAssignment: [{ partition: 0, replicas: [3, 1] }, { partition: 1, replicas: [2, 3] }] }] });
   expect((await partitions('assigned')).map((p) => [p.replicas, p.leader])).toEqual([
