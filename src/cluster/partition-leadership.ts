@@ -77,7 +77,7 @@ export class PartitionLeadership implements ReplicaPlacement {
     // New partitions of an existing topic continue from where its first partition started, as Kafka does.
     const firstLeader = existing.length > 0 ? brokers.indexOf(existing[0].replicas[0]) : -1;
     const startIndex = firstLeader >= 0 ? firstLeader : Math.floor(Math.random() * n);
-    let shift = firstLeader >= 0 ? 0 : Math.floor(Math.random() * n);
+    let shift = firstLeader >= 0 ? firstLeader : Math.floor(Math.random() * n);
     const out: number[][] = [];
     for (let i = 0, p = first; i < count; i++, p++) {
       if (p > 0 && p % n === 0) shift++;
