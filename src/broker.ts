@@ -9,7 +9,7 @@ import { ClusterState } from './cluster/cluster-state';
 import { BrokerNode } from './server/broker-node';
 import type { ListenerSpec } from './server/listeners';
 import type { Security } from './security/security';
-import type { HttpServer } from './http/server';
+import type { AdminRoutes, HttpServer } from './http/server';
 import type { FaultSpec } from './faults/fault-spec';
 import type { FaultControls, FaultListing, FaultRule } from './faults/fault-engine';
 
@@ -21,13 +21,25 @@ export class Broker implements FaultControls {
   /** When listen() finished (the console's uptime). */
   startedAt = Date.now();
 
-  constructor(config: BrokerConfig, log: Logger) {
-    this.cluster = new ClusterState(config, log);
-    this.node = new BrokerNode(this.cluster.config.nodeId, this.cluster, this.cluster.security.listeners);
+  /** Extra JSON routes of the HTTP server under /admin/ (the simulated cluster's, src/http/cluster-admin-api.ts). */
+  readonly adminRoutes: AdminRoutes[] = [];
+  /** The nodes this Broker opened: itself, or every node of a simulated cluster. */
+  private servedNodes: BrokerNode[];
+
+  /** `shared`: a node of a simulated cluster (src/cluster/simulated-cluster.ts) instead of a new one-node cluster. */
+  constructor(config: BrokerConfig, log: Logger, shared?: { cluster: ClusterState; node: BrokerNode }) {
+    this.cluster = shared?.cluster ?? new ClusterState(config, log);
+    this.node = shared?.node ?? new BrokerNode(this.cluster.config.nodeId, this.cluster, this.cluster.security.listeners);
+    this.servedNodes = [this.node];
   }
 
   get config(): BrokerConfig {
     return this.cluster.config;
+  }
+
+  /** The cluster state (same name as on a simulated Cluster). */
+  get state(): ClusterState {
+    return this.cluster;
   }
 
   get clusterId(): string {
@@ -80,14 +92,29 @@ export class Broker implements FaultControls {
   }
 
   async listen(): Promise<void> {
+    await this.listenWith([this.node]);
+  }
+
+  /** Opens `nodes` (this one, or every node of a simulated cluster), then the HTTP server. */
+  /** Whether clients can connect: this node listens (in a simulated cluster, any node does). */
+  get listening(): boolean {
+    return this.servedNodes.some((n) => n.listening);
+  }
+
+  async listenWith(nodes: BrokerNode[]): Promise<void> {
+    this.servedNodes = nodes;
     const httpPort = this.config.httpPort ?? null;
     // Loaded only when on: a broker without the HTTP server does not pay for prom-client.
     if (httpPort !== null) this.cluster.metrics = new (await import('./http/metrics')).BrokerMetrics(this);
-    await this.node.listen();
+    const opened: BrokerNode[] = [];
     try {
+      for (const n of nodes) {
+        await n.listen();
+        opened.push(n);
+      }
       if (httpPort !== null) this.http = await (await import('./http/server')).startHttpServer(this, this.config.httpHost || this.config.host, httpPort);
     } catch (err) {
-      await this.node.stop();
+      for (const n of opened) await n.stop();
       throw err;
     }
     this.startedAt = Date.now();
@@ -95,11 +122,16 @@ export class Broker implements FaultControls {
   }
 
   async close(): Promise<void> {
+    await this.closeWith([this.node]);
+  }
+
+  /** Stops the HTTP server, the jobs, `nodes`, then closes the storage. */
+  async closeWith(nodes: BrokerNode[]): Promise<void> {
     const http = this.http;
     this.http = null;
     await http?.close();
     await this.cluster.stopJobs();
-    await this.node.stop();
+    for (const n of nodes) await n.stop();
     this.cluster.close();
   }
 }

@@ -44,11 +44,11 @@ function connection<T>(y: Argv<T>) {
 const topicFlag = { type: 'string', describe: 'Topic name (Kafka tool style; same as the positional)' } as const;
 const configFlag = { type: 'string', array: true, describe: 'Topic config key=value (repeatable)' } as const;
 
-const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'cluster', 'records', 'faults'];
-const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'records', 'faults'];
-const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove', 'elect', 'clear', 'latency', 'pause', 'resume'];
+const COMMANDS = ['serve', 'topics', 'produce', 'consume', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'cluster', 'records', 'faults', 'brokers', 'partitions'];
+const GROUPED = ['topics', 'groups', 'configs', 'users', 'acls', 'quotas', 'leaders', 'records', 'faults', 'brokers', 'partitions'];
+const SUBCOMMANDS = ['list', 'describe', 'create', 'delete', 'alter', 'reset-offsets', 'add', 'remove', 'elect', 'clear', 'latency', 'pause', 'resume', 'stop', 'start', 'move-leader'];
 
-/** The broker's HTTP admin endpoint (fault injection). */
+/** The broker's HTTP admin endpoint: fault injection, and the simulated cluster's brokers and partitions. */
 function adminEndpoint<T>(y: Argv<T>) {
   return y
     .option('admin-url', { alias: 'admin', type: 'string', default: `http://localhost:${DEFAULT_HTTP_PORT}`, describe: "The broker's HTTP server (serve --http-port)" })
@@ -94,7 +94,9 @@ void yargs(args)
           describe: 'Host name clients are told to connect to (default: --host)',
         })
         .option('advertised-port', { type: 'number', describe: 'Port clients are told to connect to (default: the bound port)' })
-        .option('node-id', { type: 'number', default: DEFAULT_CONFIG.nodeId, describe: 'Broker id reported in metadata' })
+        .option('node-id', { type: 'number', default: DEFAULT_CONFIG.nodeId, describe: 'Broker id reported in metadata (with --brokers: the first of consecutive ids)' })
+        .option('brokers', { type: 'number', default: 1, describe: 'Simulate a cluster of this many brokers in this process (one data dir; ports consecutive from --port, or each free with --port 0)' })
+        .option('broker-ports', { type: 'string', describe: 'Comma-separated port of each simulated broker (implies --brokers)' })
         .option('cluster-id', {
           type: 'string',
           describe: 'Cluster id (default: generated on first start and kept in <data-dir>/meta.properties)',
@@ -187,6 +189,25 @@ void yargs(args)
           describe: 'Structured log lines on stderr at this level and above',
         }),
     lazy('./serve', 'serve'),
+  )
+  .command('brokers', 'Brokers of a simulated cluster (samsa serve --brokers N): list, stop, start', (y) =>
+    y
+      .command('list', 'Every broker: id, address, up or down, partitions led', (y2) => adminEndpoint(y2).example('$0 brokers list --admin-url http://localhost:9644', ''), lazy('./cluster', 'brokersList'))
+      .command('stop <id>', 'Stop a broker: its connections drop, leaders and coordinators move', (y2) => adminEndpoint(y2).positional('id', { type: 'number' }).example('$0 brokers stop 2', ''), lazy('./cluster', 'brokersStop'))
+      .command('start <id>', 'Start a stopped broker again on its ports', (y2) => adminEndpoint(y2).positional('id', { type: 'number' }).example('$0 brokers start 2', ''), lazy('./cluster', 'brokersStart'))
+      .demandCommand(1, 'Give a brokers subcommand: list, stop or start'),
+  )
+  .command('partitions', 'Partitions of a simulated cluster: describe, move-leader, elect', (y) =>
+    y
+      .command('describe <topic>', 'Replicas, ISR, leader and leader epoch of each partition', (y2) => adminEndpoint(y2).positional('topic', { type: 'string' }), lazy('./cluster', 'partitionsDescribe'))
+      .command(
+        'move-leader <topic> <partition> <leader>',
+        'Move a partition\'s leadership to another in-sync replica (its leader epoch advances)',
+        (y2) => adminEndpoint(y2).positional('topic', { type: 'string' }).positional('partition', { type: 'number' }).positional('leader', { type: 'number' }).example('$0 partitions move-leader orders 0 3', ''),
+        lazy('./cluster', 'partitionsMoveLeader'),
+      )
+      .command('elect', 'Preferred leader election of every partition', (y2) => adminEndpoint(y2), lazy('./cluster', 'partitionsElect'))
+      .demandCommand(1, 'Give a partitions subcommand: describe, move-leader or elect'),
   )
   .command('topics', 'List, describe, create, delete and alter topics', (y) =>
     y

@@ -24,6 +24,8 @@ export async function serve(argv: {
   'advertised-host'?: string;
   'advertised-port'?: number;
   'node-id': number;
+  brokers?: number;
+  'broker-ports'?: string;
   'cluster-id'?: string;
   'max-request-bytes': number;
   'auto-create-topics': boolean;
@@ -76,23 +78,31 @@ export async function serve(argv: {
     httpHost: argv['http-host'] ?? '',
     httpPort: parseHttpPort(argv['http-port']),
   };
-  let broker: Awaited<ReturnType<typeof startBroker>>;
+  const ports = argv['broker-ports'] ? parsePorts(argv['broker-ports']) : undefined;
+  const count = ports?.length ?? argv.brokers ?? 1;
+  let broker: Awaited<ReturnType<typeof startBroker>> | Awaited<ReturnType<typeof import('../cluster/simulated-cluster').startCluster>>;
   let config: Partial<BrokerConfig>;
   try {
     config = mergeSettings(fromFlags, explicit, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
-    broker = await startBroker({ ...config, logger });
+    // One broker is exactly today's broker; several are a simulated cluster in this process.
+    broker =
+      count === 1 && !ports
+        ? await startBroker({ ...config, logger })
+        : await (await import('../cluster/simulated-cluster')).startCluster({ ...config, logger, brokers: count, ports });
   } catch (err) {
     if (ephemeralDir) removeEphemeralDataDir(ephemeralDir);
     throw err;
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  // One line on stdout so scripts and tests know the broker is ready, and on which port.
-  const [first, ...more] = broker.boundListeners;
+  // One line on stdout so scripts and tests know the broker is ready, and on which port(s).
+  const node = 'nodes' in broker ? broker.nodes[0] : broker.node;
+  const [first, ...more] = node.boundListeners;
   const others = more.map((l) => ` ${l.name}=${l.host}:${l.boundPort}`).join('');
-  const ca = broker.security.devCaFile ? ` tls-dev-ca=${broker.security.devCaFile}` : '';
+  const ca = broker.state.security.devCaFile ? ` tls-dev-ca=${broker.state.security.devCaFile}` : '';
   const http = broker.http ? ` http=${broker.http.host}:${broker.http.port}` : '';
+  const brokers = 'nodes' in broker ? ` brokers=${broker.nodes.map((n) => `${n.id}@${n.listeners[0].host}:${n.port}`).join(',')}` : '';
   process.stdout.write(
-    `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}${http}\n`,
+    `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}${http}${brokers}\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -112,6 +122,13 @@ export async function serve(argv: {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `--broker-ports 9092,9094,9096`. */
+function parsePorts(value: string): number[] {
+  const ports = value.split(',').map((x) => Number(x.trim()));
+  if (ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535)) throw new Error(`--broker-ports needs comma-separated ports, got ${value}`);
+  return ports;
 }
 
 /** `--flag`, `--flag=x` and `--no-flag` names present on the command line. */

@@ -113,11 +113,13 @@ const OWN_KEYS: BrokerKeySpec[] = [
     field: 'numPartitions',
     min: 1,
   }),
-  key('default.replication.factor', 'int', '1', 'Replication factor of automatically created topics; only 1 is possible on one broker.', {
+  key('default.replication.factor', 'int', '1', 'Replication factor of automatically created topics and of CreateTopics requests that leave it to the broker; at most the brokers that are up (samsa serve --brokers N).', {
     field: 'defaultReplicationFactor',
     min: 1,
-    max: 1,
   }),
+  key('auto.leader.rebalance.enable', 'boolean', 'true', 'Simulated cluster: move leadership back to preferred replicas when a broker leads too few of the partitions it prefers.'),
+  key('leader.imbalance.check.interval.seconds', 'long', '300', 'Simulated cluster: how often the leader balance is checked.', { min: 1 }),
+  key('leader.imbalance.per.broker.percentage', 'int', '10', 'Simulated cluster: share of its preferred partitions (percent) a broker may not lead before a preferred election runs.', { min: 0 }),
   key('delete.topic.enable', 'boolean', 'true', 'Whether DeleteTopics may delete topics. Samsa always allows it.'),
   key('max.incremental.fetch.session.cache.slots', 'int', '1000', 'How many incremental fetch sessions (KIP-227) the broker keeps; a fetch that finds the cache full goes without a session.', { min: 0 }),
   key('min.incremental.fetch.session.eviction.ms', 'int', '120000', 'How long a fetch session must go unused before a new session may take its slot.', { min: 0 }),

@@ -32,6 +32,8 @@ import { FetchSessionCache } from '../server/fetch-session-cache';
 import { ClientTelemetry } from '../telemetry/client-telemetry';
 import { ClientMetricsSubscriptions } from '../telemetry/client-metrics-subscriptions';
 import { FaultEngine } from '../faults/fault-engine';
+import { PartitionLeadership } from './partition-leadership';
+import type { NodeView } from '../server/handler-registry';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -46,7 +48,13 @@ export class ClusterState {
   readonly waiters = new PartitionWaiters();
   readonly clusterId: string;
   /** Ids of the broker nodes serving this cluster (replica assignments may name only these). */
-  readonly nodeIds = new Set<number>();
+  readonly nodeIds: Set<number>;
+  /** The nodes of this process by id (their endpoints for Metadata, FindCoordinator...). */
+  readonly nodes = new Map<number, NodeView>();
+  /** Replicas, ISR, leaders and leader epochs; which nodes are up. */
+  readonly leadership: PartitionLeadership;
+  /** More than one node: coordinator placement is checked (one node coordinates everything). */
+  readonly multiNode: boolean;
   /** Idempotent/transactional producer state per partition, loaded on first use. */
   readonly producerStates: ProducerStates;
   readonly txn: TransactionCoordinator;
@@ -73,7 +81,11 @@ export class ClusterState {
   constructor(
     config: BrokerConfig,
     readonly log: Logger,
+    /** The ids of every node this cluster will run (the simulated cluster passes several). */
+    nodeIds: number[] = [config.nodeId],
   ) {
+    this.nodeIds = new Set(nodeIds);
+    this.multiNode = nodeIds.length > 1;
     fs.mkdirSync(config.dataDir, { recursive: true });
     this.lock = DataDirLock.acquire(config.dataDir);
     try {
@@ -81,7 +93,9 @@ export class ClusterState {
       this.clusterId = loadOrCreateMeta(config);
       this.faults = new FaultEngine(this.nodeIds, log.child({ component: 'faults' }));
       this.settings = new BrokerConfigStore(config, log);
-      this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
+      this.leadership = new PartitionLeadership(nodeIds, config.defaultReplicationFactor ?? 1, log.child({ component: 'leadership' }));
+      this.topics = new TopicManager(config.dataDir, this.settings.layers, log, this.leadership);
+      this.leadership.topics = this.topics;
       this.topics.load();
       this.maintenance = new LogMaintenance(this.topics, this.settings, log.child({ component: 'log-maintenance' }));
       this.producerStates = new ProducerStates(log.child({ component: 'producer-state' }));

@@ -4,8 +4,11 @@
  *
  * On disk (in the data dir):
  *   meta.properties   cluster.id, node.id and version, as Kafka writes it
- *   topics.json       {"version":1,"topics":[{"name","topicId","partitions","configs"}]},
- *                     replaced atomically (write to .tmp, fsync, rename) on every change
+ *   topics.json       {"version":1,"topics":[{"name","topicId","partitions","configs",
+ *                     "replicas":[[node,...],...],"leaders":[node,...],"leaderEpochs":[n,...]}]},
+ *                     replaced atomically (write to .tmp, fsync, rename) on every change;
+ *                     the last three are per partition (missing in files of older versions:
+ *                     every partition on the first node, epoch 0)
  *   <topic>-<n>/      one partition log per directory (see src/storage/)
  *
  * Concurrency: everything runs on the broker's single JS thread; a partition has exactly
@@ -25,7 +28,30 @@ export interface Partition {
   readonly topic: Topic;
   readonly index: number;
   readonly log: PartitionLog;
+  /** Bumped on every leadership change (src/cluster/partition-leadership.ts); never goes back. */
   leaderEpoch: number;
+  /** Replica node ids, the preferred leader first. */
+  replicas: number[];
+  /** In-sync replicas: the replicas that are up while a leader is (shared storage: caught up at once). */
+  isr: number[];
+  /** The node leading the partition; -1 when no in-sync replica is up. */
+  leader: number;
+}
+
+/** Where partitions go; src/cluster/partition-leadership.ts decides it from the nodes that are up. */
+export interface ReplicaPlacement {
+  /** Replica lists for `count` new partitions numbered from `first` (KafkaError when impossible). */
+  assign(count: number, replicationFactor: number, first: number, existing: readonly Partition[]): number[][];
+  /** Checks a manual assignment (KafkaError INVALID_REPLICA_ASSIGNMENT when it names unknown or repeated nodes). */
+  validate(assignment: number[][]): void;
+  /** Leader and ISR of a partition with these replicas, from the nodes that are up (a stored leader kept if it is). */
+  initialState(replicas: number[], storedLeader: number): { leader: number; isr: number[] };
+  /** Records a new leader epoch in the partition's epoch history. */
+  leaderElected(partition: Partition): void;
+  /** Replication factor of a topic created without one (internal topics take min(3, nodes)). */
+  defaultReplicationFactor(topic: string): number;
+  /** Replicas of partitions in a topics.json written before replicas were stored. */
+  readonly fallbackReplicas: number[];
 }
 
 export interface Topic {
@@ -38,7 +64,15 @@ export interface Topic {
 
 interface TopicsFile {
   version: 1;
-  topics: { name: string; topicId: string; partitions: number; configs: Record<string, string> }[];
+  topics: {
+    name: string;
+    topicId: string;
+    partitions: number;
+    configs: Record<string, string>;
+    replicas?: number[][];
+    leaders?: number[];
+    leaderEpochs?: number[];
+  }[];
 }
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
@@ -87,6 +121,7 @@ export class TopicManager {
     /** Broker-level values behind every topic config: a plain record of static settings, or live layers (dynamic configs). */
     readonly brokerDefaults: BrokerLayers | Record<string, string>,
     private readonly log: Logger,
+    readonly placement: ReplicaPlacement,
   ) {
     this.topicsFile = path.join(dataDir, 'topics.json');
   }
@@ -95,21 +130,36 @@ export class TopicManager {
   load(): void {
     if (!fs.existsSync(this.topicsFile)) return;
     const file = JSON.parse(fs.readFileSync(this.topicsFile, 'utf8')) as TopicsFile;
-    for (const t of file.topics) this.open(t.name, t.topicId, t.partitions, t.configs);
+    let changed = false;
+    for (const t of file.topics) {
+      const topic = this.open(t.name, t.topicId, t.partitions, t.configs, (i) => t.replicas?.[i] ?? this.placement.fallbackReplicas, t.leaders);
+      for (const p of topic.partitions) {
+        // Leader epochs never go back: a leader that is not up any more is replaced with a bump.
+        const storedLeader = t.leaders?.[p.index] ?? -1;
+        p.leaderEpoch = t.leaderEpochs?.[p.index] ?? 0;
+        if (t.leaders !== undefined && p.leader !== storedLeader) {
+          p.leaderEpoch++;
+          this.placement.leaderElected(p);
+          changed = true;
+        }
+      }
+    }
+    if (changed) this.persist();
   }
 
-  private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>): Topic {
+  private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>, replicasOf: (i: number) => number[], storedLeaders?: number[]): Topic {
     const topic: Topic = { name, topicId, configs, partitions: [], isInternal: INTERNAL_TOPICS.has(name) };
-    for (let i = 0; i < partitionCount; i++) topic.partitions.push(this.openPartition(topic, i));
+    for (let i = 0; i < partitionCount; i++) topic.partitions.push(this.openPartition(topic, i, replicasOf(i), storedLeaders?.[i] ?? -1));
     this.byName.set(name, topic);
     this.byId.set(topicId, topic);
     return topic;
   }
 
-  private openPartition(topic: Topic, index: number): Partition {
+  private openPartition(topic: Topic, index: number, replicas: number[], storedLeader = -1): Partition {
     const dir = path.join(this.dataDir, `${topic.name}-${index}`);
     const log = PartitionLog.open(dir, this.logConfig(topic.configs), this.log.child({ partition: `${topic.name}-${index}` }));
-    return { topic, index, log, leaderEpoch: 0 };
+    const { leader, isr } = this.placement.initialState(replicas, storedLeader);
+    return { topic, index, log, leaderEpoch: 0, replicas, isr, leader };
   }
 
   logConfig(configs: Record<string, string>): LogConfig {
@@ -197,7 +247,13 @@ export class TopicManager {
    * Validates and (unless validateOnly) creates a topic. Throws KafkaError with Kafka's
    * code and message for every refusal.
    */
-  create(name: string, numPartitions: number, configs: Record<string, string>, validateOnly = false): Topic | null {
+  create(
+    name: string,
+    numPartitions: number,
+    configs: Record<string, string>,
+    validateOnly = false,
+    replication: { replicationFactor?: number; assignment?: number[][] } = {},
+  ): Topic | null {
     const nameError = topicNameError(name);
     if (nameError) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
     if (this.byName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
@@ -214,14 +270,18 @@ export class TopicManager {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
     validateTopicConfigs(configs, this.brokerDefaults);
+    let assignment = replication.assignment;
+    if (assignment) this.placement.validate(assignment);
+    else assignment = this.placement.assign(numPartitions, replication.replicationFactor ?? this.placement.defaultReplicationFactor(name), 0, []);
     if (validateOnly) return null;
-    const topic = this.open(name, newTopicId(), numPartitions, { ...configs });
+    const replicas = assignment;
+    const topic = this.open(name, newTopicId(), numPartitions, { ...configs }, (i) => replicas[i]);
     this.persist();
     this.log.info('topic created', { topic: name, partitions: numPartitions, topicId: topic.topicId });
     return topic;
   }
 
-  addPartitions(name: string, totalCount: number, validateOnly = false): void {
+  addPartitions(name: string, totalCount: number, validateOnly = false, assignment?: number[][]): void {
     const topic = this.byName.get(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
     const current = topic.partitions.length;
@@ -234,8 +294,11 @@ export class TopicManager {
     if (totalCount === current) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
     }
+    if (assignment) this.placement.validate(assignment);
+    // New partitions keep the topic's replication factor, placed as Kafka places them.
+    const replicas = assignment ?? this.placement.assign(totalCount - current, topic.partitions[0].replicas.length, current, topic.partitions);
     if (validateOnly) return;
-    for (let i = current; i < totalCount; i++) topic.partitions.push(this.openPartition(topic, i));
+    for (let i = current; i < totalCount; i++) topic.partitions.push(this.openPartition(topic, i, replicas[i - current]));
     this.persist();
   }
 
@@ -257,7 +320,8 @@ export class TopicManager {
     for (const t of this.byName.values()) for (const p of t.partitions) p.log.close();
   }
 
-  private persist(): void {
+  /** Writes topics.json (after a leadership or replica change, say). */
+  persist(): void {
     const file: TopicsFile = {
       version: 1,
       topics: [...this.byName.values()].map((t) => ({
@@ -265,8 +329,12 @@ export class TopicManager {
         topicId: t.topicId,
         partitions: t.partitions.length,
         configs: t.configs,
+        replicas: t.partitions.map((p) => p.replicas),
+        leaders: t.partitions.map((p) => p.leader),
+        leaderEpochs: t.partitions.map((p) => p.leaderEpoch),
       })),
     };
-    writeFileAtomic(this.topicsFile, JSON.stringify(file, null, 1));
+    // One line per topic: per-partition lists stay compact with thousands of partitions.
+    writeFileAtomic(this.topicsFile, `{"version":1,"topics":[\n${file.topics.map((t) => JSON.stringify(t)).join(',\n')}\n]}\n`);
   }
 }

@@ -3,7 +3,11 @@
  * The records field is never parsed into records: each batch header is validated (size,
  * magic, CRC, record count, max.message.bytes), the base offset is written in place and
  * the bytes are appended as they arrived. acks=0 requests get no response, as in Kafka.
- * Differences from Kafka: one replica, so acks=all is acknowledged on the local append;
+ * Partitions this node does not lead answer NOT_LEADER_OR_FOLLOWER, from v10 with the
+ * current leader and its endpoint (KIP-951). acks=all is acknowledged on the local append
+ * (the in-sync replicas that are up share the storage); in a simulated cluster (several
+ * nodes) fewer in-sync replicas than min.insync.replicas refuse it with NOT_ENOUGH_REPLICAS.
+ * Differences from Kafka:
  * v0-2 requests decode but their message format (magic 0/1) is refused per partition with
  * UNSUPPORTED_FOR_MESSAGE_FORMAT, as a Kafka 4 broker does.
  * Idempotent and transactional batches (producerId >= 0) are checked against the partition's
@@ -34,9 +38,9 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, errorName } from '../protocol/errors';
 import { validateProducedRecords } from '../protocol/record-batch';
-import { Handler, NO_RESPONSE } from '../server/handler-registry';
+import { Handler, NO_RESPONSE, RequestContext } from '../server/handler-registry';
 import type { ClusterState } from '../cluster/cluster-state';
-import { authorizerOf, findPartition } from './common';
+import { authorizerOf, findPartition, LeaderHints } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
 import type { Partition } from '../cluster/topic-manager';
@@ -86,7 +90,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
             ? failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)
             : refused
               ? failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
-              : appendPartition(cluster, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId),
+              : appendPartition(ctx, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId, req.acks),
         );
         if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
       }
@@ -96,7 +100,10 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
     const answer = () => {
       // producer_byte_rate (src/quota): one check when no quota is set; acks=0 is throttled too.
       const throttleTimeMs = cluster.quotas.active ? produceThrottleMs(ctx) : 0;
-      return req.acks === 0 ? NO_RESPONSE : { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
+      if (req.acks === 0) return NO_RESPONSE;
+      const out: Encodable<ProduceResponse> = { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
+      if (cluster.multiNode && version >= 10) addLeaderHints(ctx, out);
+      return out;
     };
     if (!pending) return answer();
     // Some partition took the slow path: answer once every append is done.
@@ -122,22 +129,42 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
 }
 
+/** KIP-951: where the leader of each partition refused with NOT_LEADER_OR_FOLLOWER is. */
+function addLeaderHints(ctx: RequestContext, out: Encodable<ProduceResponse>): void {
+  let hints: LeaderHints | null = null;
+  for (const t of out.responses as PendingResponses[]) {
+    for (const r of t.partitionResponses as PartitionResponse[]) {
+      if (r.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+      const p = findPartition(ctx.cluster, ctx.header.apiVersion >= 13, t.name, t.topicId, r.index!).partition;
+      if (p) r.currentLeader = (hints ??= new LeaderHints(ctx)).of(p);
+    }
+  }
+  if (hints && !hints.empty) out.nodeEndpoints = hints.endpoints();
+}
+
 function appendPartition(
-  cluster: ClusterState,
+  ctx: RequestContext,
   version: number,
   name: string,
   topicId: string,
   index: number,
   records: Buffer | null,
   transactionalId: string | null,
+  acks: number,
 ): PartitionResponse | Promise<PartitionResponse> {
+  const { cluster } = ctx;
   const found = findPartition(cluster, version >= 13, name, topicId, index);
   const partition = found.partition;
   if (!partition) return failed(index, found.error);
+  if (partition.leader !== ctx.node.id) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   const topic = partition.topic;
   // Only the coordinators write internal topics (they append directly, not through Produce).
   if (topic.isInternal) return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
   const cfg = (n: string) => cluster.topics.config(topic, n);
+  // Checked before the append, as Kafka does; the ISR holds only replicas that are up.
+  if (acks === -1 && cluster.multiNode && partition.isr.length < Number(cfg('min.insync.replicas'))) {
+    return failed(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${cfg('min.insync.replicas')} for partition ${topic.name}-${index}`);
+  }
   const createTime = cfg('message.timestamp.type') === 'CreateTime';
   const beforeMaxMs = cfg('message.timestamp.before.max.ms');
   const afterMaxMs = cfg('message.timestamp.after.max.ms');

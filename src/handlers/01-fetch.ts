@@ -18,6 +18,9 @@
  * copy of the .txnindex entries); the client drops those records. Kafka bounds that list by
  * the end of the returned data rather than the LSO: the longer list here is still correct.
  * read_uncommitted reads up to the high watermark, control batches included, as in Kafka.
+ * A partition this node does not lead answers NOT_LEADER_OR_FOLLOWER, from v12 with its
+ * current leader and from v16 that leader's endpoint (KIP-951). No follower fetching
+ * (KIP-392): nodes have no rack, so consumers always read from the leader.
  * With the authorizer on, a topic the client may not READ answers TOPIC_AUTHORIZATION_FAILED
  * for each of its partitions (followers need CLUSTER_ACTION instead).
  */
@@ -32,7 +35,7 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
-import { authorizerOf, findPartition, leaderEpochError } from './common';
+import { authorizerOf, findPartition, LeaderHints, leaderEpochError } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import { fetchQuota } from '../quota/hooks';
 
@@ -112,6 +115,7 @@ function readOnce(ctx: RequestContext, req: FetchRequest, topics: FetchRequestTo
   let bytes = 0;
   let hasError = false;
   let first = true;
+  let hints: LeaderHints | null = null;
   const responses: Encodable<FetchResponseResponses>[] = [];
   for (let ti = 0; ti < topics.length; ti++) {
     const t = topics[ti];
@@ -136,6 +140,12 @@ function readOnce(ctx: RequestContext, req: FetchRequest, topics: FetchRequestTo
       partitions.push(out);
       // Unknown or refused partitions are answered but, as in Kafka, do not end the wait.
       if (!partition) continue;
+      if (partition.leader !== ctx.node.id) {
+        out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        if (ctx.header.apiVersion >= 12) out.currentLeader = (hints ??= new LeaderHints(ctx)).of(partition);
+        hasError = true;
+        continue;
+      }
       const log = partition.log;
       const producers = cluster.producerStates.of(log);
       const lastStable = producers.lastStableOffset;
@@ -175,6 +185,7 @@ function readOnce(ctx: RequestContext, req: FetchRequest, topics: FetchRequestTo
     responses.push({ topic: t.topic, topicId: t.topicId, partitions });
   }
   const response: Encodable<FetchResponse> = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+  if (hints && !hints.empty && ctx.header.apiVersion >= 16) response.nodeEndpoints = hints.endpoints();
   return { response, bytes, hasError };
 }
 

@@ -7,6 +7,7 @@
  * the batch, which is then read and decompressed (src/storage/timestamp-lookup.ts).
  * Isolation level (v2+): under read_committed, latest is the last stable offset instead of
  * the high watermark, and a timestamp lookup only finds offsets below the LSO, as in Kafka.
+ * Partitions this node does not lead answer NOT_LEADER_OR_FOLLOWER (simulated cluster).
  * With the authorizer on, topics need DESCRIBE (else TOPIC_AUTHORIZATION_FAILED).
  */
 import {
@@ -51,7 +52,7 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
         continue;
       }
       const topic = ctx.cluster.topics.get(t.name);
-      for (const p of t.partitions) partitions.push(await answerPartition(topic, p, version, readCommitted));
+      for (const p of t.partitions) partitions.push(await answerPartition(ctx.node.id, topic, p, version, readCommitted));
       topics.push({ name: t.name, partitions });
     }
     return { throttleTimeMs: 0, topics };
@@ -59,6 +60,7 @@ export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffse
 };
 
 async function answerPartition(
+  nodeId: number,
   topic: Topic | undefined,
   p: ListOffsetsRequestTopicsPartitions,
   version: number,
@@ -66,6 +68,7 @@ async function answerPartition(
 ): Promise<PartitionResult> {
   const partition = topic?.partitions[p.partitionIndex];
   if (!partition) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [] };
+  if (partition.leader !== nodeId) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, oldStyleOffsets: [] };
   const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return { partitionIndex: p.partitionIndex, errorCode: epochError, oldStyleOffsets: [] };
   const found = await lookup(partition, p.timestamp, version, readCommitted ? readCommitted.of(partition.log).lastStableOffset : Infinity);

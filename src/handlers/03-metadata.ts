@@ -1,6 +1,9 @@
 /**
  * Metadata (key 3), v0-13.
- * One broker leads every partition; replicas and ISR are [this node]. Topics that do not
+ * Brokers are the nodes that are up; each partition has its replicas, ISR, leader and
+ * leader epoch (src/cluster/partition-leadership.ts), replicas of nodes that are down as
+ * offline replicas, and LEADER_NOT_AVAILABLE with leader -1 when no in-sync replica is up.
+ * The controller id is the lowest node that is up. Topics that do not
  * exist are created when the request allows it (v4+ flag; always for v0-3) and the broker's
  * auto-create setting is on; as a Kafka 4 (KRaft) broker, the request that creates a topic is
  * answered UNKNOWN_TOPIC_OR_PARTITION for it (retriable) and the next one describes it.
@@ -89,31 +92,50 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: ctx.node.id, ...ctx.node.advertisedEndpoint(ctx.connection.listenerName), rack: null }],
+      brokers: liveBrokers(ctx),
       clusterId: cluster.clusterId,
-      controllerId: ctx.node.id,
+      controllerId: controllerId(ctx),
       topics,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     };
   },
 };
 
+/** The nodes that are up, with their endpoints on the listener the request came in on. */
+export function liveBrokers(ctx: RequestContext): { nodeId: number; host: string; port: number; rack: null }[] {
+  const { cluster } = ctx;
+  if (!cluster.multiNode) return [{ nodeId: ctx.node.id, ...ctx.node.advertisedEndpoint(ctx.connection.listenerName), rack: null }];
+  const out: { nodeId: number; host: string; port: number; rack: null }[] = [];
+  for (const id of [...cluster.leadership.live].sort((a, b) => a - b)) {
+    const node = cluster.nodes.get(id);
+    if (node) out.push({ nodeId: id, ...node.advertisedEndpoint(ctx.connection.listenerName), rack: null });
+  }
+  return out;
+}
+
+/** KRaft brokers report some live broker as the controller: the lowest one here. */
+export function controllerId(ctx: RequestContext): number {
+  let min = ctx.node.id;
+  for (const id of ctx.cluster.leadership.live) if (id < min) min = id;
+  return min;
+}
+
 function describeTopic(ctx: RequestContext, t: Topic, includeOps: boolean): Encodable<MetadataResponseTopics> {
   const { cluster } = ctx;
-  const node = ctx.node.id;
+  const live = cluster.leadership.live;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.topicId,
     isInternal: t.isInternal,
     partitions: t.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
+      errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
       partitionIndex: p.index,
-      leaderId: node,
+      leaderId: p.leader,
       leaderEpoch: p.leaderEpoch,
-      replicaNodes: [node],
-      isrNodes: [node],
-      offlineReplicas: [],
+      replicaNodes: p.replicas,
+      isrNodes: p.isr,
+      offlineReplicas: cluster.multiNode ? p.replicas.filter((r) => !live.has(r)) : [],
     })),
     topicAuthorizedOperations: includeOps ? topicOperations(ctx, t.name) : OPERATIONS_NOT_REQUESTED,
   };

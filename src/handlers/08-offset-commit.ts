@@ -11,6 +11,7 @@
  * With the authorizer on: READ on the group (else every partition
  * GROUP_AUTHORIZATION_FAILED) and READ on each topic (else TOPIC_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import {
   OffsetCommitApi,
   OffsetCommitRequest,
@@ -39,13 +40,16 @@ export const offsetCommitHandler: Handler<OffsetCommitRequest, Encodable<OffsetC
     const slots: { partitionIndex: number; errorCode: number }[] = [];
     // READ on the group, then READ on each topic (checked by name even when it does not exist).
     const groupRefused = !groupAllowed(ctx, AclOperation.READ, req.groupId);
+    const notCoordinator = groupRefused ? ErrorCode.NONE : groupCoordinatorError(ctx, req.groupId);
     for (const t of req.topics) {
       const topic = byId ? cluster.topics.getById(t.topicId) : cluster.topics.get(t.name);
       const out = { name: topic?.name ?? t.name, topicId: t.topicId, partitions: [] as { partitionIndex: number; errorCode: number }[] };
       topics.push(out);
       const refused = groupRefused
         ? ErrorCode.GROUP_AUTHORIZATION_FAILED
-        : (topic || !byId) && !topicAllowed(ctx, AclOperation.READ, out.name)
+        : notCoordinator !== ErrorCode.NONE
+          ? notCoordinator
+          : (topic || !byId) && !topicAllowed(ctx, AclOperation.READ, out.name)
           ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
           : ErrorCode.NONE;
       for (const p of t.partitions) {

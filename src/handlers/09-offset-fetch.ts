@@ -12,6 +12,7 @@
  * topics need DESCRIBE (else TOPIC_AUTHORIZATION_FAILED per partition), all-topics answers
  * leave such topics out.
  */
+import { groupCoordinatorError } from './group-common';
 import {
   OffsetFetchApi,
   OffsetFetchRequest,
@@ -127,6 +128,8 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
       const groups: Encodable<OffsetFetchResponseGroups>[] = req.groups.map((g) => {
         // v9+: a KIP-848 member's id and epoch are checked (classic groups ignore them).
         if (!groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId)) return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+        const notCoordinator = groupCoordinatorError(ctx, g.groupId);
+        if (notCoordinator !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: notCoordinator };
         const error = version >= 9 ? coordinator.validateOffsetFetch(g.groupId, g.memberId, g.memberEpoch) : ErrorCode.NONE;
         if (error !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: error };
         return {
@@ -150,6 +153,11 @@ export const offsetFetchHandler: Handler<OffsetFetchRequest, Encodable<OffsetFet
       const code = ErrorCode.GROUP_AUTHORIZATION_FAILED;
       const topics = version < 2 ? (requested ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => failedPartition(p, code)) })) : [];
       return { throttleTimeMs: 0, topics, errorCode: code };
+    }
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) {
+      const topics = version < 2 ? (requested ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => failedPartition(p, notCoordinator)) })) : [];
+      return { throttleTimeMs: 0, topics, errorCode: notCoordinator };
     }
     const topics: Encodable<OffsetFetchResponseTopics>[] = fetchGroup(ctx, req.groupId, requested, false, version >= 7 && req.requireStable).map((t) => ({
       name: t.name,

@@ -1,7 +1,8 @@
 /**
  * FindCoordinator (key 10), v0-6.
- * This broker coordinates every group and every transactional id, so each key is answered
- * with this broker. v0 asks for a group; v1-3 add the key type (0 group, 1 transaction);
+ * A key's coordinator is the leader of the __consumer_offsets / __transaction_state partition
+ * it hashes to (src/cluster/coordinator-placement.ts); COORDINATOR_NOT_AVAILABLE while that
+ * partition has no leader. One node coordinates everything. v0 asks for a group; v1-3 add the key type (0 group, 1 transaction);
  * v4+ batch keys. A group lookup creates __consumer_offsets if it does not exist yet, as
  * Kafka does. Differences from Kafka: share-group keys (type 2) are answered
  * INVALID_REQUEST, since Samsa has no share groups; there are no ACLs, so no
@@ -19,6 +20,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
 import { ensureOffsetsTopic } from '../coordinator/group';
+import { coordinatorPartition } from '../cluster/coordinator-placement';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 const KEY_TYPE_GROUP = 0;
@@ -52,10 +54,12 @@ function lookup(ctx: RequestContext, key: string, keyType: number): Encodable<Fi
       return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null };
     }
   }
+  const node = cluster.multiNode ? cluster.nodes.get(coordinatorPartition(cluster, keyType === KEY_TYPE_GROUP ? 'group' : 'transaction', key).leader) : ctx.node;
+  if (!node) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.' };
   return {
     key,
-    nodeId: ctx.node.id,
-    ...ctx.node.advertisedEndpoint(ctx.connection.listenerName),
+    nodeId: node.id,
+    ...node.advertisedEndpoint(ctx.connection.listenerName),
     errorCode: ErrorCode.NONE,
     errorMessage: null,
   };

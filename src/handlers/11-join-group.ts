@@ -13,7 +13,7 @@ import { JoinGroupApi, JoinGroupRequest, JoinGroupResponse } from '../protocol/g
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost } from './group-common';
+import { clientHost, groupCoordinatorError } from './group-common';
 import { groupAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
@@ -28,6 +28,8 @@ export const joinGroupHandler: Handler<JoinGroupRequest, Encodable<JoinGroupResp
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     // A share group's id cannot be joined with the classic protocol (Kafka's answer).
     if (shareCoordinator(ctx.cluster).has(req.groupId)) return refuse(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return refuse(notCoordinator);
     const result = await groupCoordinator(ctx.cluster).joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -6,6 +6,7 @@
  * SyncGroup (CompletingRebalance) is accepted.
  * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import { HeartbeatApi, HeartbeatRequest, HeartbeatResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -20,6 +21,8 @@ export const heartbeatHandler: Handler<HeartbeatRequest, Encodable<HeartbeatResp
   maxVersion: HeartbeatApi.maxVersion,
   handle(ctx, req) {
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator };
     const groupInstanceId = ctx.header.apiVersion >= 3 ? req.groupInstanceId : null;
     const errorCode = groupCoordinator(ctx.cluster).heartbeat(req.groupId, req.memberId, groupInstanceId, req.generationId);
     return { throttleTimeMs: 0, errorCode };

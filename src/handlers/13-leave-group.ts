@@ -5,6 +5,7 @@
  * as admin tools remove them). A member leaving starts a rebalance at once.
  * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import { LeaveGroupApi, LeaveGroupRequest, LeaveGroupResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
@@ -20,6 +21,8 @@ export const leaveGroupHandler: Handler<LeaveGroupRequest, Encodable<LeaveGroupR
   handle(ctx, req) {
     const version = ctx.header.apiVersion;
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, members: [] };
     const leaving =
       version >= 3
         ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))

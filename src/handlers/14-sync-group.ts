@@ -6,6 +6,7 @@
  * protocol type and name (checked against the group's: INCONSISTENT_GROUP_PROTOCOL).
  * With the authorizer on, READ on the group is needed (else GROUP_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import { SyncGroupApi, SyncGroupRequest, SyncGroupResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -23,6 +24,8 @@ export const syncGroupHandler: Handler<SyncGroupRequest, Encodable<SyncGroupResp
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     }
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     const result = await groupCoordinator(ctx.cluster).syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,

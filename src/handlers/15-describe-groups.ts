@@ -19,7 +19,7 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { OPERATIONS_NOT_REQUESTED, groupAllowed } from './common';
-import { groupOperations } from './group-common';
+import { groupOperations, groupCoordinatorError } from './group-common';
 import { AclOperation } from '../security/acl/acl-types';
 
 export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<DescribeGroupsResponse>> = {
@@ -33,6 +33,10 @@ export const describeGroupsHandler: Handler<DescribeGroupsRequest, Encodable<Des
       if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
         const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
         return { errorCode, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
+      }
+      const notCoordinator = groupCoordinatorError(ctx, groupId);
+      if (notCoordinator !== ErrorCode.NONE) {
+        return { errorCode: notCoordinator, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
       const operations = req.includeAuthorizedOperations ? groupOperations(ctx, groupId) : OPERATIONS_NOT_REQUESTED;
       const d = coordinator.describeGroup(groupId);

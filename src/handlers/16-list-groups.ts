@@ -8,6 +8,7 @@
  * with DESCRIBE.
  */
 import { listShareGroups } from './group-common';
+import { groupCoordinatorError } from './group-common';
 import { ListGroupsApi, ListGroupsRequest, ListGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
@@ -23,7 +24,9 @@ export const listGroupsHandler: Handler<ListGroupsRequest, Encodable<ListGroupsR
     const version = ctx.header.apiVersion;
     const states = version >= 4 ? req.statesFilter : [];
     const types = version >= 5 ? req.typesFilter : [];
-    const groups = [...groupCoordinator(ctx.cluster).listGroups(states, types), ...listShareGroups(ctx.cluster, states, types)];
+    let groups = [...groupCoordinator(ctx.cluster).listGroups(states, types), ...listShareGroups(ctx.cluster, states, types)];
+    // Each node lists the groups it coordinates (admin clients ask every node and merge).
+    if (ctx.cluster.multiNode) groups = groups.filter((g) => groupCoordinatorError(ctx, g.groupId) === ErrorCode.NONE);
     // DESCRIBE on the cluster lists every group; without it, only the groups the client may DESCRIBE.
     const authz = ctx.cluster.acls;
     const visible =

@@ -1,8 +1,9 @@
 /**
  * CreateTopics (key 19), v2-7.
  * Validates names (Kafka's rules and '.'/'_' collisions), partition counts, replication
- * factor (this is a one-broker cluster: only 1, or -1 for the default), manual
- * assignments (must name this broker), and configs (known names, valid values).
+ * factor (at most the brokers that are up, or -1 for the default), manual assignments
+ * (consecutive partitions, known brokers, none repeated), and configs (known names, valid
+ * values). Replicas are placed as Kafka places them (src/cluster/partition-leadership.ts).
  * validate_only checks everything and creates nothing. From v5 the answer lists the new
  * topic's effective configs with their source.
  * With the authorizer on: CREATE on the cluster or on the topic (else
@@ -72,11 +73,6 @@ function createOne(cluster: ClusterState, t: CreateTopicsRequestTopics, validate
     if (indexes.some((p, i) => p !== i)) {
       return error(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence.');
     }
-    for (const a of t.assignments) {
-      if (a.brokerIds.length === 0 || a.brokerIds.some((id) => !cluster.nodeIds.has(id)) || new Set(a.brokerIds).size !== a.brokerIds.length) {
-        return error(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(a.brokerIds)} names brokers that are not registered or repeats one.`);
-      }
-    }
     numPartitions = t.assignments.length;
     replicationFactor = t.assignments[0].brokerIds.length;
   } else {
@@ -84,16 +80,6 @@ function createOne(cluster: ClusterState, t: CreateTopicsRequestTopics, validate
     if (replicationFactor === -1) replicationFactor = cluster.config.defaultReplicationFactor;
     if (numPartitions <= 0) {
       return error(t.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
-    }
-    if (replicationFactor <= 0) {
-      return error(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
-    }
-    if (replicationFactor > 1) {
-      return error(
-        t.name,
-        ErrorCode.INVALID_REPLICATION_FACTOR,
-        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
-      );
     }
   }
   const configs: Record<string, string> = {};
@@ -105,7 +91,8 @@ function createOne(cluster: ClusterState, t: CreateTopicsRequestTopics, validate
   }
   let topicId = ZERO_UUID;
   try {
-    const created = cluster.topics.create(t.name, numPartitions, configs, validateOnly);
+    const assignment = t.assignments.length > 0 ? [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds) : undefined;
+    const created = cluster.topics.create(t.name, numPartitions, configs, validateOnly, { replicationFactor, assignment });
     if (created) topicId = created.topicId;
   } catch (err) {
     if (err instanceof KafkaError) return error(t.name, err.code, err.message);

@@ -7,6 +7,7 @@
  * Kafka. low_watermark is the start offset after the request (unchanged when the offset was
  * already below it). timeout_ms is not needed: the answer never waits.
  * With the authorizer on, DELETE on each topic (else TOPIC_AUTHORIZATION_FAILED).
+ * Partitions this node does not lead answer NOT_LEADER_OR_FOLLOWER (simulated cluster).
  */
 import {
   DeleteRecordsApi,
@@ -33,17 +34,18 @@ export const deleteRecordsHandler: Handler<DeleteRecordsRequest, Encodable<Delet
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: topicAllowed(ctx, AclOperation.DELETE, t.name)
-        ? t.partitions.map((p) => deleteBefore(ctx.cluster, t.name, p.partitionIndex, p.offset))
+        ? t.partitions.map((p) => deleteBefore(ctx.cluster, ctx.node.id, t.name, p.partitionIndex, p.offset))
         : t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
     }));
     return { throttleTimeMs: 0, topics };
   },
 };
 
-function deleteBefore(cluster: ClusterState, topicName: string, index: number, offset: number): PartitionResult {
+function deleteBefore(cluster: ClusterState, nodeId: number, topicName: string, index: number, offset: number): PartitionResult {
   const failed = (errorCode: number): PartitionResult => ({ partitionIndex: index, lowWatermark: -1, errorCode });
   const partition = cluster.topics.partition(topicName, index);
   if (!partition) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (partition.leader !== nodeId) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   const log = partition.log;
   if (!log.currentConfig.deleteEnabled) return failed(ErrorCode.POLICY_VIOLATION);
   const target = offset === HIGH_WATERMARK ? log.logEndOffset : offset;

@@ -14,7 +14,7 @@
 import { InitProducerIdApi, InitProducerIdRequest, InitProducerIdResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
-import { fencedForVersion } from './txn-common';
+import { fencedForVersion, txnCoordinatorError } from './txn-common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
 import { authorizerOf } from './common';
@@ -36,6 +36,10 @@ export const initProducerIdHandler: Handler<InitProducerIdRequest, Encodable<Ini
             !authz.authorizeByResourceType(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC) &&
             ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
       if (refused) return { throttleTimeMs: 0, errorCode: refused, producerId: -1, producerEpoch: -1 };
+    }
+    if (req.transactionalId !== null && req.transactionalId !== '') {
+      const notCoordinator = txnCoordinatorError(ctx, req.transactionalId);
+      if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, producerId: -1, producerEpoch: -1 };
     }
     const expected = version >= 3 && req.producerId >= 0 ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : null;
     const r = ctx.cluster.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);

@@ -1,8 +1,9 @@
 /**
- * OffsetForLeaderEpoch (key 23), v2-4. Leadership never moves on a single broker, so a
- * partition has one leader epoch for its whole life: asking for that epoch gives the log
- * end offset, asking for an older one gives its end (the log start), a newer one is
- * unknown (-1/-1), as Kafka answers for epochs it has no entry for.
+ * OffsetForLeaderEpoch (key 23), v2-4. Answered by the partition's leader (others:
+ * NOT_LEADER_OR_FOLLOWER) from its leader epoch history (src/storage/leader-epoch-checkpoint.ts):
+ * the current epoch ends at the log end offset, an older one where the next epoch started
+ * (with the largest known epoch not above it), a newer one is unknown (-1/-1), as Kafka's
+ * leader epoch cache answers.
  * With the authorizer on, topics need DESCRIBE (else TOPIC_AUTHORIZATION_FAILED).
  */
 import { OffsetForLeaderEpochApi, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../protocol/generated';
@@ -29,15 +30,15 @@ export const offsetForLeaderEpochHandler: Handler<OffsetForLeaderEpochRequest, E
         partitions: t.partitions.map((p) => {
           const partition = topic?.partitions[p.partition];
           if (!partition) return { partition: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 };
+          if (partition.leader !== ctx.node.id) return { partition: p.partition, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, leaderEpoch: -1, endOffset: -1 };
           const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
           if (epochError !== ErrorCode.NONE) return { partition: p.partition, errorCode: epochError, leaderEpoch: -1, endOffset: -1 };
           if (p.leaderEpoch === partition.leaderEpoch) {
             return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: partition.leaderEpoch, endOffset: partition.log.logEndOffset };
           }
-          if (p.leaderEpoch < partition.leaderEpoch) {
-            return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: p.leaderEpoch, endOffset: partition.log.logStartOffset };
-          }
-          return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1 };
+          if (p.leaderEpoch > partition.leaderEpoch) return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1 };
+          const found = ctx.cluster.leadership.history(partition).endOffsetFor(p.leaderEpoch, partition.log.logEndOffset);
+          return { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: found.epoch, endOffset: found.endOffset };
         }),
       };
     });

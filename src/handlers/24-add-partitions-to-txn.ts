@@ -10,6 +10,7 @@
  * With the authorizer on: v0-3 need WRITE on the transactional id and on each topic; v4+
  * (brokers) CLUSTER_ACTION on the cluster.
  */
+import { txnCoordinatorError } from './txn-common';
 import {
   AddPartitionsToTxnApi,
   AddPartitionsToTxnRequest,
@@ -67,6 +68,14 @@ export const addPartitionsToTxnHandler: Handler<AddPartitionsToTxnRequest, Encod
     if (version <= 3) {
       const refused = refusedV3(ctx, req);
       if (refused) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: refused };
+      const notCoordinator = txnCoordinatorError(ctx, req.v3AndBelowTransactionalId);
+      if (notCoordinator !== ErrorCode.NONE) {
+        const resultsByTopicV3AndBelow = req.v3AndBelowTopics.map((t) => ({
+          name: t.name,
+          resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: notCoordinator })),
+        }));
+        return { throttleTimeMs: 0, resultsByTopicV3AndBelow };
+      }
       const result = txn.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
       return { throttleTimeMs: 0, resultsByTopicV3AndBelow: toTopicResults(result, version) };
     }

@@ -10,7 +10,7 @@
 import { AddOffsetsToTxnApi, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
-import { fencedForVersion } from './txn-common';
+import { fencedForVersion, txnCoordinatorError } from './txn-common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
 import { groupAllowed, txnAllowed } from './common';
@@ -22,6 +22,8 @@ export const addOffsetsToTxnHandler: Handler<AddOffsetsToTxnRequest, Encodable<A
   handle(ctx, req) {
     if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    const notCoordinator = txnCoordinatorError(ctx, req.transactionalId);
+    if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator };
     const error = ctx.cluster.txn.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
     return { throttleTimeMs: 0, errorCode: fencedForVersion(error, ctx.header.apiVersion, 2) };
   },

@@ -14,7 +14,7 @@
 import { EndTxnApi, EndTxnRequest, EndTxnResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
-import { fencedForVersion } from './txn-common';
+import { fencedForVersion, txnCoordinatorError } from './txn-common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
 import { txnAllowed } from './common';
@@ -27,6 +27,8 @@ export const endTxnHandler: Handler<EndTxnRequest, Encodable<EndTxnResponse>> = 
     if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: req.producerId, producerEpoch: req.producerEpoch };
     }
+    const notCoordinator = txnCoordinatorError(ctx, req.transactionalId);
+    if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, producerId: req.producerId, producerEpoch: req.producerEpoch };
     const error = ctx.cluster.txn.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
     return {
       throttleTimeMs: 0,

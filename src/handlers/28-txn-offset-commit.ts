@@ -9,6 +9,7 @@
  * With the authorizer on: WRITE on the transactional id, READ on the group, READ per topic
  * (TRANSACTIONAL_ID_, GROUP_, TOPIC_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import {
   TxnOffsetCommitApi,
   TxnOffsetCommitRequest,
@@ -32,6 +33,8 @@ export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<T
     });
     if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) return all(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return all(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return all(notCoordinator);
     // Topics without READ are answered TOPIC_AUTHORIZATION_FAILED; the others are committed.
     const refused = new Set(req.topics.filter((t) => !topicAllowed(ctx, AclOperation.READ, t.name)).map((t) => t.name));
     let error = ctx.cluster.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);

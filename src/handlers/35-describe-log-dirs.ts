@@ -1,7 +1,9 @@
 /**
  * DescribeLogDirs (key 35), v0-4: the one data directory, with the size of every partition
- * asked for (all when topics is null; unknown topics and partitions are left out, as Kafka
- * does). offset_lag is 0 and is_future_key false: there are no replica moves between
+ * asked for that has a replica on the node asked (all when topics is null; unknown topics,
+ * partitions and partitions without a replica there are left out, as Kafka does). In a
+ * simulated cluster every node reports the same directory (shared storage), each with its
+ * own replicas. offset_lag is 0 and is_future_key false: there are no replica moves between
  * directories. v4's total and usable bytes come from statfs of the data directory.
  * With the authorizer on, DESCRIBE on the cluster (else CLUSTER_AUTHORIZATION_FAILED, no
  * results).
@@ -30,11 +32,11 @@ export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<D
     if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted: { topic: Topic; partitions: number[] }[] = [];
     if (req.topics === null) {
-      for (const t of cluster.topics.list()) wanted.push({ topic: t, partitions: t.partitions.map((p) => p.index) });
+      for (const t of cluster.topics.list()) wanted.push({ topic: t, partitions: t.partitions.filter((p) => p.replicas.includes(ctx.node.id)).map((p) => p.index) });
     } else {
       for (const r of req.topics) {
         const t = cluster.topics.get(r.topic);
-        if (t) wanted.push({ topic: t, partitions: r.partitions.filter((i) => i >= 0 && i < t.partitions.length) });
+        if (t) wanted.push({ topic: t, partitions: r.partitions.filter((i) => i >= 0 && i < t.partitions.length && t.partitions[i].replicas.includes(ctx.node.id)) });
       }
     }
     const topics: Encodable<DescribeLogDirsResponseResultsTopics>[] = wanted

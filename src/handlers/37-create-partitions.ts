@@ -1,6 +1,6 @@
 /**
- * CreatePartitions (key 37), v0-3: grows a topic to `count` partitions; manual assignments
- * must name this broker only. validate_only checks without changing anything.
+ * CreatePartitions (key 37), v0-3: grows a topic to `count` partitions, placed as Kafka
+ * places them with the topic's replication factor, or as manually assigned (known brokers). validate_only checks without changing anything.
  * With the authorizer on, ALTER on each topic (else TOPIC_AUTHORIZATION_FAILED).
  */
 import { CreatePartitionsApi, CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/generated';
@@ -37,14 +37,9 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
             errorMessage: `Increasing the number of partitions by ${added} but ${t.assignments.length} assignments provided.`,
           };
         }
-        for (const a of t.assignments) {
-          if (a.brokerIds.length === 0 || a.brokerIds.some((id) => !ctx.cluster.nodeIds.has(id))) {
-            return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Replica assignment names a broker that is not registered.' };
-          }
-        }
       }
       try {
-        cluster.topics.addPartitions(t.name, t.count, req.validateOnly);
+        cluster.topics.addPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => a.brokerIds));
         return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       } catch (err) {
         if (err instanceof KafkaError) return { name: t.name, errorCode: err.code, errorMessage: err.message };

@@ -6,6 +6,7 @@
  * With the authorizer on, DELETE per group (else GROUP_AUTHORIZATION_FAILED).
  */
 import { shareCoordinator } from '../coordinator/share';
+import { groupCoordinatorError } from './group-common';
 import { DeleteGroupsApi, DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
@@ -27,7 +28,9 @@ export const deleteGroupsHandler: Handler<DeleteGroupsRequest, Encodable<DeleteG
       if (seen.has(groupId)) continue; // Kafka answers each distinct group once
       seen.add(groupId);
       const allowed = groupAllowed(ctx, AclOperation.DELETE, groupId);
+      const notCoordinator = allowed ? groupCoordinatorError(ctx, groupId) : ErrorCode.NONE;
       if (!allowed) results.push({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+      else if (notCoordinator !== ErrorCode.NONE) results.push({ groupId, errorCode: notCoordinator });
       else if (shares.has(groupId)) results.push({ groupId, errorCode: shares.deleteGroup(groupId) });
       else results.push({ groupId, errorCode: coordinator.deleteGroup(groupId) });
     }

@@ -1,8 +1,11 @@
 /**
- * ElectLeaders (key 43), v0-2. This broker is the only replica and already leads every
- * partition, so no election is ever needed: each partition asked for answers
- * ELECTION_NOT_NEEDED (unknown ones UNKNOWN_TOPIC_OR_PARTITION); with topic_partitions null
- * (all partitions) the answer is empty, since Kafka leaves out partitions that need nothing.
+ * ElectLeaders (key 43), v0-2. Preferred (0): the first replica becomes leader when it is up
+ * and in sync (else PREFERRED_LEADER_NOT_AVAILABLE; ELECTION_NOT_NEEDED when it already
+ * leads). Unclean (1): a partition without leader gets its first replica that is up, in sync
+ * or not (ELECTION_NOT_NEEDED when it has a leader, ELIGIBLE_LEADERS_NOT_AVAILABLE when no
+ * replica is up). Unknown partitions answer UNKNOWN_TOPIC_OR_PARTITION. With
+ * topic_partitions null (all partitions) only partitions that needed an election are listed,
+ * as Kafka does. Leader epochs advance (src/cluster/partition-leadership.ts).
  * election_type must be 0 (preferred) or 1 (unclean), else INVALID_REQUEST.
  * With the authorizer on, ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED).
  */
@@ -34,7 +37,23 @@ export const electLeadersHandler: Handler<ElectLeadersRequest, Encodable<ElectLe
       }));
       return { throttleTimeMs: 0, errorCode, replicaElectionResults };
     }
-    const results: Encodable<ElectLeadersResponseReplicaElectionResults>[] = (req.topicPartitions ?? []).map((t) => {
+    const leadership = ctx.cluster.leadership;
+    if (req.topicPartitions === null) {
+      const candidates = req.electionType === 0 ? leadership.imbalanced() : ctx.cluster.topics.list().flatMap((t) => t.partitions.filter((p) => p.leader === -1));
+      const byTopic = new Map<string, { partitionId: number; errorCode: number; errorMessage: string | null }[]>();
+      for (const p of candidates) {
+        const r = leadership.elect(p, req.electionType, false);
+        if (r.errorCode === ErrorCode.ELECTION_NOT_NEEDED) continue;
+        let list = byTopic.get(p.topic.name);
+        if (!list) byTopic.set(p.topic.name, (list = []));
+        list.push({ partitionId: p.index, ...r });
+      }
+      leadership.persist();
+      ctx.cluster.waiters.wakeAll();
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, replicaElectionResults: [...byTopic].map(([topic, partitionResult]) => ({ topic, partitionResult })) };
+    }
+    let changed = false;
+    const results: Encodable<ElectLeadersResponseReplicaElectionResults>[] = req.topicPartitions.map((t) => {
       const topic = ctx.cluster.topics.get(t.topic);
       return {
         topic: t.topic,
@@ -43,10 +62,16 @@ export const electLeadersHandler: Handler<ElectLeadersRequest, Encodable<ElectLe
           if (!topic.partitions[partitionId]) {
             return { partitionId, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `No such partition as ${t.topic}-${partitionId}` };
           }
-          return { partitionId, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: 'Leader election not needed for topic partition.' };
+          const r = leadership.elect(topic.partitions[partitionId], req.electionType, false);
+          changed ||= r.errorCode === ErrorCode.NONE;
+          return { partitionId, ...r };
         }),
       };
     });
+    if (changed) {
+      leadership.persist();
+      ctx.cluster.waiters.wakeAll();
+    }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, replicaElectionResults: results };
   },
 };

@@ -1,10 +1,12 @@
 /**
- * AlterPartitionReassignments (key 45), v0-1. With one broker the only possible assignment
- * of a partition is [this node], which it already has: asking for exactly that succeeds at
- * once (nothing to move). Kafka's checks and messages otherwise: an empty list, a repeated
- * broker or an unknown broker id is INVALID_REPLICA_ASSIGNMENT; cancelling (replicas null)
- * is NO_REASSIGNMENT_IN_PROGRESS since none ever runs; unknown partitions are
- * UNKNOWN_TOPIC_OR_PARTITION.
+ * AlterPartitionReassignments (key 45), v0-1. A reassignment completes at once: the new
+ * replicas share the storage, so they are caught up when added. The replica set becomes the
+ * one asked for, the ISR its replicas that are up, and the leader moves (epoch bump) only when
+ * it is no longer a replica. Kafka's checks and messages: an empty list, a repeated broker or
+ * an unknown broker id is INVALID_REPLICA_ASSIGNMENT; a changed replication factor with
+ * allow_replication_factor_change false (v1) is INVALID_REPLICATION_FACTOR; cancelling
+ * (replicas null) is NO_REASSIGNMENT_IN_PROGRESS since none is ever pending; unknown
+ * partitions are UNKNOWN_TOPIC_OR_PARTITION.
  * With the authorizer on, ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED).
  */
 import {
@@ -31,7 +33,7 @@ export const alterPartitionReassignmentsHandler: Handler<AlterPartitionReassignm
     }
     const responses = req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, ...check(ctx.cluster, t.name, p.partitionIndex, p.replicas) })),
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, ...reassign(ctx.cluster, t.name, p.partitionIndex, p.replicas, ctx.header.apiVersion < 1 || req.allowReplicationFactorChange) })),
     }));
     return {
       throttleTimeMs: 0,
@@ -42,6 +44,21 @@ export const alterPartitionReassignmentsHandler: Handler<AlterPartitionReassignm
     };
   },
 };
+
+function reassign(cluster: ClusterState, topic: string, index: number, replicas: number[] | null, allowRfChange: boolean): { errorCode: number; errorMessage: string | null } {
+  const checked = check(cluster, topic, index, replicas);
+  if (checked.errorCode !== ErrorCode.NONE) return checked;
+  const partition = cluster.topics.partition(topic, index)!;
+  if (!allowRfChange && replicas!.length !== partition.replicas.length) {
+    return {
+      errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+      errorMessage: `The replication factor is changed from ${partition.replicas.length} to ${replicas!.length} but allowReplicationFactorChange is false.`,
+    };
+  }
+  cluster.leadership.reassign(partition, [...replicas!]);
+  cluster.waiters.wakeAll();
+  return checked;
+}
 
 function check(cluster: ClusterState, topic: string, index: number, replicas: number[] | null): { errorCode: number; errorMessage: string | null } {
   if (!cluster.topics.partition(topic, index)) {

@@ -1,6 +1,7 @@
 /**
- * ListPartitionReassignments (key 46), v0. No reassignment ever runs on a single broker
- * (AlterPartitionReassignments completes at once), so the list is always empty; topics
+ * ListPartitionReassignments (key 46), v0. AlterPartitionReassignments completes at once
+ * (replicas share the storage, nothing to copy), so no reassignment is ever pending and the
+ * list is always empty; topics
  * asked for that do not exist are left out, as Kafka does.
  * With the authorizer on, DESCRIBE on the cluster (else CLUSTER_AUTHORIZATION_FAILED).
  */

@@ -7,6 +7,7 @@
  * With the authorizer on: DELETE on the group (else GROUP_AUTHORIZATION_FAILED), READ per
  * topic (else TOPIC_AUTHORIZATION_FAILED).
  */
+import { groupCoordinatorError } from './group-common';
 import { OffsetDeleteApi, OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
@@ -22,6 +23,8 @@ export const offsetDeleteHandler: Handler<OffsetDeleteRequest, Encodable<OffsetD
   handle(ctx, req) {
     const { cluster } = ctx;
     if (!groupAllowed(ctx, AclOperation.DELETE, req.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return { errorCode: notCoordinator, throttleTimeMs: 0, topics: [] };
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number })),

@@ -1,5 +1,7 @@
 /**
- * DescribeCluster (key 60), v0-2. This node is the only broker and acts as the controller.
+ * DescribeCluster (key 60), v0-2. Lists the brokers that are up (a simulated cluster's
+ * stopped nodes are left out, as Kafka leaves out brokers that are not registered); the
+ * controller id is the lowest of them.
  * Asking a broker for controller endpoints (endpoint type 2) is refused with
  * UNSUPPORTED_ENDPOINT_TYPE, as Kafka brokers do. Kafka asks no ACL for the request itself;
  * with the authorizer on, the cluster's authorized operations come from the ACLs.
@@ -9,6 +11,7 @@ import { Encodable } from '../protocol/encodable';
 import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { clusterOperations, OPERATIONS_NOT_REQUESTED } from './common';
+import { controllerId, liveBrokers } from './03-metadata';
 
 const BROKER_ENDPOINTS = 1;
 const UNSUPPORTED_ENDPOINT_TYPE = 119;
@@ -35,8 +38,8 @@ export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<D
       errorMessage: null,
       endpointType: BROKER_ENDPOINTS,
       clusterId: cluster.clusterId,
-      controllerId: ctx.node.id,
-      brokers: [{ brokerId: ctx.node.id, ...ctx.node.advertisedEndpoint(ctx.connection.listenerName), rack: null, isFenced: false }],
+      controllerId: controllerId(ctx),
+      brokers: liveBrokers(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: null, isFenced: false })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     };
   },

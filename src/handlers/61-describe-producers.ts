@@ -4,6 +4,7 @@
  * its epoch, last sequence, last timestamp, the coordinator epoch of its last marker and the
  * first offset of its open transaction (-1 when none).
  * With the authorizer on, READ per topic (else TOPIC_AUTHORIZATION_FAILED).
+ * Partitions this node does not lead answer NOT_LEADER_OR_FOLLOWER (simulated cluster).
  */
 import {
   DescribeProducersApi,
@@ -34,6 +35,8 @@ export const describeProducersHandler: Handler<DescribeProducersRequest, Encodab
           if (!partition) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
           }
+          // Answered by the partition's leader, as Kafka does.
+          if (partition.leader !== ctx.node.id) return { partitionIndex, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: null, activeProducers: [] };
           const activeProducers = cluster.producerStates.of(partition.log).activeProducers().map((e) => ({
             producerId: e.producerId,
             producerEpoch: e.epoch,

@@ -6,6 +6,7 @@
  * With the authorizer on, DESCRIBE per transactional id (else
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED); topics without DESCRIBE are left out.
  */
+import { txnCoordinatorError } from './txn-common';
 import {
   DescribeTransactionsApi,
   DescribeTransactionsRequest,
@@ -38,6 +39,10 @@ export const describeTransactionsHandler: Handler<DescribeTransactionsRequest, E
             producerEpoch: -1,
             topics: [],
           };
+        }
+        const notCoordinator = transactionalId ? txnCoordinatorError(ctx, transactionalId) : ErrorCode.NONE;
+        if (notCoordinator !== ErrorCode.NONE) {
+          return { transactionalId, errorCode: notCoordinator, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] };
         }
         const meta = transactionalId ? txn.describe(transactionalId) : null;
         if (!meta) {

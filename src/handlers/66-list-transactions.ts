@@ -7,6 +7,7 @@
  * An invalid pattern gets INVALID_REQUEST.
  * With the authorizer on, only transactional ids with DESCRIBE are listed.
  */
+import { txnCoordinatorError } from './txn-common';
 import {
   ListTransactionsApi,
   ListTransactionsRequest,
@@ -49,6 +50,8 @@ export const listTransactionsHandler: Handler<ListTransactionsRequest, Encodable
         if (producerIds.size > 0 && !producerIds.has(m.producerId)) return false;
         if (duration >= 0 && now - m.startTimestamp < duration) return false;
         if (pattern && !pattern.test(m.transactionalId)) return false;
+        // Each node lists the transactions it coordinates (admin clients ask every node).
+        if (ctx.cluster.multiNode && txnCoordinatorError(ctx, m.transactionalId) !== ErrorCode.NONE) return false;
         // Only transactions the client may DESCRIBE are listed.
         return txnAllowed(ctx, AclOperation.DESCRIBE, m.transactionalId, false);
       })

@@ -13,7 +13,7 @@ import { ConsumerGroupHeartbeatApi, ConsumerGroupHeartbeatRequest, ConsumerGroup
 import { Encodable } from '../protocol/encodable';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
-import { clientHost, topicCatalog } from './group-common';
+import { clientHost, topicCatalog, groupCoordinatorError } from './group-common';
 import { groupAllowed, topicAllowed } from './common';
 import { AclOperation } from '../security/acl/acl-types';
 import { ErrorCode } from '../protocol/errors';
@@ -34,6 +34,8 @@ export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatReques
     });
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
     if (shareCoordinator(ctx.cluster).has(req.groupId)) return refuse(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+    const notCoordinator = groupCoordinatorError(ctx, req.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return refuse(notCoordinator, null);
     // Subscribing to a topic needs DESCRIBE on it, as in Kafka.
     const hidden = (req.subscribedTopicNames ?? []).filter((t) => !topicAllowed(ctx, AclOperation.DESCRIBE, t));
     if (hidden.length > 0) return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `The member is not authorized to access topics: ${hidden.join(', ')}`);

@@ -19,7 +19,7 @@ import { ErrorCode } from '../protocol/errors';
 import { Handler } from '../server/handler-registry';
 import { groupCoordinator } from '../coordinator/group';
 import { OPERATIONS_NOT_REQUESTED, groupAllowed } from './common';
-import { groupOperations, topicCatalog } from './group-common';
+import { groupOperations, topicCatalog, groupCoordinatorError } from './group-common';
 import { AclOperation } from '../security/acl/acl-types';
 
 const MEMBER_TYPE_CONSUMER = 1;
@@ -35,6 +35,8 @@ export const consumerGroupDescribeHandler: Handler<ConsumerGroupDescribeRequest,
       if (!groupAllowed(ctx, AclOperation.DESCRIBE, groupId)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
+      const notCoordinator = groupCoordinatorError(ctx, groupId);
+      if (notCoordinator !== ErrorCode.NONE) return { errorCode: notCoordinator, errorMessage: null, groupId, groupState: '', authorizedOperations: OPERATIONS_NOT_REQUESTED };
       const operations = req.includeAuthorizedOperations ? groupOperations(ctx, groupId) : OPERATIONS_NOT_REQUESTED;
       const d = coordinator.describeConsumerGroup(groupId, topics);
       if (d === null || d === 'classic') {

@@ -29,7 +29,6 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
   maxVersion: DescribeTopicPartitionsApi.maxVersion,
   handle(ctx, req) {
     const { cluster } = ctx;
-    const node = ctx.node.id;
     let budget = Math.max(1, Math.min(req.responsePartitionLimit, MAX_PARTITIONS_PER_RESPONSE));
     const authz = authorizerOf(ctx);
     const all = req.topics.length === 0;
@@ -65,15 +64,15 @@ export const describeTopicPartitionsHandler: Handler<DescribeTopicPartitionsRequ
         topicId: topic.topicId,
         isInternal: topic.isInternal,
         partitions: take.map((p) => ({
-          errorCode: ErrorCode.NONE,
+          errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
           partitionIndex: p.index,
-          leaderId: node,
+          leaderId: p.leader,
           leaderEpoch: p.leaderEpoch,
-          replicaNodes: [node],
-          isrNodes: [node],
+          replicaNodes: p.replicas,
+          isrNodes: p.isr,
           eligibleLeaderReplicas: [],
           lastKnownElr: [],
-          offlineReplicas: [],
+          offlineReplicas: p.replicas.filter((r) => !ctx.cluster.leadership.live.has(r)),
         })),
         topicAuthorizedOperations: topicOperations(ctx, name),
       });

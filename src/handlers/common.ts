@@ -100,3 +100,34 @@ export function findPartition(
   if (!partition) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: topic.name };
   return { partition, error: ErrorCode.NONE, name: topic.name };
 }
+
+/**
+ * Where to find a partition's leader, for answers to a node that does not lead it (KIP-951:
+ * Produce v10+ and Fetch v12+ carry the current leader per partition and the endpoints of
+ * the nodes named). Built only on that error path.
+ */
+export class LeaderHints {
+  private readonly ids = new Set<number>();
+
+  constructor(private readonly ctx: RequestContext) {}
+
+  /** The partition's current leader and epoch; remembers the node for endpoints(). */
+  of(partition: Partition): { leaderId: number; leaderEpoch: number } {
+    if (partition.leader >= 0) this.ids.add(partition.leader);
+    return { leaderId: partition.leader, leaderEpoch: partition.leaderEpoch };
+  }
+
+  get empty(): boolean {
+    return this.ids.size === 0;
+  }
+
+  /** Endpoints of the leaders named, on the listener the request came in on. */
+  endpoints(): { nodeId: number; host: string; port: number; rack: null }[] {
+    const out: { nodeId: number; host: string; port: number; rack: null }[] = [];
+    for (const id of [...this.ids].sort((a, b) => a - b)) {
+      const node = this.ctx.cluster.nodes.get(id);
+      if (node) out.push({ nodeId: id, ...node.advertisedEndpoint(this.ctx.connection.listenerName), rack: null });
+    }
+    return out;
+  }
+}

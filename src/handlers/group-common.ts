@@ -3,6 +3,7 @@ import type { RequestContext } from '../server/handler-registry';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { TopicCatalog } from '../coordinator/group/consumer-group-coordinator';
 import { shareCoordinator } from '../coordinator/share';
+import { coordinatorError } from '../cluster/coordinator-placement';
 
 /** Kafka reports a member's host as InetAddress.toString(): "/" + the address, no port. */
 export function clientHost(ctx: RequestContext): string {
@@ -47,4 +48,9 @@ export function listShareGroups(cluster: ClusterState, states: string[], types: 
     .list()
     .filter((g) => stateSet.size === 0 || stateSet.has(g.state.toLowerCase()))
     .map((g) => ({ groupId: g.groupId, protocolType: 'share', state: g.state, type: 'share' }));
+}
+
+/** NOT_COORDINATOR when another node coordinates the group (src/cluster/coordinator-placement.ts), else NONE. */
+export function groupCoordinatorError(ctx: RequestContext, groupId: string): number {
+  return coordinatorError(ctx.cluster, ctx.node.id, 'group', groupId);
 }

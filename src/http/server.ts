@@ -42,6 +42,13 @@ interface Sample {
   bytesOut: number;
 }
 
+/**
+ * JSON routes a module adds under /admin/ (the simulated cluster's, fault injection): given
+ * the method and the path segments after /admin/, the answer, or undefined when the path is
+ * not the module's. Throw HttpError for 4xx answers.
+ */
+export type AdminRoutes = (method: string, parts: string[], body: () => Promise<unknown>) => Promise<unknown>;
+
 export async function startHttpServer(broker: Broker, host: string, port: number): Promise<HttpServer> {
   const samples: Sample[] = [];
   const sampler = setInterval(() => {
@@ -163,21 +170,30 @@ async function handle(broker: Broker, req: http.IncomingMessage, res: http.Serve
   }
   if (p === '/healthz') {
     const storageError = storageWritable(broker.config.dataDir);
-    const ok = broker.node.listening && storageError === null;
-    sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing', listening: broker.node.listening, storageWritable: storageError === null, ...(storageError ? { storageError } : {}) });
+    const ok = broker.listening && storageError === null;
+    sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing', listening: broker.listening, storageWritable: storageError === null, ...(storageError ? { storageError } : {}) });
     return;
   }
   if (p === '/readyz') {
     // Ready once every listener is open (topics and their logs were loaded before that).
-    const ready = broker.node.listening;
+    const ready = broker.listening;
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
     return;
   }
   if (p.startsWith('/admin/')) {
-    const answer = await faultAdminRoute(broker.cluster.faults, req.method, p.slice(7).split('/').map(decodeSegment), () => readBody(req));
+    const parts = p.slice(7).split('/').map(decodeSegment);
+    const body = () => readBody(req);
+    const answer = await faultAdminRoute(broker.cluster.faults, req.method, parts, body);
     if (answer) {
       sendJson(res, answer.status, answer.body);
       return;
+    }
+    for (const routes of broker.adminRoutes) {
+      const routed = await routes(req.method ?? 'GET', parts, body);
+      if (routed !== undefined) {
+        sendJson(res, 200, routed);
+        return;
+      }
     }
     throw new HttpError(404, `No admin route ${req.method} ${p}`);
   }

@@ -32,6 +32,7 @@ export class BrokerNode implements NodeView {
   ) {
     this.log = cluster.log;
     cluster.nodeIds.add(id);
+    cluster.nodes.set(id, this);
     registerAllHandlers(this.registry);
   }
 
@@ -81,7 +82,8 @@ export class BrokerNode implements NodeView {
         server = net.createServer(accept);
       }
       server.once('error', reject);
-      server.listen(listener.port, listener.host || undefined, () => {
+      // A node started again (simulated cluster) reopens on the ports it bound the first time.
+      server.listen(this.boundPorts.get(listener.name) ?? listener.port, listener.host || undefined, () => {
         server.off('error', reject);
         server.on('error', (err) => this.log.error('listener error', { listener: listener.name, error: err.message }));
         this.boundPorts.set(listener.name, (server.address() as net.AddressInfo).port);

@@ -18,6 +18,10 @@ export interface BrokerProcess {
   readonly listenerPorts: Record<string, number>;
   /** Port of the console / metrics HTTP server (`http=` on the startup line); null when off. */
   readonly httpPort: number | null;
+  /** Every broker of a simulated cluster (`brokers=id@host:port,...` with --brokers N); one entry otherwise. */
+  readonly brokers: { id: number; host: string; port: number }[];
+  /** bootstrap.servers listing every broker. */
+  readonly bootstrap: string;
   /** The development CA file (--tls-dev), if the broker printed one. */
   readonly devCaFile: string | null;
   readonly stderr: () => string;
@@ -25,6 +29,13 @@ export interface BrokerProcess {
   stop(): Promise<void>;
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
+}
+
+/** --node-id from the arguments given, else the CLI's default (1). */
+function nodeIdArg(args: string[]): number {
+  const i = args.findIndex((a) => a === '--node-id' || a.startsWith('--node-id='));
+  if (i < 0) return 1;
+  return Number(args[i].includes('=') ? args[i].split('=')[1] : args[i + 1]);
 }
 
 /** Resident set size of a process in bytes, from /proc (Linux). */
@@ -75,9 +86,17 @@ export async function startBrokerProcess(
   const first = /listening on \S+:(\d+) \(([A-Z0-9_]+)\)/.exec(line);
   if (first) listenerPorts[first[2]] = Number(first[1]);
   for (const m of line.matchAll(/ ([A-Z0-9_]+)=\S*:(\d+)/g)) listenerPorts[m[1]] = Number(m[2]);
+  const brokers = / brokers=(\S+)/.test(line)
+    ? / brokers=(\S+)/.exec(line)![1].split(',').map((b) => {
+        const m = /^(-?\d+)@(.*):(\d+)$/.exec(b)!;
+        return { id: Number(m[1]), host: m[2], port: Number(m[3]) };
+      })
+    : [{ id: nodeIdArg(opts.args ?? []), host: '127.0.0.1', port }];
   return {
     pid: child.pid as number,
     port,
+    brokers,
+    bootstrap: brokers.map((b) => `${b.host}:${b.port}`).join(','),
     dataDir,
     address: `127.0.0.1:${port}`,
     listenerPorts,

@@ -263,7 +263,8 @@ export class TransactionCoordinator {
 
   // ---------------------------------------------------------------- the transaction log
 
-  private stateTopic(): Topic {
+  /** __transaction_state, created if missing (FindCoordinator places transactional ids on its partitions). */
+  stateTopic(): Topic {
     let t = this.deps.topics.get(TXN_STATE_TOPIC);
     if (!t) {
       t = this.deps.topics.create(TXN_STATE_TOPIC, 1, { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024) }) as Topic;
