@@ -27,6 +27,8 @@ import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
 import { DataDirLock } from './data-dir-lock';
+import { FeatureLevels } from './features';
+import { MetadataQuorum } from './metadata-quorum';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -53,6 +55,10 @@ export class ClusterState {
   readonly quotas: QuotaManager;
   /** Per-group settings (config resource type GROUP). */
   readonly groupConfigs: GroupConfigStore;
+  /** The KRaft quorum clients see: one voter (the controller), its epoch and high watermark. */
+  readonly quorum: MetadataQuorum;
+  /** Supported and finalized feature levels (ApiVersions, UpdateFeatures). */
+  readonly features: FeatureLevels;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -68,6 +74,8 @@ export class ClusterState {
     try {
       this.config = config = withDevTls(config);
       this.clusterId = loadOrCreateMeta(config);
+      this.quorum = new MetadataQuorum(config.dataDir, config.nodeId);
+      this.features = new FeatureLevels(config.dataDir, config.nodeId, () => this.quorum.append());
       this.settings = new BrokerConfigStore(config, log);
       this.topics = new TopicManager(config.dataDir, this.settings.layers, log);
       this.topics.load();
@@ -124,6 +132,7 @@ export class ClusterState {
     this.quotas.close();
     this.producerStates.close();
     this.topics.close();
+    this.quorum.close();
     this.lock.release();
   }
 }

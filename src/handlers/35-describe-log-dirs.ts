@@ -1,5 +1,5 @@
 /**
- * DescribeLogDirs (key 35), v0-4: the one data directory, with the size of every partition
+ * DescribeLogDirs (key 35), v1-4: the one data directory, with the size of every partition
  * asked for (all when topics is null; unknown topics and partitions are left out, as Kafka
  * does). offset_lag is 0 and is_future_key false: there are no replica moves between
  * directories. v4's total and usable bytes come from statfs of the data directory.
@@ -23,7 +23,8 @@ import { clusterAllowed } from './common';
 
 export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<DescribeLogDirsResponse>> = {
   apiKey: DescribeLogDirsApi.key,
-  minVersion: DescribeLogDirsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, DescribeLogDirsApi.minVersion),
   maxVersion: DescribeLogDirsApi.maxVersion,
   handle(ctx, req) {
     const { cluster } = ctx;
