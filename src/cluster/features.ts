@@ -114,6 +114,11 @@ export class FeatureLevels {
     return out;
   }
 
+  /** The finalized transaction.version, read on the produce path without building the whole map. */
+  transactionVersion(): number {
+    return this.levels[TRANSACTION_VERSION] ?? 2;
+  }
+
   level(name: string, apis: ServedApis): number {
     return this.finalized(apis).get(name) ?? 0;
   }

@@ -16,6 +16,9 @@
  * v1 is the flexible encoding of the same (compact strings/arrays, tagged fields at the end of
  * each struct and of the value: 0 previousProducerId int64, 1 nextProducerId int64,
  * 2 clientTransactionVersion int16).
+ * Transactions V1 are written as v0, so their records stay as before; a transaction of
+ * transactions V2 (KIP-890 part 2) is written as v1 with clientTransactionVersion 2 and its
+ * previous producer id, which V2 needs to recognise a retried EndTxn across an id rotation.
  * A null value (tombstone) means the transactional id expired.
  */
 import { Reader } from '../../protocol/reader';
@@ -56,6 +59,8 @@ export interface TxnLogValue {
   partitions: { topic: string; partitionIds: number[] }[];
   lastUpdateTimestamp: number;
   startTimestamp: number;
+  /** 0 for transactions V1 (value v0); 2 for V2 (value v1). */
+  clientTransactionVersion?: number;
 }
 
 export function encodeTxnLogKey(transactionalId: string): Buffer {
@@ -73,6 +78,7 @@ export function decodeTxnLogKey(buf: Buffer): string | null {
 }
 
 export function encodeTxnLogValue(v: TxnLogValue): Buffer {
+  if ((v.clientTransactionVersion ?? 0) >= 2) return encodeTxnLogValueV1(v);
   const w = new Writer(128);
   w.int16(0);
   w.int64(v.producerId);
@@ -87,6 +93,35 @@ export function encodeTxnLogValue(v: TxnLogValue): Buffer {
   }
   w.int64(v.lastUpdateTimestamp);
   w.int64(v.startTimestamp);
+  return w.toBuffer();
+}
+
+/** The flexible form: compact strings and arrays, tagged fields (0 previousProducerId, 2 clientTransactionVersion). */
+function encodeTxnLogValueV1(v: TxnLogValue): Buffer {
+  const w = new Writer(128);
+  w.int16(1);
+  w.int64(v.producerId);
+  w.int16(v.producerEpoch);
+  w.int32(v.timeoutMs);
+  w.int8(v.status);
+  w.arrayLength(v.partitions.length, true);
+  for (const p of v.partitions) {
+    w.string(p.topic, true);
+    w.arrayLength(p.partitionIds.length, true);
+    for (const id of p.partitionIds) w.int32(id);
+    w.uvarint(0);
+  }
+  w.int64(v.lastUpdateTimestamp);
+  w.int64(v.startTimestamp);
+  const tags: [number, (w: Writer) => void, number][] = [];
+  if (v.prevProducerId >= 0) tags.push([0, (x) => x.int64(v.prevProducerId), 8]);
+  tags.push([2, (x) => x.int16(v.clientTransactionVersion ?? 0), 2]);
+  w.uvarint(tags.length);
+  for (const [tag, write, size] of tags) {
+    w.uvarint(tag);
+    w.uvarint(size);
+    write(w);
+  }
   return w.toBuffer();
 }
 
@@ -112,14 +147,16 @@ export function decodeTxnLogValue(buf: Buffer): TxnLogValue {
   const lastUpdateTimestamp = r.int64();
   const startTimestamp = r.int64();
   let prevProducerId = -1;
+  let clientTransactionVersion = 0;
   if (flexible) {
     const tags = r.uvarint();
     for (let i = 0; i < tags; i++) {
       const tag = r.uvarint();
       const size = r.uvarint();
       if (tag === 0 && size === 8) prevProducerId = r.int64();
+      else if (tag === 2 && size === 2) clientTransactionVersion = r.int16();
       else r.skip(size);
     }
   }
-  return { producerId, prevProducerId, producerEpoch, timeoutMs, status, partitions, lastUpdateTimestamp, startTimestamp };
+  return { producerId, prevProducerId, producerEpoch, timeoutMs, status, partitions, lastUpdateTimestamp, startTimestamp, clientTransactionVersion };
 }
