@@ -78,49 +78,34 @@ export function decodeTxnLogKey(buf: Buffer): string | null {
 }
 
 export function encodeTxnLogValue(v: TxnLogValue): Buffer {
-  if ((v.clientTransactionVersion ?? 0) >= 2) return encodeTxnLogValueV1(v);
+  // V2 transactions need the flexible form's tagged fields (0 previousProducerId, 2 clientTransactionVersion).
+  const flexible = (v.clientTransactionVersion ?? 0) >= 2;
   const w = new Writer(128);
-  w.int16(0);
+  w.int16(flexible ? 1 : 0);
   w.int64(v.producerId);
   w.int16(v.producerEpoch);
   w.int32(v.timeoutMs);
   w.int8(v.status);
-  w.arrayLength(v.partitions.length, false);
+  w.arrayLength(v.partitions.length, flexible);
   for (const p of v.partitions) {
-    w.string(p.topic, false);
-    w.arrayLength(p.partitionIds.length, false);
+    w.string(p.topic, flexible);
+    w.arrayLength(p.partitionIds.length, flexible);
     for (const id of p.partitionIds) w.int32(id);
+    if (flexible) w.uvarint(0);
   }
   w.int64(v.lastUpdateTimestamp);
   w.int64(v.startTimestamp);
-  return w.toBuffer();
-}
-
-/** The flexible form: compact strings and arrays, tagged fields (0 previousProducerId, 2 clientTransactionVersion). */
-function encodeTxnLogValueV1(v: TxnLogValue): Buffer {
-  const w = new Writer(128);
-  w.int16(1);
-  w.int64(v.producerId);
-  w.int16(v.producerEpoch);
-  w.int32(v.timeoutMs);
-  w.int8(v.status);
-  w.arrayLength(v.partitions.length, true);
-  for (const p of v.partitions) {
-    w.string(p.topic, true);
-    w.arrayLength(p.partitionIds.length, true);
-    for (const id of p.partitionIds) w.int32(id);
-    w.uvarint(0);
-  }
-  w.int64(v.lastUpdateTimestamp);
-  w.int64(v.startTimestamp);
-  const tags: [number, (w: Writer) => void, number][] = [];
-  if (v.prevProducerId >= 0) tags.push([0, (x) => x.int64(v.prevProducerId), 8]);
-  tags.push([2, (x) => x.int16(v.clientTransactionVersion ?? 0), 2]);
-  w.uvarint(tags.length);
-  for (const [tag, write, size] of tags) {
-    w.uvarint(tag);
-    w.uvarint(size);
-    write(w);
+  if (flexible) {
+    const hasPrev = v.prevProducerId >= 0;
+    w.uvarint(hasPrev ? 2 : 1);
+    if (hasPrev) {
+      w.uvarint(0);
+      w.uvarint(8);
+      w.int64(v.prevProducerId);
+    }
+    w.uvarint(2);
+    w.uvarint(2);
+    w.int16(v.clientTransactionVersion ?? 0);
   }
   return w.toBuffer();
 }
