@@ -140,7 +140,11 @@ describe('transactions V2 through a real broker (raw client)', () => {
     expect(await produce(12, 'tv-down', 'tv-down-txn', pid, epoch, 0, ['x'])).toBe(ErrorCode.INVALID_TXN_STATE);
     await c.request(24, 3, { v3AndBelowTransactionalId: 'tv-down-txn', v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: 'tv-down', partitions: [0] }] });
     expect(await produce(12, 'tv-down', 'tv-down-txn', pid, epoch, 0, ['x'])).toBe(ErrorCode.NONE);
-    expect(await endTxn(5, 'tv-down-txn', pid, epoch, true)).toMatchObject({ errorCode: 0, producerEpoch: epoch });
+    // V1 at EndTxn v5: no epoch bump, and no producer id or epoch in the answer (-1), as Kafka answers.
+    expect(await endTxn(5, 'tv-down-txn', pid, epoch, true)).toMatchObject({ errorCode: 0, producerId: -1, producerEpoch: -1 });
+    await c.request(24, 3, { v3AndBelowTransactionalId: 'tv-down-txn', v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: 'tv-down', partitions: [0] }] });
+    expect(await produce(12, 'tv-down', 'tv-down-txn', pid, epoch, 1, ['y'])).toBe(ErrorCode.NONE);
+    expect((await endTxn(5, 'tv-down-txn', pid, epoch, true)).errorCode).toBe(0);
     const up = await c.request(57, 1, { timeoutMs: 5000, featureUpdates: [{ feature: 'transaction.version', maxVersionLevel: 2, upgradeType: 1 }], validateOnly: false });
     expect(up.body.errorCode).toBe(0);
     expect(await transactionVersion()).toBe(2);
