@@ -116,6 +116,26 @@ describe('transactions V2 through a real broker (raw client)', () => {
     expect((await read('tv2', 1)).values).toEqual(['a', 'b']);
   });
 
+  test('TxnOffsetCommit v5 adds the group offsets partition itself; the offsets show once the transaction commits', async () => {
+    await createTopic('tv2-offsets');
+    const { producerId: pid, epoch } = await init('tv2-offsets-txn');
+    const commitOffsets = (version: number, e: number) =>
+      c.request(28, version, {
+        transactionalId: 'tv2-offsets-txn', groupId: 'tv2-group', producerId: pid, producerEpoch: e, generationId: -1, memberId: '', groupInstanceId: null,
+        topics: [{ name: 'tv2-offsets', partitions: [{ partitionIndex: 0, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    // v4 (V1) needs AddOffsetsToTxn first.
+    expect((await commitOffsets(4, epoch)).body.topics[0].partitions[0].errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await commitOffsets(5, epoch)).body.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    const fetched = async () =>
+      (await c.request(9, 1, { groupId: 'tv2-group', topics: [{ name: 'tv2-offsets', partitionIndexes: [0] }] })).body.topics[0].partitions[0].committedOffset as number;
+    expect(await fetched()).toBe(-1);
+    expect(await endTxn(5, 'tv2-offsets-txn', pid, epoch, true)).toMatchObject({ errorCode: 0, producerEpoch: epoch + 1 });
+    expect(await fetched()).toBe(42);
+    // A zombie's offsets are refused.
+    expect((await commitOffsets(5, epoch)).body.topics[0].partitions[0].errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+  });
+
   test('older versions keep transactions V1: Produce v11 needs AddPartitionsToTxn, EndTxn v4 keeps the epoch', async () => {
     await createTopic('tv1');
     const { producerId: pid, epoch } = await init('tv1-txn');
