@@ -90,6 +90,12 @@ describe('features and the KRaft quorum through a real broker', () => {
     expect(r).toMatchObject({ errorCode: 0, errorMessage: null });
     const after = await finalized();
     expect(after.levels['group.version']).toBeUndefined(); // level 0 is not listed
+    // group.version 0 turns the KIP-848 consumer protocol off.
+    const hb = await c.request(68, 0, {
+      groupId: 'fq-group', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
+      subscribedTopicNames: ['t'], serverAssignor: null, topicPartitions: [],
+    });
+    expect(hb.body.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
     expect(after.levels['metadata.version']).toBe(24);
     expect(after.epoch).toBeGreaterThan(before.epoch);
 
