@@ -97,7 +97,7 @@ export class FeatureLevels {
   ) {
     this.file = path.join(dataDir, 'features.json');
     if (fs.existsSync(this.file)) {
-      const stored = JSON.parse(fs.readFileSync(this.file, 'utf8')) as { levels?: Record<string, number> };
+      const stored = readJson(this.file) as { levels?: Record<string, number> };
       for (const [name, level] of Object.entries(stored.levels ?? {})) if (Number.isInteger(level)) this.levels[name] = level;
     }
   }
@@ -195,6 +195,15 @@ export class FeatureLevels {
   /** metadata.version's release name ("4.2-IV1"), for messages and tools. */
   static metadataVersionName(level: number): string | null {
     return MV_NAMES[level - MV_MIN] ?? null;
+  }
+}
+
+/** A damaged file stops the start with its name rather than silently resetting levels. */
+export function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file} is not readable JSON (${(err as Error).message}); fix or remove it`);
   }
 }
 

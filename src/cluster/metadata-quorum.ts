@@ -23,6 +23,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../storage/file-io';
 import { ErrorCode } from '../protocol/errors';
+import { readJson } from './features';
 
 export const METADATA_TOPIC = '__cluster_metadata';
 /** The listener name voters are reached on (Kafka's first controller.listener.names entry). */
@@ -57,7 +58,7 @@ export class MetadataQuorum {
   ) {
     this.file = path.join(dataDir, 'quorum-state.json');
     let stored: Partial<StoredQuorum> = {};
-    if (fs.existsSync(this.file)) stored = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<StoredQuorum>;
+    if (fs.existsSync(this.file)) stored = readJson(this.file) as Partial<StoredQuorum>;
     // A new leader epoch per start; its LeaderChangeMessage is the first record of the epoch.
     this.state = {
       version: 1,
