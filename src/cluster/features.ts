@@ -168,7 +168,8 @@ export class FeatureLevels {
     if (u.feature === KRAFT_VERSION) {
       return u.level < currentLevel ? invalid('Downgrading the kraft.version feature is not supported.') : null;
     }
-    return dependencyError(spec, u.level, proposed);
+    const dependency = dependencyError(spec, u.level, proposed);
+    return dependency === null ? null : invalid(dependency);
   }
 
   private checkMetadataVersion(u: FeatureUpdate, currentLevel: number, proposed: Map<string, number>): string | null {
