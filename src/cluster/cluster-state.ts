@@ -34,6 +34,8 @@ import { ClientMetricsSubscriptions } from '../telemetry/client-metrics-subscrip
 import { FaultEngine } from '../faults/fault-engine';
 import { PartitionLeadership } from './partition-leadership';
 import type { NodeView } from '../server/handler-registry';
+import { FeatureLevels } from './features';
+import { MetadataQuorum } from './metadata-quorum';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -72,6 +74,10 @@ export class ClusterState {
   readonly telemetry: ClientTelemetry;
   /** Injected faults (errors, delays, dropped connections, broker latency and pauses), matched per node id. */
   readonly faults: FaultEngine;
+  /** The KRaft quorum clients see: one voter (the controller), its epoch and high watermark. */
+  readonly quorum: MetadataQuorum;
+  /** Supported and finalized feature levels (ApiVersions, UpdateFeatures). */
+  readonly features: FeatureLevels;
   /** Prometheus metrics; null while the HTTP server is off (nothing is counted then). */
   metrics: BrokerMetrics | null = null;
   private txnOffsets: TxnOffsetsParticipant | null = null;
@@ -92,6 +98,8 @@ export class ClusterState {
       this.config = config = withDevTls(config);
       this.clusterId = loadOrCreateMeta(config);
       this.faults = new FaultEngine(this.nodeIds, log.child({ component: 'faults' }));
+      this.quorum = new MetadataQuorum(config.dataDir, config.nodeId);
+      this.features = new FeatureLevels(config.dataDir, config.nodeId, () => this.quorum.append());
       this.settings = new BrokerConfigStore(config, log);
       this.leadership = new PartitionLeadership(nodeIds, config.defaultReplicationFactor ?? 1, log.child({ component: 'leadership' }));
       this.topics = new TopicManager(config.dataDir, this.settings.layers, log, this.leadership);
@@ -159,6 +167,7 @@ export class ClusterState {
     this.quotas.close();
     this.producerStates.close();
     this.topics.close();
+    this.quorum.close();
     this.lock.release();
   }
 }

@@ -15,6 +15,8 @@
  * five batches, answered with their original offsets and not stored again); a transactional
  * batch must also belong to the producer's ongoing transaction with this partition added
  * (KIP-890 part 1, asked of the transaction coordinator in-process), else INVALID_TXN_STATE.
+ * Transactions V2 (KIP-890 part 2): from v12, with transaction.version 2 finalized, the
+ * partition joins the producer's transaction implicitly instead (no AddPartitionsToTxn).
  * One header lookup per partition, nothing per record.
  * Topics with compression.type set to a codec, or compacted, take the slow path of
  * src/storage/produce-rewrite.ts (recompression, keys required) before those checks.
@@ -48,6 +50,8 @@ import { produceRewrite, RecordError } from '../storage/produce-rewrite';
 import { produceThrottleMs } from '../quota/hooks';
 
 type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
+/** How a transactional batch meets its transaction: verified as added (V1) or added by the broker (V2). */
+type TxnMode = 'verify' | 'add';
 type PendingResponses = { name: string; topicId: string; partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] };
 
 export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>> = {
@@ -72,6 +76,8 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
         throttleTimeMs: 0,
       };
     }
+    // KIP-890: v12+ may add partitions to a transaction, when transaction.version 2 is finalized.
+    const txnMode: TxnMode = version >= 12 && cluster.features.transactionVersion() >= 2 ? 'add' : 'verify';
     const responses: PendingResponses[] = [];
     let pending = false;
     let refusedAny = false;
@@ -90,7 +96,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
             ? failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)
             : refused
               ? failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
-              : appendPartition(ctx, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId, req.acks),
+              : appendPartition(ctx, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId, req.acks, txnMode),
         );
         if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
       }
@@ -151,6 +157,7 @@ function appendPartition(
   records: Buffer | null,
   transactionalId: string | null,
   acks: number,
+  txnMode: TxnMode,
 ): PartitionResponse | Promise<PartitionResponse> {
   const { cluster } = ctx;
   const found = findPartition(cluster, version >= 13, name, topicId, index);
@@ -197,10 +204,10 @@ function appendPartition(
     return slow(records as Buffer).then((out) =>
       out.errorCode !== ErrorCode.NONE
         ? failed(index, out.errorCode, 'message' in out ? out.message : null, 'recordErrors' in out ? out.recordErrors : undefined)
-        : appendChecked(cluster, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId),
+        : appendChecked(cluster, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId, txnMode),
     );
   }
-  return appendChecked(cluster, partition, index, records as Buffer, check.firstBatch, transactionalId);
+  return appendChecked(cluster, partition, index, records as Buffer, check.firstBatch, transactionalId, txnMode);
 }
 
 function appendChecked(
@@ -210,12 +217,16 @@ function appendChecked(
   records: Buffer,
   batch: ReturnType<typeof validateProducedRecords>['firstBatch'],
   transactionalId: string | null,
+  txnMode: TxnMode,
 ): PartitionResponse {
   const topic = partition.topic;
   let producers: ProducerStateManager | null = null;
   if (batch && batch.producerId >= 0) {
     if (batch.isTransactional) {
-      const refused = cluster.txn.checkTransactionalProduce(transactionalId, batch.producerId, batch.producerEpoch, topic.name, index);
+      const refused =
+        txnMode === 'add'
+          ? cluster.txn.addPartitionImplicitly(transactionalId, batch.producerId, batch.producerEpoch, topic.name, index)
+          : cluster.txn.checkTransactionalProduce(transactionalId, batch.producerId, batch.producerEpoch, topic.name, index);
       if (refused !== ErrorCode.NONE) return failed(index, refused, errorName(refused));
     }
     producers = cluster.producerStates.of(partition.log);

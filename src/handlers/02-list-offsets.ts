@@ -1,5 +1,5 @@
 /**
- * ListOffsets (key 2), v1-11 (v0 too: its old-style offsets list holds the one answer).
+ * ListOffsets (key 2), v1-11 (v0, removed in Kafka 4, is refused with UNSUPPORTED_VERSION).
  * Special timestamps: -1 latest, -2 earliest, -3 max timestamp (v7+: the first record with the
  * log's largest timestamp and its batch's leader epoch, as Kafka 3.8+), -4 earliest local
  * (v8+, equal to earliest: no tiered storage), -5 earliest pending upload (v9+, none: -1).
@@ -37,7 +37,8 @@ type PartitionResult = Encodable<ListOffsetsResponseTopicsPartitions>;
 
 export const listOffsetsHandler: Handler<ListOffsetsRequest, Encodable<ListOffsetsResponse>> = {
   apiKey: ListOffsetsApi.key,
-  minVersion: ListOffsetsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, ListOffsetsApi.minVersion),
   maxVersion: ListOffsetsApi.maxVersion,
   async handle(ctx, req) {
     const version = ctx.header.apiVersion;

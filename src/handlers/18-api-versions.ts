@@ -3,7 +3,10 @@
  * Answers from the handler registry, so the advertised ranges are exactly the registered
  * handlers. A request newer than v4 never reaches here: the connection answers it with
  * the v0-form UNSUPPORTED_VERSION response (see src/server/connection.ts).
- * Differences from Kafka: no feature flags are advertised (no KRaft controller here).
+ * v3+ also carry the features this broker supports and the cluster's finalized levels with
+ * their epoch (the metadata log offset they were read at), from src/cluster/features.ts. As
+ * Kafka does for clients older than v4, v3 answers leave out supported features whose
+ * minimum is 0 (KAFKA-17492); finalized features at level 0 are never listed.
  */
 import { ApiVersionsApi, ApiVersionsRequest, ApiVersionsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
@@ -27,6 +30,20 @@ export const apiVersionsHandler: Handler<ApiVersionsRequest, Encodable<ApiVersio
     }
     // Client telemetry subscriptions may select clients by their software (KIP-714).
     if (ctx.header.apiVersion >= 3) ctx.connection.clientSoftware = { name: req.clientSoftwareName, version: req.clientSoftwareVersion };
-    return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
+    if (ctx.header.apiVersion < 3) return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
+    const { features, quorum } = ctx.cluster;
+    const registry = ctx.node.registry;
+    const finalizedFeatures = [...features.finalized(registry)]
+      .filter(([, level]) => level > 0)
+      .map(([name, level]) => ({ name, maxVersionLevel: level, minVersionLevel: level }));
+    return {
+      errorCode: ErrorCode.NONE,
+      apiKeys,
+      throttleTimeMs: 0,
+      supportedFeatures: features.supported(registry).filter((f) => ctx.header.apiVersion >= 4 || f.minVersion > 0),
+      finalizedFeaturesEpoch: quorum.lastOffset(),
+      finalizedFeatures,
+      zkMigrationReady: false,
+    };
   },
 };

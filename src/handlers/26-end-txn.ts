@@ -5,9 +5,10 @@
  * transactional offsets are committed or dropped, and the outcome is logged
  * (CompleteCommit / CompleteAbort). A retried EndTxn with the same outcome succeeds.
  * Differences from Kafka: the answer comes after the markers are written, not before.
- * Transactions V2 (KIP-890 part 2, epoch bump per transaction) is not offered: no
- * transaction.version feature is advertised, so v5 requests get v4 semantics and the
- * unchanged producer id and epoch in the response.
+ * Transactions V2 (KIP-890 part 2): a v5+ request with transaction.version 2 finalized ends
+ * the transaction with an epoch bump (see TransactionCoordinator.endTxnV2) and answers the
+ * producer id and epoch to use next; older versions, or transaction.version below 2, keep V1
+ * (v5's producer id and epoch are then -1, as in Kafka).
  * With the authorizer on, WRITE on the transactional id (else
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
  */
@@ -25,16 +26,16 @@ export const endTxnHandler: Handler<EndTxnRequest, Encodable<EndTxnResponse>> = 
   maxVersion: EndTxnApi.maxVersion,
   handle(ctx, req) {
     if (!txnAllowed(ctx, AclOperation.WRITE, req.transactionalId)) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: req.producerId, producerEpoch: req.producerEpoch };
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
     }
     const notCoordinator = txnCoordinatorError(ctx, req.transactionalId);
     if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, producerId: req.producerId, producerEpoch: req.producerEpoch };
+    if (ctx.header.apiVersion >= 5 && ctx.cluster.features.transactionVersion() >= 2) {
+      const r = ctx.cluster.txn.endTxnV2(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
+      return { throttleTimeMs: 0, ...r };
+    }
+    // Transactions V1: v5's producer id and epoch stay -1, as Kafka answers.
     const error = ctx.cluster.txn.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
-    return {
-      throttleTimeMs: 0,
-      errorCode: fencedForVersion(error, ctx.header.apiVersion, 2),
-      producerId: req.producerId,
-      producerEpoch: req.producerEpoch,
-    };
+    return { throttleTimeMs: 0, errorCode: fencedForVersion(error, ctx.header.apiVersion, 2), producerId: -1, producerEpoch: -1 };
   },
 };

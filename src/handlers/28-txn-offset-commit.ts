@@ -4,7 +4,8 @@
  * (id, epoch, and that AddOffsetsToTxn added the group's offsets partition, KIP-890 part 1),
  * then the group coordinator stages them; they become visible to OffsetFetch only when the
  * transaction commits, and are dropped when it aborts. v3+ also checks the group member and
- * generation, like OffsetCommit.
+ * generation, like OffsetCommit. Under transactions V2 (v5+ with transaction.version 2
+ * finalized, KIP-890 part 2) the offsets partition joins the transaction implicitly instead.
  * Errors for the whole request are repeated for every partition, as Kafka answers.
  * With the authorizer on: WRITE on the transactional id, READ on the group, READ per topic
  * (TRANSACTIONAL_ID_, GROUP_, TOPIC_AUTHORIZATION_FAILED).
@@ -37,7 +38,8 @@ export const txnOffsetCommitHandler: Handler<TxnOffsetCommitRequest, Encodable<T
     if (notCoordinator !== ErrorCode.NONE) return all(notCoordinator);
     // Topics without READ are answered TOPIC_AUTHORIZATION_FAILED; the others are committed.
     const refused = new Set(req.topics.filter((t) => !topicAllowed(ctx, AclOperation.READ, t.name)).map((t) => t.name));
-    let error = ctx.cluster.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
+    const implicit = version >= 5 && ctx.cluster.features.transactionVersion() >= 2;
+    let error = ctx.cluster.txn.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId, implicit);
     // TxnOffsetCommit never carried PRODUCER_FENCED: a stale epoch is INVALID_PRODUCER_EPOCH.
     if (error === ErrorCode.PRODUCER_FENCED) error = ErrorCode.INVALID_PRODUCER_EPOCH;
     if (error !== ErrorCode.NONE) return all(error);

@@ -1,5 +1,5 @@
 /**
- * DescribeAcls (key 29), v0-3.
+ * DescribeAcls (key 29), v1-3.
  * SECURITY_DISABLED when no authorizer is configured; CLUSTER_AUTHORIZATION_FAILED without
  * DESCRIBE on the cluster; INVALID_REQUEST for a filter with an UNKNOWN part. Matching ACLs are grouped by resource pattern.
  * v0 carries no pattern type: its filter is LITERAL, so it never sees prefixed ACLs it
@@ -13,7 +13,8 @@ import { AclOperation, filterIsUnknown } from '../security/acl/acl-types';
 
 export const describeAclsHandler: Handler<DescribeAclsRequest, Encodable<DescribeAclsResponse>> = {
   apiKey: DescribeAclsApi.key,
-  minVersion: DescribeAclsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, DescribeAclsApi.minVersion),
   maxVersion: DescribeAclsApi.maxVersion,
   handle(ctx, req) {
     const authz = ctx.cluster.acls;

@@ -1,5 +1,5 @@
 /**
- * CreateAcls (key 30), v0-3.
+ * CreateAcls (key 30), v1-3.
  * Without an authorizer every creation fails with SECURITY_DISABLED; without ALTER on the
  * cluster with CLUSTER_AUTHORIZATION_FAILED. Otherwise each creation is checked on its own
  * (Kafka's rules and messages, see creationError) and the valid ones are stored together;
@@ -13,7 +13,8 @@ import { AclOperation } from '../security/acl/acl-types';
 
 export const createAclsHandler: Handler<CreateAclsRequest, Encodable<CreateAclsResponse>> = {
   apiKey: CreateAclsApi.key,
-  minVersion: CreateAclsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, CreateAclsApi.minVersion),
   maxVersion: CreateAclsApi.maxVersion,
   handle(ctx, req) {
     const authz = ctx.cluster.acls;

@@ -1,5 +1,5 @@
 /**
- * DeleteAcls (key 31), v0-3.
+ * DeleteAcls (key 31), v1-3.
  * Without an authorizer every filter fails with SECURITY_DISABLED; without ALTER on the
  * cluster with CLUSTER_AUTHORIZATION_FAILED. A filter with an UNKNOWN part fails alone
  * (INVALID_REQUEST); the others delete what they match, all in one write, and each lists
@@ -13,7 +13,8 @@ import { AclFilter, AclOperation, filterIsUnknown, normPatternType, normResource
 
 export const deleteAclsHandler: Handler<DeleteAclsRequest, Encodable<DeleteAclsResponse>> = {
   apiKey: DeleteAclsApi.key,
-  minVersion: DeleteAclsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, DeleteAclsApi.minVersion),
   maxVersion: DeleteAclsApi.maxVersion,
   handle(ctx, req) {
     const authz = ctx.cluster.acls;

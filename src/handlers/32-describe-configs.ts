@@ -1,5 +1,5 @@
 /**
- * DescribeConfigs (key 32), v0-4.
+ * DescribeConfigs (key 32), v1-4.
  * Topics: every topic config with its effective value, source (topic override, dynamic
  * broker, dynamic default, static broker, default), synonyms when asked (v1+), type and
  * documentation when asked (v3+). Brokers: this node's id gives every broker setting Samsa
@@ -28,7 +28,8 @@ import { ErrorCode, errorName } from '../protocol/errors';
 
 export const describeConfigsHandler: Handler<DescribeConfigsRequest, Encodable<DescribeConfigsResponse>> = {
   apiKey: DescribeConfigsApi.key,
-  minVersion: DescribeConfigsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, DescribeConfigsApi.minVersion),
   maxVersion: DescribeConfigsApi.maxVersion,
   handle(ctx, req) {
     const results: Encodable<DescribeConfigsResponseResults>[] = req.resources.map((res) => {

@@ -1,5 +1,5 @@
 /**
- * AlterReplicaLogDirs (key 34), v0-2. Samsa has one data directory: moving a partition to
+ * AlterReplicaLogDirs (key 34), v1-2. Samsa has one data directory: moving a partition to
  * it succeeds at once (it is already there); any other path is LOG_DIR_NOT_FOUND, and a
  * partition this broker does not have is UNKNOWN_TOPIC_OR_PARTITION.
  * With the authorizer on, ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED per
@@ -20,7 +20,8 @@ import { clusterAllowed } from './common';
 
 export const alterReplicaLogDirsHandler: Handler<AlterReplicaLogDirsRequest, Encodable<AlterReplicaLogDirsResponse>> = {
   apiKey: AlterReplicaLogDirsApi.key,
-  minVersion: AlterReplicaLogDirsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, AlterReplicaLogDirsApi.minVersion),
   maxVersion: AlterReplicaLogDirsApi.maxVersion,
   handle(ctx, req) {
     const { cluster } = ctx;

@@ -1,5 +1,5 @@
 /**
- * DescribeLogDirs (key 35), v0-4: the one data directory, with the size of every partition
+ * DescribeLogDirs (key 35), v1-4: the one data directory, with the size of every partition
  * asked for that has a replica on the node asked (all when topics is null; unknown topics,
  * partitions and partitions without a replica there are left out, as Kafka does). In a
  * simulated cluster every node reports the same directory (shared storage), each with its
@@ -25,7 +25,8 @@ import { clusterAllowed } from './common';
 
 export const describeLogDirsHandler: Handler<DescribeLogDirsRequest, Encodable<DescribeLogDirsResponse>> = {
   apiKey: DescribeLogDirsApi.key,
-  minVersion: DescribeLogDirsApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, DescribeLogDirsApi.minVersion),
   maxVersion: DescribeLogDirsApi.maxVersion,
   handle(ctx, req) {
     const { cluster } = ctx;

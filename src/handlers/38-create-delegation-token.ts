@@ -1,5 +1,5 @@
 /**
- * CreateDelegationToken (key 38), v0-3.
+ * CreateDelegationToken (key 38), v1-3.
  * Issues a token owned by the caller or, from v3, by the owner the request names (a user
  * creating tokens on another's behalf). Checks in Kafka's order: the connection may ask for
  * tokens (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED), renewers are User principals
@@ -20,7 +20,8 @@ import { AclOperation, ResourceType } from '../security/acl/acl-types';
 
 export const createDelegationTokenHandler: Handler<CreateDelegationTokenRequest, Encodable<CreateDelegationTokenResponse>> = {
   apiKey: CreateDelegationTokenApi.key,
-  minVersion: CreateDelegationTokenApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, CreateDelegationTokenApi.minVersion),
   maxVersion: CreateDelegationTokenApi.maxVersion,
   handle(ctx, req) {
     const requester: KafkaPrincipal = { type: ctx.connection.principal.type, name: ctx.connection.principal.name };

@@ -1,5 +1,5 @@
 /**
- * RenewDelegationToken (key 39), v0-2.
+ * RenewDelegationToken (key 39), v1-2.
  * The owner or a renewer pushes the token's expiry forward, by the requested period capped at
  * delegation.token.expiry.time.ms and at the token's max timestamp. Errors carry expiry -1.
  * See src/security/delegation-tokens.ts for the rules and codes.
@@ -12,7 +12,8 @@ import { tokenRequestsAllowed } from './delegation-token-common';
 
 export const renewDelegationTokenHandler: Handler<RenewDelegationTokenRequest, Encodable<RenewDelegationTokenResponse>> = {
   apiKey: RenewDelegationTokenApi.key,
-  minVersion: RenewDelegationTokenApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, RenewDelegationTokenApi.minVersion),
   maxVersion: RenewDelegationTokenApi.maxVersion,
   handle(ctx, req) {
     if (!tokenRequestsAllowed(ctx.connection)) {

@@ -1,5 +1,5 @@
 /**
- * ExpireDelegationToken (key 40), v0-2.
+ * ExpireDelegationToken (key 40), v1-2.
  * The owner or a renewer sets the token's expiry to now + the period (capped at its max
  * timestamp); a negative period removes the token at once. Errors carry expiry -1.
  * See src/security/delegation-tokens.ts for the rules and codes.
@@ -12,7 +12,8 @@ import { tokenRequestsAllowed } from './delegation-token-common';
 
 export const expireDelegationTokenHandler: Handler<ExpireDelegationTokenRequest, Encodable<ExpireDelegationTokenResponse>> = {
   apiKey: ExpireDelegationTokenApi.key,
-  minVersion: ExpireDelegationTokenApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, ExpireDelegationTokenApi.minVersion),
   maxVersion: ExpireDelegationTokenApi.maxVersion,
   handle(ctx, req) {
     if (!tokenRequestsAllowed(ctx.connection)) {

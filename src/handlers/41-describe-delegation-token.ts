@@ -1,5 +1,5 @@
 /**
- * DescribeDelegationToken (key 41), v0-3.
+ * DescribeDelegationToken (key 41), v1-3.
  * Lists tokens with their HMACs: owners null means all owners, an empty list none; a token
  * matches an owner that is its owner, requester or renewer. The token requester fields are v3+.
  * Who sees what: the caller's own tokens (as owner, requester or renewer) and others' where
@@ -25,7 +25,8 @@ import { principalString } from '../security/principal';
 
 export const describeDelegationTokenHandler: Handler<DescribeDelegationTokenRequest, Encodable<DescribeDelegationTokenResponse>> = {
   apiKey: DescribeDelegationTokenApi.key,
-  minVersion: DescribeDelegationTokenApi.minVersion,
+  // Kafka 4 removed v0 (KIP-896): it is answered UNSUPPORTED_VERSION.
+  minVersion: Math.max(1, DescribeDelegationTokenApi.minVersion),
   maxVersion: DescribeDelegationTokenApi.maxVersion,
   handle(ctx, req) {
     if (!tokenRequestsAllowed(ctx.connection)) {

@@ -14,7 +14,7 @@ import { clusterOperations, OPERATIONS_NOT_REQUESTED } from './common';
 import { controllerId, liveBrokers } from './03-metadata';
 
 const BROKER_ENDPOINTS = 1;
-const UNSUPPORTED_ENDPOINT_TYPE = 119;
+const UNSUPPORTED_ENDPOINT_TYPE = 115;
 
 export const describeClusterHandler: Handler<DescribeClusterRequest, Encodable<DescribeClusterResponse>> = {
   apiKey: DescribeClusterApi.key,

@@ -5,6 +5,7 @@
  * server-side assignors ("uniform", the default, and "range"). v1 (KIP-1082): the client
  * chooses its member id. See src/coordinator/group/consumer-group-coordinator.ts for what
  * differs from Kafka (membership is not persisted across broker restarts).
+ * With group.version finalized at 0 (UpdateFeatures) the protocol is off: UNSUPPORTED_VERSION.
  * With the authorizer on: READ on the group (else GROUP_AUTHORIZATION_FAILED) and DESCRIBE
  * on every subscribed topic name (else TOPIC_AUTHORIZATION_FAILED).
  */
@@ -32,6 +33,10 @@ export const consumerGroupHeartbeatHandler: Handler<ConsumerGroupHeartbeatReques
       heartbeatIntervalMs: 0,
       assignment: null,
     });
+    // group.version 0 turns the consumer protocol off (UpdateFeatures), as in Kafka.
+    if (ctx.cluster.features.level('group.version', ctx.node.registry) < 1) {
+      return refuse(ErrorCode.UNSUPPORTED_VERSION, 'The version of API is not supported.');
+    }
     if (!groupAllowed(ctx, AclOperation.READ, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
     if (shareCoordinator(ctx.cluster).has(req.groupId)) return refuse(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
     const notCoordinator = groupCoordinatorError(ctx, req.groupId);

@@ -48,7 +48,12 @@ import { describeClientQuotasHandler } from './48-describe-client-quotas';
 import { alterClientQuotasHandler } from './49-alter-client-quotas';
 import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials';
 import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials';
+import { describeQuorumHandler } from './55-describe-quorum';
+import { updateFeaturesHandler } from './57-update-features';
 import { describeClusterHandler } from './60-describe-cluster';
+import { unregisterBrokerHandler } from './64-unregister-broker';
+import { addRaftVoterHandler } from './80-add-raft-voter';
+import { removeRaftVoterHandler } from './81-remove-raft-voter';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe';
 import { describeProducersHandler } from './61-describe-producers';
@@ -123,7 +128,10 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     alterClientQuotasHandler,
     describeUserScramCredentialsHandler,
     alterUserScramCredentialsHandler,
+    describeQuorumHandler,
+    updateFeaturesHandler,
     describeClusterHandler,
+    unregisterBrokerHandler,
     describeProducersHandler,
     describeTransactionsHandler,
     listTransactionsHandler,
@@ -147,6 +155,8 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     describeShareGroupOffsetsHandler,
     alterShareGroupOffsetsHandler,
     deleteShareGroupOffsetsHandler,
+    addRaftVoterHandler,
+    removeRaftVoterHandler,
   ]) {
     registry.register(h);
   }

@@ -114,6 +114,12 @@ export const ErrorCode = {
   RESOURCE_NOT_FOUND: 91,
   DUPLICATE_RESOURCE: 92,
   UNACCEPTABLE_CREDENTIAL: 93,
+  // Feature levels (KIP-584) and the KRaft quorum (KIP-853)
+  INVALID_UPDATE_VERSION: 95,
+  BROKER_ID_NOT_REGISTERED: 102,
+  INCONSISTENT_CLUSTER_ID: 104,
+  DUPLICATE_VOTER: 126,
+  VOTER_NOT_FOUND: 127,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -261,6 +261,25 @@ describe('ACLs (authorizer on)', () => {
     }
   });
 
+  test('features and quorum APIs need ALTER or DESCRIBE on the cluster', async () => {
+    const c = await RawClient.connect(broker.listenerPorts.PLAINTEXT);
+    try {
+      const denied = 31; // CLUSTER_AUTHORIZATION_FAILED
+      const update = (await c.request(57, 1, { timeoutMs: 1000, featureUpdates: [{ feature: 'group.version', maxVersionLevel: 0, upgradeType: 2 }], validateOnly: false })).body;
+      expect(update).toMatchObject({ errorCode: denied, results: [{ feature: 'group.version', errorCode: denied }] });
+      expect((await c.request(55, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] })).body.errorCode).toBe(denied);
+      expect((await c.request(64, 0, { brokerId: 1 })).body.errorCode).toBe(denied);
+      const voter = { clusterId: null, voterId: 5, voterDirectoryId: 'AAECAwQFBgcICQoLDA0ODw' };
+      expect((await c.request(80, 1, { ...voter, timeoutMs: 1000, listeners: [], ackWhenCommitted: true })).body.errorCode).toBe(denied);
+      expect((await c.request(81, 0, voter)).body.errorCode).toBe(denied);
+      // Nothing changed: group.version is still finalized.
+      const v = (await c.request(18, 4, { clientSoftwareName: 'samsa-test', clientSoftwareVersion: '1.0' })).body;
+      expect(v.finalizedFeatures.map((f: { name: string }) => f.name)).toContain('group.version');
+    } finally {
+      c.close();
+    }
+  });
+
   test('ACLs survive a restart', async () => {
     await admin.disconnect();
     await broker.stop();

@@ -43,15 +43,15 @@ describe('delegation tokens through a real broker', () => {
     const res = await raw.request(18, 3, { clientSoftwareName: 'samsa-test', clientSoftwareVersion: '1.0' });
     const keys = res.body.apiKeys.filter((k: { apiKey: number }) => k.apiKey >= 38 && k.apiKey <= 41);
     expect(keys).toEqual([
-      { apiKey: 38, minVersion: 0, maxVersion: 3 },
-      { apiKey: 39, minVersion: 0, maxVersion: 2 },
-      { apiKey: 40, minVersion: 0, maxVersion: 2 },
-      { apiKey: 41, minVersion: 0, maxVersion: 3 },
+      { apiKey: 38, minVersion: 1, maxVersion: 3 },
+      { apiKey: 39, minVersion: 1, maxVersion: 2 },
+      { apiKey: 40, minVersion: 1, maxVersion: 2 },
+      { apiKey: 41, minVersion: 1, maxVersion: 3 },
     ]);
   });
 
   test('CreateDelegationToken on PLAINTEXT is DELEGATION_TOKEN_REQUEST_NOT_ALLOWED at every version', async () => {
-    for (let v = 0; v <= 3; v++) {
+    for (let v = 1; v <= 3; v++) {
       const res = await raw.request(38, v, { ownerPrincipalType: 'User', ownerPrincipalName: 'bob', renewers: [], maxLifetimeMs: -1 });
       expect(res.body).toMatchObject({
         errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED,
@@ -71,11 +71,11 @@ describe('delegation tokens through a real broker', () => {
 
   test('Renew, Expire and Describe on PLAINTEXT are refused at every version', async () => {
     const hmac = crypto.randomBytes(64);
-    for (let v = 0; v <= 2; v++) {
+    for (let v = 1; v <= 2; v++) {
       expect((await raw.request(39, v, { hmac, renewPeriodMs: -1 })).body).toEqual({ errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED, expiryTimestampMs: -1, throttleTimeMs: 0 });
       expect((await raw.request(40, v, { hmac, expiryTimePeriodMs: -1 })).body).toEqual({ errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED, expiryTimestampMs: -1, throttleTimeMs: 0 });
     }
-    for (let v = 0; v <= 3; v++) {
+    for (let v = 1; v <= 3; v++) {
       for (const owners of [null, [{ principalType: 'User', principalName: 'alice' }]]) {
         expect((await raw.request(41, v, { owners })).body).toEqual({ errorCode: ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED, tokens: [], throttleTimeMs: 0 });
       }

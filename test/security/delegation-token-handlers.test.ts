@@ -73,13 +73,13 @@ describe('delegation token handlers', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('are registered at the versions of their definitions', () => {
+  test('are registered at Kafka 4 versions (v0 removed)', () => {
     const advertised = broker.node.registry.versions().filter((v) => v.apiKey >= 38 && v.apiKey <= 41);
     expect(advertised).toEqual([
-      { apiKey: 38, minVersion: 0, maxVersion: 3 },
-      { apiKey: 39, minVersion: 0, maxVersion: 2 },
-      { apiKey: 40, minVersion: 0, maxVersion: 2 },
-      { apiKey: 41, minVersion: 0, maxVersion: 3 },
+      { apiKey: 38, minVersion: 1, maxVersion: 3 },
+      { apiKey: 39, minVersion: 1, maxVersion: 2 },
+      { apiKey: 40, minVersion: 1, maxVersion: 2 },
+      { apiKey: 41, minVersion: 1, maxVersion: 3 },
     ]);
   });
 

@@ -112,6 +112,8 @@ export interface TxnMetadata {
   partitions: Map<string, Set<number>>;
   startTimestamp: number;
   lastUpdateTimestamp: number;
+  /** 2 when the current transaction runs under transactions V2 (KIP-890 part 2), else 0. */
+  clientTransactionVersion: number;
 }
 
 export interface InitProducerIdResult {
@@ -257,6 +259,7 @@ export class TransactionCoordinator {
       state: v.status,
       partitions,
       startTimestamp: v.startTimestamp,
+      clientTransactionVersion: v.clientTransactionVersion ?? 0,
       lastUpdateTimestamp: v.lastUpdateTimestamp,
     });
   }
@@ -292,6 +295,7 @@ export class TransactionCoordinator {
           partitions: [...meta.partitions].map(([topic, ids]) => ({ topic, partitionIds: [...ids].sort((a, b) => a - b) })),
           lastUpdateTimestamp: meta.lastUpdateTimestamp,
           startTimestamp: meta.startTimestamp,
+          clientTransactionVersion: meta.clientTransactionVersion,
         });
     const batch = encodeRecordBatch([{ key: encodeTxnLogKey(meta.transactionalId), value }], { timestamp: Date.now() });
     partition.log.append(batch, partition.leaderEpoch);
@@ -340,6 +344,7 @@ export class TransactionCoordinator {
         partitions: new Map(),
         startTimestamp: -1,
         lastUpdateTimestamp: Date.now(),
+        clientTransactionVersion: 0,
       };
     }
     if (
@@ -387,6 +392,7 @@ export class TransactionCoordinator {
       m.state = TxnStatus.Empty;
       m.partitions = new Map();
       m.startTimestamp = -1;
+      m.clientTransactionVersion = 0;
     });
     if (error !== ErrorCode.NONE) return fail(error);
     if (created) this.txns.set(transactionalId, meta);
@@ -395,9 +401,11 @@ export class TransactionCoordinator {
 
   /** Aborts meta's open transaction under a bumped epoch, so that its producer is fenced everywhere. */
   private abortWithFencing(meta: TxnMetadata): number {
-    if (meta.producerEpoch >= INT16_MAX) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    // Under transactions V2 the abort bumps the epoch once more after the fencing bump, as Kafka's does.
+    const bump = meta.clientTransactionVersion >= 2 ? 2 : 1;
+    if (meta.producerEpoch + bump > INT16_MAX) return ErrorCode.INVALID_PRODUCER_EPOCH;
     const error = this.transition(meta, (m) => {
-      m.producerEpoch += 1;
+      m.producerEpoch += bump;
       m.lastProducerEpoch = NO_EPOCH;
       m.state = TxnStatus.PrepareAbort;
     });
@@ -438,7 +446,7 @@ export class TransactionCoordinator {
     return result;
   }
 
-  private addToTransaction(transactionalId: string, producerId: number, producerEpoch: number, topics: TopicPartitions[]): number {
+  private addToTransaction(transactionalId: string, producerId: number, producerEpoch: number, topics: TopicPartitions[], clientTransactionVersion = 0): number {
     if (!transactionalId) return ErrorCode.INVALID_REQUEST;
     const meta = this.txns.get(transactionalId);
     const error = this.checkProducer(meta, producerId, producerEpoch);
@@ -450,6 +458,7 @@ export class TransactionCoordinator {
         m.partitions = new Map();
         m.startTimestamp = Date.now();
         m.state = TxnStatus.Ongoing;
+        m.clientTransactionVersion = clientTransactionVersion;
       }
       for (const t of topics) {
         let set = m.partitions.get(t.name);
@@ -502,9 +511,15 @@ export class TransactionCoordinator {
    * TxnOffsetCommit's check (KIP-890 part 1): the producer is current and its transaction
    * contains the group's offsets partition (AddOffsetsToTxn came first).
    */
-  checkTxnOffsetCommit(transactionalId: string, producerId: number, producerEpoch: number, groupId: string): number {
+  checkTxnOffsetCommit(transactionalId: string, producerId: number, producerEpoch: number, groupId: string, addImplicitly = false): number {
     const participant = this.deps.offsets?.() ?? null;
     if (!participant) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (addImplicitly) {
+      // Transactions V2 (TxnOffsetCommit v5+): the offsets partition joins the transaction here, no AddOffsetsToTxn.
+      const p = participant.offsetsPartitionFor(groupId);
+      const error = this.addToTransaction(transactionalId, producerId, producerEpoch, [{ name: p.topic.name, partitions: [p.index] }], 2);
+      if (error !== ErrorCode.NONE) return error;
+    }
     const meta = this.txns.get(transactionalId);
     const error = this.checkProducer(meta, producerId, producerEpoch);
     if (error !== ErrorCode.NONE || !meta) return error;
@@ -547,6 +562,18 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
+  /**
+   * Produce v12+ and TxnOffsetCommit v5+ under transactions V2 (KIP-890 part 2): the partition
+   * joins the producer's transaction implicitly, starting one if none is open. A producer
+   * with an old epoch is fenced: Kafka's broker turns the coordinator's PRODUCER_FENCED into
+   * INVALID_PRODUCER_EPOCH for Produce, as done here.
+   */
+  addPartitionImplicitly(transactionalId: string | null, producerId: number, producerEpoch: number, topic: string, partition: number): number {
+    if (transactionalId === null) return ErrorCode.INVALID_TXN_STATE;
+    const error = this.addToTransaction(transactionalId, producerId, producerEpoch, [{ name: topic, partitions: [partition] }], 2);
+    return error === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : error;
+  }
+
   // ---------------------------------------------------------------- EndTxn
 
   endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): number {
@@ -573,6 +600,86 @@ export class TransactionCoordinator {
       default:
         return ErrorCode.INVALID_TXN_STATE;
     }
+  }
+
+  /**
+   * EndTxn v5+ under transactions V2 (KIP-890 part 2), following Kafka's table: every end
+   * bumps the epoch (a new producer id once the epoch is exhausted) and the answer carries the
+   * producer id and epoch to use next. A retry, sent with the epoch before the bump, gets the
+   * same answer again; an abort with nothing open (Empty, or after a completed transaction)
+   * still bumps the epoch, so a producer can always abort to recover.
+   *                  abort: retry / current     commit: retry / current
+   *   Empty          PRODUCER_FENCED / bump     PRODUCER_FENCED / INVALID_TXN_STATE
+   *   CompleteAbort  NONE / bump                INVALID_TXN_STATE / INVALID_TXN_STATE
+   *   CompleteCommit INVALID_TXN_STATE / bump   NONE / INVALID_TXN_STATE
+   */
+  endTxnV2(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): InitProducerIdResult {
+    const fail = (errorCode: number): InitProducerIdResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    if (!transactionalId) return fail(ErrorCode.INVALID_REQUEST);
+    const meta = this.txns.get(transactionalId);
+    if (!meta) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const retryOnOverflow = meta.prevProducerId === producerId && producerEpoch === INT16_MAX - 1 && meta.producerEpoch === 0;
+    const retryOnEpochBump = meta.producerEpoch === producerEpoch + 1;
+    if (meta.producerId !== producerId && !retryOnOverflow) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const complete = meta.state === TxnStatus.CompleteCommit || meta.state === TxnStatus.CompleteAbort;
+    const prepared = meta.state === TxnStatus.PrepareCommit || meta.state === TxnStatus.PrepareAbort;
+    const validEpoch = complete
+      ? retryOnEpochBump || retryOnOverflow || producerEpoch === meta.producerEpoch
+      : prepared
+        ? retryOnEpochBump
+        : producerEpoch === meta.producerEpoch;
+    if (!validEpoch) return fail(ErrorCode.PRODUCER_FENCED);
+    const isRetry = retryOnEpochBump || retryOnOverflow;
+    const current = (): InitProducerIdResult => ({ errorCode: ErrorCode.NONE, producerId: meta.producerId, producerEpoch: meta.producerEpoch });
+    const finish = (): InitProducerIdResult => {
+      const error = this.completeWithEpochBump(meta, commit);
+      return error === ErrorCode.NONE ? current() : fail(error);
+    };
+    switch (meta.state) {
+      case TxnStatus.Ongoing:
+        return finish();
+      case TxnStatus.CompleteCommit:
+        if (commit) return isRetry ? current() : fail(ErrorCode.INVALID_TXN_STATE);
+        return isRetry ? fail(ErrorCode.INVALID_TXN_STATE) : finish();
+      case TxnStatus.CompleteAbort:
+        if (!commit) return isRetry ? current() : finish();
+        return fail(ErrorCode.INVALID_TXN_STATE);
+      case TxnStatus.PrepareCommit:
+        return fail(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case TxnStatus.PrepareAbort:
+        return fail(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      case TxnStatus.Empty:
+        return commit ? fail(ErrorCode.INVALID_TXN_STATE) : finish();
+      default:
+        return fail(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
+  /**
+   * Transactions V2's end: PrepareX at epoch + 1 (markers carry the new epoch, which fences
+   * the old one on every partition), then CompleteX; an exhausted epoch moves to a new
+   * producer id at epoch 0 instead.
+   */
+  private completeWithEpochBump(meta: TxnMetadata, commit: boolean): number {
+    const rotate = isEpochExhausted(meta.producerEpoch);
+    const nextProducerId = rotate ? this.producerIds.generate() : -1;
+    let error = this.transition(meta, (m) => {
+      if (!rotate) {
+        m.lastProducerEpoch = m.producerEpoch;
+        m.producerEpoch += 1;
+      }
+      m.clientTransactionVersion = 2;
+      m.state = commit ? TxnStatus.PrepareCommit : TxnStatus.PrepareAbort;
+    });
+    if (error !== ErrorCode.NONE) return error;
+    error = this.completeTransaction(meta, commit);
+    if (error !== ErrorCode.NONE || !rotate) return error;
+    return this.transition(meta, (m) => {
+      m.prevProducerId = m.producerId;
+      m.producerId = nextProducerId;
+      m.producerEpoch = 0;
+      m.lastProducerEpoch = NO_EPOCH;
+    });
   }
 
   /** From PrepareCommit/PrepareAbort: writes the markers, hands offsets to the group coordinator, then CompleteX. */

@@ -16,6 +16,9 @@
  * v1 is the flexible encoding of the same (compact strings/arrays, tagged fields at the end of
  * each struct and of the value: 0 previousProducerId int64, 1 nextProducerId int64,
  * 2 clientTransactionVersion int16).
+ * Transactions V1 are written as v0, so their records stay as before; a transaction of
+ * transactions V2 (KIP-890 part 2) is written as v1 with clientTransactionVersion 2 and its
+ * previous producer id, which V2 needs to recognise a retried EndTxn across an id rotation.
  * A null value (tombstone) means the transactional id expired.
  */
 import { Reader } from '../../protocol/reader';
@@ -56,6 +59,8 @@ export interface TxnLogValue {
   partitions: { topic: string; partitionIds: number[] }[];
   lastUpdateTimestamp: number;
   startTimestamp: number;
+  /** 0 for transactions V1 (value v0); 2 for V2 (value v1). */
+  clientTransactionVersion?: number;
 }
 
 export function encodeTxnLogKey(transactionalId: string): Buffer {
@@ -73,20 +78,35 @@ export function decodeTxnLogKey(buf: Buffer): string | null {
 }
 
 export function encodeTxnLogValue(v: TxnLogValue): Buffer {
+  // V2 transactions need the flexible form's tagged fields (0 previousProducerId, 2 clientTransactionVersion).
+  const flexible = (v.clientTransactionVersion ?? 0) >= 2;
   const w = new Writer(128);
-  w.int16(0);
+  w.int16(flexible ? 1 : 0);
   w.int64(v.producerId);
   w.int16(v.producerEpoch);
   w.int32(v.timeoutMs);
   w.int8(v.status);
-  w.arrayLength(v.partitions.length, false);
+  w.arrayLength(v.partitions.length, flexible);
   for (const p of v.partitions) {
-    w.string(p.topic, false);
-    w.arrayLength(p.partitionIds.length, false);
+    w.string(p.topic, flexible);
+    w.arrayLength(p.partitionIds.length, flexible);
     for (const id of p.partitionIds) w.int32(id);
+    if (flexible) w.uvarint(0);
   }
   w.int64(v.lastUpdateTimestamp);
   w.int64(v.startTimestamp);
+  if (flexible) {
+    const hasPrev = v.prevProducerId >= 0;
+    w.uvarint(hasPrev ? 2 : 1);
+    if (hasPrev) {
+      w.uvarint(0);
+      w.uvarint(8);
+      w.int64(v.prevProducerId);
+    }
+    w.uvarint(2);
+    w.uvarint(2);
+    w.int16(v.clientTransactionVersion ?? 0);
+  }
   return w.toBuffer();
 }
 
@@ -112,14 +132,16 @@ export function decodeTxnLogValue(buf: Buffer): TxnLogValue {
   const lastUpdateTimestamp = r.int64();
   const startTimestamp = r.int64();
   let prevProducerId = -1;
+  let clientTransactionVersion = 0;
   if (flexible) {
     const tags = r.uvarint();
     for (let i = 0; i < tags; i++) {
       const tag = r.uvarint();
       const size = r.uvarint();
       if (tag === 0 && size === 8) prevProducerId = r.int64();
+      else if (tag === 2 && size === 2) clientTransactionVersion = r.int16();
       else r.skip(size);
     }
   }
-  return { producerId, prevProducerId, producerEpoch, timeoutMs, status, partitions, lastUpdateTimestamp, startTimestamp };
+  return { producerId, prevProducerId, producerEpoch, timeoutMs, status, partitions, lastUpdateTimestamp, startTimestamp, clientTransactionVersion };
 }

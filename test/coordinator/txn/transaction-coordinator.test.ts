@@ -51,11 +51,16 @@ function add(id: string, producerId: number, epoch: number, partitions = [0, 1])
 
 test('TransactionLogValue v0 round trip; v1 (flexible, tagged fields) decodes', () => {
   const v = { producerId: 7, prevProducerId: -1, producerEpoch: 3, timeoutMs: 1000, status: TxnStatus.Ongoing, partitions: [{ topic: 'a', partitionIds: [0, 2] }], lastUpdateTimestamp: 5, startTimestamp: 4 };
-  expect(decodeTxnLogValue(encodeTxnLogValue(v))).toEqual(v);
+  expect(decodeTxnLogValue(encodeTxnLogValue(v))).toEqual({ ...v, clientTransactionVersion: 0 });
+  // A transactions V2 value is written as v1 with its client transaction version and previous producer id.
+  const v2 = { ...v, prevProducerId: 6, clientTransactionVersion: 2 };
+  const encoded = encodeTxnLogValue(v2);
+  expect(encoded.readInt16BE(0)).toBe(1);
+  expect(decodeTxnLogValue(encoded)).toEqual(v2);
   expect(decodeTxnLogKey(encodeTxnLogKey('my-id'))).toBe('my-id');
   // v1: compact array/strings, per-struct tags, then tag 0 (previousProducerId) at the end.
   const v1 = Buffer.from([0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 3, 0, 0, 3, 232, 1, 2, 2, 0x61, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 6]);
-  expect(decodeTxnLogValue(v1)).toEqual({ ...v, prevProducerId: 6, partitions: [{ topic: 'a', partitionIds: [1] }] });
+  expect(decodeTxnLogValue(v1)).toEqual({ ...v, prevProducerId: 6, partitions: [{ topic: 'a', partitionIds: [1] }], clientTransactionVersion: 0 });
 });
 
 test('epochs: a new transactional id starts at 0, every InitProducerId bumps and fences the previous instance', () => {
