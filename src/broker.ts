@@ -61,12 +61,19 @@ export class Broker {
     this.cluster.start();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the broker: the HTTP server, new connections, the background jobs, then storage
+   * (every partition log flushed and marked clean). With `drainMs` (samsa serve on SIGTERM),
+   * connections first finish the requests they already received, for at most that long;
+   * parked long-poll fetches answer at once.
+   */
+  async close(options: { drainMs?: number } = {}): Promise<void> {
     const http = this.http;
     this.http = null;
     await http?.close();
+    const stopped = this.node.stop(options.drainMs ?? 0);
     await this.cluster.stopJobs();
-    await this.node.stop();
+    await stopped;
     this.cluster.close();
   }
 }

@@ -12,6 +12,14 @@ import { createLogger, LogLevel } from '../logging';
 import { BrokerConfig, parseHttpPort } from '../config';
 import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
 
+/**
+ * SIGTERM/SIGINT: stop accepting, let connections answer the requests they already received
+ * (at most SHUTDOWN_DRAIN_MS), flush and mark every log clean, exit 0. SHUTDOWN_LIMIT_MS
+ * bounds the whole shutdown (exit 1 past it).
+ */
+const SHUTDOWN_DRAIN_MS = 5_000;
+const SHUTDOWN_LIMIT_MS = 30_000;
+
 export async function serve(argv: {
   host: string;
   port: number;
@@ -79,10 +87,19 @@ export async function serve(argv: {
   );
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: leave now; the next start recovers the logs as after a crash.
+      logger.warn('second signal, exiting without a clean shutdown', { signal });
+      process.exit(1);
+    }
     stopping = true;
-    logger.info('shutting down', { signal });
-    broker.close().then(
+    logger.info('shutting down', { signal, drainMs: SHUTDOWN_DRAIN_MS });
+    // Whatever happens (a disk that hangs in fsync), the process ends within this bound.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time, exiting', { limitMs: SHUTDOWN_LIMIT_MS });
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    broker.close({ drainMs: SHUTDOWN_DRAIN_MS }).then(
       () => process.exit(0),
       (err) => {
         logger.error('shutdown failed', { error: String(err) });

@@ -101,9 +101,41 @@ export class TopicManager {
   private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>): Topic {
     const topic: Topic = { name, topicId, configs, partitions: [], isInternal: INTERNAL_TOPICS.has(name) };
     for (let i = 0; i < partitionCount; i++) topic.partitions.push(this.openPartition(topic, i));
+    this.register(topic);
+    return topic;
+  }
+
+  private register(topic: Topic): void {
+    const { name, topicId } = topic;
     this.byName.set(name, topic);
     this.byId.set(topicId, topic);
-    return topic;
+  }
+
+  /**
+   * Opens partitions `from`..`to`-1 of a topic being created or grown, then runs `commit`
+   * (persisting topics.json). All or nothing: when the disk refuses (ENOSPC, EMFILE...), the
+   * partitions opened so far are closed and removed, and the request is answered
+   * KAFKA_STORAGE_ERROR with the reason.
+   */
+  private openNew(topic: Topic, from: number, to: number, commit: () => void): void {
+    const opened: Partition[] = [];
+    try {
+      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i));
+      topic.partitions.push(...opened);
+      commit();
+    } catch (err) {
+      topic.partitions.splice(from);
+      try {
+        for (const p of opened) p.log.deleteAll(0);
+        // The partition that failed to open may have left its directory.
+        if (from + opened.length < to) fs.rmSync(path.join(this.dataDir, `${topic.name}-${from + opened.length}`), { recursive: true, force: true });
+      } catch {
+        // Best effort: the original error is the one to report.
+      }
+      this.log.error('could not create partitions', { topic: topic.name, from, to, error: (err as Error).message });
+      if (err instanceof KafkaError) throw err;
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `Could not create partitions ${from}-${to - 1} of ${topic.name}: ${(err as Error).message}`);
+    }
   }
 
   private openPartition(topic: Topic, index: number): Partition {
@@ -215,8 +247,17 @@ export class TopicManager {
     }
     validateTopicConfigs(configs, this.brokerDefaults);
     if (validateOnly) return null;
-    const topic = this.open(name, newTopicId(), numPartitions, { ...configs });
-    this.persist();
+    const topic: Topic = { name, topicId: newTopicId(), configs: { ...configs }, partitions: [], isInternal: INTERNAL_TOPICS.has(name) };
+    this.openNew(topic, 0, numPartitions, () => {
+      this.register(topic);
+      try {
+        this.persist();
+      } catch (err) {
+        this.byName.delete(name);
+        this.byId.delete(topic.topicId);
+        throw err;
+      }
+    });
     this.log.info('topic created', { topic: name, partitions: numPartitions, topicId: topic.topicId });
     return topic;
   }
@@ -235,8 +276,7 @@ export class TopicManager {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
     }
     if (validateOnly) return;
-    for (let i = current; i < totalCount; i++) topic.partitions.push(this.openPartition(topic, i));
-    this.persist();
+    this.openNew(topic, current, totalCount, () => this.persist());
   }
 
   delete(topic: Topic): void {
@@ -250,7 +290,16 @@ export class TopicManager {
   /** Applies flush.ms to every partition (called periodically by the broker). */
   maybeFlushAll(): void {
     const now = Date.now();
-    for (const t of this.byName.values()) for (const p of t.partitions) p.log.maybeFlush(now);
+    for (const t of this.byName.values()) {
+      for (const p of t.partitions) {
+        try {
+          p.log.maybeFlush(now);
+        } catch (err) {
+          // A failing disk must not stop the timer (or the process); the next tick tries again.
+          this.log.error('periodic flush failed', { partition: `${t.name}-${p.index}`, error: (err as Error).message });
+        }
+      }
+    }
   }
 
   close(): void {
