@@ -95,7 +95,19 @@ export class TopicManager {
   load(): void {
     if (!fs.existsSync(this.topicsFile)) return;
     const file = JSON.parse(fs.readFileSync(this.topicsFile, 'utf8')) as TopicsFile;
-    for (const t of file.topics) this.open(t.name, t.topicId, t.partitions, t.configs);
+    try {
+      for (const t of file.topics) this.open(t.name, t.topicId, t.partitions, t.configs);
+    } catch (err) {
+      this.close();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EMFILE' && code !== 'ENFILE') throw err;
+      // Every segment keeps its .log open (as in Kafka): say what the data dir needs.
+      const segments = countSegmentFiles(this.dataDir);
+      throw new Error(
+        `too many open files while opening the partitions (${(err as Error).message}): the data dir has ${segments} segments, ` +
+          `each kept open, and the open files limit is ${openFilesLimit() ?? 'unknown'}; raise it (ulimit -n) above ${segments + 200}`,
+      );
+    }
   }
 
   private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>): Topic {
@@ -317,5 +329,29 @@ export class TopicManager {
       })),
     };
     writeFileAtomic(this.topicsFile, JSON.stringify(file, null, 1));
+  }
+}
+
+/** Number of `.log` segment files under the data dir's partition directories. */
+function countSegmentFiles(dataDir: string): number {
+  let n = 0;
+  for (const d of fs.readdirSync(dataDir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    try {
+      n += fs.readdirSync(path.join(dataDir, d.name)).filter((f) => f.endsWith('.log')).length;
+    } catch {
+      // Unreadable: not counted.
+    }
+  }
+  return n;
+}
+
+/** The process's soft limit on open files (Linux /proc), or null where unknown. */
+function openFilesLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
   }
 }
