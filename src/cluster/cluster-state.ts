@@ -27,6 +27,7 @@ import { QuotaManager } from '../quota/manager';
 import { GroupConfigStore } from '../coordinator/group/group-configs';
 import type { BrokerMetrics } from '../http/metrics';
 import { DataDirLock } from './data-dir-lock';
+import { FdMonitor } from './fd-monitor';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -58,6 +59,7 @@ export class ClusterState {
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private readonly lock: DataDirLock;
   private flushTimer: NodeJS.Timeout | null = null;
+  private fdMonitor: FdMonitor | null = null;
 
   constructor(
     config: BrokerConfig,
@@ -107,12 +109,15 @@ export class ClusterState {
     this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
     this.flushTimer.unref();
     this.maintenance.start();
+    this.fdMonitor = new FdMonitor(this.log);
+    this.fdMonitor.start();
   }
 
   /** Stops the jobs; wakes waiting requests so that they answer before the logs close. */
   async stopJobs(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    this.fdMonitor?.stop();
     await this.maintenance.stop();
     this.waiters.wakeAll();
   }

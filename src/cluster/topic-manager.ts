@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../storage/file-io';
 import { LogConfig } from '../storage/log-config';
 import { Logger } from '../logging';
 import { BrokerLayers, effectiveConfig, splitList, validateTopicConfigs } from './topic-config';
+import { openFilesLimit } from './fd-monitor';
 
 export interface Partition {
   readonly topic: Topic;
@@ -344,14 +345,4 @@ function countSegmentFiles(dataDir: string): number {
     }
   }
   return n;
-}
-
-/** The process's soft limit on open files (Linux /proc), or null where unknown. */
-function openFilesLimit(): number | null {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
 }
