@@ -47,6 +47,9 @@ export async function serve(argv: {
   'kafka-defaults': boolean;
   'http-host'?: string;
   'http-port': string;
+  'max-connections'?: number;
+  'max-connections-per-ip'?: number;
+  'connections-max-idle-ms'?: number;
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
@@ -74,7 +77,15 @@ export async function serve(argv: {
     httpHost: argv['http-host'] ?? '',
     httpPort: parseHttpPort(argv['http-port']),
   };
-  const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
+  // Flags that only stand for a Kafka key: they win over the file and the overrides.
+  const keyFlags: Record<string, number | undefined> = {
+    'max.connections': argv['max-connections'],
+    'max.connections.per.ip': argv['max-connections-per-ip'],
+    'connections.max.idle.ms': argv['connections-max-idle-ms'],
+  };
+  const overrides = [...(argv.override ?? [])];
+  for (const [k, v] of Object.entries(keyFlags)) if (v !== undefined) overrides.push(`${k}=${v}`);
+  const config = mergeSettings(fromFlags, argv.config, overrides, logger, argv['kafka-defaults']);
   const broker = await startBroker({ ...config, logger });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // One line on stdout so scripts and tests know the broker is ready, and on which port.

@@ -34,7 +34,8 @@ function overrides(settings: Record<string, string | number>): string[] {
 describe('max.connections', () => {
   let broker: BrokerProcess;
   beforeAll(async () => {
-    broker = await startBrokerProcess({ args: overrides({ 'max.connections': 3, 'socket.listen.backlog.size': 1 }) });
+    // The flag stands for max.connections.
+    broker = await startBrokerProcess({ args: ['--max-connections', '3', ...overrides({ 'socket.listen.backlog.size': 1 })] });
   });
   afterAll(async () => broker?.stop());
 
@@ -129,7 +130,7 @@ describe('max.connections.per.ip and overrides', () => {
 describe('connections.max.idle.ms', () => {
   let broker: BrokerProcess;
   beforeAll(async () => {
-    broker = await startBrokerProcess({ args: overrides({ 'connections.max.idle.ms': 1000 }) });
+    broker = await startBrokerProcess({ args: ['--connections-max-idle-ms', '1000'] });
   });
   afterAll(async () => broker?.stop());
 
