@@ -21,11 +21,14 @@ export function openFilesLimit(): number | null {
   }
 }
 
-function openFiles(): number | null {
+/** Counted on the thread pool: with thousands of connections a synchronous listing would hold up requests. */
+async function openFiles(limit: number): Promise<number | null> {
   try {
-    return fs.readdirSync('/proc/self/fd').length;
-  } catch {
-    return null;
+    return (await fs.promises.readdir('/proc/self/fd')).length;
+  } catch (err) {
+    // Listing needs a descriptor too: failing for want of one means the limit is reached.
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EMFILE' || code === 'ENFILE' ? limit : null;
   }
 }
 
@@ -37,14 +40,14 @@ export class FdMonitor {
 
   start(): void {
     const limit = openFilesLimit();
-    if (limit === null || openFiles() === null) return;
-    this.timer = setInterval(() => this.check(limit), CHECK_INTERVAL_MS);
+    if (limit === null || !fs.existsSync('/proc/self/fd')) return;
+    this.timer = setInterval(() => void this.check(limit), CHECK_INTERVAL_MS);
     this.timer.unref();
   }
 
-  private check(limit: number): void {
-    const n = openFiles();
-    if (n === null) return;
+  private async check(limit: number): Promise<void> {
+    const n = await openFiles(limit);
+    if (n === null || this.timer === null) return;
     // A few descriptors are in flux (readdir itself holds one): "full" means within 2 of the limit.
     if (n >= limit - 2 && this.level !== 'full') {
       this.level = 'full';
