@@ -34,7 +34,7 @@ export interface LimitedConnection {
   readonly lastActiveMs: number;
   /** A request is queued or in progress: not idle whatever the clock says. */
   readonly busy: boolean;
-  close(reason: string): void;
+  close(reason: string, quiet?: boolean): void;
 }
 
 /** Parses max.connections.per.ip.overrides ("host:100,127.0.0.1:200"); throws Kafka's message on a bad entry. */
@@ -205,7 +205,7 @@ export class ConnectionLimits {
     this.idleTimer = setInterval(() => {
       const now = Date.now();
       for (const c of connections()) {
-        if (!c.busy && now - c.lastActiveMs > idleMs) c.close(`idle for more than connections.max.idle.ms=${idleMs}`);
+        if (!c.busy && now - c.lastActiveMs > idleMs) c.close(`idle for more than connections.max.idle.ms=${idleMs}`, true);
       }
     }, every);
     this.idleTimer.unref();

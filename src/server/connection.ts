@@ -169,9 +169,11 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     }
   }
 
-  close(reason: string): void {
+  /** `quiet`: an expected close (idle connections), logged at debug level as Kafka does. */
+  close(reason: string, quiet = false): void {
     if (this.closed) return;
-    this.log.warn('closing connection', { reason });
+    if (quiet) this.log.debug('closing connection', { reason });
+    else this.log.warn('closing connection', { reason });
     this.closed = true;
     // Never end the socket under a sendfile in flight: the shutdown would cut the frame.
     void this.sender.whenIdle().then(() => this.socket.end());

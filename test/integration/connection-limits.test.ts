@@ -72,6 +72,35 @@ describe('max.connections', () => {
   });
 });
 
+describe('listener.name.<l>.max.connections', () => {
+  let broker: BrokerProcess;
+  beforeAll(async () => {
+    broker = await startBrokerProcess({
+      args: overrides({
+        listeners: 'PLAINTEXT://127.0.0.1:0,OTHER://127.0.0.1:0',
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT',
+        'listener.name.other.max.connections': 1,
+      }),
+    });
+  });
+  afterAll(async () => broker?.stop());
+
+  test('the limit applies to that listener only', async () => {
+    const other = broker.listenerPorts.OTHER;
+    const first = await RawClient.connect(other);
+    expect((await apiVersions(first)).body.errorCode).toBe(0);
+    const second = await RawClient.connect(other);
+    const answer = apiVersions(second);
+    // The PLAINTEXT listener is not limited.
+    const plain = await Promise.all([0, 1, 2].map(() => RawClient.connect(broker.port)));
+    for (const c of plain) expect((await apiVersions(c)).body.errorCode).toBe(0);
+    expect(await settlesWithin(answer, 1000)).toBe(false);
+    first.close();
+    expect((await answer).body.errorCode).toBe(0);
+    for (const c of [second, ...plain]) c.close();
+  });
+});
+
 describe('max.connections.per.ip and overrides', () => {
   let broker: BrokerProcess;
   beforeAll(async () => {
