@@ -30,8 +30,8 @@ const INT_MAX = 2147483647;
 export interface LimitedConnection {
   readonly ip: string;
   readonly listenerName: string;
-  /** Last time bytes arrived or a response went out (ms). */
-  readonly lastActiveMs: number;
+  /** A counter bumped by every read and every response sent. */
+  readonly activity: number;
   /** A request is queued or in progress: not idle whatever the clock says. */
   readonly busy: boolean;
   close(reason: string, quiet?: boolean): void;
@@ -197,15 +197,22 @@ export class ConnectionLimits {
     return out;
   }
 
-  /** Starts the idle check (connections.max.idle.ms) over `connections`. */
+  /**
+   * Starts the idle check (connections.max.idle.ms) over `connections`: a connection whose
+   * activity counter has not moved for longer than the limit, with no request in progress,
+   * is closed (so within the limit plus one check interval).
+   */
   startIdleCheck(connections: () => Iterable<LimitedConnection>): void {
     const idleMs = this.setting('connections.max.idle.ms', 600_000);
     if (idleMs < 0) return;
     const every = Math.min(30_000, Math.max(100, Math.floor(idleMs / 10)));
+    const seen = new WeakMap<LimitedConnection, { activity: number; since: number }>();
     this.idleTimer = setInterval(() => {
       const now = Date.now();
       for (const c of connections()) {
-        if (!c.busy && now - c.lastActiveMs > idleMs) c.close(`idle for more than connections.max.idle.ms=${idleMs}`, true);
+        const last = seen.get(c);
+        if (!last || last.activity !== c.activity || c.busy) seen.set(c, { activity: c.activity, since: now });
+        else if (now - last.since >= idleMs) c.close(`idle for more than connections.max.idle.ms=${idleMs}`, true);
       }
     }, every);
     this.idleTimer.unref();

@@ -49,8 +49,8 @@ export class Connection implements ConnectionInfo, LimitedConnection {
   readonly remoteAddress: string;
   /** The peer's address without port, IPv4-mapped IPv6 unwrapped (per-ip limits). */
   readonly ip: string;
-  /** Last time bytes arrived or a response went out (connections.max.idle.ms). */
-  lastActiveMs = Date.now();
+  /** Bumped when bytes arrive or a response goes out; the idle check watches it (no clock on the request path). */
+  activity = 0;
   readonly listenerName: string;
   readonly securityProtocol: SecurityProtocol;
   readonly sasl: SaslAuthenticator | null;
@@ -213,7 +213,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
 
   private onData(d: Buffer): void {
     if (this.closed) return;
-    this.lastActiveMs = Date.now();
+    this.activity++;
     this.pending.push(d);
     this.pendingBytes += d.length;
     this.parseFrames();
@@ -312,7 +312,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
           if (this.closed) break;
         }
         await this.handleFrame(frame);
-        this.lastActiveMs = Date.now();
+        this.activity++;
         if (this.memory.enabled) {
           this.reservedBytes -= 4 + frame.length;
           this.memory.release(4 + frame.length);
