@@ -121,17 +121,24 @@ export class Broker implements FaultControls {
     this.cluster.start();
   }
 
-  async close(): Promise<void> {
-    await this.closeWith([this.node]);
+  /**
+   * Stops the broker: the HTTP server, new connections, the background jobs, then storage
+   * (every partition log flushed and marked clean). With `drainMs` (samsa serve on SIGTERM),
+   * connections first finish the requests they already received, for at most that long;
+   * parked long-poll fetches answer at once.
+   */
+  async close(options: { drainMs?: number } = {}): Promise<void> {
+    await this.closeWith([this.node], options);
   }
 
-  /** Stops the HTTP server, the jobs, `nodes`, then closes the storage. */
-  async closeWith(nodes: BrokerNode[]): Promise<void> {
+  /** Stops the HTTP server, the jobs, `nodes` (draining as close() says), then closes the storage. */
+  async closeWith(nodes: BrokerNode[], options: { drainMs?: number } = {}): Promise<void> {
     const http = this.http;
     this.http = null;
     await http?.close();
+    const stopped = Promise.all(nodes.map((n) => n.stop(options.drainMs ?? 0)));
     await this.cluster.stopJobs();
-    for (const n of nodes) await n.stop();
+    await stopped;
     this.cluster.close();
   }
 }

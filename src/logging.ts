@@ -18,8 +18,21 @@ function parseLevel(s: string | undefined): LogLevel {
   return s && s in RANK ? (s as LogLevel) : 'warn';
 }
 
+/**
+ * stderr redirected to a file on a full disk (or a closed pipe) fails its writes with an
+ * 'error' event, which would end the process: a log line that cannot be written is dropped.
+ */
+let outputErrorsIgnored = false;
+function ignoreOutputErrors(): void {
+  if (outputErrorsIgnored) return;
+  outputErrorsIgnored = true;
+  process.stderr.on('error', () => undefined);
+  process.stdout.on('error', () => undefined);
+}
+
 export function createLogger(level: LogLevel = parseLevel(process.env.SAMSA_LOG_LEVEL), base: object = {}): Logger {
   const min = RANK[level];
+  ignoreOutputErrors();
   const emit = (lvl: LogLevel, msg: string, fields?: object) => {
     if (RANK[lvl] < min) return;
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }) + '\n');

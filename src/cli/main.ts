@@ -104,7 +104,19 @@ void yargs(args)
         .option('max-request-bytes', {
           type: 'number',
           default: DEFAULT_CONFIG.maxRequestBytes,
-          describe: 'Largest request frame accepted; larger ones close the connection',
+          describe: 'Largest request frame accepted; larger ones close the connection (socket.request.max.bytes)',
+        })
+        .option('max-connections', {
+          type: 'number',
+          describe: 'Most open connections (max.connections); over it new connections wait unread, up to socket.listen.backlog.size (50), then are closed',
+        })
+        .option('max-connections-per-ip', {
+          type: 'number',
+          describe: 'Most connections from one address (max.connections.per.ip; exceptions: --override max.connections.per.ip.overrides=host:n,...); over it a new one is closed at once',
+        })
+        .option('connections-max-idle-ms', {
+          type: 'number',
+          describe: 'Close connections idle this long (connections.max.idle.ms, default 600000; -1: never)',
         })
         .option('auto-create-topics', {
           type: 'boolean',

@@ -17,6 +17,14 @@ import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readProp
 import { propertiesFromEnv } from './env-properties';
 import { makeEphemeralDataDir, removeEphemeralDataDir } from '../ephemeral';
 
+/**
+ * SIGTERM/SIGINT: stop accepting, let connections answer the requests they already received
+ * (at most SHUTDOWN_DRAIN_MS), flush and mark every log clean, exit 0. SHUTDOWN_LIMIT_MS
+ * bounds the whole shutdown (exit 1 past it).
+ */
+const SHUTDOWN_DRAIN_MS = 5_000;
+const SHUTDOWN_LIMIT_MS = 30_000;
+
 export async function serve(argv: {
   host: string;
   port: number;
@@ -47,6 +55,9 @@ export async function serve(argv: {
   'http-host'?: string;
   'http-port': string;
   ephemeral?: boolean;
+  'max-connections'?: number;
+  'max-connections-per-ip'?: number;
+  'connections-max-idle-ms'?: number;
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
@@ -78,12 +89,20 @@ export async function serve(argv: {
     httpHost: argv['http-host'] ?? '',
     httpPort: parseHttpPort(argv['http-port']),
   };
+  // Flags that only stand for a Kafka key: they win over the file and the overrides.
+  const keyFlags: Record<string, number | undefined> = {
+    'max.connections': argv['max-connections'],
+    'max.connections.per.ip': argv['max-connections-per-ip'],
+    'connections.max.idle.ms': argv['connections-max-idle-ms'],
+  };
+  const overrides = [...(argv.override ?? [])];
+  for (const [k, v] of Object.entries(keyFlags)) if (v !== undefined) overrides.push(`${k}=${v}`);
   const ports = argv['broker-ports'] ? parsePorts(argv['broker-ports']) : undefined;
   const count = ports?.length ?? argv.brokers ?? 1;
   let broker: Awaited<ReturnType<typeof startBroker>> | Awaited<ReturnType<typeof import('../cluster/simulated-cluster').startCluster>>;
   let config: Partial<BrokerConfig>;
   try {
-    config = mergeSettings(fromFlags, explicit, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
+    config = mergeSettings(fromFlags, explicit, argv.config, overrides, logger, argv['kafka-defaults']);
     // One broker is exactly today's broker; several are a simulated cluster in this process.
     broker =
       count === 1 && !ports
@@ -106,10 +125,19 @@ export async function serve(argv: {
   );
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: leave now; the next start recovers the logs as after a crash.
+      logger.warn('second signal, exiting without a clean shutdown', { signal });
+      process.exit(1);
+    }
     stopping = true;
-    logger.info('shutting down', { signal });
-    broker.close().then(
+    logger.info('shutting down', { signal, drainMs: SHUTDOWN_DRAIN_MS });
+    // Whatever happens (a disk that hangs in fsync), the process ends within this bound.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time, exiting', { limitMs: SHUTDOWN_LIMIT_MS });
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    broker.close({ drainMs: SHUTDOWN_DRAIN_MS }).then(
       () => {
         if (ephemeralDir) removeEphemeralDataDir(ephemeralDir);
         process.exit(0);

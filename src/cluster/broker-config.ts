@@ -22,6 +22,7 @@ import type { Logger } from '../logging';
 import { BrokerLayers, ConfigSource, ConfigSpec, ConfigSynonymValue, ConfigType, SYNONYM_DEFAULTS, TOPIC_CONFIGS, valueError } from './topic-config';
 import { writeFileAtomic } from '../storage/file-io';
 import { parseListeners, parseProtocolMap } from '../server/listeners';
+import { connectionSettingsError } from '../server/connection-limits';
 
 export { parseListeners };
 
@@ -89,7 +90,7 @@ const SECURITY_KEYS: BrokerKeySpec[] = [
   key('sasl.oauthbearer.scope.claim.name', 'string', 'scope', IGNORED),
   key('principal.builder.class', 'class', null, IGNORED),
   key('connections.max.reauth.ms', 'long', '0', 'Longest SASL session before the client must re-authenticate (KIP-368); 0 means sessions do not expire.', { min: 0 }),
-  key('connections.max.idle.ms', 'long', '600000', IGNORED),
+  key('connections.max.idle.ms', 'long', '600000', 'Connections that sent nothing and had no request in progress for this long are closed; -1 never closes them.', { min: -1 }),
   key('delegation.token.secret.key', 'password', null, 'Secret that signs delegation tokens; tokens are disabled while it is unset.'),
   key('delegation.token.master.key', 'password', null, 'Older name of delegation.token.secret.key.'),
   key('delegation.token.max.lifetime.ms', 'long', '604800000', 'Longest a delegation token can live, renewals included.', { min: 1 }),
@@ -216,10 +217,12 @@ const OWN_KEYS: BrokerKeySpec[] = [
   key('sasl.login.refresh.window.jitter', 'double', '0.05', IGNORED, { min: 0, max: 0.25 }),
   key('sasl.login.refresh.min.period.seconds', 'short', '60', IGNORED, { min: 0, max: 900 }),
   key('sasl.login.refresh.buffer.seconds', 'short', '300', IGNORED, { min: 0, max: 3600 }),
-  key('max.connections', 'int', '2147483647', IGNORED, { min: 0 }),
+  key('max.connections', 'int', '2147483647', 'Most connections the broker keeps open (listener.name.<l>.max.connections: on one listener); new ones wait unread, up to socket.listen.backlog.size, until one closes.', { min: 0 }),
   key('max.connection.creation.rate', 'int', '2147483647', IGNORED, { min: 0 }),
-  key('max.connections.per.ip', 'int', '2147483647', IGNORED, { min: 0 }),
-  key('max.connections.per.ip.overrides', 'string', '', IGNORED),
+  key('max.connections.per.ip', 'int', '2147483647', 'Most connections from one IP address; a new connection over it is closed at once. 0 only with max.connections.per.ip.overrides.', { min: 0 }),
+  key('max.connections.per.ip.overrides', 'string', '', 'Per-address exceptions to max.connections.per.ip, as host:count,ip:count (e.g. hostName:100,127.0.0.1:200).'),
+  key('socket.listen.backlog.size', 'int', '50', 'Connections over max.connections that may wait to be served; newer ones are closed.', { min: 1 }),
+  key('queued.max.request.bytes', 'long', '-1', 'Request bytes received and not yet handled, over all connections, before connections stop reading; -1 for no limit. At least socket.request.max.bytes when set.'),
   key('num.replica.fetchers', 'int', '1', IGNORED, { min: 1 }),
   key('background.threads', 'int', '10', IGNORED, { min: 1 }),
   key('metric.reporters', 'list', '', IGNORED),
@@ -422,7 +425,7 @@ export function listenerPrefixedSpec(name: string): BrokerKeySpec | undefined {
   return spec && PER_LISTENER_KEY.test(rest) ? spec : undefined;
 }
 
-const PER_LISTENER_KEY = /^(ssl\.|sasl\.|connections\.max\.reauth\.ms$|principal\.builder\.class$)/;
+const PER_LISTENER_KEY = /^(ssl\.|sasl\.|connections\.max\.reauth\.ms$|principal\.builder\.class$|max\.connections$)/;
 
 /** The Kafka key a BrokerConfig field answers to (node.id for nodeId, log.dirs for dataDir...), if any. */
 export function kafkaKeyForField(field: keyof BrokerConfig): string | null {
@@ -462,6 +465,8 @@ export class BrokerConfigStore {
     for (const k of BROKER_KEYS) if (k.defaultValue !== null) defaults[k.name] = k.defaultValue;
     this.layers = { dynamicBroker: {}, dynamicDefault: {}, static: staticValues, defaults };
     this.load();
+    const err = connectionSettingsError((k) => this.get(k) ?? undefined);
+    if (err) throw new Error(err);
   }
 
   private load(): void {
@@ -572,6 +577,10 @@ export class BrokerConfigStore {
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs at default cluster level, broker id must be specified: Set(${brokerOnly.join(', ')})`);
       }
     }
+    // The connection settings are checked together, as they would be after the change.
+    const merged: Record<string, string> = { ...(perBroker ? this.layers.dynamicDefault : values), ...(perBroker ? values : this.layers.dynamicBroker) };
+    const combined = connectionSettingsError((k) => merged[k] ?? this.layers.static[k] ?? this.get(k) ?? undefined);
+    if (combined) throw new KafkaError(ErrorCode.INVALID_CONFIG, combined);
     if (validateOnly) return;
     const target = perBroker ? this.layers.dynamicBroker : this.layers.dynamicDefault;
     for (const k of Object.keys(target)) delete target[k];

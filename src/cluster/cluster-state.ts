@@ -36,6 +36,7 @@ import { PartitionLeadership } from './partition-leadership';
 import type { NodeView } from '../server/handler-registry';
 import { FeatureLevels } from './features';
 import { MetadataQuorum } from './metadata-quorum';
+import { FdMonitor } from './fd-monitor';
 
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
@@ -83,6 +84,7 @@ export class ClusterState {
   private txnOffsets: TxnOffsetsParticipant | null = null;
   private readonly lock: DataDirLock;
   private flushTimer: NodeJS.Timeout | null = null;
+  private fdMonitor: FdMonitor | null = null;
 
   constructor(
     config: BrokerConfig,
@@ -147,12 +149,15 @@ export class ClusterState {
     this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
     this.flushTimer.unref();
     this.maintenance.start();
+    this.fdMonitor = new FdMonitor(this.log);
+    this.fdMonitor.start();
   }
 
   /** Stops the jobs; wakes waiting requests so that they answer before the logs close. */
   async stopJobs(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    this.fdMonitor?.stop();
     await this.maintenance.stop();
     // Paused nodes would hold their requests (and so the shutdown) forever.
     this.faults.clear();

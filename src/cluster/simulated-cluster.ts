@@ -214,9 +214,10 @@ export class Cluster implements FaultControls {
     this.state.faults.resume(nodeId);
   }
 
-  async close(): Promise<void> {
+  /** Stops every node (draining their connections for `drainMs`, as Broker.close does) and the storage. */
+  async close(options: { drainMs?: number } = {}): Promise<void> {
     if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
-    await this.facade.closeWith(this.nodes);
+    await this.facade.closeWith(this.nodes, options);
   }
 }
 

@@ -23,6 +23,7 @@ import { writeFileAtomic } from '../storage/file-io';
 import { LogConfig } from '../storage/log-config';
 import { Logger } from '../logging';
 import { BrokerLayers, effectiveConfig, splitList, validateTopicConfigs } from './topic-config';
+import { openFilesLimit } from './fd-monitor';
 
 export interface Partition {
   readonly topic: Topic;
@@ -131,18 +132,30 @@ export class TopicManager {
     if (!fs.existsSync(this.topicsFile)) return;
     const file = JSON.parse(fs.readFileSync(this.topicsFile, 'utf8')) as TopicsFile;
     let changed = false;
-    for (const t of file.topics) {
-      const topic = this.open(t.name, t.topicId, t.partitions, t.configs, (i) => t.replicas?.[i] ?? this.placement.fallbackReplicas, t.leaders);
-      for (const p of topic.partitions) {
-        // Leader epochs never go back: a leader that is not up any more is replaced with a bump.
-        const storedLeader = t.leaders?.[p.index] ?? -1;
-        p.leaderEpoch = t.leaderEpochs?.[p.index] ?? 0;
-        if (t.leaders !== undefined && p.leader !== storedLeader) {
-          p.leaderEpoch++;
-          this.placement.leaderElected(p);
-          changed = true;
+    try {
+      for (const t of file.topics) {
+        const topic = this.open(t.name, t.topicId, t.partitions, t.configs, (i) => t.replicas?.[i] ?? this.placement.fallbackReplicas, t.leaders);
+        for (const p of topic.partitions) {
+          // Leader epochs never go back: a leader that is not up any more is replaced with a bump.
+          const storedLeader = t.leaders?.[p.index] ?? -1;
+          p.leaderEpoch = t.leaderEpochs?.[p.index] ?? 0;
+          if (t.leaders !== undefined && p.leader !== storedLeader) {
+            p.leaderEpoch++;
+            this.placement.leaderElected(p);
+            changed = true;
+          }
         }
       }
+    } catch (err) {
+      this.close();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EMFILE' && code !== 'ENFILE') throw err;
+      // Every segment keeps its .log open (as in Kafka): say what the data dir needs.
+      const segments = countSegmentFiles(this.dataDir);
+      throw new Error(
+        `too many open files while opening the partitions (${(err as Error).message}): the data dir has ${segments} segments, ` +
+          `each kept open, and the open files limit is ${openFilesLimit() ?? 'unknown'}; raise it (ulimit -n) above ${segments + 200}`,
+      );
     }
     if (changed) this.persist();
   }
@@ -150,9 +163,41 @@ export class TopicManager {
   private open(name: string, topicId: string, partitionCount: number, configs: Record<string, string>, replicasOf: (i: number) => number[], storedLeaders?: number[]): Topic {
     const topic: Topic = { name, topicId, configs, partitions: [], isInternal: INTERNAL_TOPICS.has(name) };
     for (let i = 0; i < partitionCount; i++) topic.partitions.push(this.openPartition(topic, i, replicasOf(i), storedLeaders?.[i] ?? -1));
+    this.register(topic);
+    return topic;
+  }
+
+  private register(topic: Topic): void {
+    const { name, topicId } = topic;
     this.byName.set(name, topic);
     this.byId.set(topicId, topic);
-    return topic;
+  }
+
+  /**
+   * Opens partitions `from`..`to`-1 of a topic being created or grown, then runs `commit`
+   * (persisting topics.json). All or nothing: when the disk refuses (ENOSPC, EMFILE...), the
+   * partitions opened so far are closed and removed, and the request is answered
+   * KAFKA_STORAGE_ERROR with the reason.
+   */
+  private openNew(topic: Topic, from: number, to: number, replicasOf: (i: number) => number[], commit: () => void): void {
+    const opened: Partition[] = [];
+    try {
+      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, replicasOf(i)));
+      topic.partitions.push(...opened);
+      commit();
+    } catch (err) {
+      topic.partitions.splice(from);
+      try {
+        for (const p of opened) p.log.deleteAll(0);
+        // The partition that failed to open may have left its directory.
+        if (from + opened.length < to) fs.rmSync(path.join(this.dataDir, `${topic.name}-${from + opened.length}`), { recursive: true, force: true });
+      } catch {
+        // Best effort: the original error is the one to report.
+      }
+      this.log.error('could not create partitions', { topic: topic.name, from, to, error: (err as Error).message });
+      if (err instanceof KafkaError) throw err;
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `Could not create partitions ${from}-${to - 1} of ${topic.name}: ${(err as Error).message}`);
+    }
   }
 
   private openPartition(topic: Topic, index: number, replicas: number[], storedLeader = -1): Partition {
@@ -275,8 +320,17 @@ export class TopicManager {
     else assignment = this.placement.assign(numPartitions, replication.replicationFactor ?? this.placement.defaultReplicationFactor(name), 0, []);
     if (validateOnly) return null;
     const replicas = assignment;
-    const topic = this.open(name, newTopicId(), numPartitions, { ...configs }, (i) => replicas[i]);
-    this.persist();
+    const topic: Topic = { name, topicId: newTopicId(), configs: { ...configs }, partitions: [], isInternal: INTERNAL_TOPICS.has(name) };
+    this.openNew(topic, 0, numPartitions, (i) => replicas[i], () => {
+      this.register(topic);
+      try {
+        this.persist();
+      } catch (err) {
+        this.byName.delete(name);
+        this.byId.delete(topic.topicId);
+        throw err;
+      }
+    });
     this.log.info('topic created', { topic: name, partitions: numPartitions, topicId: topic.topicId });
     return topic;
   }
@@ -298,8 +352,7 @@ export class TopicManager {
     // New partitions keep the topic's replication factor, placed as Kafka places them.
     const replicas = assignment ?? this.placement.assign(totalCount - current, topic.partitions[0].replicas.length, current, topic.partitions);
     if (validateOnly) return;
-    for (let i = current; i < totalCount; i++) topic.partitions.push(this.openPartition(topic, i, replicas[i - current]));
-    this.persist();
+    this.openNew(topic, current, totalCount, (i) => replicas[i - current], () => this.persist());
   }
 
   delete(topic: Topic): void {
@@ -313,7 +366,16 @@ export class TopicManager {
   /** Applies flush.ms to every partition (called periodically by the broker). */
   maybeFlushAll(): void {
     const now = Date.now();
-    for (const t of this.byName.values()) for (const p of t.partitions) p.log.maybeFlush(now);
+    for (const t of this.byName.values()) {
+      for (const p of t.partitions) {
+        try {
+          p.log.maybeFlush(now);
+        } catch (err) {
+          // A failing disk must not stop the timer (or the process); the next tick tries again.
+          this.log.error('periodic flush failed', { partition: `${t.name}-${p.index}`, error: (err as Error).message });
+        }
+      }
+    }
   }
 
   close(): void {
@@ -337,4 +399,18 @@ export class TopicManager {
     // One line per topic: per-partition lists stay compact with thousands of partitions.
     writeFileAtomic(this.topicsFile, `{"version":1,"topics":[\n${file.topics.map((t) => JSON.stringify(t)).join(',\n')}\n]}\n`);
   }
+}
+
+/** Number of `.log` segment files under the data dir's partition directories. */
+function countSegmentFiles(dataDir: string): number {
+  let n = 0;
+  for (const d of fs.readdirSync(dataDir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    try {
+      n += fs.readdirSync(path.join(dataDir, d.name)).filter((f) => f.endsWith('.log')).length;
+    } catch {
+      // Unreadable: not counted.
+    }
+  }
+  return n;
 }

@@ -252,7 +252,7 @@ function appendChecked(
       errorMessage: null,
     };
   } catch (err) {
-    cluster.log.error('append failed', { topic: partition.topic.name, partition: index, error: (err as Error).message });
-    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
+    // The partition log logs failures (rate-limited); the producer retries, as with Kafka.
+    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Disk error when appending to ${topic.name}-${index}: ${(err as Error).message}`);
   }
 }

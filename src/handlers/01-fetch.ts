@@ -166,7 +166,16 @@ function readOnce(ctx: RequestContext, req: FetchRequest, topics: FetchRequestTo
       }
       // Only the first partition with data may exceed the limits (one whole batch); later
       // ones are cut at the remaining budget, possibly inside a batch, as Kafka does.
-      const result = log.read(p.fetchOffset, limit, first, readCommitted ? lastStable : Infinity);
+      let result;
+      try {
+        result = log.read(p.fetchOffset, limit, first, readCommitted ? lastStable : Infinity);
+      } catch (err) {
+        // An index that cannot be loaded (EMFILE, EIO): this partition fails, the others are served.
+        cluster.log.error('read failed', { topic: partition.topic.name, partition: p.partition, error: (err as Error).message });
+        out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        hasError = true;
+        continue;
+      }
       if (result.errorCode !== ErrorCode.NONE) {
         out.errorCode = result.errorCode;
         hasError = true;

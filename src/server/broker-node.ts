@@ -13,6 +13,7 @@ import { Connection } from './connection';
 import { HandlerRegistry, NodeView } from './handler-registry';
 import type { ListenerSpec } from './listeners';
 import { registerAllHandlers } from '../handlers';
+import { ConnectionLimits, RequestMemory } from './connection-limits';
 
 export class BrokerNode implements NodeView {
   readonly registry = new HandlerRegistry();
@@ -24,6 +25,8 @@ export class BrokerNode implements NodeView {
   private readonly boundPorts = new Map<string, number>();
   /** Bytes sent by connections already closed (metrics: zero-copy next to copy path). */
   private readonly closedSent = { zeroCopy: 0, copied: 0 };
+  /** max.connections, per-ip limits, idle connections, queued.max.request.bytes (connection-limits.ts). */
+  readonly limits: ConnectionLimits;
 
   constructor(
     readonly id: number,
@@ -34,6 +37,12 @@ export class BrokerNode implements NodeView {
     cluster.nodeIds.add(id);
     cluster.nodes.set(id, this);
     registerAllHandlers(this.registry);
+    this.limits = new ConnectionLimits(cluster.settings, cluster.log.child({ component: 'connection-limits' }));
+  }
+
+  /** The node's queued.max.request.bytes pool, shared by its connections. */
+  get requestMemory(): RequestMemory {
+    return this.limits.requestMemory;
   }
 
   /** The port actually bound by the first listener (differs from its configured port when that was 0). */
@@ -54,6 +63,7 @@ export class BrokerNode implements NodeView {
   async listen(): Promise<void> {
     try {
       for (const l of this.listeners) this.servers.push(await this.listenOn(l));
+      this.limits.startIdleCheck(() => this.connections);
     } catch (err) {
       for (const s of this.servers) s.close();
       this.servers = [];
@@ -66,9 +76,11 @@ export class BrokerNode implements NodeView {
     return new Promise((resolve, reject) => {
       const accept = (socket: net.Socket) => {
         if (quotas.ipActive && quotas.refuseConnection(socket)) return;
-        const conn = new Connection(socket, this.cluster, this, this.nextConnectionId++, listener);
-        this.connections.add(conn);
-        this.cluster.metrics?.connectionAccepted(listener.name);
+        this.limits.admit(socket, listener.name, () => {
+          const conn = new Connection(socket, this.cluster, this, this.nextConnectionId++, listener);
+          this.connections.add(conn);
+          this.cluster.metrics?.connectionAccepted(listener.name);
+        });
       };
       let server: net.Server;
       if (isTlsProtocol(listener.securityProtocol)) {
@@ -96,6 +108,7 @@ export class BrokerNode implements NodeView {
     if (this.connections.delete(conn)) {
       this.closedSent.zeroCopy += conn.zeroCopyBytes;
       this.closedSent.copied += conn.copiedBytes;
+      this.limits.released(conn);
     }
   }
 
@@ -118,11 +131,23 @@ export class BrokerNode implements NodeView {
     return this.servers.length > 0;
   }
 
-  /** Drops every connection and stops listening. */
-  async stop(): Promise<void> {
+  /**
+   * Stops listening and drops every connection. With `drainMs`, connections first stop
+   * reading, finish the requests they already received and send those responses (at most
+   * that long, then they are dropped anyway): a graceful shutdown.
+   */
+  async stop(drainMs = 0): Promise<void> {
     const servers = this.servers;
     this.servers = [];
+    this.limits.stop();
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    if (drainMs > 0 && this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), timeout]);
+      clearTimeout(timer);
+    }
     for (const c of this.connections) c.destroy();
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await closed;
   }
 }

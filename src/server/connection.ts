@@ -39,13 +39,19 @@ import type { ListenerSpec } from './listeners';
 import { SaslAuthenticator } from './sasl-authenticator';
 import { applyRequestQuota } from '../quota/hooks';
 import { DROP_CONNECTION } from '../faults/fault-engine';
+import { normalizeIp } from '../quota/store';
+import type { LimitedConnection, RequestMemory } from './connection-limits';
 
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_QUEUED_FRAMES = 1024;
 const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
 
-export class Connection implements ConnectionInfo {
+export class Connection implements ConnectionInfo, LimitedConnection {
   readonly remoteAddress: string;
+  /** The peer's address without port, IPv4-mapped IPv6 unwrapped (per-ip limits). */
+  readonly ip: string;
+  /** Bumped when bytes arrive or a response goes out; the idle check watches it (no clock on the request path). */
+  activity = 0;
   readonly listenerName: string;
   readonly securityProtocol: SecurityProtocol;
   readonly sasl: SaslAuthenticator | null;
@@ -63,15 +69,30 @@ export class Connection implements ConnectionInfo {
   /** Quota throttling: no request is processed before this time (0: not muted). */
   private mutedUntil = 0;
   private readonly sender: ResponseSender;
+  /** queued.max.request.bytes: the node's pool, what this connection holds of it, and whether it waits for room. */
+  private readonly memory: RequestMemory;
+  private reservedBytes = 0;
+  /** Graceful shutdown: set by drain(), called once the received requests are answered. */
+  private drained: (() => void) | null = null;
+  private frameReserved = false;
+  private memoryPaused = false;
+  private readonly onMemoryRoom = (): void => {
+    this.memoryPaused = false;
+    if (this.closed || this.drained) return;
+    if (!this.paused) this.socket.resume();
+    this.parseFrames();
+  };
 
   constructor(
     private readonly socket: net.Socket,
     private readonly cluster: ClusterState,
-    private readonly node: NodeView & { connectionClosed(conn: Connection): void },
+    private readonly node: NodeView & { connectionClosed(conn: Connection): void; readonly requestMemory: RequestMemory },
     readonly id: number,
     listener: ListenerSpec,
   ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.ip = normalizeIp(socket.remoteAddress ?? '');
+    this.memory = node.requestMemory;
     this.listenerName = listener.name;
     this.securityProtocol = listener.securityProtocol;
     this.log = cluster.log.child({ conn: id, remote: this.remoteAddress, listener: listener.name });
@@ -86,6 +107,12 @@ export class Connection implements ConnectionInfo {
     socket.on('error', (err) => this.log.debug('socket error', { error: err.message }));
     socket.on('close', () => {
       this.closed = true;
+      if (this.memory.enabled) {
+        this.memory.forget(this.onMemoryRoom);
+        this.memory.release(this.reservedBytes);
+        this.reservedBytes = 0;
+      }
+      this.checkDrained();
       this.log.debug('connection closed', { bytesWritten: socket.bytesWritten, zeroCopyBytes: this.sender.directBytes });
       node.connectionClosed(this);
     });
@@ -93,6 +120,11 @@ export class Connection implements ConnectionInfo {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** A request is queued or being handled (never closed as idle then). */
+  get busy(): boolean {
+    return this.processing || this.frames.length > 0;
   }
 
   /** Bytes sent with sendfile(2), and through the socket's own writes (metrics). */
@@ -139,14 +171,41 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  close(reason: string): void {
+  /** `quiet`: an expected close (idle connections), logged at debug level as Kafka does. */
+  close(reason: string, quiet = false): void {
     if (this.closed) return;
-    this.log.warn('closing connection', { reason });
+    if (quiet) this.log.debug('closing connection', { reason });
+    else this.log.warn('closing connection', { reason });
     this.closed = true;
     // Never end the socket under a sendfile in flight: the shutdown would cut the frame.
     void this.sender.whenIdle().then(() => this.socket.end());
     // A peer that never reads would hold the socket open forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  /**
+   * Graceful shutdown: reads nothing more, answers the requests already received (a request
+   * still arriving is dropped), then ends the socket. Resolves once that is done or the
+   * connection closed.
+   */
+  drain(): Promise<void> {
+    return new Promise((resolve) => {
+      this.drained = resolve;
+      this.socket.pause();
+      this.checkDrained();
+    });
+  }
+
+  private checkDrained(): void {
+    const done = this.drained;
+    if (!done || (this.processing && !this.closed) || (this.frames.length > 0 && !this.closed)) return;
+    this.drained = null;
+    if (this.closed) return done();
+    this.closed = true;
+    void this.sender.whenIdle().then(() => {
+      this.socket.end();
+      done();
+    });
   }
 
   destroy(): void {
@@ -156,8 +215,13 @@ export class Connection implements ConnectionInfo {
 
   private onData(d: Buffer): void {
     if (this.closed) return;
+    this.activity++;
     this.pending.push(d);
     this.pendingBytes += d.length;
+    this.parseFrames();
+  }
+
+  private parseFrames(): void {
     // Before authentication a SASL client gets Kafka's small frame limit (sasl.server.max.receive.size).
     const maxRequestBytes = this.sasl && this.sasl.principal === null ? Math.min(MAX_UNAUTHENTICATED_BYTES, this.cluster.config.maxRequestBytes) : this.cluster.config.maxRequestBytes;
     while (this.pendingBytes >= 4) {
@@ -167,7 +231,17 @@ export class Connection implements ConnectionInfo {
         this.destroy();
         return;
       }
+      if (this.memory.enabled && !this.frameReserved) {
+        // queued.max.request.bytes: only between requests does a connection stop reading.
+        if (!this.memory.reserve(4 + size)) {
+          this.waitForMemory();
+          break;
+        }
+        this.frameReserved = true;
+        this.reservedBytes += 4 + size;
+      }
       if (this.pendingBytes < 4 + size) break;
+      this.frameReserved = false;
       const frame = this.take(4 + size).subarray(4);
       this.frames.push(frame);
       this.queuedBytes += frame.length;
@@ -177,6 +251,14 @@ export class Connection implements ConnectionInfo {
       this.socket.pause();
     }
     if (!this.processing) void this.run();
+  }
+
+  private waitForMemory(): void {
+    if (this.memoryPaused) return;
+    this.memoryPaused = true;
+    this.socket.pause();
+    this.log.debug('queued.max.request.bytes reached, reading paused', { heldBytes: this.memory.heldBytes });
+    this.memory.waitForRoom(this.onMemoryRoom);
   }
 
   private peekSize(): number {
@@ -222,7 +304,7 @@ export class Connection implements ConnectionInfo {
         this.queuedBytes -= frame.length;
         if (this.paused && this.queuedBytes < MAX_QUEUED_BYTES / 2 && this.frames.length < MAX_QUEUED_FRAMES / 2) {
           this.paused = false;
-          this.socket.resume();
+          if (!this.memoryPaused && !this.drained) this.socket.resume();
         }
         if (this.mutedUntil !== 0) {
           // Muted by a quota (KIP-219): the response went out, the next request waits.
@@ -232,6 +314,11 @@ export class Connection implements ConnectionInfo {
           if (this.closed) break;
         }
         await this.handleFrame(frame);
+        this.activity++;
+        if (this.memory.enabled) {
+          this.reservedBytes -= 4 + frame.length;
+          this.memory.release(4 + frame.length);
+        }
       }
     } catch (err) {
       if (err instanceof ProtocolError) {
@@ -242,6 +329,7 @@ export class Connection implements ConnectionInfo {
       this.destroy();
     } finally {
       this.processing = false;
+      this.checkDrained();
     }
   }
 

@@ -9,6 +9,8 @@ export class PartitionWaiters {
   private readonly byPartition = new Map<string, Set<Wake>>();
   /** Fetches parked right now (metrics). */
   parked = 0;
+  /** Set by wakeAll (shutdown): later waits return at once, so draining connections answer. */
+  private closing = false;
 
   private static key(topic: string, partition: number): string {
     return `${topic}\u0000${partition}`;
@@ -26,6 +28,7 @@ export class PartitionWaiters {
    * woken by data.
    */
   wait(partitions: { topic: string; partition: number }[], timeoutMs: number): Promise<boolean> {
+    if (this.closing) return Promise.resolve(false);
     return new Promise((resolve) => {
       const keys = partitions.map((p) => PartitionWaiters.key(p.topic, p.partition));
       let done = false;
@@ -60,6 +63,7 @@ export class PartitionWaiters {
 
   /** Releases every parked fetch (broker shutdown). */
   wakeAll(): void {
+    this.closing = true;
     for (const set of this.byPartition.values()) for (const wake of [...set]) wake();
   }
 }

@@ -65,11 +65,16 @@ export function writeFileAtomic(file: string, text: string, mode?: number): void
   try {
     // A leftover temporary file keeps its old mode through open(); force the requested one.
     if (mode !== undefined) fs.fchmodSync(fd, mode);
-    fs.writeSync(fd, text);
+    const bytes = Buffer.from(text);
+    writeFully(fd, bytes, 0, bytes.length, 0);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (err) {
+    // A full disk: the old file stays as it was, and no half-written temporary is left.
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));
 }

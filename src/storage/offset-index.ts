@@ -158,6 +158,14 @@ export class OffsetIndex {
     this.count = n + 1;
   }
 
+  /** Drops in-memory entries after the first `n` (an append undone); the file follows on the next persist(). */
+  truncateEntries(n: number): void {
+    if (n >= this.count) return;
+    this.count = n;
+    if (this.persistedCount > n) this.persistedCount = n;
+    this.diskBytes = -1;
+  }
+
   /** Position of the last entry whose offset <= target, or 0 (the segment start). */
   lookup(target: number): number {
     const r = target - this.baseOffset;

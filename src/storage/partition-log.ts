@@ -52,6 +52,12 @@
  * (advanceLogStartOffset) and retention (deleteOldestSegments) move it forward, write it to
  * partition.state durably, then delete the segments wholly below it. Compaction never moves it.
  *
+ * Failed writes (ENOSPC, EIO, EMFILE): an append is all or nothing. A write or flush error
+ * cuts the segment back to its size before the append and drops the index entries it added
+ * (LogSegment.mark/rollback), so no reader ever sees a batch the producer is told failed,
+ * and a failed roll leaves no new segment behind. The log stays open: the next append tries
+ * the disk again, so writes resume by themselves once space returns.
+ *
  * Durability: appends go to the page cache. flush.messages / flush.ms (checked on append and
  * by maybeFlush()) fsync the active segment; rolls fsync the old segment in the background;
  * close() fsyncs everything before writing the marker.
@@ -102,6 +108,8 @@ export type { LogConfig } from './log-config';
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 
 const INT32_MAX = 0x7fffffff;
+/** While appends keep failing, how often the log says so again. */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /** `<dataDir>/<topic>-<partition>`, Kafka's partition directory name. */
 export function partitionDir(dataDir: string, topic: string, partition: number): string {
@@ -164,6 +172,8 @@ export class PartitionLog {
   private markerPresent: boolean;
   /** Durable partition state (log start offset, cleaner checkpoint); see log-state.ts. */
   private state: PartitionState;
+  /** A run of failed appends in progress (see appendFailed), or null. */
+  private failure: { since: number; count: number; loggedAt: number } | null = null;
 
   private constructor(
     readonly dir: string,
@@ -507,13 +517,59 @@ export class PartitionLog {
     }
     const lastOffset = next - 1;
 
-    this.markWriting();
-    this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
-    this.active.append(records);
-
-    this.unflushedMessages += recordsCount;
-    this.maybeFlush(now);
+    try {
+      this.markWriting();
+      this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
+      const seg = this.active;
+      const mark = seg.mark();
+      const unflushed = this.unflushedMessages;
+      try {
+        seg.append(records);
+        this.unflushedMessages += recordsCount;
+        this.maybeFlush(now);
+      } catch (err) {
+        // All or nothing: a batch the client is told failed must not stay in the log.
+        seg.rollback(mark);
+        this.unflushedMessages = unflushed;
+        throw err;
+      }
+    } catch (err) {
+      this.appendFailed(err as Error, now);
+      throw err;
+    }
+    if (this.failure) this.appendsResumed(now);
     return { baseOffset, lastOffset, maxTimestamp, logAppendTimeMs: logAppendTime };
+  }
+
+  /**
+   * A failed append (ENOSPC, EIO, EMFILE...): one error line when a run of failures starts,
+   * then one every FAILURE_LOG_INTERVAL_MS with the count, since clients retry every few
+   * hundred milliseconds while the disk stays full.
+   */
+  private appendFailed(err: Error, now: number): void {
+    const code = (err as NodeJS.ErrnoException).code ?? null;
+    const f = this.failure;
+    if (!f) {
+      this.failure = { since: now, count: 1, loggedAt: now };
+      this.log.error('append failed; the partition refuses writes until the disk accepts them', { dir: this.dir, code, error: err.message });
+      return;
+    }
+    f.count++;
+    if (now - f.loggedAt >= FAILURE_LOG_INTERVAL_MS) {
+      f.loggedAt = now;
+      this.log.error('appends still failing', { dir: this.dir, code, error: err.message, failures: f.count, sinceMs: now - f.since });
+    }
+  }
+
+  private appendsResumed(now: number): void {
+    const f = this.failure!;
+    this.failure = null;
+    this.log.warn('appends resumed', { dir: this.dir, failures: f.count, afterMs: now - f.since });
+  }
+
+  /** Whether the last append failed (health checks, metrics). */
+  get appendsFailing(): boolean {
+    return this.failure !== null;
   }
 
   private maybeRoll(bytes: number, maxTimestamp: number, lastOffset: number, now: number): void {
@@ -683,26 +739,33 @@ export class PartitionLog {
    */
   close(): void {
     if (this.closed) return;
-    const active = this.active;
-    active.seal();
-    for (const s of this.segments) s.flush(true);
-    if (!this.markerPresent) {
-      const fd = fs.openSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), 'w');
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
+    try {
+      this.active.seal();
+      for (const s of this.segments) s.flush(true);
+      if (!this.markerPresent) {
+        const fd = fs.openSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), 'w');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fsyncDir(this.dir);
       }
-      fsyncDir(this.dir);
+    } catch (err) {
+      // No marker then: the next start checks the active segment as after a crash.
+      this.log.error('could not flush the log at close; the next start recovers it', { dir: this.dir, error: (err as Error).message });
     }
     for (const s of this.segments) s.closeFile();
     this.closed = true;
   }
 
-  /** Deletes the partition directory (DeleteTopics). Descriptors close after file.delete.delay.ms. */
-  deleteAll(): void {
+  /**
+   * Deletes the partition directory (DeleteTopics). Descriptors close after file.delete.delay.ms
+   * (fetches may still read them), or after `delayMs` (0 for a log nobody has read).
+   */
+  deleteAll(delayMs = this.config.fileDeleteDelayMs): void {
     if (!this.closed) {
-      for (const s of this.segments) s.closeFile(this.config.fileDeleteDelayMs);
+      for (const s of this.segments) s.closeFile(delayMs);
       this.closed = true;
     }
     fs.rmSync(this.dir, { recursive: true, force: true });

@@ -86,6 +86,19 @@ export interface ScanResult {
   reason: string | null;
 }
 
+/** What LogSegment.mark() records. */
+export interface SegmentMark {
+  size: number;
+  nextOffset: number;
+  maxTimestamp: number;
+  offsetOfMaxTimestamp: number;
+  rollingBaseTimestamp: number;
+  bytesSinceLastIndexEntry: number;
+  unflushedBytes: number;
+  offsetIndexEntries: number;
+  timeIndexEntries: number;
+}
+
 /** Header scratch for reads: the storage layer runs on the JS thread only, so one buffer suffices. */
 const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
 
@@ -161,14 +174,28 @@ export class LogSegment {
     return path.join(this.dir, segmentFileName(this.baseOffset, LOG_FILE_SUFFIX));
   }
 
-  /** Creates a new, empty segment (truncating any leftover files of the same name). */
+  /**
+   * Creates a new, empty segment (truncating any leftover files of the same name). On an I/O
+   * error (no space for the index files, no descriptor left) nothing stays behind: the
+   * descriptor is closed and the files are removed before the error is rethrown.
+   */
   static create(dir: string, baseOffset: number, config: Required<LogConfig>, log: Logger, now: number): LogSegment {
     const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)), 'w+', 0o644);
     const seg = new LogSegment(dir, baseOffset, fd, 0, config, log, now);
-    seg.offsetIndex.reset();
-    seg.timeIndex.reset();
-    seg.offsetIndex.persist(false);
-    seg.timeIndex.persist(false);
+    try {
+      seg.offsetIndex.reset();
+      seg.timeIndex.reset();
+      seg.offsetIndex.persist(false);
+      seg.timeIndex.persist(false);
+    } catch (err) {
+      seg.closeFile();
+      try {
+        seg.deleteFiles();
+      } catch {
+        // The original error is the one to report; recovery ignores an empty last segment.
+      }
+      throw err;
+    }
     return seg;
   }
 
@@ -399,6 +426,45 @@ export class LogSegment {
     }
     this.size = position + records.length;
     this.unflushedBytes += records.length;
+  }
+
+  /** The segment's state before an append, for rollback() when the append cannot complete. */
+  mark(): SegmentMark {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+      rollingBaseTimestamp: this.rollingBaseTimestamp,
+      bytesSinceLastIndexEntry: this.bytesSinceLastIndexEntry,
+      unflushedBytes: this.unflushedBytes,
+      offsetIndexEntries: this.offsetIndex.entries,
+      timeIndexEntries: this.timeIndex.entries,
+    };
+  }
+
+  /**
+   * Undoes everything appended since `mark`: the file is cut back to the marked size and the
+   * in-memory indexes drop the entries added since (their files follow on the next persist).
+   * Readers never saw the undone bytes: appends and reads run on the same thread.
+   */
+  rollback(mark: SegmentMark): void {
+    this.size = mark.size;
+    this.nextOffset = mark.nextOffset;
+    this.maxTimestamp = mark.maxTimestamp;
+    this.offsetOfMaxTimestamp = mark.offsetOfMaxTimestamp;
+    this.rollingBaseTimestamp = mark.rollingBaseTimestamp;
+    this.bytesSinceLastIndexEntry = mark.bytesSinceLastIndexEntry;
+    this.unflushedBytes = mark.unflushedBytes;
+    this.offsetIndex.truncateEntries(mark.offsetIndexEntries);
+    this.timeIndex.truncateEntries(mark.timeIndexEntries);
+    try {
+      fs.ftruncateSync(this.fd, mark.size);
+    } catch (err) {
+      // The bytes past `size` are never read, the next append overwrites them, and recovery
+      // cuts a torn tail; say so, since the disk is in trouble.
+      this.log.error('could not cut back a failed append', { segment: this.logPath, size: mark.size, error: (err as Error).message });
+    }
   }
 
   /** Index capacity or relative-offset range would be exceeded by an append ending at lastOffset. */

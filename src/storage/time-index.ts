@@ -160,6 +160,14 @@ export class TimeIndex {
     this.count = n + 1;
   }
 
+  /** Drops in-memory entries after the first `n` (an append undone); the file follows on the next persist(). */
+  truncateEntries(n: number): void {
+    if (n >= this.count) return;
+    this.count = n;
+    if (this.persistedCount > n) this.persistedCount = n;
+    this.diskBytes = -1;
+  }
+
   /** Last entry with timestamp <= target, or null when there is none (start at the segment base). */
   lookup(target: number): TimestampOffset | null {
     let lo = 0;

@@ -29,6 +29,8 @@ export interface BrokerProcess {
   stop(): Promise<void>;
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
+  readonly exited: Promise<number | null>;
 }
 
 /** --node-id from the arguments given, else the CLI's default (1). */
@@ -51,20 +53,31 @@ export function tempDataDir(prefix = 'samsa-test-'): string {
 
 export async function startBrokerProcess(
   /** httpPort: --http-port to pass (default 0, a free port); null passes none (the CLI default or a config file decides). */
-  opts: { dataDir?: string; port?: number; httpPort?: number | 'none' | null; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    dataDir?: string;
+    port?: number;
+    httpPort?: number | 'none' | null;
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+    /** Run the broker under `ulimit -n` of this many file descriptors. */
+    maxOpenFiles?: number;
+  } = {},
 ): Promise<BrokerProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const dataDir = opts.dataDir ?? tempDataDir();
   // A free HTTP port unless the test picks one: the CLI's fixed 9644 would collide between brokers.
   const httpArgs = opts.httpPort === null || (opts.args ?? []).some((a) => a.startsWith('--http-port')) ? [] : ['--http-port', String(opts.httpPort ?? 0)];
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...httpArgs, ...(opts.args ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
-  );
+  const argv = [CLI, 'serve', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...httpArgs, ...(opts.args ?? [])];
+  // With a descriptor limit, a shell sets it and execs node (same pid).
+  const [cmd, cmdArgs] =
+    opts.maxOpenFiles === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child: ChildProcess = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   child.stderr!.on('data', (d) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exitCode = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = exitCode.then(() => undefined);
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start: ${err}`)), 15000);
@@ -103,6 +116,7 @@ export async function startBrokerProcess(
     devCaFile: /tls-dev-ca=(\S+)/.exec(line)?.[1] ?? null,
     httpPort: / http=\S*:(\d+)/.test(line) ? Number(/ http=\S*:(\d+)/.exec(line)![1]) : null,
     stderr: () => err,
+    exited: exitCode,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

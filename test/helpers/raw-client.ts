@@ -30,9 +30,10 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** `localAddress` picks the source address (e.g. 127.0.0.2, another loopback address, for per-ip limits). */
+  static connect(port: number, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
+      const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
