@@ -67,6 +67,8 @@ export async function serve(argv: {
     httpPort: parseHttpPort(argv['http-port']),
   };
   const config = mergeSettings(fromFlags, argv.config, argv.override ?? [], logger, argv['kafka-defaults']);
+  // Test-only: record fsynced lengths for power-loss simulation (see storage/fsync-journal.ts).
+  if (process.env.SAMSA_FSYNC_JOURNAL) (await import('../storage/fsync-journal')).installFsyncJournal(process.env.SAMSA_FSYNC_JOURNAL);
   const broker = await startBroker({ ...config, logger });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   // One line on stdout so scripts and tests know the broker is ready, and on which port.

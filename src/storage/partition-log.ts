@@ -53,8 +53,12 @@
  * partition.state durably, then delete the segments wholly below it. Compaction never moves it.
  *
  * Durability: appends go to the page cache. flush.messages / flush.ms (checked on append and
- * by maybeFlush()) fsync the active segment; rolls fsync the old segment in the background;
- * close() fsyncs everything before writing the marker.
+ * by maybeFlush()) fsync the active segment, and the directory when a segment (or the
+ * partition directory itself) was created since, so that the flushed bytes are reachable
+ * after an OS crash; append() returns after that fsync, so flush.messages=1 makes every
+ * acknowledged append durable. Rolls fsync the old segment in the background; close()
+ * fsyncs everything before writing the marker. Indexes are not fsynced by flush(): recovery
+ * rebuilds them from the log.
  *
  * Concurrency rules: one PartitionLog per directory per process; every method runs on the JS
  * thread, synchronously, and returns with the log consistent (no method yields mid-way).
@@ -149,6 +153,8 @@ export class PartitionLog {
   /** Records appended since the last fsync (flush.messages counts these). */
   private unflushedMessages = 0;
   private lastFlushMs: number;
+  /** Directory entries (a new segment, a new partition directory) not yet fsynced; flush() syncs them. */
+  private dirEntriesUnsynced: 'none' | 'dir' | 'dir-and-parent';
   private closed = false;
   /** The clean-shutdown marker is still on disk: nothing was written since a clean open. */
   private markerPresent: boolean;
@@ -163,7 +169,9 @@ export class PartitionLog {
     clock: () => number,
     markerPresent: boolean,
     state: PartitionState,
+    created: boolean,
   ) {
+    this.dirEntriesUnsynced = created ? 'dir-and-parent' : 'none';
     this.markerPresent = markerPresent;
     this.state = state;
     this.config = config;
@@ -181,6 +189,7 @@ export class PartitionLog {
     const logger = log ?? defaultLogger.child({ dir });
     const clock = options.clock ?? Date.now;
     const now = clock();
+    const created = !fs.existsSync(dir);
     fs.mkdirSync(dir, { recursive: true });
 
     // The marker stays until the first write (see markWriting): a log opened and closed
@@ -244,7 +253,7 @@ export class PartitionLog {
       segments.push(LogSegment.create(dir, state.logStartOffset, cfg, logger, now));
       fsyncDir(dir);
     }
-    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean, state);
+    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean, state, created);
     logger.debug('partition log opened', {
       dir,
       cleanShutdown: clean,
@@ -528,6 +537,7 @@ export class PartitionLog {
     old.seal();
     old.flushInBackground();
     this.segments.push(LogSegment.create(this.dir, base, this.config, this.log, now));
+    if (this.dirEntriesUnsynced === 'none') this.dirEntriesUnsynced = 'dir';
     this.log.debug('rolled segment', { dir: this.dir, reason, newBaseOffset: base, previousSize: old.size });
   }
 
@@ -545,10 +555,15 @@ export class PartitionLog {
     if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) this.flush();
   }
 
-  /** fsyncs the .log of every segment holding unflushed bytes and writes the active segment's indexes. */
+  /** fsyncs the .log of every segment holding unflushed bytes (and new directory entries) and writes the active segment's indexes. */
   flush(): void {
     this.checkOpen();
     for (const s of this.segments) s.flush(false);
+    if (this.dirEntriesUnsynced !== 'none') {
+      fsyncDir(this.dir);
+      if (this.dirEntriesUnsynced === 'dir-and-parent') fsyncDir(path.dirname(this.dir));
+      this.dirEntriesUnsynced = 'none';
+    }
     this.active.offsetIndex.persist(false);
     this.active.timeIndex.persist(false);
     this.unflushedMessages = 0;
