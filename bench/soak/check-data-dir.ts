@@ -31,6 +31,9 @@ export interface CheckedRecord {
   offset: number;
   key: string | null;
   value: string | null;
+  /** The raw bytes (internal topics hold binary keys and values). */
+  keyBytes: Buffer | null;
+  valueBytes: Buffer | null;
   producerId: number;
   /** 'plain' (not transactional), 'committed', 'aborted', or 'open' (no marker yet). */
   txn: 'plain' | 'committed' | 'aborted' | 'open';
@@ -304,6 +307,8 @@ async function decodeRecords(batches: Batch[]): Promise<CheckedRecord[]> {
         offset: h.baseOffset + rec.offsetDelta,
         key: rec.keyStart < 0 ? null : payload.toString('utf8', rec.keyStart, rec.keyStart + rec.keyLength),
         value: rec.valueStart < 0 ? null : payload.toString('utf8', rec.valueStart, rec.valueStart + rec.valueLength),
+        keyBytes: rec.keyStart < 0 ? null : payload.subarray(rec.keyStart, rec.keyStart + rec.keyLength),
+        valueBytes: rec.valueStart < 0 ? null : payload.subarray(rec.valueStart, rec.valueStart + rec.valueLength),
         producerId: h.producerId,
         txn,
       });
