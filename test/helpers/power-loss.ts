@@ -3,7 +3,8 @@
  * (SAMSA_FSYNC_JOURNAL, see src/storage/fsync-journal.ts): every file is cut to the length it
  * had at its last fsync, 0 when it was never fsynced. With `tornTail`, a random part of the
  * unsynced bytes is kept instead, as when the OS wrote back some dirty pages before the cut,
- * which leaves torn batches for recovery to find. Directory entries are not modelled: files
+ * which leaves torn batches for recovery to find; `keepUnsynced(file)` keeps all of a file's
+ * unsynced bytes (the OS wrote that file back, not the others). Directory entries are not modelled: files
  * created or deleted since the last directory fsync keep their entry.
  */
 import * as fs from 'fs';
@@ -24,7 +25,7 @@ function syncedLengths(journal: string): Map<string, number> {
   return out;
 }
 
-export function simulatePowerLoss(dataDir: string, journal: string, opts: { tornTail?: boolean; random?: () => number } = {}): PowerLossResult {
+export function simulatePowerLoss(dataDir: string, journal: string, opts: { tornTail?: boolean; random?: () => number; keepUnsynced?: (file: string) => boolean } = {}): PowerLossResult {
   const synced = syncedLengths(journal);
   const random = opts.random ?? Math.random;
   const result: PowerLossResult = { filesCut: 0, bytesCut: 0 };
@@ -39,7 +40,7 @@ export function simulatePowerLoss(dataDir: string, journal: string, opts: { torn
       const st = fs.statSync(file, { bigint: true });
       const size = Number(st.size);
       const durable = Math.min(size, synced.get(`${st.dev}:${st.ino}`) ?? 0);
-      if (durable >= size) continue;
+      if (durable >= size || opts.keepUnsynced?.(file)) continue;
       const keep = opts.tornTail ? durable + Math.floor(random() * (size - durable)) : durable;
       fs.truncateSync(file, keep);
       result.filesCut++;

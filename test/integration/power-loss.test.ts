@@ -160,3 +160,53 @@ test('broker log.flush.interval.messages=1 keeps every acknowledged record throu
   expect(o.acked).toBeGreaterThanOrEqual(300);
   expect(o).toEqual({ acked: o.acked, lost: 0, duplicated: 0, outOfOrder: 0 });
 });
+
+test('an aborted transaction stays aborted when the OS wrote back a producer snapshot but not the transaction index', async () => {
+  const dataDir = tempDataDir('samsa-power-loss-');
+  const journal = `${dataDir}.fsync-journal`;
+  const env = { SAMSA_FSYNC_JOURNAL: journal };
+  const first = await startBrokerProcess({ dataDir, env });
+  brokers.push(first);
+  const kafka = client(first.address);
+  const admin = kafka.admin();
+  await admin.connect();
+  // Small segments: rolls write producer snapshots that cover the ABORT marker.
+  await admin.createTopics({ topics: [{ topic: 'txn', numPartitions: 1, configEntries: [{ name: 'flush.messages', value: '1' }, { name: 'segment.bytes', value: '2048' }] }] });
+  await admin.disconnect();
+  const producer = kafka.producer({ transactionalId: 'pl-txn', idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const committed: string[] = [];
+  const aborted: string[] = [];
+  for (let t = 0; t < 12; t++) {
+    const txn = await producer.transaction();
+    const values = Array.from({ length: 5 }, (_, i) => `t${t}-${i}-${'x'.repeat(100)}`);
+    await txn.send({ topic: 'txn', messages: values.map((value) => ({ value })) });
+    if (t % 4 === 1) {
+      await txn.abort();
+      aborted.push(...values);
+    } else {
+      await txn.commit();
+      committed.push(...values);
+    }
+  }
+  await producer.disconnect();
+  await first.kill();
+  expect(fs.readdirSync(path.join(dataDir, 'txn-0')).filter((n) => n.endsWith('.snapshot')).length).toBeGreaterThan(0);
+  simulatePowerLoss(dataDir, journal, { keepUnsynced: (file) => file.endsWith('.snapshot') });
+
+  const second = await startBrokerProcess({ dataDir, port: first.port, env });
+  brokers.push(second);
+  const seen: string[] = [];
+  const consumer = client(second.address).consumer({ groupId: 'pl-reader', readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'txn', fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+  const deadline = Date.now() + 30_000;
+  while (seen.length < committed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 500));
+  await consumer.disconnect();
+  expect(seen.filter((v) => aborted.includes(v))).toEqual([]);
+  expect(seen).toEqual(committed);
+  await second.stop();
+  expect((await checkDataDir(dataDir, { cleanShutdown: true, decode: false })).errors).toEqual([]);
+});
