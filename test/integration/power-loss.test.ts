@@ -3,8 +3,9 @@
  * fsync journal (SAMSA_FSYNC_JOURNAL), kafkajs idempotent producers write while the broker is
  * killed with SIGKILL, then every file of the data dir is cut to its last fsynced length, with
  * a random part of the unsynced tail kept (pages the OS may have written back: torn batches),
- * and the broker restarts on it. With flush.messages=1 (topic) or log.flush.interval.messages=1
- * (broker) every acknowledged record must be there exactly once; with the defaults (page
+ * and the broker restarts on it. With flush.messages=1 or flush.ms=0 (topic) or
+ * log.flush.interval.messages=1 (broker, which also covers committed offsets) every
+ * acknowledged record must be there exactly once; with the defaults (page
  * cache only) acknowledged records are lost, which shows the simulation bites. In both cases
  * the broker recovers to its last valid batch and the offline checker finds the data dir
  * consistent.
@@ -109,7 +110,12 @@ function compare(acked: string[], partitions: string[][]): Outcome {
   return { acked: acked.length, lost, duplicated, outOfOrder };
 }
 
-async function crashCutRestart(args: string[], topics: { name: string; configs?: Record<string, string> }[]): Promise<Map<string, Outcome>> {
+/** Runs one crash + power cut + restart; with `commitGroup`, a group's offsets are committed before the producers start and fetched after the restart. */
+async function crashCutRestart(
+  args: string[],
+  topics: { name: string; configs?: Record<string, string> }[],
+  commitGroup?: string,
+): Promise<{ outcomes: Map<string, Outcome>; fetched: string[] }> {
   const dataDir = tempDataDir('samsa-power-loss-');
   const journal = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.fsync-journal`);
   const env = { SAMSA_FSYNC_JOURNAL: journal };
@@ -124,6 +130,8 @@ async function crashCutRestart(args: string[], topics: { name: string; configs?:
       configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
     })),
   });
+  const committed = [...Array(PARTITIONS).keys()].map((partition) => ({ partition, offset: String(7 + partition) }));
+  if (commitGroup) await admin.setOffsets({ groupId: commitGroup, topic: topics[0].name, partitions: committed });
   await admin.disconnect();
   const acked = await produceUntilKilled(first, topics.map((t) => t.name));
 
@@ -134,19 +142,32 @@ async function crashCutRestart(args: string[], topics: { name: string; configs?:
   brokers.push(second);
   const out = new Map<string, Outcome>();
   for (const t of topics) out.set(t.name, compare(acked.get(t.name)!, await readTopic(second.address, t.name)));
+  let fetched: string[] = [];
+  if (commitGroup) {
+    const admin2 = client(second.address).admin();
+    await admin2.connect();
+    const res = await admin2.fetchOffsets({ groupId: commitGroup, topics: [topics[0].name] });
+    fetched = res[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+    await admin2.disconnect();
+  }
   await second.stop();
   const check = await checkDataDir(dataDir, { cleanShutdown: true, decode: false });
   expect(check.errors).toEqual([]);
   fs.rmSync(dataDir, { recursive: true, force: true });
   fs.rmSync(journal, { force: true });
-  return out;
+  return { outcomes: out, fetched };
 }
 
-test('topic flush.messages=1 keeps every acknowledged record through a power cut; the defaults do not', async () => {
-  const outcome = await crashCutRestart([], [{ name: 'durable', configs: { 'flush.messages': '1' } }, { name: 'volatile' }]);
-  const durable = outcome.get('durable')!;
-  expect(durable.acked).toBeGreaterThanOrEqual(300);
-  expect(durable).toEqual({ acked: durable.acked, lost: 0, duplicated: 0, outOfOrder: 0 });
+test('topic flush.messages=1 or flush.ms=0 keeps every acknowledged record through a power cut; the defaults do not', async () => {
+  const { outcomes: outcome } = await crashCutRestart(
+    [],
+    [{ name: 'durable', configs: { 'flush.messages': '1' } }, { name: 'durable-ms', configs: { 'flush.ms': '0' } }, { name: 'volatile' }],
+  );
+  for (const name of ['durable', 'durable-ms']) {
+    const durable = outcome.get(name)!;
+    expect(durable.acked).toBeGreaterThanOrEqual(300);
+    expect(durable).toEqual({ acked: durable.acked, lost: 0, duplicated: 0, outOfOrder: 0 });
+  }
   // Default settings: acknowledged writes live in the page cache only.
   const volatile = outcome.get('volatile')!;
   expect(volatile.lost).toBeGreaterThan(0);
@@ -154,11 +175,13 @@ test('topic flush.messages=1 keeps every acknowledged record through a power cut
   expect(volatile.outOfOrder).toBe(0);
 });
 
-test('broker log.flush.interval.messages=1 keeps every acknowledged record through a power cut', async () => {
-  const outcome = await crashCutRestart(['--override', 'log.flush.interval.messages=1'], [{ name: 'all-durable' }]);
-  const o = outcome.get('all-durable')!;
+test('broker log.flush.interval.messages=1 keeps every acknowledged record and committed offset through a power cut', async () => {
+  const { outcomes, fetched } = await crashCutRestart(['--override', 'log.flush.interval.messages=1'], [{ name: 'all-durable' }], 'pl-group');
+  const o = outcomes.get('all-durable')!;
   expect(o.acked).toBeGreaterThanOrEqual(300);
   expect(o).toEqual({ acked: o.acked, lost: 0, duplicated: 0, outOfOrder: 0 });
+  // __consumer_offsets follows the broker default too.
+  expect(fetched).toEqual(['7', '8', '9']);
 });
 
 test('an aborted transaction stays aborted when the OS wrote back a producer snapshot but not the transaction index', async () => {
