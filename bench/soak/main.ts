@@ -1,5 +1,6 @@
 /**
- * `npm run soak -- [--kills 20] [--min-up-ms 2000] [--max-up-ms 6000] [--no-librdkafka] [--work-dir DIR]`
+ * `npm run soak -- [--kills 20] [--min-up-ms 2000] [--max-up-ms 6000] [--early-kill-rate 0.2]
+ *                  [--no-librdkafka] [--work-dir DIR]`
  *
  * Runs the crash soak (soak.ts) against the built broker and prints its figures; exits 1
  * when a guarantee did not hold (the work dir with the data dir, the broker and client logs
@@ -18,9 +19,10 @@ async function main(): Promise<void> {
     minUpMs: Number(arg('min-up-ms', '2000')),
     maxUpMs: Number(arg('max-up-ms', '6000')),
     librdkafka: !process.argv.includes('--no-librdkafka'),
+    earlyKillRate: Number(arg('early-kill-rate', '0.2')),
     workDir: process.argv.includes('--work-dir') ? arg('work-dir', '') : undefined,
   });
-  console.log(`rounds (SIGKILL + restart): ${report.rounds}, ${report.seconds} s`);
+  console.log(`rounds (SIGKILL + restart): ${report.rounds}, plus ${report.startupKills} kills during startup; ${report.seconds} s`);
   console.log('producer            acked     lost  duplicated  misplaced  unacked-but-present');
   for (const p of report.producers) {
     console.log(`${p.client.padEnd(16)} ${String(p.acknowledged).padStart(8)} ${String(p.lost).padStart(8)} ${String(p.duplicated).padStart(11)} ${String(p.misplaced).padStart(10)} ${String(p.unacknowledgedPresent).padStart(20)}`);

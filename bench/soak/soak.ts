@@ -1,6 +1,7 @@
 /**
  * Crash soak: real clients write and consume while the broker process is killed with SIGKILL
- * at random moments and restarted on the same data dir and port; afterwards what the clients
+ * at random moments and restarted on the same data dir and port (a fifth of the restarts are
+ * killed again within 500 ms of spawning, while recovering); afterwards what the clients
  * were told is compared with what the broker kept.
  *
  * Clients (each its own process, recording what the broker acknowledged to a JSON-lines file):
@@ -42,6 +43,8 @@ export interface SoakOptions {
   /** Broker uptime before each kill, uniformly random in [min, max] ms. */
   minUpMs: number;
   maxUpMs: number;
+  /** Share of restarts that are first killed again 0-500 ms after spawning, during recovery (0.2). */
+  earlyKillRate?: number;
   /** Run the librdkafka clients (needs python3 with confluent_kafka). */
   librdkafka: boolean;
   /** Where to keep the data dir and client files; a temp dir by default (removed when all checks pass). */
@@ -79,6 +82,8 @@ export interface ConsumerFigures {
 
 export interface SoakReport {
   rounds: number;
+  /** Extra kills of a broker that was still starting (recovering). */
+  startupKills: number;
   seconds: number;
   producers: ProducerFigures[];
   transactions: TxnFigures[];
@@ -123,8 +128,21 @@ class Broker {
     private readonly logFile: string,
   ) {}
 
+  private args(): string[] {
+    return [CLI, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--http-port', 'none', '--log-level', 'warn'];
+  }
+
+  /** Starts the broker and kills it `ms` later whether or not it is serving yet (a crash during recovery). */
+  async startAndKill(ms: number): Promise<void> {
+    const child = spawn(process.execPath, this.args(), { stdio: ['ignore', 'ignore', 'ignore'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await sleep(ms);
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   async start(): Promise<void> {
-    const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--http-port', 'none', '--log-level', 'warn'];
+    const args = this.args();
     // The port may still be held for a moment by the killed process's sockets: retry briefly.
     for (let attempt = 0; ; attempt++) {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -221,11 +239,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const clients = specs.map((s) => ({ spec: s, ...startClient(s, bootstrap, path.join(workDir, `${s.name}.log`)) }));
 
   let rounds = 0;
+  let startupKills = 0;
   for (let i = 0; i < opts.kills; i++) {
     await sleep(opts.minUpMs + Math.random() * (opts.maxUpMs - opts.minUpMs));
     await broker.kill();
     rounds++;
     await sleep(Math.random() * 300);
+    if (Math.random() < (opts.earlyKillRate ?? 0.2)) {
+      await broker.startAndKill(Math.random() * 500);
+      startupKills++;
+    }
     await broker.start();
     say(`soak: kill ${rounds}/${opts.kills} done, broker restarted`);
   }
@@ -286,6 +309,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
   const report: SoakReport = {
     rounds,
+    startupKills,
     seconds: Math.round((Date.now() - started) / 1000),
     producers,
     transactions,
