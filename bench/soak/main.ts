@@ -1,6 +1,6 @@
 /**
  * `npm run soak -- [--kills 20] [--min-up-ms 2000] [--max-up-ms 6000] [--early-kill-rate 0.2]
- *                  [--no-librdkafka] [--work-dir DIR]`
+ *                  [--power-loss] [--no-librdkafka] [--work-dir DIR]`
  *
  * Runs the crash soak (soak.ts) against the built broker and prints its figures; exits 1
  * when a guarantee did not hold (the work dir with the data dir, the broker and client logs
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     minUpMs: Number(arg('min-up-ms', '2000')),
     maxUpMs: Number(arg('max-up-ms', '6000')),
     librdkafka: !process.argv.includes('--no-librdkafka'),
+    powerLoss: process.argv.includes('--power-loss'),
     earlyKillRate: Number(arg('early-kill-rate', '0.2')),
     workDir: process.argv.includes('--work-dir') ? arg('work-dir', '') : undefined,
   });

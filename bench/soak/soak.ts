@@ -17,6 +17,8 @@
  *   - committed offsets never move backwards: not in the commits a consumer had acknowledged,
  *     not in the __consumer_offsets log, and OffsetFetch at the end is at or past the last one;
  *   - the data dir passes the offline checker (check-data-dir.ts) after a clean shutdown.
+ * In power-loss mode (fsync on every append, files cut to their fsynced length after each
+ * kill) the same must hold.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -25,6 +27,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Kafka, logLevel } from 'kafkajs';
 import { checkDataDir, CheckedRecord, PartitionCheck } from './check-data-dir';
+import { simulatePowerLoss } from './power-loss';
 
 /** The repository root, from bench/soak (ts-jest) or dist/bench/soak (compiled). */
 function repoRoot(): string {
@@ -45,6 +48,12 @@ export interface SoakOptions {
   maxUpMs: number;
   /** Share of restarts that are first killed again 0-500 ms after spawning, during recovery (0.2). */
   earlyKillRate?: number;
+  /**
+   * Power-loss mode: the broker runs with log.flush.interval.messages=1 and an fsync journal,
+   * and after each kill every file is cut to its fsynced length (plus a random part of the
+   * unsynced tail) before the restart, as if the machine had lost power (power-loss.ts).
+   */
+  powerLoss?: boolean;
   /** Run the librdkafka clients (needs python3 with confluent_kafka). */
   librdkafka: boolean;
   /** Where to keep the data dir and client files; a temp dir by default (removed when all checks pass). */
@@ -128,13 +137,21 @@ class Broker {
     private readonly logFile: string,
   ) {}
 
+  /** With `journal`, the broker records its fsyncs there and fsyncs every append (power-loss mode). */
+  journal: string | null = null;
+
   private args(): string[] {
-    return [CLI, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--http-port', 'none', '--log-level', 'warn'];
+    const flush = this.journal ? ['--override', 'log.flush.interval.messages=1'] : [];
+    return [CLI, 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--http-port', 'none', '--log-level', 'warn', ...flush];
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return this.journal ? { ...process.env, SAMSA_FSYNC_JOURNAL: this.journal } : process.env;
   }
 
   /** Starts the broker and kills it `ms` later whether or not it is serving yet (a crash during recovery). */
   async startAndKill(ms: number): Promise<void> {
-    const child = spawn(process.execPath, this.args(), { stdio: ['ignore', 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, this.args(), { stdio: ['ignore', 'ignore', 'ignore'], env: this.env() });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await sleep(ms);
     child.kill('SIGKILL');
@@ -145,7 +162,7 @@ class Broker {
     const args = this.args();
     // The port may still be held for a moment by the killed process's sockets: retry briefly.
     for (let attempt = 0; ; attempt++) {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env() });
       const log = fs.openSync(this.logFile, 'a');
       child.stderr!.on('data', (d: Buffer) => fs.writeSync(log, d));
       this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
@@ -218,6 +235,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const port = await freePort();
   const bootstrap = `127.0.0.1:${port}`;
   const broker = new Broker(port, dataDir, path.join(workDir, 'broker.log'));
+  if (opts.powerLoss) broker.journal = path.join(workDir, 'fsync-journal');
+  const cut = (): void => {
+    if (broker.journal) simulatePowerLoss(dataDir, broker.journal, { tornTail: true });
+  };
   await broker.start();
 
   const kafka = new Kafka({ clientId: 'soak-runner', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 1000 } });
@@ -243,10 +264,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   for (let i = 0; i < opts.kills; i++) {
     await sleep(opts.minUpMs + Math.random() * (opts.maxUpMs - opts.minUpMs));
     await broker.kill();
+    cut();
     rounds++;
     await sleep(Math.random() * 300);
     if (Math.random() < (opts.earlyKillRate ?? 0.2)) {
       await broker.startAndKill(Math.random() * 500);
+      cut();
       startupKills++;
     }
     await broker.start();

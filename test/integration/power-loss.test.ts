@@ -15,7 +15,7 @@ import * as path from 'path';
 import { Kafka, logLevel } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess, tempDataDir } from '../helpers/broker-process';
 import { readPartition } from '../helpers/read-partition';
-import { simulatePowerLoss } from '../helpers/power-loss';
+import { simulatePowerLoss } from '../../bench/soak/power-loss';
 import { checkDataDir } from '../../bench/soak/check-data-dir';
 
 const PARTITIONS = 3;
