@@ -5,6 +5,7 @@
  * and port; then every acknowledged record must be in the log once at its acknowledged offset,
  * transactions all-or-nothing to a read_committed reader, committed offsets never backwards,
  * and the data dir consistent for the offline checker, which is itself shown to catch damage.
+ * The same again in power-loss mode (log.flush.interval.messages=1, unsynced bytes dropped).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -34,6 +35,12 @@ test('crash soak, short form: 3 SIGKILLs under idempotent and transactional prod
   for (const p of report.producers) expect(p.acknowledged).toBeGreaterThan(0);
   for (const t of report.transactions) expect(t.committed + t.aborted).toBeGreaterThan(0);
   for (const c of report.consumers) expect(c.commits).toBeGreaterThan(0);
+}, 240_000);
+
+test('crash soak, power-loss mode: fsync on every append, files cut to their fsynced length after each of 3 SIGKILLs', async () => {
+  const report = await runSoak({ kills: 3, minUpMs: 1500, maxUpMs: 3000, librdkafka, powerLoss: true, log: () => undefined });
+  expect(report.failures).toEqual([]);
+  for (const p of report.producers) expect(p.acknowledged).toBeGreaterThan(0);
 }, 240_000);
 
 test('the data dir checker finds a bad CRC, a wrong index entry, a missing txnindex entry and a damaged snapshot', async () => {
