@@ -128,6 +128,15 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Child processes of a run still alive: killed if the run fails half-way, so none is left behind. */
+type Children = Set<ChildProcess>;
+
+function track(children: Children, child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 class Broker {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
@@ -135,6 +144,7 @@ class Broker {
     private readonly port: number,
     private readonly dataDir: string,
     private readonly logFile: string,
+    private readonly children: Children,
   ) {}
 
   /** With `journal`, the broker records its fsyncs there and fsyncs every append (power-loss mode). */
@@ -151,7 +161,7 @@ class Broker {
 
   /** Starts the broker and kills it `ms` later whether or not it is serving yet (a crash during recovery). */
   async startAndKill(ms: number): Promise<void> {
-    const child = spawn(process.execPath, this.args(), { stdio: ['ignore', 'ignore', 'ignore'], env: this.env() });
+    const child = track(this.children, spawn(process.execPath, this.args(), { stdio: ['ignore', 'ignore', 'ignore'], env: this.env() }));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await sleep(ms);
     child.kill('SIGKILL');
@@ -162,7 +172,7 @@ class Broker {
     const args = this.args();
     // The port may still be held for a moment by the killed process's sockets: retry briefly.
     for (let attempt = 0; ; attempt++) {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env() });
+      const child = track(this.children, spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env() }));
       const log = fs.openSync(this.logFile, 'a');
       child.stderr!.on('data', (d: Buffer) => fs.writeSync(log, d));
       this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
@@ -206,9 +216,10 @@ class Broker {
   }
 }
 
-function startClient(spec: ClientSpec, bootstrap: string, logFile: string): { child: ChildProcess; exited: Promise<number | null> } {
+function startClient(spec: ClientSpec, bootstrap: string, logFile: string, children: Children): { child: ChildProcess; exited: Promise<number | null> } {
   const args = [spec.role, bootstrap, spec.topic, spec.out, spec.name];
-  const child = spec.lib === 'kafkajs' ? spawn(process.execPath, [JS_CLIENT, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(PYTHON, [PY_CLIENT, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, argv] = spec.lib === 'kafkajs' ? [process.execPath, [JS_CLIENT, ...args]] : [PYTHON, [PY_CLIENT, ...args]];
+  const child = track(children, spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] }));
   const log = fs.openSync(logFile, 'a');
   child.stderr!.on('data', (d: Buffer) => fs.writeSync(log, d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -227,6 +238,16 @@ function readLines(file: string): Record<string, unknown>[] {
 
 /** Runs the soak and checks its outcome; `failures` is empty when every guarantee held. */
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
+  const children: Children = new Set();
+  try {
+    return await soak(opts, children);
+  } catch (err) {
+    for (const c of children) c.kill('SIGKILL');
+    throw err;
+  }
+}
+
+async function soak(opts: SoakOptions, children: Children): Promise<SoakReport> {
   const say = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const started = Date.now();
   const workDir = opts.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-soak-'));
@@ -234,7 +255,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const dataDir = path.join(workDir, 'data');
   const port = await freePort();
   const bootstrap = `127.0.0.1:${port}`;
-  const broker = new Broker(port, dataDir, path.join(workDir, 'broker.log'));
+  const broker = new Broker(port, dataDir, path.join(workDir, 'broker.log'), children);
   if (opts.powerLoss) broker.journal = path.join(workDir, 'fsync-journal');
   const cut = (): void => {
     if (broker.journal) simulatePowerLoss(dataDir, broker.journal, { tornTail: true });
@@ -257,7 +278,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     specs.push({ lib, role: 'transactional', topic: TXN_TOPIC, name: `${short}-txn`, out: path.join(workDir, `${short}-txn.jsonl`) });
     specs.push({ lib, role: 'consumer', topic: IDEM_TOPIC, name: `${short}-group`, out: path.join(workDir, `${short}-group.jsonl`) });
   }
-  const clients = specs.map((s) => ({ spec: s, ...startClient(s, bootstrap, path.join(workDir, `${s.name}.log`)) }));
+  const clients = specs.map((s) => ({ spec: s, ...startClient(s, bootstrap, path.join(workDir, `${s.name}.log`), children) }));
 
   let rounds = 0;
   let startupKills = 0;
@@ -294,7 +315,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   // Online checks: read_committed view of the transactional topic, and OffsetFetch per group.
   const readFile = path.join(workDir, 'read-committed.jsonl');
   if (opts.librdkafka) {
-    const child = spawn(PYTHON, [PY_CLIENT, 'read', bootstrap, TXN_TOPIC, readFile, 'reader'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = track(children, spawn(PYTHON, [PY_CLIENT, 'read', bootstrap, TXN_TOPIC, readFile, 'reader'], { stdio: ['ignore', 'ignore', 'inherit'] }));
     await new Promise((r) => child.once('exit', r));
   }
   const fetched = new Map<string, Map<number, number>>();
