@@ -3,13 +3,16 @@
  * `samsa serve` installs it before opening any log: every successful fsync/fdatasync of a
  * regular file (sync or on the thread pool) appends one line to <file>:
  *
- *   <dev>:<inode> <size>\n
+ *   <dev>:<inode> <size>\n          a file; size = its length when the fsync was issued
+ *   dir <dev>:<inode> <json>\n      a directory; json = its entries then, ["name/inode", ...]
  *
- * where size is the file's length when the fsync was issued (bytes up to it are on stable
- * storage once the call returns; later bytes might be too, so this is the pessimistic figure).
- * Files are named by device and inode so that write-to-tmp-then-rename keeps its synced length.
- * A power cut is then simulated on a stopped broker's data dir by cutting every file to the
- * last size the journal holds for it, 0 when it was never fsynced (test/helpers/power-loss.ts).
+ * Bytes up to `size` are on stable storage once the call returns (later ones might be too:
+ * the pessimistic figure); so are the listed entries of a directory (read on Linux through
+ * /proc/self/fd; this is a test tool). Files are
+ * named by device and inode so that write-to-tmp-then-rename keeps its synced length. A power
+ * cut is then simulated on a stopped broker's data dir by cutting every file to the last size
+ * the journal holds for it, 0 when it was never fsynced, and removing the files and
+ * directories created after their directory's last fsync (bench/soak/power-loss.ts).
  *
  * The journal is written with appendFileSync: it lives in the page cache, which a SIGKILL of
  * the broker does not lose. Nothing reads the variable in normal runs; the wrappers are not
@@ -23,11 +26,15 @@ let installed = false;
 export function installFsyncJournal(journalFile: string): void {
   if (installed) return;
   installed = true;
-  /** "<dev>:<inode> <size>" of a regular file, null for anything else (directories, closed fds). */
+  /** The journal line for `fd` as of now: a file's length, a directory's entries; null for anything else. */
   const describe = (fd: number): string | null => {
     try {
       const st = fs.fstatSync(fd, { bigint: true });
-      return st.isFile() ? `${st.dev}:${st.ino} ${st.size}` : null;
+      if (st.isFile()) return `${st.dev}:${st.ino} ${st.size}`;
+      if (!st.isDirectory()) return null;
+      const dir = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      const entries = fs.readdirSync(dir).map((name) => `${name}/${fs.lstatSync(`${dir}/${name}`, { bigint: true }).ino}`);
+      return `dir ${st.dev}:${st.ino} ${JSON.stringify(entries)}`;
     } catch {
       return null;
     }
@@ -36,8 +43,8 @@ export function installFsyncJournal(journalFile: string): void {
   for (const name of ['fsyncSync', 'fdatasyncSync'] as const) {
     const original = fs[name];
     mutableFs[name] = (fd: number): void => {
-      original(fd);
       const line = describe(fd);
+      original(fd);
       if (line) fs.appendFileSync(journalFile, `${line}\n`);
     };
   }

@@ -53,10 +53,10 @@
  * partition.state durably, then delete the segments wholly below it. Compaction never moves it.
  *
  * Durability: appends go to the page cache. flush.messages / flush.ms (checked on append and
- * by maybeFlush()) fsync the active segment, and the directory when a segment (or the
- * partition directory itself) was created since, so that the flushed bytes are reachable
- * after an OS crash; append() returns after that fsync, so flush.messages=1 makes every
- * acknowledged append durable. Rolls fsync the old segment in the background; close()
+ * by maybeFlush()) fsync the active segment, and the directory (and its parent) on the first
+ * flush after open or a roll, so that the flushed bytes are reachable after an OS crash;
+ * append() returns after that fsync, so flush.messages=1 makes every acknowledged append
+ * durable. Rolls fsync the old segment in the background; close()
  * fsyncs everything before writing the marker. Indexes are not fsynced by flush(): recovery
  * rebuilds them from the log.
  *
@@ -153,8 +153,12 @@ export class PartitionLog {
   /** Records appended since the last fsync (flush.messages counts these). */
   private unflushedMessages = 0;
   private lastFlushMs: number;
-  /** Directory entries (a new segment, a new partition directory) not yet fsynced; flush() syncs them. */
-  private dirEntriesUnsynced: 'none' | 'dir' | 'dir-and-parent';
+  /**
+   * Directory entries that may not be durable; flush() fsyncs them. Starts at 'dir-and-parent'
+   * after open: the partition directory or files recovery created (or an earlier life did,
+   * killed before any flush) may be new; a roll adds a segment.
+   */
+  private dirEntriesUnsynced: 'none' | 'dir' | 'dir-and-parent' = 'dir-and-parent';
   private closed = false;
   /** The clean-shutdown marker is still on disk: nothing was written since a clean open. */
   private markerPresent: boolean;
@@ -169,9 +173,7 @@ export class PartitionLog {
     clock: () => number,
     markerPresent: boolean,
     state: PartitionState,
-    created: boolean,
   ) {
-    this.dirEntriesUnsynced = created ? 'dir-and-parent' : 'none';
     this.markerPresent = markerPresent;
     this.state = state;
     this.config = config;
@@ -189,7 +191,6 @@ export class PartitionLog {
     const logger = log ?? defaultLogger.child({ dir });
     const clock = options.clock ?? Date.now;
     const now = clock();
-    const created = !fs.existsSync(dir);
     fs.mkdirSync(dir, { recursive: true });
 
     // The marker stays until the first write (see markWriting): a log opened and closed
@@ -253,7 +254,7 @@ export class PartitionLog {
       segments.push(LogSegment.create(dir, state.logStartOffset, cfg, logger, now));
       fsyncDir(dir);
     }
-    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean, state, created);
+    const pl = new PartitionLog(dir, cfg, segments, logger, clock, clean, state);
     logger.debug('partition log opened', {
       dir,
       cleanShutdown: clean,

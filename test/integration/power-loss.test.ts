@@ -161,7 +161,12 @@ async function crashCutRestart(
 test('topic flush.messages=1 or flush.ms=0 keeps every acknowledged record through a power cut; the defaults do not', async () => {
   const { outcomes: outcome } = await crashCutRestart(
     [],
-    [{ name: 'durable', configs: { 'flush.messages': '1' } }, { name: 'durable-ms', configs: { 'flush.ms': '0' } }, { name: 'volatile' }],
+    // Small segments: rolls create files whose directory entries must be made durable too.
+    [
+      { name: 'durable', configs: { 'flush.messages': '1', 'segment.bytes': '16384' } },
+      { name: 'durable-ms', configs: { 'flush.ms': '0', 'segment.bytes': '16384' } },
+      { name: 'volatile', configs: { 'segment.bytes': '16384' } },
+    ],
   );
   for (const name of ['durable', 'durable-ms']) {
     const durable = outcome.get(name)!;
@@ -232,4 +237,38 @@ test('an aborted transaction stays aborted when the OS wrote back a producer sna
   expect(seen).toEqual(committed);
   await second.stop();
   expect((await checkDataDir(dataDir, { cleanShutdown: true, decode: false })).errors).toEqual([]);
+});
+
+test('files recovery creates after a power cut are made durable by the next flush', async () => {
+  const dataDir = tempDataDir('samsa-power-loss-');
+  const journal = `${dataDir}.fsync-journal`;
+  const env = { SAMSA_FSYNC_JOURNAL: journal };
+  const first = await startBrokerProcess({ dataDir, env });
+  brokers.push(first);
+  const admin = client(first.address).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'reborn', numPartitions: 1, configEntries: [{ name: 'flush.messages', value: '1' }] }] });
+  await admin.disconnect();
+  // Killed before any write: the segment file's directory entry was never fsynced, the cut
+  // removes it and the next start creates the segment again in the surviving directory.
+  await first.kill();
+  expect(simulatePowerLoss(dataDir, journal).entriesLost).toBeGreaterThan(0);
+  const second = await startBrokerProcess({ dataDir, port: first.port, env });
+  brokers.push(second);
+  const producer = client(second.address).producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const acked: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    await producer.send({ topic: 'reborn', acks: -1, messages: [{ partition: 0, value: `r${i}` }] });
+    acked.push(`r${i}`);
+  }
+  await producer.disconnect();
+  await second.kill();
+  simulatePowerLoss(dataDir, journal);
+  const third = await startBrokerProcess({ dataDir, port: first.port, env });
+  brokers.push(third);
+  const kafka = client(third.address);
+  const read = await readPartition(kafka, 'reborn', 0, 0, acked.length);
+  expect(read.messages.map((m) => m.value!.toString())).toEqual(acked);
+  await third.stop();
 });
