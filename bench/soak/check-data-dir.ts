@@ -31,7 +31,7 @@ export interface CheckedRecord {
   offset: number;
   key: string | null;
   value: string | null;
-  /** The raw bytes (internal topics hold binary keys and values). */
+  /** The raw bytes, for internal topics (`__*`, binary keys and values); null elsewhere. */
   keyBytes: Buffer | null;
   valueBytes: Buffer | null;
   producerId: number;
@@ -126,7 +126,7 @@ async function checkPartition(
       if (i + 1 < bases.length && last >= bases[i + 1]) error(`segment ${base}: offset ${last} reaches the next segment ${bases[i + 1]}`);
       const batch = buf.subarray(pos, pos + size);
       const control = h.isControl ? (readControlRecord(batch, RECORDS_OFFSET)?.type ?? -1) : null;
-      segBatches.push({ header: h, segment: base, position: pos, size, last, control, payload: opts.decode === false ? null : Buffer.from(batch) });
+      segBatches.push({ header: h, segment: base, position: pos, size, last, control, payload: opts.decode === false ? null : batch });
       next = last + 1;
       pos += size;
     }
@@ -137,7 +137,7 @@ async function checkPartition(
   const logEndOffset = batches.length > 0 ? batches[batches.length - 1].last + 1 : bases.length > 0 ? bases[bases.length - 1] : 0;
   checkTxnIndexes(dir, bases, batches, error);
   checkSnapshots(dir, batches, logEndOffset, error);
-  const records = opts.decode === false ? [] : await decodeRecords(batches);
+  const records = opts.decode === false ? [] : await decodeRecords(batches, compacted);
   return { topic, partition, logStartOffset: bases[0] ?? 0, logEndOffset, batches: batches.length, records };
 }
 
@@ -280,7 +280,7 @@ function checkSnapshots(dir: string, batches: Batch[], logEnd: number, error: (e
   }
 }
 
-async function decodeRecords(batches: Batch[]): Promise<CheckedRecord[]> {
+async function decodeRecords(batches: Batch[], binary: boolean): Promise<CheckedRecord[]> {
   // A transactional batch's fate is the next marker of its producer.
   const fate = new Map<Batch, CheckedRecord['txn']>();
   const pending = new Map<number, Batch[]>();
@@ -307,8 +307,8 @@ async function decodeRecords(batches: Batch[]): Promise<CheckedRecord[]> {
         offset: h.baseOffset + rec.offsetDelta,
         key: rec.keyStart < 0 ? null : payload.toString('utf8', rec.keyStart, rec.keyStart + rec.keyLength),
         value: rec.valueStart < 0 ? null : payload.toString('utf8', rec.valueStart, rec.valueStart + rec.valueLength),
-        keyBytes: rec.keyStart < 0 ? null : payload.subarray(rec.keyStart, rec.keyStart + rec.keyLength),
-        valueBytes: rec.valueStart < 0 ? null : payload.subarray(rec.valueStart, rec.valueStart + rec.valueLength),
+        keyBytes: !binary || rec.keyStart < 0 ? null : payload.subarray(rec.keyStart, rec.keyStart + rec.keyLength),
+        valueBytes: !binary || rec.valueStart < 0 ? null : payload.subarray(rec.valueStart, rec.valueStart + rec.valueLength),
         producerId: h.producerId,
         txn,
       });
