@@ -97,6 +97,8 @@ export async function serve(argv: {
   };
   const overrides = [...(argv.override ?? [])];
   for (const [k, v] of Object.entries(keyFlags)) if (v !== undefined) overrides.push(`${k}=${v}`);
+  // Test-only: record fsynced lengths for power-loss simulation (see storage/fsync-journal.ts).
+  if (process.env.SAMSA_FSYNC_JOURNAL) (await import('../storage/fsync-journal')).installFsyncJournal(process.env.SAMSA_FSYNC_JOURNAL);
   const ports = argv['broker-ports'] ? parsePorts(argv['broker-ports']) : undefined;
   const count = ports?.length ?? argv.brokers ?? 1;
   let broker: Awaited<ReturnType<typeof startBroker>> | Awaited<ReturnType<typeof import('../cluster/simulated-cluster').startCluster>>;

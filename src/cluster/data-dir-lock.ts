@@ -1,7 +1,12 @@
 /**
  * One broker per data directory, as Kafka's `.lock`: a second `samsa serve` on the same folder
- * would append to the same segments. The lock file holds the owner's pid; a lock left by a
- * process that no longer runs (kill -9, a crash) is taken over.
+ * would append to the same segments. The lock file holds one line, `<pid> <boot id> <start
+ * time>` (Linux: /proc/sys/kernel/random/boot_id and the process start time in clock ticks,
+ * `-` elsewhere); a lock left by a process that no longer runs (kill -9, a crash) is taken
+ * over. The lock is not fsynced, so after a power cut it may hold a torn line, or a pid that
+ * another process of the new boot now has: only a whole line naming a running process of this
+ * boot that started at the recorded time counts as held. (A line with just a pid, as older
+ * versions wrote, is checked by pid alone.)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,7 +28,7 @@ export class DataDirLock {
       try {
         const fd = fs.openSync(file, 'wx');
         try {
-          fs.writeSync(fd, `${process.pid}\n`);
+          fs.writeSync(fd, `${process.pid} ${bootId()} ${startTime(process.pid)}\n`);
         } finally {
           fs.closeSync(fd);
         }
@@ -31,8 +36,8 @@ export class DataDirLock {
         return new DataDirLock(file, key);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const owner = Number(fs.readFileSync(file, 'utf8').trim());
-        if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
+        const owner = heldBy(fs.readFileSync(file, 'utf8'));
+        if (owner !== null && owner !== process.pid) {
           throw new Error(`data dir ${dataDir} is in use by another samsa process (pid ${owner}); stop it or use another --data-dir`);
         }
         // Stale: its owner is gone (or it is our own pid from a crashed earlier life).
@@ -47,6 +52,36 @@ export class DataDirLock {
     this.released = true;
     held.delete(this.key);
     fs.rmSync(this.file, { force: true });
+  }
+}
+
+/** The pid of the live process a lock file names, null when the line is torn or stale. */
+function heldBy(text: string): number | null {
+  if (!text.endsWith('\n')) return null;
+  const parts = text.trim().split(' ');
+  const pid = Number(parts[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return null;
+  if (parts.length === 1) return pid;
+  if (parts.length !== 3 || parts[1] !== bootId() || parts[2] !== startTime(pid)) return null;
+  return pid;
+}
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || '-';
+  } catch {
+    return '-';
+  }
+}
+
+/** Start time of a process (field 22 of /proc/<pid>/stat), '-' where /proc is not there. */
+function startTime(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '-';
+  } catch {
+    return '-';
   }
 }
 

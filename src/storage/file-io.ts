@@ -38,6 +38,33 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** Writes `data` to `file` (created or replaced in place) and fsyncs it. */
+export function writeFileSynced(file: string, data: Buffer): void {
+  const fd = fs.openSync(file, 'w', 0o644);
+  try {
+    writeFully(fd, data, 0, data.length, 0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** fsyncs an existing file by name (no-op when it is gone). */
+export function fsyncFile(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Index-file update: writes `data` at `position` (the entries not yet on disk), then sets the
  * file length to `totalSize` (dropping stale or preallocated bytes), optionally fsyncs.

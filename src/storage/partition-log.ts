@@ -59,8 +59,12 @@
  * the disk again, so writes resume by themselves once space returns.
  *
  * Durability: appends go to the page cache. flush.messages / flush.ms (checked on append and
- * by maybeFlush()) fsync the active segment; rolls fsync the old segment in the background;
- * close() fsyncs everything before writing the marker.
+ * by maybeFlush()) fsync the active segment, and the directory (and its parent) on the first
+ * flush after open or a roll, so that the flushed bytes are reachable after an OS crash;
+ * append() returns after that fsync, so flush.messages=1 makes every acknowledged append
+ * durable. Rolls fsync the old segment in the background; close()
+ * fsyncs everything before writing the marker. Indexes are not fsynced by flush(): recovery
+ * rebuilds them from the log.
  *
  * Concurrency rules: one PartitionLog per directory per process; every method runs on the JS
  * thread, synchronously, and returns with the log consistent (no method yields mid-way).
@@ -167,6 +171,12 @@ export class PartitionLog {
   /** Records appended since the last fsync (flush.messages counts these). */
   private unflushedMessages = 0;
   private lastFlushMs: number;
+  /**
+   * Directory entries that may not be durable; flush() fsyncs them. Starts at 'dir-and-parent'
+   * after open: the partition directory or files recovery created (or an earlier life did,
+   * killed before any flush) may be new; a roll adds a segment.
+   */
+  private dirEntriesUnsynced: 'none' | 'dir' | 'dir-and-parent' = 'dir-and-parent';
   private closed = false;
   /** The clean-shutdown marker is still on disk: nothing was written since a clean open. */
   private markerPresent: boolean;
@@ -594,6 +604,7 @@ export class PartitionLog {
     old.seal();
     old.flushInBackground();
     this.segments.push(LogSegment.create(this.dir, base, this.config, this.log, now));
+    if (this.dirEntriesUnsynced === 'none') this.dirEntriesUnsynced = 'dir';
     this.log.debug('rolled segment', { dir: this.dir, reason, newBaseOffset: base, previousSize: old.size });
   }
 
@@ -611,10 +622,15 @@ export class PartitionLog {
     if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) this.flush();
   }
 
-  /** fsyncs the .log of every segment holding unflushed bytes and writes the active segment's indexes. */
+  /** fsyncs the .log of every segment holding unflushed bytes (and new directory entries) and writes the active segment's indexes. */
   flush(): void {
     this.checkOpen();
     for (const s of this.segments) s.flush(false);
+    if (this.dirEntriesUnsynced !== 'none') {
+      fsyncDir(this.dir);
+      if (this.dirEntriesUnsynced === 'dir-and-parent') fsyncDir(path.dirname(this.dir));
+      this.dirEntriesUnsynced = 'none';
+    }
     this.active.offsetIndex.persist(false);
     this.active.timeIndex.persist(false);
     this.unflushedMessages = 0;

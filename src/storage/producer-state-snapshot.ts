@@ -21,12 +21,15 @@
  * Like Kafka, a snapshot keeps only each producer's last batch: after a restart, a retry of
  * that batch is still recognised as a duplicate; batches written after the snapshot (found by
  * re-reading the log from the snapshot offset) keep their full five-batch history.
- * Files are written to `.tmp` and renamed; a file whose CRC or size does not match is ignored.
+ * Files are written to `.tmp`, fsynced and renamed (a snapshot must not reach the disk ahead
+ * of what it was written with, see ProducerStateManager.snapshot); a file whose CRC or size
+ * does not match is ignored.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { crc32c } from '@node-rs/crc32';
 import { readInt64, writeInt64 } from '../protocol/record-batch';
+import { writeFileSynced } from './file-io';
 
 export const SNAPSHOT_FILE_SUFFIX = '.snapshot';
 const VERSION = 1;
@@ -85,7 +88,7 @@ export function writeSnapshot(dir: string, offset: number, entries: SnapshotEntr
   buf.writeUInt32BE(crc32c(buf.subarray(6)), 2);
   const file = snapshotPath(dir, offset);
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, buf);
+  writeFileSynced(tmp, buf);
   fs.renameSync(tmp, file);
 }
 

@@ -42,7 +42,7 @@ import {
 } from '../protocol/record-batch';
 import { ControlType, readControlRecord } from '../protocol/control-batch';
 import type { Logger } from '../logging';
-import { readFully } from './file-io';
+import { fsyncFile, readFully } from './file-io';
 import type { PartitionLog } from './partition-log';
 import { AbortedTxn, appendTxnIndex, parseTxnIndexFileName, readTxnIndex, rewriteTxnIndex, txnIndexPath } from './txn-index';
 import { deleteSnapshot, listSnapshots, readSnapshot, SnapshotEntry, writeSnapshot } from './producer-state-snapshot';
@@ -104,6 +104,8 @@ export class ProducerStateManager {
   private firstUnstable = -1;
   /** Aborted transactions sorted by marker offset (lastOffset). */
   private readonly aborted: AbortedTxn[] = [];
+  /** Transaction index files appended to since the last snapshot: fsynced before the next one. */
+  private readonly unsyncedTxnIndexes = new Set<string>();
   private segmentCount: number;
   private replaying = false;
 
@@ -296,7 +298,9 @@ export class ProducerStateManager {
           lastStableOffset: this.firstUnstable >= 0 ? this.firstUnstable : offset + 1,
         };
         this.aborted.push(entry);
-        appendTxnIndex(txnIndexPath(this.log.dir, this.segmentBaseFor(offset)), entry);
+        const file = txnIndexPath(this.log.dir, this.segmentBaseFor(offset));
+        appendTxnIndex(file, entry);
+        this.unsyncedTxnIndexes.add(file);
       }
     }
     this.afterAppend();
@@ -432,6 +436,10 @@ export class ProducerStateManager {
       });
     }
     try {
+      // Recovery replays only the log after the snapshot: the aborted transactions below it
+      // must be on disk before the snapshot can be (else read_committed would show them).
+      for (const file of this.unsyncedTxnIndexes) fsyncFile(file);
+      this.unsyncedTxnIndexes.clear();
       writeSnapshot(dir, this.log.logEndOffset, entries);
       const all = listSnapshots(dir);
       for (const offset of all.slice(0, Math.max(0, all.length - SNAPSHOTS_TO_KEEP))) deleteSnapshot(dir, offset);

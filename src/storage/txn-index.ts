@@ -17,12 +17,16 @@
  * from firstOffset until it meets their ABORT marker.
  *
  * Entries are appended (not fsynced: like the log itself they reach the disk with the page
- * cache, and a recovery that cuts the log drops entries past its end). A torn trailing
- * entry is ignored on read.
+ * cache, and a recovery that cuts the log drops entries past its end). A producer state
+ * snapshot covers the markers below its offset, so recovery replays only the log after it:
+ * the entries are fsynced before a snapshot is written (ProducerStateManager.snapshot), and a
+ * rewrite by recovery is fsynced before it replaces the file. A torn trailing entry is
+ * ignored on read.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { readInt64, writeInt64 } from '../protocol/record-batch';
+import { writeFileSynced } from './file-io';
 
 export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 export const TXN_INDEX_ENTRY_SIZE = 34;
@@ -98,6 +102,6 @@ export function rewriteTxnIndex(file: string, entries: AbortedTxn[]): void {
     return;
   }
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, encode(entries));
+  writeFileSynced(tmp, encode(entries));
   fs.renameSync(tmp, file);
 }

@@ -42,3 +42,21 @@ test('in-process: a second broker on the same folder is refused until the first 
   const b = await startBroker({ port: 0, dataDir, logger: quiet });
   await b.close();
 });
+
+test('after a power cut the lock may be torn or name a pid of the new boot: it is taken over', async () => {
+  const fs = await import('fs');
+  const path = await import('path');
+  const dataDir = tempDataDir();
+  const first = await startBrokerProcess({ dataDir });
+  await first.kill();
+  const lock = path.join(dataDir, '.lock');
+  const line = fs.readFileSync(lock, 'utf8');
+  expect(line).toMatch(/^\d+ \S+ \S+\n$/);
+  // A torn line whose prefix is the pid of a running process (1, init) ...
+  fs.writeFileSync(lock, '1');
+  await (await startBrokerProcess({ dataDir })).kill();
+  // ... and a whole line of an earlier boot naming a running process.
+  fs.writeFileSync(lock, `${process.pid} 00000000-0000-0000-0000-000000000000 1\n`);
+  const again = await startBrokerProcess({ dataDir });
+  await again.stop();
+});
