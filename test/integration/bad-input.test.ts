@@ -174,6 +174,29 @@ describe('bad input', () => {
     }
   });
 
+  test('a request for millions of partitions is refused with POLICY_VIOLATION, not attempted', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      const topic = (name: string, numPartitions: number) => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] });
+      const created = await c.request(19, 5, { topics: [topic('huge-a', 2147483647), topic('huge-b', 1)], timeoutMs: 5000, validateOnly: false });
+      expect(created.body.topics.map((t: { errorCode: number }) => t.errorCode)).toEqual([ErrorCode.POLICY_VIOLATION, ErrorCode.POLICY_VIOLATION]);
+      // 10,000 in total is still allowed (validate only: nothing is created).
+      const allowed = await c.request(19, 5, { topics: [topic('huge-a', 9999), topic('huge-b', 1)], timeoutMs: 5000, validateOnly: true });
+      expect(allowed.body.topics.map((t: { errorCode: number }) => t.errorCode)).toEqual([0, 0]);
+      const small = await c.request(19, 5, { topics: [topic('grow-me', 1)], timeoutMs: 5000, validateOnly: false });
+      expect(small.body.topics[0].errorCode).toBe(0);
+      const grown = await c.request(37, 3, { topics: [{ name: 'grow-me', count: 2147483647, assignments: null }], timeoutMs: 5000, validateOnly: false });
+      expect(grown.body.results[0].errorCode).toBe(ErrorCode.POLICY_VIOLATION);
+      const meta = await c.request(METADATA, 12, { topics: [{ name: 'grow-me', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }, { name: 'huge-a', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false });
+      expect(meta.body.topics.map((t: { partitions: unknown[]; errorCode: number }) => [t.partitions.length, t.errorCode])).toEqual([
+        [1, 0],
+        [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ]);
+    } finally {
+      c.close();
+    }
+  });
+
   test('a produce to an unknown topic gets UNKNOWN_TOPIC_OR_PARTITION', async () => {
     const c = await RawClient.connect(broker.port);
     try {
