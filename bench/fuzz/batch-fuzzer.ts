@@ -7,10 +7,9 @@
  * max.message.bytes, and expands to hundreds of megabytes).
  */
 import * as zlib from 'zlib';
-import { crc32c } from '@node-rs/crc32';
 import { compress } from '../../src/compression/codecs';
 import { RECORDS_OFFSET } from '../../src/protocol/record-batch';
-import { buildBatch, TestRecord } from '../../test/helpers/record-batch-builder';
+import { buildBatch, sealBatch, TestRecord, withPayload } from '../../test/helpers/record-batch-builder';
 import type { Rng } from '../../test/helpers/codec-samples';
 
 /** The record timestamps fuzzed batches use, so that ListOffsets by time lands on them. */
@@ -22,6 +21,16 @@ export interface Bombs {
 }
 
 let bombs: Promise<Bombs> | null = null;
+
+/** A zstd frame of `blocks` RLE blocks of 128 KiB: 4 bytes per block, each regenerating 128 KiB. */
+export function zstdRleBomb(blocks: number): Buffer {
+  const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])]; // magic, no content size, window
+  for (let i = 0; i < blocks; i++) {
+    const header = ((128 * 1024) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0);
+    parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x00]));
+  }
+  return Buffer.concat(parts);
+}
 
 /** gzip of 256 MiB and lz4 of 128 MiB of zeros, a zstd frame of RLE blocks, a snappy block that lies about its length. */
 export function compressionBombs(): Promise<Bombs> {
@@ -39,30 +48,11 @@ export function compressionBombs(): Promise<Bombs> {
     // lz4 frames concatenate: 8 frames of 16 MiB each (about 512 KiB, under max.message.bytes).
     const lz4 = await compress(3, zeros);
     byCodec.set(3, Buffer.concat(Array.from({ length: 8 }, () => lz4)));
-    const zstd = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])];
-    for (let i = 0; i < 2048; i++) {
-      const header = ((128 * 1024) << 3) | (1 << 1) | (i === 2047 ? 1 : 0);
-      zstd.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x00]));
-    }
-    byCodec.set(4, Buffer.concat(zstd));
+    byCodec.set(4, zstdRleBomb(2048));
     // Declares 4 GiB - 1, then a literal of 4 bytes.
     byCodec.set(2, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0c, 0x61, 0x62, 0x63, 0x64]));
     return { byCodec };
   })());
-}
-
-/** Rewrites the batch's length field and CRC after an edit (so that only the intended fault remains). */
-export function sealBatch(b: Buffer): Buffer {
-  b.writeInt32BE(b.length - 12, 8);
-  b.writeUInt32BE(crc32c(b.subarray(21)), 17);
-  return b;
-}
-
-/** `plain` with its records replaced by `payload` under `codec` (length and CRC fixed). */
-export function withPayload(plain: Buffer, codec: number, payload: Buffer): Buffer {
-  const out = Buffer.concat([plain.subarray(0, RECORDS_OFFSET), payload]);
-  out.writeInt16BE((out.readInt16BE(21) & ~7) | codec, 21);
-  return sealBatch(out);
 }
 
 function records(rng: Rng): TestRecord[] {

@@ -464,7 +464,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
     if (late) fail({ kind: 'late-compact', detail: late });
     await timestampLookups(target.port).catch((err: Error) => fail({ kind: 'hang', detail: `timestamp lookups: ${err.message}` }));
     // Give the cleaner (backoff 500 ms) a few passes over the newly compacted topic.
-    for (let i = 0; i < 20 && !/batches kept whole[^\n]*fuzz-late-compact/.test(target.logs()); i++) await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 60 && !/batches kept whole[^\n]*fuzz-late-compact/.test(target.logs()); i++) await new Promise((r) => setTimeout(r, 500));
     report.cleanerKeptUnreadable = /batches kept whole[^\n]*fuzz-late-compact/.test(target.logs());
   }
   clearInterval(sampler);

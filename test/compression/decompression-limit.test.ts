@@ -5,6 +5,7 @@
  */
 import { compress, decompress, DecompressionLimitError, decompressionLimit } from '../../src/compression/codecs';
 import { lz4FrameBound, zstdFrameBound } from '../../src/compression/compression-bounds';
+import { zstdRleBomb } from '../../bench/fuzz/batch-fuzzer';
 
 const CODECS = [
   ['gzip', 1],
@@ -21,17 +22,6 @@ function mixed(n: number): Buffer {
     b[i] = i % 7 === 0 ? x & 0xff : 0x61 + (i % 13);
   }
   return b;
-}
-
-/** A zstd frame of `blocks` RLE blocks of 128 KiB each: a few bytes claiming many megabytes. */
-function zstdRleBomb(blocks: number): Buffer {
-  const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])]; // magic, no content size, window
-  for (let i = 0; i < blocks; i++) {
-    const last = i === blocks - 1 ? 1 : 0;
-    const header = ((128 * 1024) << 3) | (1 << 1) | last;
-    parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x00]));
-  }
-  return Buffer.concat(parts);
 }
 
 describe('bounded decompression', () => {

@@ -5,11 +5,11 @@
  */
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
-import { buildBatch } from '../helpers/record-batch-builder';
+import { buildBatch, withPayload } from '../helpers/record-batch-builder';
 import { ErrorCode } from '../../src/protocol/errors';
 import { compress } from '../../src/compression/codecs';
 import { RECORDS_OFFSET } from '../../src/protocol/record-batch';
-import { compressionBombs, withPayload } from '../../bench/fuzz/batch-fuzzer';
+import { compressionBombs } from '../../bench/fuzz/batch-fuzzer';
 
 const API_VERSIONS = 18;
 const PRODUCE = 0;

@@ -15,8 +15,8 @@ import { buildBatch as rebuild, DELETE_HORIZON_MASK } from '../../src/storage/ba
 import { readBatchHeader, RECORDS_OFFSET } from '../../src/protocol/record-batch';
 import { CLEANED_SUFFIX, SWAP_FILE } from '../../src/storage/segment-swap';
 import { createLogger } from '../../src/logging';
-import { crc32c } from '@node-rs/crc32';
-import { buildBatch, TestRecord } from '../helpers/record-batch-builder';
+import { zstdRleBomb } from '../../bench/fuzz/batch-fuzzer';
+import { buildBatch, TestRecord, withPayload } from '../helpers/record-batch-builder';
 import { readAllBatches, readAllRecords, ReadRecord } from '../helpers/read-log';
 
 const quiet = createLogger('silent');
@@ -56,15 +56,6 @@ function open(config: Partial<LogConfig> = {}): PartitionLog {
   const l = PartitionLog.open(partitionDir(tmp, 't', 0), { ...BASE, ...config }, quiet, { clock: () => now });
   opened.push(l);
   return l;
-}
-
-/** `plain` with its records payload replaced by raw bytes under codec `codec` (CRC recomputed). */
-function withPayload(plain: Buffer, codec: number, payload: Buffer): Buffer {
-  const out = Buffer.concat([plain.subarray(0, RECORDS_OFFSET), payload]);
-  out.writeInt32BE(out.length - 12, 8);
-  out.writeInt16BE((out.readInt16BE(21) & ~7) | codec, 21);
-  out.writeUInt32BE(crc32c(out.subarray(21)), 17);
-  return out;
 }
 
 function forget(l: PartitionLog): void {
@@ -201,12 +192,7 @@ describe('compaction', () => {
   test('a batch that expands past the decompression limit (or is corrupt) is kept whole, the rest is compacted', async () => {
     const l = open();
     // Offset 0: a zstd frame of RLE blocks claiming 100 MiB (> 64 MiB, the limit at max.message.bytes 1 MiB).
-    const blocks = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])];
-    for (let i = 0; i < 800; i++) {
-      const header = ((128 * 1024) << 3) | (1 << 1) | (i === 799 ? 1 : 0);
-      blocks.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x41]));
-    }
-    const bomb = withPayload(buildBatch([{ key: 'k0', value: 'bomb', timestamp: T0 }]), 4, Buffer.concat(blocks));
+    const bomb = withPayload(buildBatch([{ key: 'k0', value: 'bomb', timestamp: T0 }]), 4, zstdRleBomb(800));
     l.append(bomb, 0);
     // Offset 1: gzip attribute over bytes that are not gzip.
     const corrupt = withPayload(buildBatch([{ key: 'k1', value: 'bad', timestamp: T0 }]), 1, Buffer.from('not a gzip stream'));
