@@ -5,6 +5,8 @@
  * inside one chunk is returned as a view of it. I/O-free: the caller feeds socket data in.
  * (The broker's connection has its own copy, tuned for its request limits.)
  */
+const EMPTY = Buffer.alloc(0);
+
 export class FrameQueue {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -33,6 +35,7 @@ export class FrameQueue {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
     const first = this.chunks[0];
     if (first.length >= n) {
       this.buffered -= n;
