@@ -41,6 +41,8 @@ export interface FuzzOptions {
   responseTimeoutMs: number;
   /** RSS bound; a sample above it is a failure. */
   maxRssBytes: number;
+  /** How long to wait for the cleaner to reach the late-compacted topic (default 30 s). */
+  cleanerWaitMs?: number;
   progress?: (line: string) => void;
 }
 
@@ -463,8 +465,9 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
     const late = await lateCompaction(target.port).catch((err: Error) => err.message);
     if (late) fail({ kind: 'late-compact', detail: late });
     await timestampLookups(target.port).catch((err: Error) => fail({ kind: 'hang', detail: `timestamp lookups: ${err.message}` }));
-    // Give the cleaner (backoff 500 ms) a few passes over the newly compacted topic.
-    for (let i = 0; i < 60 && !/batches kept whole[^\n]*fuzz-late-compact/.test(target.logs()); i++) await new Promise((r) => setTimeout(r, 500));
+    // Give the cleaner (backoff 500 ms) passes over the newly compacted topic.
+    const until = Date.now() + (opts.cleanerWaitMs ?? 30_000);
+    while (Date.now() < until && !/batches kept whole[^\n]*fuzz-late-compact/.test(target.logs())) await new Promise((r) => setTimeout(r, 500));
     report.cleanerKeptUnreadable = /batches kept whole[^\n]*fuzz-late-compact/.test(target.logs());
   }
   clearInterval(sampler);

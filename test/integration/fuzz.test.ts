@@ -20,7 +20,7 @@ describe('fuzzing', () => {
   test('fuzzed frames end in a well-formed answer or a close; the broker survives with its data intact', async () => {
     const report = await runFuzz(
       { port: broker.port, pid: broker.pid, dataDir: broker.dataDir, maxRequestBytes: MAX_REQUEST_BYTES, logs: broker.stderr },
-      { frames: 3000, seed: 20261204, connections: 8, responseTimeoutMs: 30_000, maxRssBytes: 1024 * 2 ** 20 },
+      { frames: 3000, seed: 20261204, connections: 8, responseTimeoutMs: 30_000, maxRssBytes: 1024 * 2 ** 20, cleanerWaitMs: 5000 },
     );
     const text = formatReport(report);
     expect({ failures: report.failures, handlerErrors: report.handlerErrors, text }).toEqual({ failures: [], handlerErrors: {}, text });
