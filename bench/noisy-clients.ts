@@ -234,6 +234,21 @@ async function fillBacklog(port: number, bytes: number): Promise<void> {
   c.close();
 }
 
+function fsyncTree(d: string): void {
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) fsyncTree(p);
+    else if (e.isFile()) {
+      const fd = fs.openSync(p, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+}
+
 async function main(): Promise<number> {
   const seconds = Number(opt('seconds', '10'));
   const rate = Number(opt('rate', '200'));
@@ -266,6 +281,9 @@ async function main(): Promise<number> {
     admin.close();
     progress(`filling a ${backlogMb} MiB backlog`);
     await fillBacklog(port, backlogMb * 2 ** 20);
+    // The backlog's dirty pages would otherwise be written back during the first phase and
+    // stall its appends: flush them now.
+    fsyncTree(path.join(dir, 'data'));
     await measure('warm-up', port, pid, 2, rate);
 
     const phases: Phase[] = [];
