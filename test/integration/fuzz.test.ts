@@ -3,6 +3,7 @@
  * advertised API and version, with fuzzed record batches on Produce, against a real broker
  * process. `npm run fuzz -- --frames 1000000` is the long run.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { BrokerProcess, startBrokerProcess, tempDataDir } from '../helpers/broker-process';
 import { formatReport, fuzzBrokerArgs, runFuzz } from '../../bench/fuzz/fuzz-runner';
@@ -11,11 +12,16 @@ const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
 describe('fuzzing', () => {
   let broker: BrokerProcess;
+  // The data dir sits alone in its own folder: the fuzzer checks nothing is created beside it.
+  const parent = tempDataDir('samsa-fuzz-');
 
   beforeAll(async () => {
-    broker = await startBrokerProcess({ dataDir: path.join(tempDataDir('samsa-fuzz-'), 'data'), args: fuzzBrokerArgs(MAX_REQUEST_BYTES) });
+    broker = await startBrokerProcess({ dataDir: path.join(parent, 'data'), args: fuzzBrokerArgs(MAX_REQUEST_BYTES) });
   });
-  afterAll(async () => broker?.stop());
+  afterAll(async () => {
+    await broker?.stop();
+    fs.rmSync(parent, { recursive: true, force: true });
+  });
 
   test('fuzzed frames end in a well-formed answer or a close; the broker survives with its data intact', async () => {
     const report = await runFuzz(
