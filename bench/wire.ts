@@ -9,6 +9,7 @@ import { API_CODECS } from '../src/protocol/generated';
 import { isFlexible, writeRequestHeader } from '../src/protocol/headers';
 import { Reader } from '../src/protocol/reader';
 import { Writer } from '../src/protocol/writer';
+import { FrameQueue } from '../src/protocol/frame-queue';
 
 export function encodeRequest(apiKey: number, version: number, body: object, correlationId: number): Buffer {
   const codec = API_CODECS[apiKey];
@@ -34,9 +35,7 @@ export function decodeResponse<T = any>(apiKey: number, version: number, frame: 
 }
 
 export class WireClient {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private need = -1;
+  private readonly frames = new FrameQueue();
   private waiters: { resolve: (f: Buffer) => void; reject: (e: Error) => void }[] = [];
   private nextId = 1;
   private closedError: Error | null = null;
@@ -86,41 +85,10 @@ export class WireClient {
     this.socket.destroy();
   }
 
-  private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    for (;;) {
-      if (this.need < 0) {
-        if (this.buffered < 4) return;
-        this.need = this.take(4).readInt32BE(0);
-      }
-      if (this.buffered < this.need) return;
-      const frame = this.take(this.need);
-      this.need = -1;
-      this.waiters.shift()?.resolve(frame);
-    }
-  }
+  private readonly onFrame = (frame: Buffer): void => this.waiters.shift()?.resolve(frame);
 
-  private take(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first.length >= n) {
-      this.buffered -= n;
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, k);
-      filled += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.buffered -= n;
-    return out;
+  private onData(d: Buffer): void {
+    this.frames.push(d, this.onFrame);
   }
 
   private fail(err: Error): void {

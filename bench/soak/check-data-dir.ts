@@ -23,7 +23,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkBatchCrc, LOG_OVERHEAD, readBatchHeader, BatchHeader, BATCH_HEADER_SIZE, RECORDS_OFFSET } from '../../src/protocol/record-batch';
 import { ControlType, readControlRecord } from '../../src/protocol/control-batch';
-import { decompress } from '../../src/compression/codecs';
+import { decompress, decompressionLimit } from '../../src/compression/codecs';
 import { parseRecords } from '../../src/storage/batch-records';
 import { readSnapshot, listSnapshots } from '../../src/storage/producer-state-snapshot';
 
@@ -300,7 +300,8 @@ async function decodeRecords(batches: Batch[], binary: boolean): Promise<Checked
   for (const b of batches) {
     if (b.control !== null || !b.payload) continue;
     const h = b.header;
-    const payload = await decompress(h.compression, b.payload.subarray(RECORDS_OFFSET));
+    // The checker reads what the broker stored; the broker's own bound is the sane upper limit.
+    const payload = await decompress(h.compression, b.payload.subarray(RECORDS_OFFSET), decompressionLimit(Infinity));
     const txn: CheckedRecord['txn'] = h.isTransactional ? (fate.get(b) ?? 'open') : 'plain';
     for (const rec of parseRecords(payload, h.recordCount)) {
       out.push({

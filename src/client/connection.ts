@@ -11,6 +11,7 @@ import { Reader } from '../protocol/reader';
 import { Writer } from '../protocol/writer';
 import { ClientError, errorLabel } from './errors';
 import { scramExchange } from './scram';
+import { FrameQueue } from '../protocol/frame-queue';
 
 export interface SaslOptions {
   mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
@@ -36,9 +37,7 @@ interface Pending {
 }
 
 export class Connection {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private need = -1;
+  private readonly frames = new FrameQueue();
   private pending = new Map<number, Pending>();
   private nextId = 1;
   private closedError: Error | null = null;
@@ -183,18 +182,14 @@ export class Connection {
     this.socket.destroy();
   }
 
+  private readonly onFrame = (frame: Buffer): void => this.dispatch(frame);
+
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    for (;;) {
-      if (this.need < 0) {
-        if (this.buffered < 4) return;
-        this.need = this.take(4).readInt32BE(0);
-      }
-      if (this.buffered < this.need) return;
-      const frame = this.take(this.need);
-      this.need = -1;
-      this.dispatch(frame);
+    try {
+      this.frames.push(d, this.onFrame);
+    } catch (err) {
+      this.fail(new ClientError(`bad response framing: ${(err as Error).message}`));
+      this.socket.destroy();
     }
   }
 
@@ -214,28 +209,6 @@ export class Connection {
     } catch (err) {
       p.reject(new ClientError(`cannot decode the ${API_CODECS[p.apiKey]?.name} response: ${(err as Error).message}`));
     }
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first.length >= n) {
-      this.buffered -= n;
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, k);
-      filled += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.buffered -= n;
-    return out;
   }
 
   private fail(err: Error): void {

@@ -4,7 +4,7 @@
  * (decompressed, control batches and aborted transactions dropped).
  */
 import { crc32c } from '@node-rs/crc32';
-import { compress, decompress } from '../compression/codecs';
+import { compress, decompress, decompressionLimit } from '../compression/codecs';
 import {
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_SIZE,
@@ -85,6 +85,9 @@ function varintSize(v: number): number {
   }
   return n;
 }
+
+/** A fetched batch may expand this far (the broker's own limit at Kafka's default max.message.bytes). */
+const CLIENT_DECOMPRESSION_LIMIT = decompressionLimit(1024 * 1024);
 
 const bytesSize = (b: Buffer | null) => (b === null ? 1 : varintSize(b.length) + b.length);
 
@@ -199,7 +202,7 @@ export async function decodeBatches(data: Buffer | null, fromOffset: number, abo
       continue;
     }
     if (h.isTransactional && abortedProducers.has(h.producerId)) continue;
-    const payload = await decompress(h.compression, batch.subarray(RECORDS_OFFSET));
+    const payload = await decompress(h.compression, batch.subarray(RECORDS_OFFSET), CLIENT_DECOMPRESSION_LIMIT);
     const c = new Cursor(payload);
     for (let i = 0; i < h.recordCount; i++) {
       const length = c.varint();

@@ -229,6 +229,7 @@ export class TopicManager {
       minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
       minCompactionLagMs: num('min.compaction.lag.ms'),
       maxCompactionLagMs: num('max.compaction.lag.ms'),
+      maxMessageBytes: num('max.message.bytes'),
     };
   }
 

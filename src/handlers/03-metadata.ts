@@ -50,15 +50,18 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
       for (const t of cluster.topics.list()) if (mayDescribe(t.name, false)) topics.push(describe(t));
     } else {
       for (const requested of req.topics ?? []) {
-        if (requested.name == null || requested.name === '') {
+        // Before v10 requests carry no topic id: an empty name is just an (invalid) name.
+        if (requested.name == null || (requested.name === '' && version >= 10)) {
           const t = requested.topicId !== ZERO_UUID ? cluster.topics.getById(requested.topicId) : undefined;
+          // Answer names are nullable from v12; before that "no name" goes on the wire as "".
+          const noName = version >= 12 ? null : '';
           // Topic ids are not secret, so Kafka answers TOPIC_AUTHORIZATION_FAILED with no name.
           topics.push(
             !t
-              ? { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requested.topicId, partitions: [] }
+              ? { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: noName, topicId: requested.topicId, partitions: [] }
               : mayDescribe(t.name, true)
                 ? describe(t)
-                : refused(null, t.topicId),
+                : refused(noName, t.topicId),
           );
           continue;
         }

@@ -9,6 +9,8 @@
  * With the authorizer on: CREATE on the cluster or on the topic (else
  * TOPIC_AUTHORIZATION_FAILED); the new topic's configs are reported only with
  * DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED).
+ * As Kafka's controller, a request asking for more than MAX_PARTITIONS_PER_REQUEST partitions
+ * in total is refused whole with POLICY_VIOLATION (one request must not open millions of logs).
  */
 import {
   CreateTopicsApi,
@@ -27,6 +29,9 @@ import { AclOperation } from '../security/acl/acl-types';
 
 type TopicResult = Encodable<CreateTopicsResponseTopics>;
 
+/** Kafka's ReplicationControlManager.MAX_PARTITIONS_PER_BATCH. */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
 export const createTopicsHandler: Handler<CreateTopicsRequest, Encodable<CreateTopicsResponse>> = {
   apiKey: CreateTopicsApi.key,
   minVersion: Math.max(2, CreateTopicsApi.minVersion),
@@ -36,14 +41,28 @@ export const createTopicsHandler: Handler<CreateTopicsRequest, Encodable<CreateT
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const topics: TopicResult[] = [];
     const clusterCreate = clusterAllowed(ctx, AclOperation.CREATE, false);
-    for (const t of req.topics) {
-      if ((counts.get(t.name) ?? 0) > 1) {
-        topics.push(error(t.name, ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}.`));
+    const early = req.topics.map((t): TopicResult | null => {
+      if ((counts.get(t.name) ?? 0) > 1) return error(t.name, ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}.`);
+      // CREATE on the cluster covers every topic; otherwise CREATE on the topic itself.
+      if (!clusterCreate && !topicAllowed(ctx, AclOperation.CREATE, t.name)) return error(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+      return null;
+    });
+    // Counted as Kafka's controller counts them, over the topics that reach it.
+    let total = 0;
+    req.topics.forEach((t, i) => {
+      if (early[i]) return;
+      if (t.assignments.length > 0) total += t.assignments.length;
+      else if (t.numPartitions === -1) total += ctx.cluster.config.numPartitions;
+      else if (t.numPartitions > 0) total += t.numPartitions;
+    });
+    for (const [i, t] of req.topics.entries()) {
+      const refused = early[i];
+      if (refused) {
+        topics.push(refused);
         continue;
       }
-      // CREATE on the cluster covers every topic; otherwise CREATE on the topic itself.
-      if (!clusterCreate && !topicAllowed(ctx, AclOperation.CREATE, t.name)) {
-        topics.push(error(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
+      if (total > MAX_PARTITIONS_PER_REQUEST) {
+        topics.push(error(t.name, ErrorCode.POLICY_VIOLATION, 'Excessively large number of partitions per request.'));
         continue;
       }
       const result = createOne(ctx.cluster, t, req.validateOnly);

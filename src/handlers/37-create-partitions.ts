@@ -2,6 +2,8 @@
  * CreatePartitions (key 37), v0-3: grows a topic to `count` partitions, placed as Kafka
  * places them with the topic's replication factor, or as manually assigned (known brokers). validate_only checks without changing anything.
  * With the authorizer on, ALTER on each topic (else TOPIC_AUTHORIZATION_FAILED).
+ * One request adds at most MAX_PARTITIONS_PER_REQUEST partitions (Kafka's controller bounds
+ * the records of one operation likewise); a topic that would go past it gets POLICY_VIOLATION.
  */
 import { CreatePartitionsApi, CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
@@ -10,6 +12,7 @@ import { Handler } from '../server/handler-registry';
 import { AclOperation } from '../security/acl/acl-types';
 import { topicAllowed } from './common';
 import { errorName } from '../protocol/errors';
+import { MAX_PARTITIONS_PER_REQUEST } from './19-create-topics';
 
 export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable<CreatePartitionsResponse>> = {
   apiKey: CreatePartitionsApi.key,
@@ -17,6 +20,7 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
   maxVersion: CreatePartitionsApi.maxVersion,
   handle(ctx, req) {
     const { cluster } = ctx;
+    let budget = MAX_PARTITIONS_PER_REQUEST;
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const results = req.topics.map((t) => {
@@ -38,8 +42,11 @@ export const createPartitionsHandler: Handler<CreatePartitionsRequest, Encodable
           };
         }
       }
+      const adding = t.count - topic.partitions.length;
+      if (adding > budget) return { name: t.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: 'Excessively large number of partitions per request.' };
       try {
         cluster.topics.addPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => a.brokerIds));
+        if (adding > 0) budget -= adding;
         return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       } catch (err) {
         if (err instanceof KafkaError) return { name: t.name, errorCode: err.code, errorMessage: err.message };

@@ -15,7 +15,7 @@ import { TOPIC_CONFIGS } from '../cluster/topic-config';
 import { topicNameError, type Topic } from '../cluster/topic-manager';
 import { encodeRecordBatch } from '../coordinator/group/batch-codec';
 import { groupCoordinator } from '../coordinator/group';
-import { CODEC_NAMES } from '../compression/codecs';
+import { CODEC_NAMES, decompressionLimit } from '../compression/codecs';
 
 /** An answer with an HTTP status and a JSON `{ error }` body. */
 export class HttpError extends Error {
@@ -317,7 +317,7 @@ export async function browse(broker: Broker, name: string, partitionParam: strin
       }
       // A producer has one transaction at a time: an aborted one overlapping this batch is its own.
       const aborted = h.isTransactional && (producers.abortedTransactions(h.baseOffset, lastOffset + 1) ?? []).some((a) => a.producerId === h.producerId && a.firstOffset <= h.baseOffset);
-      const payload = await batchPayload(batch, h);
+      const payload = await batchPayload(batch, h, decompressionLimit(log.currentConfig.maxMessageBytes));
       for (const rec of parseRecords(payload, h.recordCount)) {
         const offset = h.baseOffset + rec.offsetDelta;
         const timestamp = h.timestampType ? h.maxTimestamp : h.baseTimestamp + rec.timestampDelta;

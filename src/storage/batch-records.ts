@@ -97,9 +97,12 @@ export function parseRecords(payload: Buffer, count: number): RecordSlice[] {
   return out;
 }
 
-/** The decompressed records payload of a whole batch (copy-free when uncompressed). */
-export async function batchPayload(batch: Buffer, header: BatchHeader): Promise<Buffer> {
-  return decompress(header.compression, batch.subarray(RECORDS_OFFSET));
+/**
+ * The decompressed records payload of a whole batch (copy-free when uncompressed); throws
+ * DecompressionLimitError past maxBytes (decompressionLimit of the topic's max.message.bytes).
+ */
+export async function batchPayload(batch: Buffer, header: BatchHeader, maxBytes: number): Promise<Buffer> {
+  return decompress(header.compression, batch.subarray(RECORDS_OFFSET), maxBytes);
 }
 
 function zigzagBytes(v: number): number[] {

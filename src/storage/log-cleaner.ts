@@ -23,7 +23,10 @@
  *      base offset, last offset delta, producer fields and codec. A batch of an idempotent or
  *      transactional producer that loses every record stays as an empty batch when it may be
  *      that producer's last one, so the producer's sequence state survives (as in Kafka).
- *      Each group is committed on its own (PartitionLog.replaceSegments).
+ *      Each group is committed on its own (PartitionLog.replaceSegments). A batch that cannot
+ *      be opened (corrupt, or decompressing past decompressionLimit(max.message.bytes): it was
+ *      stored before the topic became compacted) is kept whole and its keys left out of the
+ *      map, so it never causes a newer record to be dropped.
  *   4. Checkpoint: first dirty offset = end of the range; next horizon = the earliest horizon
  *      of a kept tombstone or marker, so the cleaner comes back when it passes.
  *
@@ -52,8 +55,10 @@ import {
   deleteHorizonOf,
   isLogAppendTime,
   parseRecords,
+  RecordSlice,
   recordWithTimestampDelta,
 } from './batch-records';
+import { decompressionLimit } from '../compression/codecs';
 import type { PartitionLog } from './partition-log';
 import * as path from 'path';
 
@@ -337,6 +342,10 @@ interface CleaningContext {
   nextHorizon: number;
   recordsRead: number;
   recordsKept: number;
+  /** decompressionLimit of the topic's max.message.bytes. */
+  maxPayloadBytes: number;
+  /** Batches kept whole because they could not be opened. */
+  unreadable: number;
 }
 
 export class LogCleaner {
@@ -378,6 +387,8 @@ export class LogCleaner {
       nextHorizon: -1,
       recordsRead: 0,
       recordsKept: 0,
+      maxPayloadBytes: decompressionLimit(cfg.maxMessageBytes),
+      unreadable: 0,
     };
     const stats: CleaningStats = {
       bytesRead: 0,
@@ -416,6 +427,7 @@ export class LogCleaner {
       stats.mapEntries = ctx.map.size;
       stats.durationMs = Date.now() - started;
     }
+    if (ctx.unreadable > 0) this.logger.warn('batches kept whole: corrupt or over the decompression limit', { dir: log.dir, batchReads: ctx.unreadable, maxPayloadBytes: ctx.maxPayloadBytes });
     this.logger.info('cleaned partition log', { dir: log.dir, reason: need.reason, dirtyRatio: Number(need.dirtyRatio.toFixed(3)), ...stats });
     return stats;
   }
@@ -435,8 +447,10 @@ export class LogCleaner {
           const h = b.header;
           if (h.producerId >= 0) ctx.lastBatchOfProducer.set(h.producerId, h.baseOffset + h.lastOffsetDelta);
           if (h.isControl || txnRules.isAborted?.(ctx.log, h)) continue;
-          const payload = await batchPayload(b.batch, h);
-          for (const r of parseRecords(payload, h.recordCount)) {
+          const opened = await openBatch(ctx, b.batch, h);
+          if (!opened) continue;
+          const { payload, records } = opened;
+          for (const r of records) {
             if (r.keyStart < 0) continue;
             const key = payload.toString('latin1', r.keyStart, r.keyStart + r.keyLength);
             if (!ctx.map.has(key)) mapBytes += key.length + MAP_ENTRY_OVERHEAD;
@@ -589,8 +603,12 @@ async function filterBatch(ctx: CleaningContext, batch: Buffer, h: BatchHeader):
   }
   ctx.recordsRead += h.recordCount;
   if (txnRules.isAborted?.(ctx.log, h)) return emptyOrNothing(ctx, h);
-  const payload = await batchPayload(batch, h);
-  const records = parseRecords(payload, h.recordCount);
+  const opened = await openBatch(ctx, batch, h);
+  if (!opened) {
+    ctx.recordsKept += h.recordCount;
+    return batch;
+  }
+  const { payload, records } = opened;
   const kept: typeof records = [];
   let tombstoneKept = false;
   for (const r of records) {
@@ -630,6 +648,17 @@ async function filterBatch(ctx: CleaningContext, batch: Buffer, h: BatchHeader):
     },
     Buffer.concat(parts),
   );
+}
+
+/** A batch's records, or null (counted in ctx.unreadable) when it is corrupt or expands past the limit. */
+async function openBatch(ctx: CleaningContext, batch: Buffer, h: BatchHeader): Promise<{ payload: Buffer; records: RecordSlice[] } | null> {
+  try {
+    const payload = await batchPayload(batch, h, ctx.maxPayloadBytes);
+    return { payload, records: parseRecords(payload, h.recordCount) };
+  } catch {
+    ctx.unreadable++;
+    return null;
+  }
 }
 
 function noteHorizon(ctx: CleaningContext, horizon: number): void {

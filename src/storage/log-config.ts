@@ -44,6 +44,8 @@ export interface LogConfig {
   minCompactionLagMs?: number;
   /** max.compaction.lag.ms: records older than this are compacted whatever the dirty ratio (never). */
   maxCompactionLagMs?: number;
+  /** max.message.bytes: bounds how far the cleaner and timestamp lookups let a batch decompress (1 MiB + 12). */
+  maxMessageBytes?: number;
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<Required<LogConfig>> = Object.freeze({
@@ -63,6 +65,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<Required<LogConfig>> = Object.freeze({
   minCleanableDirtyRatio: 0.5,
   minCompactionLagMs: 0,
   maxCompactionLagMs: Number.MAX_VALUE,
+  maxMessageBytes: 1048588,
 });
 
 function pick(v: number | undefined, dflt: number, min: number): number {
@@ -91,5 +94,6 @@ export function resolveLogConfig(config: Partial<LogConfig> = {}): Required<LogC
     minCleanableDirtyRatio: pick(config.minCleanableDirtyRatio, d.minCleanableDirtyRatio, 0),
     minCompactionLagMs: pick(config.minCompactionLagMs, d.minCompactionLagMs, 0),
     maxCompactionLagMs: pick(config.maxCompactionLagMs, d.maxCompactionLagMs, 1),
+    maxMessageBytes: pick(config.maxMessageBytes, d.maxMessageBytes, 0),
   };
 }

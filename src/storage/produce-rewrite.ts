@@ -16,6 +16,7 @@
  */
 import { ErrorCode } from '../protocol/errors';
 import { BatchHeader, Compression, LOG_OVERHEAD, NO_TIMESTAMP, readBatchHeader } from '../protocol/record-batch';
+import { DecompressionLimitError, decompressionLimit } from '../compression/codecs';
 import { batchPayload, buildBatch, parseRecords, RecordSlice } from './batch-records';
 
 const CODEC_BY_NAME: Record<string, number> = {
@@ -68,6 +69,7 @@ export function produceRewrite(cfg: ProduceRewriteConfig, first: BatchHeader | n
 
 async function rewrite(records: Buffer, cfg: ProduceRewriteConfig, target: number | null): Promise<RewriteOutcome> {
   const out: Buffer[] = [];
+  const maxPayload = decompressionLimit(cfg.maxMessageBytes);
   let pos = 0;
   while (pos < records.length) {
     const size = LOG_OVERHEAD + records.readInt32BE(pos + 8);
@@ -76,8 +78,11 @@ async function rewrite(records: Buffer, cfg: ProduceRewriteConfig, target: numbe
     pos += size;
     let payload: Buffer;
     try {
-      payload = await batchPayload(batch, h);
+      payload = await batchPayload(batch, h, maxPayload);
     } catch (err) {
+      if (err instanceof DecompressionLimitError) {
+        return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, message: `The record batch ${err.message} when decompressed (max.message.bytes is ${cfg.maxMessageBytes})` };
+      }
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `Record batch could not be decompressed: ${(err as Error).message}` };
     }
     if (cfg.compacted || cfg.timestampBounds) {

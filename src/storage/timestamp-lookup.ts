@@ -9,7 +9,7 @@
  *     not the batch's last offset), with that batch's leader epoch.
  */
 import * as fs from 'fs';
-import { decompress } from '../compression/codecs';
+import { decompress, decompressionLimit } from '../compression/codecs';
 import { BatchHeader, readBatchHeader, RECORDS_OFFSET, LOG_OVERHEAD, TimestampType } from '../protocol/record-batch';
 import { recordPositions } from '../protocol/record-reader';
 import type { PartitionLog, TimestampAndOffset } from './partition-log';
@@ -20,7 +20,7 @@ export async function offsetForTimestampExact(log: PartitionLog, timestamp: numb
   const batch = readBatchHolding(log, found.offset);
   // LogAppendTime batches carry one time for all records: the batch answer is exact.
   if (!batch || batch.header.timestampType === TimestampType.LOG_APPEND_TIME || batch.header.maxTimestamp < timestamp) return found;
-  const exact = await firstRecord(batch, (ts) => ts >= timestamp, log.logStartOffset);
+  const exact = await firstRecord(batch, (ts) => ts >= timestamp, log);
   return exact ?? found;
 }
 
@@ -34,7 +34,7 @@ export async function maxTimestampRecord(log: PartitionLog): Promise<TimestampAn
   const leaderEpoch = h.partitionLeaderEpoch >= 0 ? h.partitionLeaderEpoch : -1;
   // Under LogAppendTime every record carries the batch time: its first record holds the maximum.
   if (h.timestampType === TimestampType.LOG_APPEND_TIME) return { offset: Math.max(h.baseOffset, log.logStartOffset), timestamp: h.maxTimestamp, leaderEpoch };
-  const exact = await firstRecord(batch, (ts) => ts === best.timestamp, log.logStartOffset);
+  const exact = await firstRecord(batch, (ts) => ts === best.timestamp, log);
   return { ...(exact ?? best), leaderEpoch };
 }
 
@@ -52,16 +52,20 @@ function readBatchHolding(log: PartitionLog, offset: number): StoredBatch | null
   return { header: readBatchHeader(head, 0), fd: region.fd, position: region.position };
 }
 
-/** The first record of the batch (at or above logStart) whose timestamp passes `want`; null if none or undecodable. */
-async function firstRecord(batch: StoredBatch, want: (ts: number) => boolean, logStart: number): Promise<TimestampAndOffset | null> {
+/**
+ * The first record of the batch (at or above the log start) whose timestamp passes `want`;
+ * null if none, undecodable, or expanding past the topic's decompression limit.
+ */
+async function firstRecord(batch: StoredBatch, want: (ts: number) => boolean, log: PartitionLog): Promise<TimestampAndOffset | null> {
+  const logStart = log.logStartOffset;
   const h = batch.header;
   const bytes = Buffer.allocUnsafe(LOG_OVERHEAD + h.batchLength);
   fs.readSync(batch.fd, bytes, 0, bytes.length, batch.position);
   let payload: Buffer;
   try {
-    payload = await decompress(h.compression, bytes.subarray(RECORDS_OFFSET));
+    payload = await decompress(h.compression, bytes.subarray(RECORDS_OFFSET), decompressionLimit(log.currentConfig.maxMessageBytes));
   } catch {
-    return null; // an undecodable payload still has a valid batch-level answer
+    return null; // an undecodable (or oversized) payload still has a valid batch-level answer
   }
   for (const r of recordPositions(payload, h.recordCount)) {
     const ts = h.baseTimestamp + r.timestampDelta;

@@ -117,8 +117,8 @@ export class ClientTelemetry {
     }
     if (req.metrics.length > 0) {
       try {
-        const raw = req.compressionType === 0 ? req.metrics : await decompress(req.compressionType, req.metrics);
-        if (raw.length > this.maxBytes() * MAX_EXPANSION) throw new Error('payload expands too far');
+        // Bounded before anything expands: a push may not grow past MAX_EXPANSION times telemetry.max.bytes.
+        const raw = req.compressionType === 0 ? req.metrics : await decompress(req.compressionType, req.metrics, this.maxBytes() * MAX_EXPANSION);
         instance.points = decodeMetricsData(raw);
       } catch {
         instance.lastError = ErrorCode.INVALID_RECORD;

@@ -7,13 +7,15 @@
  * from the generator, so that the round-trip tests check the generator rather than
  * restate it.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ApiDef, FieldDef, inRange, loadDefs } from '../../scripts/protocol-def';
 import { API_CODECS, ApiCodec } from '../../src/protocol/generated';
 import { Reader } from '../../src/protocol/reader';
 import { RecordsPayload, Writer } from '../../src/protocol/writer';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository root: two levels up from the source, three from its compiled copy in dist/ (the fuzzer's). */
+export const ROOT = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')].find((d) => fs.existsSync(path.join(d, 'protocol'))) ?? path.resolve(__dirname, '..', '..');
 export const DEFS: ApiDef[] = loadDefs(path.join(ROOT, 'protocol'));
 
 export type Kind = 'request' | 'response';

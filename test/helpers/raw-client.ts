@@ -8,24 +8,16 @@ import { API_CODECS } from '../../src/protocol/generated';
 import { Reader } from '../../src/protocol/reader';
 import { Writer } from '../../src/protocol/writer';
 import { isFlexible, writeRequestHeader } from '../../src/protocol/headers';
+import { FrameQueue } from '../../src/protocol/frame-queue';
 
 export class RawClient {
-  private buffered = Buffer.alloc(0);
+  private readonly frames = new FrameQueue();
   private waiters: ((frame: Buffer) => void)[] = [];
   private correlationId = 1;
   readonly closed: Promise<void>;
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => {
-      this.buffered = Buffer.concat([this.buffered, d]);
-      while (this.buffered.length >= 4) {
-        const size = this.buffered.readInt32BE(0);
-        if (this.buffered.length < 4 + size) break;
-        const frame = this.buffered.subarray(4, 4 + size);
-        this.buffered = this.buffered.subarray(4 + size);
-        this.waiters.shift()?.(frame);
-      }
-    });
+    socket.on('data', (d: Buffer) => this.frames.push(d, (frame) => this.waiters.shift()?.(frame)));
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => undefined);
   }

@@ -43,7 +43,7 @@ export async function readAllBatches(log: PartitionLog, from = log.logStartOffse
       const batch = buf.subarray(pos, pos + size);
       if (!checkBatchCrc(batch, 0)) throw new Error(`CRC mismatch in batch at offset ${readBatchHeader(batch, 0).baseOffset}`);
       const h = readBatchHeader(batch, 0);
-      const payload = await decompress(h.compression, batch.subarray(61));
+      const payload = await decompress(h.compression, batch.subarray(61), 2 ** 30);
       const records = parseRecords(payload, h.recordCount).map((rec) => ({
         offset: h.baseOffset + rec.offsetDelta,
         key: rec.keyStart < 0 ? null : payload.toString('utf8', rec.keyStart, rec.keyStart + rec.keyLength),

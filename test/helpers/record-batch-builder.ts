@@ -113,6 +113,20 @@ export function buildBatch(records: TestRecord[], opts: TestBatchOptions = {}): 
   return buf;
 }
 
+/** Rewrites the batch's length field and CRC after an edit (so that only the intended fault remains). */
+export function sealBatch(b: Buffer): Buffer {
+  b.writeInt32BE(b.length - 12, 8);
+  b.writeUInt32BE(crc32c(b.subarray(21)), 17);
+  return b;
+}
+
+/** `plain` with its records replaced by raw `payload` bytes under `codec` (length and CRC fixed). */
+export function withPayload(plain: Buffer, codec: number, payload: Buffer): Buffer {
+  const out = Buffer.concat([plain.subarray(0, 61), payload]);
+  out.writeInt16BE((out.readInt16BE(21) & ~7) | codec, 21);
+  return sealBatch(out);
+}
+
 /** A batch of `n` records with values `${prefix}-${i}` and timestamps ts, ts+1, ... */
 export function simpleBatch(n: number, opts: TestBatchOptions & { timestamp?: number; valueSize?: number; prefix?: string } = {}): Buffer {
   const ts = opts.timestamp ?? 1_700_000_000_000;

@@ -5,8 +5,11 @@
  */
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
-import { buildBatch } from '../helpers/record-batch-builder';
+import { buildBatch, withPayload } from '../helpers/record-batch-builder';
 import { ErrorCode } from '../../src/protocol/errors';
+import { compress } from '../../src/compression/codecs';
+import { RECORDS_OFFSET } from '../../src/protocol/record-batch';
+import { compressionBombs } from '../../bench/fuzz/batch-fuzzer';
 
 const API_VERSIONS = 18;
 const PRODUCE = 0;
@@ -155,6 +158,45 @@ describe('bad input', () => {
     }
   });
 
+  test('Metadata naming no topic gets a well-formed answer at every version (found by the fuzzer)', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      // v9 has no topic ids: "" is an invalid name. Its answer's names are not nullable.
+      const v9 = await c.request(METADATA, 9, { topics: [{ name: '' }], allowAutoTopicCreation: true });
+      expect(v9.body.topics).toEqual([expect.objectContaining({ name: '', errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION })]);
+      // v10-11 take topic ids but answer names non-nullable; v12+ answer an unknown id with a null name.
+      for (const version of [10, 11, 12]) {
+        const res = await c.request(METADATA, version, { topics: [{ name: null, topicId: 'AAAAAAAAAAAAAAAAAAAAAQ' }], allowAutoTopicCreation: false });
+        expect([version, res.body.topics]).toEqual([version, [expect.objectContaining({ name: version >= 12 ? null : '', errorCode: ErrorCode.UNKNOWN_TOPIC_ID })]]);
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  test('a request for millions of partitions is refused with POLICY_VIOLATION, not attempted', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      const topic = (name: string, numPartitions: number) => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] });
+      const created = await c.request(19, 5, { topics: [topic('huge-a', 2147483647), topic('huge-b', 1)], timeoutMs: 5000, validateOnly: false });
+      expect(created.body.topics.map((t: { errorCode: number }) => t.errorCode)).toEqual([ErrorCode.POLICY_VIOLATION, ErrorCode.POLICY_VIOLATION]);
+      // 10,000 in total is still allowed (validate only: nothing is created).
+      const allowed = await c.request(19, 5, { topics: [topic('huge-a', 9999), topic('huge-b', 1)], timeoutMs: 5000, validateOnly: true });
+      expect(allowed.body.topics.map((t: { errorCode: number }) => t.errorCode)).toEqual([0, 0]);
+      const small = await c.request(19, 5, { topics: [topic('grow-me', 1)], timeoutMs: 5000, validateOnly: false });
+      expect(small.body.topics[0].errorCode).toBe(0);
+      const grown = await c.request(37, 3, { topics: [{ name: 'grow-me', count: 2147483647, assignments: null }], timeoutMs: 5000, validateOnly: false });
+      expect(grown.body.results[0].errorCode).toBe(ErrorCode.POLICY_VIOLATION);
+      const meta = await c.request(METADATA, 12, { topics: [{ name: 'grow-me', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }, { name: 'huge-a', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false });
+      expect(meta.body.topics.map((t: { partitions: unknown[]; errorCode: number }) => [t.partitions.length, t.errorCode])).toEqual([
+        [1, 0],
+        [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ]);
+    } finally {
+      c.close();
+    }
+  });
+
   test('a produce to an unknown topic gets UNKNOWN_TOPIC_OR_PARTITION', async () => {
     const c = await RawClient.connect(broker.port);
     try {
@@ -224,5 +266,76 @@ describe('bad input', () => {
     } finally {
       c.close();
     }
+  });
+
+  describe('compressed batches on the paths that decompress', () => {
+    const CODECS = [1, 2, 3, 4];
+    const records = () => buildBatch([{ key: 'k', value: 'v', timestamp: Date.now() }]);
+    let c: RawClient;
+
+    beforeAll(async () => {
+      c = await RawClient.connect(broker.port);
+      const topic = (name: string, configs: Record<string, string>) => ({
+        name,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
+      });
+      const res = await c.request(19, 5, {
+        topics: [
+          topic('bomb-to-zstd', { 'compression.type': 'zstd' }),
+          topic('bomb-to-gzip', { 'compression.type': 'gzip' }),
+          topic('bomb-compact', { 'cleanup.policy': 'compact' }),
+          topic('bomb-plain', {}),
+        ],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+      for (const t of res.body.topics) expect(t.errorCode).toBe(0);
+    });
+    afterAll(() => c?.close());
+
+    const produce = async (topic: string, batch: Buffer) => {
+      const res = await c.request(PRODUCE, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] });
+      return res.body.responses[0].partitionResponses[0] as { errorCode: number; errorMessage: string | null; baseOffset: number };
+    };
+
+    test('compression bombs are refused with MESSAGE_TOO_LARGE where Produce recompresses or checks keys', async () => {
+      const { byCodec } = await compressionBombs();
+      for (const codec of CODECS) {
+        const bomb = withPayload(records(), codec, byCodec.get(codec) as Buffer);
+        expect(bomb.length).toBeLessThan(1024 * 1024);
+        const recompressed = await produce(codec === 4 ? 'bomb-to-gzip' : 'bomb-to-zstd', bomb);
+        expect([codec, recompressed.errorCode, recompressed.errorMessage]).toEqual([codec, ErrorCode.MESSAGE_TOO_LARGE, expect.stringContaining('exceeds')]);
+        const compacted = await produce('bomb-compact', bomb);
+        expect([codec, compacted.errorCode]).toEqual([codec, ErrorCode.MESSAGE_TOO_LARGE]);
+      }
+      await expectStillServing(broker);
+    });
+
+    test('truncated compressed payloads get CORRUPT_MESSAGE where Produce decompresses', async () => {
+      for (const codec of CODECS) {
+        const plain = records();
+        const packed = await compress(codec, plain.subarray(RECORDS_OFFSET));
+        const cut = withPayload(plain, codec, packed.subarray(0, Math.floor(packed.length / 2)));
+        const res = await produce(codec === 4 ? 'bomb-to-gzip' : 'bomb-to-zstd', cut);
+        expect([codec, res.errorCode]).toEqual([codec, ErrorCode.CORRUPT_MESSAGE]);
+      }
+    });
+
+    test('a timestamp lookup landing on a bomb stored as sent answers at batch precision', async () => {
+      const { byCodec } = await compressionBombs();
+      const ts = Date.now();
+      const first = await produce('bomb-plain', buildBatch([{ key: 'a', value: 'before', timestamp: ts - 1000 }]));
+      expect(first.errorCode).toBe(0);
+      // The fast path stores batches as sent (it never decompresses): the bomb is in the log.
+      const bomb = withPayload(buildBatch([{ key: 'b', value: 'x', timestamp: ts }]), 1, byCodec.get(1) as Buffer);
+      const stored = await produce('bomb-plain', bomb);
+      expect(stored.errorCode).toBe(0);
+      const list = await c.request(2, 7, { replicaId: -1, topics: [{ name: 'bomb-plain', partitions: [{ partitionIndex: 0, timestamp: ts - 10 }] }] });
+      expect(list.body.topics[0].partitions[0]).toMatchObject({ errorCode: 0, offset: stored.baseOffset, timestamp: ts });
+      await expectStillServing(broker);
+    });
   });
 });

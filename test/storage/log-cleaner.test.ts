@@ -15,7 +15,8 @@ import { buildBatch as rebuild, DELETE_HORIZON_MASK } from '../../src/storage/ba
 import { readBatchHeader, RECORDS_OFFSET } from '../../src/protocol/record-batch';
 import { CLEANED_SUFFIX, SWAP_FILE } from '../../src/storage/segment-swap';
 import { createLogger } from '../../src/logging';
-import { buildBatch, TestRecord } from '../helpers/record-batch-builder';
+import { zstdRleBomb } from '../../bench/fuzz/batch-fuzzer';
+import { buildBatch, TestRecord, withPayload } from '../helpers/record-batch-builder';
 import { readAllBatches, readAllRecords, ReadRecord } from '../helpers/read-log';
 
 const quiet = createLogger('silent');
@@ -186,6 +187,30 @@ describe('compaction', () => {
     const records = batches.flatMap((b) => b.records);
     expect(new Map(records.map((r) => [r.key, r.value]))).toEqual(latest);
     expect(records).toHaveLength(6);
+  });
+
+  test('a batch that expands past the decompression limit (or is corrupt) is kept whole, the rest is compacted', async () => {
+    const l = open();
+    // Offset 0: a zstd frame of RLE blocks claiming 100 MiB (> 64 MiB, the limit at max.message.bytes 1 MiB).
+    const bomb = withPayload(buildBatch([{ key: 'k0', value: 'bomb', timestamp: T0 }]), 4, zstdRleBomb(800));
+    l.append(bomb, 0);
+    // Offset 1: gzip attribute over bytes that are not gzip.
+    const corrupt = withPayload(buildBatch([{ key: 'k1', value: 'bad', timestamp: T0 }]), 1, Buffer.from('not a gzip stream'));
+    l.append(corrupt, 0);
+    const latest = writeUpdates(l, 60, 4);
+    l.rollNow();
+    const stats = await cleaner.clean(l);
+    expect(stats?.aborted).toBe(false);
+    const at = (offset: number, length: number) => {
+      const region = l.read(offset, length).regions[0];
+      const b = Buffer.alloc(length);
+      fs.readSync(region.fd, b, 0, length, region.position);
+      return b;
+    };
+    expect(at(0, bomb.length).subarray(12).equals(bomb.subarray(12))).toBe(true);
+    expect(at(1, corrupt.length).subarray(12).equals(corrupt.subarray(12))).toBe(true);
+    const records = await readAllRecords(l, 2);
+    expect(records.map((r) => [r.key, r.offset])).toEqual([...latest].map(([k, v]) => [k, v.offset]).sort((a, b) => (a[1] as number) - (b[1] as number)));
   });
 
   test('never touches the active segment, nor segments younger than min.compaction.lag.ms', async () => {
