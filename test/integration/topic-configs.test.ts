@@ -91,7 +91,7 @@ describe('topic and broker configs through a real broker', () => {
       resources: [
         { resourceType: TOPIC, resourceName: 'cfg-a', configurationKeys: ['retention.ms', 'cleanup.policy', 'no.such.key'] },
         { resourceType: TOPIC, resourceName: 'missing-topic', configurationKeys: null },
-        { resourceType: 16, resourceName: 'x', configurationKeys: null },
+        { resourceType: 0, resourceName: 'x', configurationKeys: null }, // UNKNOWN: not a config resource type
       ],
       includeSynonyms: false,
       includeDocumentation: true,
