@@ -36,6 +36,8 @@ interface LoadState {
   logged: boolean;
 }
 
+const SHARED_DISPATCH = Symbol.for('samsa.sendfile.dispatch');
+
 let state: LoadState | null = null;
 const waiters = new Map<number, () => void>();
 
@@ -65,12 +67,23 @@ function load(): LoadState {
   if (process.platform !== 'linux') return { addon: null, reason: `sendfile addon is Linux-only (${process.platform})`, logged: false };
   const file = addonFile();
   if (!file) return { addon: null, reason: 'sendfile addon not built and no prebuild for this platform (native/sendfile; see npm run build output)', logged: false };
+  const kind = file.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuilt' : 'built here';
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const addon = require(file) as SendfileAddon;
-    const rc = addon.init(onWritable);
+    const addon = require(file) as SendfileAddon & { [SHARED_DISPATCH]?: { target: (ids: number[]) => void } };
+    // A native module loads once per process and its init() may run once, but this file can
+    // be evaluated again in the same process (test runners give each test file its own module
+    // registry, and their own \`process\` object): the wake-up target lives on the addon's
+    // exports, which are shared, and the latest copy of this module takes the wake-ups.
+    const shared = addon[SHARED_DISPATCH];
+    if (shared) {
+      shared.target = onWritable;
+      return { addon, reason: `sendfile addon loaded (${kind})`, logged: false };
+    }
+    const holder = { target: onWritable };
+    const rc = addon.init((ids) => holder.target(ids));
     if (rc !== 0) return { addon: null, reason: `sendfile addon init failed (errno ${-rc})`, logged: false };
-    const kind = file.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuilt' : 'built here';
+    addon[SHARED_DISPATCH] = holder;
     return { addon, reason: `sendfile addon loaded (${kind})`, logged: false };
   } catch (err) {
     return { addon: null, reason: `sendfile addon did not load: ${(err as Error).message}`, logged: false };
