@@ -11,6 +11,7 @@ import { RawClient } from '../helpers/raw-client';
 
 const METADATA = 3;
 const OFFSET_COMMIT = 8;
+const OFFSET_FETCH = 9;
 const LIST_GROUPS = 16;
 const DELETE_GROUPS = 42;
 const INCREMENTAL_ALTER_CONFIGS = 44;
@@ -25,7 +26,7 @@ const E = {
   STALE_MEMBER_EPOCH: 113,
   NON_EMPTY_GROUP: 68,
   STREAMS_INVALID_TOPOLOGY: 130,
-  STREAMS_TOPOLOGY_FENCED: 132,
+  GROUP_ID_NOT_FOUND: 69,
 };
 
 type Tasks = { subtopologyId: string; partitions: number[] }[];
@@ -127,16 +128,16 @@ describe('streams groups (KIP-1071)', () => {
     expect(a2.memberEpoch).toBe(a.memberEpoch);
     const kept = flat(a2.activeTasks);
     expect(kept.length).toBe(3);
-    const a3 = await hb({ groupId: 'app', memberId: 'a', memberEpoch: a2.memberEpoch, activeTasks: a2.activeTasks, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    const a3 = await hb({ groupId: 'app', memberId: 'a', memberEpoch: a2.memberEpoch, activeTasks: a2.activeTasks, standbyTasks: [], warmupTasks: [], processId: null, topology: null });
     expect(a3.memberEpoch).toBeGreaterThan(a.memberEpoch);
 
-    const b2 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b1.memberEpoch, activeTasks: [], standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    const b2 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b1.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [], processId: null, topology: null });
     const taken = flat(b2.activeTasks);
     expect(taken.length).toBe(3);
     expect([...kept, ...taken].sort()).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
 
     // The endpoint map: each member's active partitions of the topics its tasks read.
-    const b3 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b2.memberEpoch, endpointInformationEpoch: 0, activeTasks: b2.activeTasks, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    const b3 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b2.memberEpoch, endpointInformationEpoch: 0, activeTasks: b2.activeTasks, standbyTasks: [], warmupTasks: [], processId: null, topology: null });
     expect(b3.endpointInformationEpoch).toBeGreaterThan(0);
     const hosts = (b3.partitionsByUserEndpoint as any[]).map((e) => e.userEndpoint.host).sort();
     expect(hosts).toEqual(['a.local', 'b.local']);
@@ -169,14 +170,15 @@ describe('streams groups (KIP-1071)', () => {
     // a leaves: b ends up with every task.
     const left = await hb({ groupId: 'app', memberId: 'a', memberEpoch: -1, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
     expect(left).toMatchObject({ errorCode: 0, memberEpoch: -1 });
-    const b5 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b4.memberEpoch, activeTasks: b2.activeTasks, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    const b5 = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b4.memberEpoch, activeTasks: b2.activeTasks, standbyTasks: [], warmupTasks: [], processId: null, topology: null });
     expect(flat(b5.activeTasks)).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
     // A fenced epoch.
     const fenced = await hb({ groupId: 'app', memberId: 'b', memberEpoch: b5.memberEpoch + 5, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
     expect(fenced.errorCode).toBe(E.FENCED_MEMBER_EPOCH);
-    // An older topology epoch is fenced while the group has members.
+    // An older topology epoch joins under the group's topology and is told it is stale.
     const old = await hb({ groupId: 'app', memberId: 'c', processId: 'pc', topology: topology('app', 'orders', 0) });
-    expect(old.errorCode).toBe(E.STREAMS_TOPOLOGY_FENCED);
+    expect(old.errorCode).toBe(E.NONE);
+    expect(old.status).toEqual([{ statusCode: 0, statusDetail: "The member's topology epoch 0 is behind the group's topology epoch 1." }]);
   });
 
   test('standby tasks go to another process; missing source topics make the group not ready', async () => {
@@ -210,12 +212,106 @@ describe('streams groups (KIP-1071)', () => {
     expect(dm.groupState).toBe('NotReady');
   });
 
-  test('requests Kafka refuses', async () => {
-    expect((await hb({ groupId: 'bad', memberId: 'q', topology: null })).errorCode).toBe(E.INVALID_REQUEST);
-    expect((await hb({ groupId: 'bad', memberId: '', topology: topology('bad', 'orders') })).errorCode).toBe(E.INVALID_REQUEST);
-    expect((await hb({ groupId: 'bad', memberId: 'q', memberEpoch: 3, topology: null, activeTasks: null })).errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+  test('requests Kafka refuses, with its messages', async () => {
+    const join = (o: Record<string, unknown>) => hb({ groupId: 'bad', memberId: 'q', topology: topology('bad', 'orders'), ...o });
+    const answer = async (o: Record<string, unknown>) => {
+      const r = await join(o);
+      return [r.errorCode, r.errorMessage];
+    };
+    const regex = topology('bad', 'orders');
+    regex.subtopologies[0].sourceTopicRegex = ['ord.*'] as never[];
+    const sizedChangelog = topology('bad', 'orders');
+    sizedChangelog.subtopologies[0].stateChangelogTopics[0].partitions = 3;
+    const rows: [Record<string, unknown>, number, string][] = [
+      [{ topology: regex }, E.INVALID_REQUEST, 'Regular expressions for source topics are not supported yet.'],
+      [{ memberId: '', groupId: '' }, E.INVALID_REQUEST, "MemberId can't be empty."],
+      [{ groupId: '' }, E.INVALID_REQUEST, "GroupId can't be empty."],
+      [{ instanceId: '' }, E.INVALID_REQUEST, "InstanceId can't be empty."],
+      [{ rackId: '' }, E.INVALID_REQUEST, "RackId can't be empty."],
+      [{ rebalanceTimeoutMs: -1 }, E.INVALID_REQUEST, 'RebalanceTimeoutMs must be provided in first request.'],
+      [{ activeTasks: null }, E.INVALID_REQUEST, 'ActiveTasks must be empty when (re-)joining.'],
+      [{ standbyTasks: [{ subtopologyId: '0', partitions: [0] }] }, E.INVALID_REQUEST, 'StandbyTasks must be empty when (re-)joining.'],
+      [{ warmupTasks: null }, E.INVALID_REQUEST, 'WarmupTasks must be empty when (re-)joining.'],
+      [{ topology: null }, E.INVALID_REQUEST, 'Topology must be non-null when (re-)joining.'],
+      [{ topology: sizedChangelog }, E.STREAMS_INVALID_TOPOLOGY, 'Changelog topic bad-store-changelog must have an undefined partition count, but it is set to 3.'],
+      [{ memberEpoch: -2, topology: null, activeTasks: null, standbyTasks: null, warmupTasks: null }, E.INVALID_REQUEST, "InstanceId can't be null."],
+      [{ memberEpoch: -3, topology: null }, E.INVALID_REQUEST, 'MemberEpoch is -3, but must be greater than or equal to -2.'],
+      [{ memberEpoch: 4, topology: null, activeTasks: null }, E.INVALID_REQUEST, 'If one task-type is non-null, all must be non-null.'],
+      [{ memberEpoch: 4, activeTasks: null, standbyTasks: null, warmupTasks: null }, E.INVALID_REQUEST, 'Topology can only be provided when (re-)joining.'],
+      [{ memberEpoch: 4, topology: null }, E.GROUP_ID_NOT_FOUND, 'Streams group bad not found.'],
+      [{ memberEpoch: -1, topology: null }, E.GROUP_ID_NOT_FOUND, 'Group bad not found.'],
+    ];
+    for (const [o, code, message] of rows) expect([o, await answer(o)]).toEqual([o, [code, message]]);
     const dup = topology('dup', 'orders');
     dup.subtopologies[1].subtopologyId = '0';
-    expect((await hb({ groupId: 'bad', memberId: 'q', topology: dup })).errorCode).toBe(E.STREAMS_INVALID_TOPOLOGY);
+    expect((await join({ topology: dup })).errorCode).toBe(E.STREAMS_INVALID_TOPOLOGY);
+    // An unknown member of an existing group.
+    expect((await hb({ groupId: 'app', memberId: 'q', memberEpoch: 4, topology: null, activeTasks: null, standbyTasks: null, warmupTasks: null })).errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+  });
+
+  test('topology rules: a changed topology is refused, a stale one is flagged', async () => {
+    const first = await hb({ groupId: 'topo', memberId: 't1', topology: topology('topo', 'orders', 2) });
+    expect(first.errorCode).toBe(E.NONE);
+    const newer = await hb({ groupId: 'topo', memberId: 't2', topology: topology('topo', 'orders', 3) });
+    expect([newer.errorCode, newer.errorMessage]).toEqual([E.INVALID_REQUEST, 'Topology updates are not supported yet.']);
+    const other = await hb({ groupId: 'topo', memberId: 't2', topology: topology('topo', 'clicks', 2) });
+    expect([other.errorCode, other.errorMessage]).toEqual([E.INVALID_REQUEST, 'Topology updates are not supported yet.']);
+    const stale = await hb({ groupId: 'topo', memberId: 't2', topology: topology('topo', 'clicks', 1) });
+    expect(stale.errorCode).toBe(E.NONE);
+    expect(stale.status.map((x: any) => x.statusCode)).toEqual([0]);
+    // Heartbeats of t2 keep saying so: its topology is behind the group's.
+    const again = await hb({ groupId: 'topo', memberId: 't2', memberEpoch: stale.memberEpoch, activeTasks: null, standbyTasks: null, warmupTasks: null, topology: null, processId: null });
+    expect(again.status.map((x: any) => x.statusCode)).toEqual([0]);
+  });
+
+  test('member epoch fencing, owned tasks checked against the topology, shutdown requests', async () => {
+    const none = { activeTasks: null, standbyTasks: null, warmupTasks: null, topology: null, processId: null };
+    const f1 = await hb({ groupId: 'fence', memberId: 'f1', processId: 'pf1', topology: topology('fence', 'orders') });
+    const f1b = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1.memberEpoch, ...none });
+    expect(f1b.errorCode).toBe(E.NONE);
+    // A second member moves the group on; f1 at its previous epoch is accepted only with tasks it was given.
+    await hb({ groupId: 'fence', memberId: 'f2', processId: 'pf2', topology: topology('fence', 'orders') });
+    const owned = { activeTasks: f1.activeTasks, standbyTasks: [], warmupTasks: [] };
+    const f1c = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1.memberEpoch, ...none, ...owned });
+    const f1d = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1c.memberEpoch, ...none, activeTasks: f1c.activeTasks, standbyTasks: [], warmupTasks: [] });
+    expect(f1d.memberEpoch).toBeGreaterThan(f1.memberEpoch);
+    const wrongStandby = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1.memberEpoch, ...none, activeTasks: [], standbyTasks: [{ subtopologyId: '0', partitions: [0] }], warmupTasks: [] });
+    expect([wrongStandby.errorCode, wrongStandby.errorMessage]).toEqual([
+      E.FENCED_MEMBER_EPOCH,
+      `The streams group member has a smaller member epoch (${f1.memberEpoch}) than the one known by the group coordinator (${f1d.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+    ]);
+    const ahead = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1d.memberEpoch + 1, ...none });
+    expect(ahead.errorMessage).toBe(`The streams group member has a greater member epoch (${f1d.memberEpoch + 1}) than the one known by the group coordinator (${f1d.memberEpoch}). The member must abandon all its partitions and rejoin.`);
+    // Tasks outside the topology.
+    const unknownSub = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1d.memberEpoch, ...none, activeTasks: [{ subtopologyId: '7', partitions: [0] }], standbyTasks: [], warmupTasks: [] });
+    expect([unknownSub.errorCode, unknownSub.errorMessage]).toEqual([E.INVALID_REQUEST, 'Subtopology 7 does not exist in the topology.']);
+    const badPartition = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1d.memberEpoch, ...none, activeTasks: [{ subtopologyId: '0', partitions: [3] }], standbyTasks: [], warmupTasks: [] });
+    expect([badPartition.errorCode, badPartition.errorMessage]).toEqual([E.INVALID_REQUEST, 'Task 3 for subtopology 0 is invalid. Number of tasks for this subtopology: 3']);
+    // A shutdown request is passed on to every member, naming the one that asked.
+    const shut = await hb({ groupId: 'fence', memberId: 'f1', memberEpoch: f1d.memberEpoch, ...none, shutdownApplication: true });
+    const detail = 'Streams group member f1 encountered a fatal error and requested a shutdown for the entire application.';
+    expect(shut.status).toEqual([{ statusCode: 4, statusDetail: detail }]);
+  });
+
+  test('the endpoint map leaves out partitions a smaller input topic does not have', async () => {
+    const t = topology('ep', 'orders');
+    t.subtopologies = [{ ...t.subtopologies[0], sourceTopics: ['orders', 'clicks'], repartitionSinkTopics: [], stateChangelogTopics: [] }];
+    const r = await hb({ groupId: 'ep', memberId: 'e', processId: 'pe', topology: t, userEndpoint: { host: 'e.local', port: 1 } });
+    expect(flat(r.activeTasks)).toEqual(['0:0', '0:1', '0:2']);
+    const r2 = await hb({ groupId: 'ep', memberId: 'e', memberEpoch: r.memberEpoch, endpointInformationEpoch: 0, activeTasks: r.activeTasks, standbyTasks: [], warmupTasks: [], topology: null, processId: null });
+    const entry = (r2.partitionsByUserEndpoint as any[])[0];
+    expect(entry.activePartitions).toEqual([
+      { topic: 'clicks', partitions: [0, 1] },
+      { topic: 'orders', partitions: [0, 1, 2] },
+    ]);
+  });
+
+  test('an id holding only committed offsets becomes a streams group on the first join and keeps them', async () => {
+    const committed = (await c.request(OFFSET_COMMIT, 9, { groupId: 'conv', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'orders', partitions: [{ partitionIndex: 1, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: '' }] }] })).body;
+    expect(committed.topics[0].partitions[0].errorCode).toBe(E.NONE);
+    const j = await hb({ groupId: 'conv', memberId: 'v', processId: 'pv', topology: topology('conv', 'orders') });
+    expect(j.errorCode).toBe(E.NONE);
+    const fetched = (await c.request(OFFSET_FETCH, 8, { groups: [{ groupId: 'conv', memberId: null, memberEpoch: -1, topics: [{ name: 'orders', partitionIndexes: [1] }] }], requireStable: false })).body;
+    expect(fetched.groups[0].topics[0].partitions[0].committedOffset).toBe(7);
   });
 });

@@ -101,6 +101,7 @@ export interface StreamsTopics extends StreamsTopicCatalog {
 
 // Kafka's defaults for the two client-side intervals the heartbeat hands out.
 const ACCEPTABLE_RECOVERY_LAG = 10_000;
+const STATIC_LEAVE_EPOCH = -2;
 const TASK_OFFSET_INTERVAL_MS = 60_000;
 
 export class StreamsGroupCoordinator {
@@ -140,24 +141,35 @@ export class StreamsGroupCoordinator {
     };
     const fail = (errorCode: number, errorMessage: string | null, memberEpoch = p.memberEpoch) => this.refused(p, errorCode, errorMessage, memberEpoch);
     const invalid = this.validate(p);
-    if (invalid) return fail(ErrorCode.INVALID_REQUEST, invalid);
+    if (invalid) return fail(invalid.code, invalid.message);
     if (p.topology) {
       const bad = topologyError(p.topology);
       if (bad) return fail(ErrorCode.STREAMS_INVALID_TOPOLOGY, bad);
     }
 
     const existing = this.groups.get(p.groupId);
-    if (existing && existing.kind !== 'streams') {
+    let group: StreamsGroup | undefined;
+    if (existing?.kind === 'streams') group = existing;
+    else if (existing?.kind === 'classic' && p.memberEpoch === 0 && existing.is('Empty') && existing.members.size === 0 && existing.pendingMembers.size === 0) {
+      // An empty classic group (committed offsets only, e.g. a streams group after a restart)
+      // becomes a streams group on the first join and keeps its offsets, as in Kafka.
+      group = new StreamsGroup(p.groupId, this.clock());
+      group.takeOffsetsFrom(existing);
+      this.groups.set(p.groupId, group);
+      this.log.info('empty classic group converted to a streams group', { group: p.groupId });
+    } else if (existing) {
       return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a streams group.`);
     }
-    let group = existing as StreamsGroup | undefined;
 
     if (p.memberEpoch < 0) {
-      const m = group?.members.get(p.memberId);
-      if (!group || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
-      this.removeMember(group, m, p.memberEpoch === -2 ? 'static member left' : 'member left');
+      if (!group) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} not found.`);
+      const m = group.members.get(p.memberId);
+      if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      if (p.shutdownApplication) group.shutdownRequestedBy = p.memberId;
+      this.removeMember(group, m, p.memberEpoch === STATIC_LEAVE_EPOCH ? 'static member left' : 'member left');
       return { ...fail(ErrorCode.NONE, null), memberEpoch: p.memberEpoch };
     }
+    if (!group && p.memberEpoch !== 0) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Streams group ${p.groupId} not found.`);
 
     let member: StreamsGroupMember | undefined;
     if (p.memberEpoch === 0) {
@@ -180,7 +192,8 @@ export class StreamsGroupCoordinator {
             if (other.instanceId === p.instanceId) this.removeMember(group, other, 'replaced by a member with the same instance id');
           }
         }
-        member = new StreamsGroupMember(p.memberId, p.instanceId, p.rackId, p.clientId, p.clientHost, p.rebalanceTimeoutMs, p.processId!, p.userEndpoint, p.clientTags ?? []);
+        // Kafka does not insist on a process id; without one a member is a process of its own.
+        member = new StreamsGroupMember(p.memberId, p.instanceId, p.rackId, p.clientId, p.clientHost, p.rebalanceTimeoutMs, p.processId ?? p.memberId, p.userEndpoint, p.clientTags ?? []);
         group.members.set(p.memberId, member);
         if (member.userEndpoint) group.endpointInformationEpoch++;
       }
@@ -188,19 +201,14 @@ export class StreamsGroupCoordinator {
       group.groupEpoch++;
       group.currentStateTimestamp = this.clock();
     } else {
-      member = group?.members.get(p.memberId);
-      if (!group || !member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
-      const owned = p.activeTasks ? fromWire(p.activeTasks) : null;
-      const catchingUp = p.memberEpoch === member.previousMemberEpoch && owned !== null && [...tasksOf(owned)].every(([s, q]) => hasTask(member!.assigned.active, s, q));
-      if (p.memberEpoch !== member.memberEpoch && !catchingUp) {
-        return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The streams group member has a invalid member epoch.`, member.memberEpoch);
-      }
-      if (p.topology) {
-        const topologyProblem = this.takeTopology(group, p.topology);
-        if (topologyProblem) return fail(topologyProblem.code, topologyProblem.message);
-        member.topologyEpoch = p.topology.epoch;
-      }
+      member = group!.members.get(p.memberId);
+      if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      const fenced = epochFenced(member, p);
+      if (fenced) return fail(ErrorCode.FENCED_MEMBER_EPOCH, fenced);
+      const badTask = group!.configured?.ready ? invalidTask(group!.configured.taskCounts, [p.activeTasks, p.standbyTasks, p.warmupTasks]) : null;
+      if (badTask) return fail(ErrorCode.INVALID_REQUEST, badTask);
     }
+    if (!group) throw new Error('unreachable: a streams heartbeat without a group');
 
     // What the member reports about itself.
     if (p.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
@@ -216,7 +224,7 @@ export class StreamsGroupCoordinator {
     if (p.rackId !== null) member.rackId = p.rackId;
     if (p.taskOffsets !== null) member.taskOffsets = p.taskOffsets;
     if (p.taskEndOffsets !== null) member.taskEndOffsets = p.taskEndOffsets;
-    if (p.shutdownApplication) group.shutdownRequested = true;
+    if (p.shutdownApplication) group.shutdownRequestedBy = p.memberId;
     if (p.activeTasks !== null) this.acknowledgeRevocation(group, member, fromWire(p.activeTasks));
 
     this.configure(group, topics);
@@ -229,9 +237,11 @@ export class StreamsGroupCoordinator {
     member.lastSent = text;
     const status = [...(group.configured?.statuses ?? [])];
     if (group.topology && member.topologyEpoch < group.topology.epoch) {
-      status.push({ statusCode: StreamsStatus.STALE_TOPOLOGY, statusDetail: `The member's topology epoch ${member.topologyEpoch} is behind the group's ${group.topology.epoch}.` });
+      status.push({ statusCode: StreamsStatus.STALE_TOPOLOGY, statusDetail: `The member's topology epoch ${member.topologyEpoch} is behind the group's topology epoch ${group.topology.epoch}.` });
     }
-    if (group.shutdownRequested) status.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A member of the group requested to shut down the application.' });
+    if (group.shutdownRequestedBy !== null) {
+      status.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: `Streams group member ${group.shutdownRequestedBy} encountered a fatal error and requested a shutdown for the entire application.` });
+    }
     return {
       ...base,
       errorCode: ErrorCode.NONE,
@@ -242,7 +252,7 @@ export class StreamsGroupCoordinator {
       standbyTasks: changed ? wireTasks(member.assigned.standby) : null,
       warmupTasks: changed ? wireTasks(member.assigned.warmup) : null,
       endpointInformationEpoch: group.endpointInformationEpoch,
-      partitionsByUserEndpoint: p.endpointInformationEpoch < group.endpointInformationEpoch ? this.endpointPartitions(group) : null,
+      partitionsByUserEndpoint: p.endpointInformationEpoch !== group.endpointInformationEpoch ? this.endpointPartitions(group) : null,
     };
   }
 
@@ -290,42 +300,55 @@ export class StreamsGroupCoordinator {
 
   // ---------------------------------------------------------------- steps
 
-  private validate(p: StreamsHeartbeatParams): string | null {
-    if (p.groupId === '') return 'GroupId can\'t be empty.';
-    if (p.memberId === '') return 'MemberId can\'t be empty.';
-    if (p.instanceId === '') return 'InstanceId can\'t be empty.';
-    if (p.memberEpoch < -2) return `MemberEpoch is ${p.memberEpoch}, but must be greater than or equal to -2.`;
+  /** Kafka's checks of a heartbeat before it reaches the group, in Kafka's order and words. */
+  private validate(p: StreamsHeartbeatParams): { code: number; message: string } | null {
+    const invalid = (message: string) => ({ code: ErrorCode.INVALID_REQUEST, message });
+    if (p.topology?.subtopologies.some((s) => s.sourceTopicRegex.length > 0)) return invalid('Regular expressions for source topics are not supported yet.');
+    if (p.memberId === '') return invalid('MemberId can\'t be empty.');
+    if (p.groupId === '') return invalid('GroupId can\'t be empty.');
+    if (p.instanceId === '') return invalid('InstanceId can\'t be empty.');
+    if (p.rackId === '') return invalid('RackId can\'t be empty.');
     if (p.memberEpoch === 0) {
-      if (p.rebalanceTimeoutMs === -1) return 'RebalanceTimeoutMs must be provided when joining.';
-      if (p.topology === null) return 'Topology must be non-empty when joining.';
-      if (p.processId === null || p.processId === '') return 'ProcessId must be provided when joining.';
-      if (p.activeTasks === null || p.standbyTasks === null || p.warmupTasks === null) return 'Currently owned tasks must be empty when joining.';
-      if (p.activeTasks.length + p.standbyTasks.length + p.warmupTasks.length > 0) return 'Currently owned tasks must be empty when joining.';
+      if (p.rebalanceTimeoutMs === -1) return invalid('RebalanceTimeoutMs must be provided in first request.');
+      // A null list is refused as well: a joining member states that it owns nothing.
+      if (p.activeTasks === null || p.activeTasks.length > 0) return invalid('ActiveTasks must be empty when (re-)joining.');
+      if (p.standbyTasks === null || p.standbyTasks.length > 0) return invalid('StandbyTasks must be empty when (re-)joining.');
+      if (p.warmupTasks === null || p.warmupTasks.length > 0) return invalid('WarmupTasks must be empty when (re-)joining.');
+      if (p.topology === null) return invalid('Topology must be non-null when (re-)joining.');
+      for (const s of p.topology.subtopologies) {
+        for (const c of s.stateChangelogTopics) {
+          if (c.partitions !== 0) {
+            return { code: ErrorCode.STREAMS_INVALID_TOPOLOGY, message: `Changelog topic ${c.name} must have an undefined partition count, but it is set to ${c.partitions}.` };
+          }
+        }
+      }
+    } else if (p.memberEpoch === STATIC_LEAVE_EPOCH) {
+      if (p.instanceId === null) return invalid('InstanceId can\'t be null.');
+    } else if (p.memberEpoch < STATIC_LEAVE_EPOCH) {
+      return invalid(`MemberEpoch is ${p.memberEpoch}, but must be greater than or equal to -2.`);
     }
+    if ((p.activeTasks !== null || p.standbyTasks !== null || p.warmupTasks !== null) && (p.activeTasks === null || p.standbyTasks === null || p.warmupTasks === null)) {
+      return invalid('If one task-type is non-null, all must be non-null.');
+    }
+    if (p.memberEpoch !== 0 && p.topology !== null) return invalid('Topology can only be provided when (re-)joining.');
     return null;
   }
 
   /**
-   * The group takes a member's topology when it has none, when it is empty, or when the
-   * member's epoch is newer (an upgrade); an older one is fenced, a different one with the
-   * same epoch refused.
+   * A joining member's topology, as Kafka 4.2 takes it: the first one sets the group's; an
+   * older epoch leaves the group's in place (the member is told STALE_TOPOLOGY); any other
+   * difference is refused, since Kafka does not support topology updates yet.
    */
   private takeTopology(group: StreamsGroup, topology: Topology): { code: number; message: string } | null {
     const current = group.topology;
-    if (!current || group.members.size === 0 || topology.epoch > current.epoch) {
-      if (!current || JSON.stringify(current) !== JSON.stringify(topology)) {
-        group.topology = topology;
-        group.configured = null;
-        group.groupEpoch++;
-      }
+    if (!current) {
+      group.topology = topology;
+      group.configured = null;
+      group.groupEpoch++;
       return null;
     }
-    if (topology.epoch < current.epoch) {
-      return { code: ErrorCode.STREAMS_TOPOLOGY_FENCED, message: `The topology epoch ${topology.epoch} is older than the group's ${current.epoch}.` };
-    }
-    if (JSON.stringify(current) !== JSON.stringify(topology)) {
-      return { code: ErrorCode.STREAMS_INVALID_TOPOLOGY_EPOCH, message: `A different topology was sent with the group's epoch ${current.epoch}; bump the epoch to change it.` };
-    }
+    if (topology.epoch < current.epoch) return null;
+    if (JSON.stringify(current) !== JSON.stringify(topology)) return { code: ErrorCode.INVALID_REQUEST, message: 'Topology updates are not supported yet.' };
     return null;
   }
 
@@ -429,7 +452,7 @@ export class StreamsGroupCoordinator {
     group.groupEpoch++;
     if (m.userEndpoint) group.endpointInformationEpoch++;
     group.currentStateTimestamp = this.clock();
-    if (group.members.size === 0) group.shutdownRequested = false;
+    if (group.members.size === 0) group.shutdownRequestedBy = null;
     this.log.info('streams group member removed', { group: group.groupId, member: m.memberId, why });
   }
 
@@ -451,6 +474,8 @@ export class StreamsGroupCoordinator {
     const byTopic = new Map<string, Set<number>>();
     for (const [s, q] of tasksOf(tasks)) {
       for (const t of group.configured?.inputTopics.get(s) ?? []) {
+        // A topic with fewer partitions than the subtopology has tasks has none for the higher tasks.
+        if (q >= (group.configured?.inputPartitions.get(t) ?? 0)) continue;
         let ps = byTopic.get(t);
         if (!ps) byTopic.set(t, (ps = new Set()));
         ps.add(q);
@@ -507,4 +532,32 @@ function sameEndpoint(a: { host: string; port: number } | null, b: { host: strin
 
 function wireAssignment(a: TaskAssignment) {
   return { activeTasks: wireTasks(a.active), standbyTasks: wireTasks(a.standby), warmupTasks: wireTasks(a.warmup) };
+}
+
+/** Kafka's member epoch check: a newer epoch is fenced; the previous one only with owned tasks it was given. */
+function epochFenced(m: StreamsGroupMember, p: StreamsHeartbeatParams): string | null {
+  if (p.memberEpoch > m.memberEpoch) {
+    return `The streams group member has a greater member epoch (${p.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}). The member must abandon all its partitions and rejoin.`;
+  }
+  if (p.memberEpoch < m.memberEpoch) {
+    const held = (owned: WireTasks | null, set: TaskSet) => owned !== null && owned.every((t) => t.partitions.every((q) => hasTask(set, t.subtopologyId, q)));
+    const active = new Map([...m.assigned.active].map(([k, v]) => [k, new Set(v)]));
+    for (const [s, q] of tasksOf(m.pendingRevocation)) addTask(active, s, q);
+    if (p.memberEpoch !== m.previousMemberEpoch || !held(p.activeTasks, active) || !held(p.standbyTasks, m.assigned.standby) || !held(p.warmupTasks, m.assigned.warmup)) {
+      return `The streams group member has a smaller member epoch (${p.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}). The member must abandon all its partitions and rejoin.`;
+    }
+  }
+  return null;
+}
+
+/** Owned tasks must name subtopologies of the topology and partitions below their task counts. */
+function invalidTask(taskCounts: Map<string, number>, lists: (WireTasks | null)[]): string | null {
+  for (const list of lists) {
+    for (const t of list ?? []) {
+      const n = taskCounts.get(t.subtopologyId);
+      if (n === undefined) return `Subtopology ${t.subtopologyId} does not exist in the topology.`;
+      for (const q of t.partitions) if (q < 0 || q >= n) return `Task ${q} for subtopology ${t.subtopologyId} is invalid. Number of tasks for this subtopology: ${n}`;
+    }
+  }
+  return null;
 }

@@ -48,6 +48,8 @@ export interface ConfiguredTopology {
   taskCounts: Map<string, number>;
   /** subtopology id -> the topics a task reads (source and repartition source), resolved. */
   inputTopics: Map<string, string[]>;
+  /** Partition count of every topic in inputTopics (a task p reads partition p where it exists). */
+  inputPartitions: Map<string, number>;
   /** Internal topics with their resolved partition counts, changelogs included. */
   internalTopics: TopicInfo[];
   /** Statuses to report (missing source topics, bad partitioning...); empty when ready. */
@@ -108,7 +110,8 @@ export class StreamsGroup extends GroupBase {
   readonly activeOwners = new Map<string, string>();
   /** Moves whenever the members' endpoints or their tasks change (interactive queries). */
   endpointInformationEpoch = 0;
-  shutdownRequested = false;
+  /** The member that asked the whole application to shut down (SHUTDOWN_APPLICATION), until the group empties. */
+  shutdownRequestedBy: string | null = null;
 
   get state(): StreamsGroupState {
     if (this.members.size === 0) return 'Empty';
