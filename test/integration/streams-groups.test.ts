@@ -314,4 +314,16 @@ describe('streams groups (KIP-1071)', () => {
     const fetched = (await c.request(OFFSET_FETCH, 8, { groups: [{ groupId: 'conv', memberId: null, memberEpoch: -1, topics: [{ name: 'orders', partitionIndexes: [1] }] }], requireStable: false })).body;
     expect(fetched.groups[0].topics[0].partitions[0].committedOffset).toBe(7);
   });
+
+  test('active tasks stay balanced when members join one by one', async () => {
+    for (const id of ['b1', 'b2', 'b3', 'b4']) {
+      expect((await hb({ groupId: 'bal', memberId: id, processId: `p-${id}`, topology: topology('bal', 'orders') })).errorCode).toBe(E.NONE);
+    }
+    const d = (await c.request(DESCRIBE, 0, { groupIds: ['bal'], includeAuthorizedOperations: false })).body.groups[0];
+    const counts = d.members.map((m: any) => flat(m.targetAssignment.activeTasks).length).sort();
+    // 6 tasks over 4 members: 1, 1, 2, 2 - the last to join is not left without tasks.
+    expect(counts).toEqual([1, 1, 2, 2]);
+    const all = d.members.flatMap((m: any) => flat(m.targetAssignment.activeTasks)).sort();
+    expect(all).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
+  });
 });
