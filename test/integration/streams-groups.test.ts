@@ -326,4 +326,15 @@ describe('streams groups (KIP-1071)', () => {
     const all = d.members.flatMap((m: any) => flat(m.targetAssignment.activeTasks)).sort();
     expect(all).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
   });
+
+  test('internal topics that cannot be created: MISSING_INTERNAL_TOPICS, group not ready, no tasks', async () => {
+    const t = topology('mi', 'orders');
+    t.subtopologies[0].stateChangelogTopics[0].name = 'bad/changelog';
+    const r = await hb({ groupId: 'mi', memberId: 'i', processId: 'pi', topology: t });
+    expect(r.errorCode).toBe(E.NONE);
+    expect(r.status).toEqual([{ statusCode: 3, statusDetail: 'Internal topics are missing: [bad/changelog]' }]);
+    expect(flat(r.activeTasks)).toEqual([]);
+    const d = (await c.request(DESCRIBE, 0, { groupIds: ['mi'], includeAuthorizedOperations: false })).body.groups[0];
+    expect(d.groupState).toBe('NotReady');
+  });
 });

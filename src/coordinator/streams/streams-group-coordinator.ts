@@ -14,10 +14,14 @@
  * Differences from Kafka: the group's membership and topology are kept in memory only (Kafka
  * also logs them to __consumer_offsets): after a restart members rejoin with epoch 0 (they
  * get UNKNOWN_MEMBER_ID first) and get their tasks again; committed offsets are durable as
- * for every group. Internal topics are created within the heartbeat that finds them missing,
- * so MISSING_INTERNAL_TOPICS is never reported. No warmup tasks (see streams-assignor.ts).
+ * for every group (the id comes back as an offsets-only group that the first join turns into
+ * a streams group again). Internal topics are created within the heartbeat that finds them
+ * missing, so MISSING_INTERNAL_TOPICS is reported only for those that cannot be created
+ * (Kafka creates them after answering and reports the status once; Kafka Streams only logs
+ * it). Static members (instance ids) are accepted and replace a member with the same id; no
+ * warmup tasks (see streams-assignor.ts).
  */
-import { ErrorCode } from '../../protocol/errors';
+import { ErrorCode, KafkaError } from '../../protocol/errors';
 import type { Logger } from '../../logging';
 import type { AnyGroup } from '../group/group-context';
 import { assignTasks } from './streams-assignor';
@@ -357,15 +361,26 @@ export class StreamsGroupCoordinator {
     if (!group.topology) return;
     let configured = configureTopology(group.topology, topics);
     if (configured.missingInternal.length > 0) {
+      const unauthorized: string[] = [];
       for (const t of configured.missingInternal) {
         try {
           topics.create(t);
           this.log.info('created internal topic for streams group', { group: group.groupId, topic: t.name, partitions: t.partitions });
         } catch (err) {
+          if (err instanceof KafkaError && err.code === ErrorCode.TOPIC_AUTHORIZATION_FAILED) unauthorized.push(t.name);
           this.log.warn('could not create internal topic', { group: group.groupId, topic: t.name, error: String(err) });
         }
       }
       configured = configureTopology(group.topology, topics);
+      // What could not be created keeps the group not ready, reported as Kafka does.
+      if (configured.missingInternal.length > 0) {
+        const names = configured.missingInternal.map((t) => t.name).sort();
+        configured.statuses.push({ statusCode: StreamsStatus.MISSING_INTERNAL_TOPICS, statusDetail: `Internal topics are missing: [${names.join(', ')}]` });
+        if (unauthorized.length > 0) {
+          configured.statuses.push({ statusCode: StreamsStatus.MISSING_INTERNAL_TOPICS, statusDetail: `Unauthorized to CREATE on topics ${unauthorized.join(', ')}.` });
+        }
+        configured.ready = false;
+      }
     }
     const before = group.configured ? JSON.stringify([...group.configured.taskCounts]) + group.configured.ready : null;
     const after = JSON.stringify([...configured.taskCounts]) + configured.ready;
