@@ -338,3 +338,59 @@ describe('streams groups (KIP-1071)', () => {
     expect(d.groupState).toBe('NotReady');
   });
 });
+
+describe('streams groups with the authorizer on', () => {
+  let broker: BrokerProcess;
+  let c: RawClient;
+  const DENY = 2, ALLOW = 3;
+  const TOPIC = 2, GROUP_RESOURCE = 3, CLUSTER = 4;
+  const READ = 3, CREATE = 7, DESCRIBE_OP = 8;
+  const deny = (resourceType: number, resourceName: string, operation: number) => ({
+    resourceType,
+    resourceName,
+    resourcePatternType: 3,
+    principal: 'User:ANONYMOUS',
+    host: '*',
+    operation,
+    permissionType: DENY,
+  });
+  const hb = async (o: Record<string, unknown>) => (await c.request(HEARTBEAT, 0, heartbeat(o))).body;
+
+  beforeAll(async () => {
+    // Resources without ACLs stay open; only what a test denies refuses.
+    broker = await startBrokerProcess({
+      args: ['--auto-create-topics', 'false', '--override', 'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer', '--override', 'allow.everyone.if.no.acl.found=true'],
+    });
+    c = await RawClient.connect(broker.port);
+    const created = await c.request(19, 7, { topics: [{ name: 'pub', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    expect(created.body.topics[0].errorCode).toBe(0);
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await broker?.stop();
+  });
+
+  test('READ on the group, DESCRIBE on the topology topics, CREATE for internal topics', async () => {
+    const ok = await hb({ groupId: 'acl', memberId: 'a', processId: 'pa', topology: topology('acl', 'pub') });
+    expect([ok.errorCode, flat(ok.activeTasks).length]).toEqual([E.NONE, 4]);
+    const acls = await c.request(30, 3, { creations: [deny(GROUP_RESOURCE, 'acl-denied', READ), deny(TOPIC, 'acl-store-changelog', DESCRIBE_OP), deny(CLUSTER, 'kafka-cluster', CREATE), { ...deny(TOPIC, 'nc-', CREATE), resourcePatternType: 4 }, { ...deny(TOPIC, 'nc-', DESCRIBE_OP), resourcePatternType: 4, permissionType: ALLOW }] });
+    expect(acls.body.results.map((r: any) => r.errorCode)).toEqual([0, 0, 0, 0, 0]);
+
+    expect((await hb({ groupId: 'acl-denied', memberId: 'a', processId: 'pa', topology: topology('acl', 'pub') })).errorCode).toBe(30);
+    const hidden = await hb({ groupId: 'acl', memberId: 'b', processId: 'pb', topology: topology('acl', 'pub') });
+    expect(hidden.errorCode).toBe(29);
+    const d = (await c.request(DESCRIBE, 0, { groupIds: ['acl'], includeAuthorizedOperations: false })).body.groups[0];
+    expect([d.errorCode, d.errorMessage, d.members]).toEqual([29, 'The described group uses topics that the client is not authorized to describe.', []]);
+
+    // Without CREATE (cluster or topic) the internal topics stay missing and are reported
+    // (DESCRIBE is granted: a topic with ACLs is no longer open to everyone).
+    const nc = await hb({ groupId: 'nocreate', memberId: 'n', processId: 'pn', topology: topology('nc', 'pub') });
+    expect(nc.errorCode).toBe(E.NONE);
+    expect(nc.status).toEqual([
+      { statusCode: 3, statusDetail: 'Internal topics are missing: [nc-agg-changelog, nc-repartition, nc-store-changelog]' },
+      { statusCode: 3, statusDetail: 'Unauthorized to CREATE on topics nc-store-changelog, nc-repartition, nc-agg-changelog.' },
+    ]);
+    expect(flat(nc.activeTasks)).toEqual([]);
+  });
+});
