@@ -394,3 +394,56 @@ describe('streams groups with the authorizer on', () => {
     expect(flat(nc.activeTasks)).toEqual([]);
   });
 });
+
+describe('streams groups across a restart', () => {
+  let broker: BrokerProcess | undefined;
+  let c: RawClient | undefined;
+
+  afterAll(async () => {
+    c?.close();
+    await broker?.stop();
+  });
+
+  test('the group comes back Empty with its epoch and offsets; old members are told to rejoin', async () => {
+    broker = await startBrokerProcess({ args: ['--auto-create-topics', 'false'] });
+    c = await RawClient.connect(broker.port);
+    const created = await c.request(19, 7, { topics: [{ name: 'src', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    expect(created.body.topics[0].errorCode).toBe(0);
+    const hb = async (o: Record<string, unknown>) => (await c!.request(HEARTBEAT, 0, heartbeat(o))).body;
+    const j = await hb({ groupId: 'durable', memberId: 'd', processId: 'pd', topology: topology('durable', 'src') });
+    expect(j.errorCode).toBe(E.NONE);
+    const commit = (await c.request(OFFSET_COMMIT, 9, { groupId: 'durable', generationIdOrMemberEpoch: j.memberEpoch, memberId: 'd', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'src', partitions: [{ partitionIndex: 0, committedOffset: 11, committedLeaderEpoch: -1, committedMetadata: '' }] }] })).body;
+    expect(commit.topics[0].partitions[0].errorCode).toBe(E.NONE);
+
+    // Killed, not stopped: the metadata record was written when the epoch moved.
+    const dataDir = broker.dataDir;
+    c.close();
+    await broker.kill();
+    broker = await startBrokerProcess({ dataDir, args: ['--auto-create-topics', 'false'] });
+    c = await RawClient.connect(broker.port);
+
+    const listed = (await c.request(LIST_GROUPS, 5, { statesFilter: [], typesFilter: ['streams'] })).body.groups;
+    expect(listed).toEqual([expect.objectContaining({ groupId: 'durable', groupType: 'streams', groupState: 'Empty' })]);
+    const d = (await c.request(DESCRIBE, 0, { groupIds: ['durable'], includeAuthorizedOperations: false })).body.groups[0];
+    expect([d.errorCode, d.groupState, d.groupEpoch]).toEqual([E.NONE, 'Empty', j.memberEpoch]);
+    // The member's next heartbeat: unknown member (rejoin), not an unknown group.
+    const old = await hb({ groupId: 'durable', memberId: 'd', memberEpoch: j.memberEpoch, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(old.errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+    const again = await hb({ groupId: 'durable', memberId: 'd', processId: 'pd', topology: topology('durable', 'src') });
+    expect(again.errorCode).toBe(E.NONE);
+    expect(again.memberEpoch).toBeGreaterThan(j.memberEpoch);
+    expect(flat(again.activeTasks)).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    const fetched = (await c.request(OFFSET_FETCH, 8, { groups: [{ groupId: 'durable', topics: [{ name: 'src', partitionIndexes: [0] }] }], requireStable: false })).body;
+    expect(fetched.groups[0].topics[0].partitions[0].committedOffset).toBe(11);
+
+    // Deleted once empty: gone after the next restart too.
+    const left = await hb({ groupId: 'durable', memberId: 'd', memberEpoch: -1, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(left.errorCode).toBe(E.NONE);
+    expect((await c.request(DELETE_GROUPS, 2, { groupsNames: ['durable'] })).body.results[0].errorCode).toBe(E.NONE);
+    c.close();
+    await broker.kill();
+    broker = await startBrokerProcess({ dataDir, args: ['--auto-create-topics', 'false'] });
+    c = await RawClient.connect(broker.port);
+    expect((await c.request(LIST_GROUPS, 5, { statesFilter: [], typesFilter: [] })).body.groups).toEqual([]);
+  });
+});

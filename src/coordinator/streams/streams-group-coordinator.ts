@@ -25,6 +25,9 @@ import { ErrorCode, KafkaError } from '../../protocol/errors';
 import type { Logger } from '../../logging';
 import type { AnyGroup } from '../group/group-context';
 import { assignTasks } from './streams-assignor';
+import { decodeStreamsGroupEpoch, encodeStreamsGroupMetadataKey, encodeStreamsGroupMetadataValue } from './streams-group-records';
+import { ClassicGroup } from '../group/classic-group';
+import type { LogRecord } from '../group/batch-codec';
 import { configureTopology, StreamsTopicCatalog, topologyError } from './streams-topology';
 import {
   addTask,
@@ -114,7 +117,43 @@ export class StreamsGroupCoordinator {
     private readonly settings: (groupId: string) => StreamsGroupSettings,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
+    /** Appends records to the group's __consumer_offsets partition (throws when it cannot). */
+    private readonly persist: (groupId: string, records: LogRecord[]) => void = () => {},
   ) {}
+
+  /** Rebuilds a streams group from its StreamsGroupMetadata record while loading (null: deleted). */
+  replayMetadata(groupId: string, value: Buffer | null): void {
+    const found = this.groups.get(groupId);
+    if (value === null) {
+      if (found?.kind !== 'streams') return;
+      this.groups.delete(groupId);
+      if (found.hasOffsets) {
+        const classic = new ClassicGroup(groupId, this.clock());
+        classic.takeOffsetsFrom(found);
+        this.groups.set(groupId, classic);
+      }
+      return;
+    }
+    let group: StreamsGroup;
+    if (found?.kind === 'streams') group = found;
+    else {
+      group = new StreamsGroup(groupId, this.clock());
+      if (found) group.takeOffsetsFrom(found);
+      this.groups.set(groupId, group);
+    }
+    group.groupEpoch = group.assignmentEpoch = group.storedEpoch = decodeStreamsGroupEpoch(value);
+  }
+
+  /** Writes the group epoch when it moved, so the group survives a restart. */
+  private storeEpoch(group: StreamsGroup): void {
+    if (group.storedEpoch === group.groupEpoch || this.groups.get(group.groupId) !== group) return;
+    try {
+      this.persist(group.groupId, [{ key: encodeStreamsGroupMetadataKey(group.groupId), value: encodeStreamsGroupMetadataValue(group.groupEpoch) }]);
+      group.storedEpoch = group.groupEpoch;
+    } catch (err) {
+      this.log.warn('could not store streams group metadata', { group: group.groupId, error: String(err) });
+    }
+  }
 
   /** An answer that refuses the heartbeat with an error. */
   refused(p: StreamsHeartbeatParams, errorCode: number, errorMessage: string | null = null, memberEpoch = p.memberEpoch): StreamsHeartbeatResult {
@@ -235,6 +274,7 @@ export class StreamsGroupCoordinator {
     if (group.assignmentEpoch !== group.groupEpoch) this.computeTargets(group, settings);
     this.reconcile(group, member);
     this.scheduleSession(group, member, settings.sessionTimeoutMs);
+    this.storeEpoch(group);
 
     const text = assignmentText(member.assigned);
     const changed = text !== member.lastSent;
@@ -469,6 +509,7 @@ export class StreamsGroupCoordinator {
     group.currentStateTimestamp = this.clock();
     if (group.members.size === 0) group.shutdownRequestedBy = null;
     this.log.info('streams group member removed', { group: group.groupId, member: m.memberId, why });
+    this.storeEpoch(group);
   }
 
   private endpointPartitions(group: StreamsGroup): EndpointPartitions[] {

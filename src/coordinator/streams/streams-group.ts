@@ -101,6 +101,8 @@ export class StreamsGroup extends GroupBase {
   readonly kind = 'streams' as const;
   groupEpoch = 0;
   assignmentEpoch = 0;
+  /** The epoch last written to __consumer_offsets (StreamsGroupMetadata). */
+  storedEpoch = -1;
   topology: Topology | null = null;
   configured: ConfiguredTopology | null = null;
   readonly members = new Map<string, StreamsGroupMember>();
