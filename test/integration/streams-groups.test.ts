@@ -216,6 +216,8 @@ describe('streams groups (KIP-1071)', () => {
     const join = (o: Record<string, unknown>) => hb({ groupId: 'bad', memberId: 'q', topology: topology('bad', 'orders'), ...o });
     const answer = async (o: Record<string, unknown>) => {
       const r = await join(o);
+      // As Kafka, a refusal carries the error only.
+      expect([r.memberId, r.memberEpoch, r.heartbeatIntervalMs, r.activeTasks]).toEqual(['', 0, 0, null]);
       return [r.errorCode, r.errorMessage];
     };
     const regex = topology('bad', 'orders');

@@ -155,16 +155,19 @@ export class StreamsGroupCoordinator {
     }
   }
 
-  /** An answer that refuses the heartbeat with an error. */
-  refused(p: StreamsHeartbeatParams, errorCode: number, errorMessage: string | null = null, memberEpoch = p.memberEpoch): StreamsHeartbeatResult {
+  /**
+   * An answer that refuses the heartbeat: as Kafka's, only the error is set (member id empty,
+   * epochs and intervals 0).
+   */
+  refused(_p: StreamsHeartbeatParams, errorCode: number, errorMessage: string | null = null): StreamsHeartbeatResult {
     return {
-      memberId: p.memberId,
-      heartbeatIntervalMs: this.settings(p.groupId).heartbeatIntervalMs,
-      acceptableRecoveryLag: ACCEPTABLE_RECOVERY_LAG,
-      taskOffsetIntervalMs: TASK_OFFSET_INTERVAL_MS,
+      memberId: '',
+      heartbeatIntervalMs: 0,
+      acceptableRecoveryLag: 0,
+      taskOffsetIntervalMs: 0,
       errorCode,
       errorMessage,
-      memberEpoch,
+      memberEpoch: 0,
       status: null,
       activeTasks: null,
       standbyTasks: null,
@@ -182,7 +185,7 @@ export class StreamsGroupCoordinator {
       acceptableRecoveryLag: ACCEPTABLE_RECOVERY_LAG,
       taskOffsetIntervalMs: TASK_OFFSET_INTERVAL_MS,
     };
-    const fail = (errorCode: number, errorMessage: string | null, memberEpoch = p.memberEpoch) => this.refused(p, errorCode, errorMessage, memberEpoch);
+    const fail = (errorCode: number, errorMessage: string | null) => this.refused(p, errorCode, errorMessage);
     const invalid = this.validate(p);
     if (invalid) return fail(invalid.code, invalid.message);
     if (p.topology) {
@@ -210,7 +213,8 @@ export class StreamsGroupCoordinator {
       if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
       if (p.shutdownApplication) group.shutdownRequestedBy = p.memberId;
       this.removeMember(group, m, p.memberEpoch === STATIC_LEAVE_EPOCH ? 'static member left' : 'member left');
-      return { ...fail(ErrorCode.NONE, null), memberEpoch: p.memberEpoch };
+      // Kafka answers a leave with the member id and the leave epoch only.
+      return { ...fail(ErrorCode.NONE, null), memberId: p.memberId, memberEpoch: p.memberEpoch };
     }
     if (!group && p.memberEpoch !== 0) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Streams group ${p.groupId} not found.`);
 
