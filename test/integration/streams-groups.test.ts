@@ -329,6 +329,29 @@ describe('streams groups (KIP-1071)', () => {
     expect(all).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2']);
   });
 
+  test('changing streams.num.standby.replicas rebalances the group', async () => {
+    const none = { activeTasks: null, standbyTasks: null, warmupTasks: null, topology: null, processId: null };
+    const x = await hb({ groupId: 'cfg', memberId: 'x', processId: 'px', topology: topology('cfg', 'clicks') });
+    const y = await hb({ groupId: 'cfg', memberId: 'y', processId: 'py', topology: topology('cfg', 'clicks') });
+    const standbys = async () => {
+      const d = (await c.request(DESCRIBE, 0, { groupIds: ['cfg'], includeAuthorizedOperations: false })).body.groups[0];
+      return [d.groupEpoch, d.members.flatMap((m: any) => flat(m.targetAssignment.standbyTasks)).length];
+    };
+    const [epoch, before] = await standbys();
+    expect(before).toBe(0);
+    const set = await c.request(INCREMENTAL_ALTER_CONFIGS, 1, {
+      resources: [{ resourceType: 32, resourceName: 'cfg', configs: [{ name: 'streams.num.standby.replicas', configOperation: 0, value: '1' }] }],
+      validateOnly: false,
+    });
+    expect(set.body.responses[0].errorCode).toBe(0);
+    const next = await hb({ groupId: 'cfg', memberId: 'y', memberEpoch: y.memberEpoch, ...none });
+    expect(next.errorCode).toBe(E.NONE);
+    const [epochAfter, after] = await standbys();
+    expect(epochAfter).toBe(epoch + 1);
+    expect(after).toBe(4);
+    expect(x.errorCode).toBe(E.NONE);
+  });
+
   test('internal topics that cannot be created: MISSING_INTERNAL_TOPICS, group not ready, no tasks', async () => {
     const t = topology('mi', 'orders');
     t.subtopologies[0].stateChangelogTopics[0].name = 'bad/changelog';

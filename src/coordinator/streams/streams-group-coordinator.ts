@@ -275,6 +275,8 @@ export class StreamsGroupCoordinator {
     if (p.activeTasks !== null) this.acknowledgeRevocation(group, member, fromWire(p.activeTasks));
 
     this.configure(group, topics);
+    // As Kafka, a changed assignment configuration (streams.num.standby.replicas) is a new rebalance.
+    if (group.assignedStandbyReplicas !== null && group.assignedStandbyReplicas !== settings.numStandbyReplicas) group.groupEpoch++;
     if (group.assignmentEpoch !== group.groupEpoch) this.computeTargets(group, settings);
     this.reconcile(group, member);
     this.scheduleSession(group, member, settings.sessionTimeoutMs);
@@ -443,6 +445,7 @@ export class StreamsGroupCoordinator {
     group.targets.clear();
     for (const [id, a] of targets) group.targets.set(id, a);
     group.assignmentEpoch = group.groupEpoch;
+    group.assignedStandbyReplicas = settings.numStandbyReplicas;
   }
 
   /** Moves a member towards its target: revoke first, then take what nobody else holds. */

@@ -101,6 +101,8 @@ export class StreamsGroup extends GroupBase {
   readonly kind = 'streams' as const;
   groupEpoch = 0;
   assignmentEpoch = 0;
+  /** num.standby.replicas of the last target assignment (null: none computed yet). */
+  assignedStandbyReplicas: number | null = null;
   /** The epoch last written to __consumer_offsets (StreamsGroupMetadata). */
   storedEpoch = -1;
   topology: Topology | null = null;
