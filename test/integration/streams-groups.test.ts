@@ -352,6 +352,24 @@ describe('streams groups (KIP-1071)', () => {
     expect(x.errorCode).toBe(E.NONE);
   });
 
+  test('a static member that leaves with epoch -2 keeps its tasks for its successor, without a rebalance', async () => {
+    const s1 = await hb({ groupId: 'static', memberId: 's1', instanceId: 'i1', processId: 'ps1', topology: topology('st', 'orders') });
+    expect(flat(s1.activeTasks).length).toBe(6);
+    const left = await hb({ groupId: 'static', memberId: 's1', instanceId: 'i1', memberEpoch: -2, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect([left.errorCode, left.memberId, left.memberEpoch]).toEqual([E.NONE, 's1', -2]);
+    const describe = async () => (await c.request(DESCRIBE, 0, { groupIds: ['static'], includeAuthorizedOperations: false })).body.groups[0];
+    const during = await describe();
+    expect([during.groupEpoch, during.members.map((m: any) => [m.memberId, m.memberEpoch])]).toEqual([s1.memberEpoch, [['s1', -2]]]);
+
+    const s2 = await hb({ groupId: 'static', memberId: 's2', instanceId: 'i1', processId: 'ps2', topology: topology('st', 'orders') });
+    expect([s2.errorCode, s2.memberEpoch]).toEqual([E.NONE, s1.memberEpoch]);
+    expect(flat(s2.activeTasks)).toEqual(flat(s1.activeTasks));
+    const after = await describe();
+    expect([after.groupEpoch, after.members.map((m: any) => m.memberId)]).toEqual([s1.memberEpoch, ['s2']]);
+    const old = await hb({ groupId: 'static', memberId: 's1', memberEpoch: s1.memberEpoch, activeTasks: null, standbyTasks: null, warmupTasks: null, processId: null, topology: null });
+    expect(old.errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+  });
+
   test('internal topics that cannot be created: MISSING_INTERNAL_TOPICS, group not ready, no tasks', async () => {
     const t = topology('mi', 'orders');
     t.subtopologies[0].stateChangelogTopics[0].name = 'bad/changelog';

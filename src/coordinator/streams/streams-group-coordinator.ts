@@ -18,8 +18,10 @@
  * a streams group again). Internal topics are created within the heartbeat that finds them
  * missing, so MISSING_INTERNAL_TOPICS is reported only for those that cannot be created
  * (Kafka creates them after answering and reports the status once; Kafka Streams only logs
- * it). Static members (instance ids) are accepted and replace a member with the same id; no
- * warmup tasks (see streams-assignor.ts).
+ * it). Static members (instance ids): a leave with epoch -2 keeps the member and its tasks
+ * until its session times out or a member with the same instance id joins and takes them over
+ * without a rebalance, as in Kafka; a join while the old member is still active replaces it
+ * (with a rebalance). No warmup tasks (see streams-assignor.ts).
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors';
 import type { Logger } from '../../logging';
@@ -212,13 +214,21 @@ export class StreamsGroupCoordinator {
       const m = group.members.get(p.memberId);
       if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
       if (p.shutdownApplication) group.shutdownRequestedBy = p.memberId;
-      this.removeMember(group, m, p.memberEpoch === STATIC_LEAVE_EPOCH ? 'static member left' : 'member left');
+      if (p.memberEpoch === STATIC_LEAVE_EPOCH && m.instanceId !== null) {
+        // A static member leaves for a while: it keeps its tasks (no rebalance) until a member
+        // with its instance id takes them over or its session times out.
+        if (m.memberEpoch !== STATIC_LEAVE_EPOCH) m.epochBeforeLeave = m.memberEpoch;
+        m.memberEpoch = STATIC_LEAVE_EPOCH;
+        this.clearRevocationDeadline(m);
+        this.scheduleSession(group, m, this.settings(p.groupId).sessionTimeoutMs);
+      } else this.removeMember(group, m, 'member left');
       // Kafka answers a leave with the member id and the leave epoch only.
       return { ...fail(ErrorCode.NONE, null), memberId: p.memberId, memberEpoch: p.memberEpoch };
     }
     if (!group && p.memberEpoch !== 0) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Streams group ${p.groupId} not found.`);
 
     let member: StreamsGroupMember | undefined;
+    let replacesStatic: StreamsGroupMember | undefined;
     if (p.memberEpoch === 0) {
       if (!group) {
         group = new StreamsGroup(p.groupId, this.clock());
@@ -234,18 +244,19 @@ export class StreamsGroupCoordinator {
         member.previousMemberEpoch = -1;
         member.lastSent = null;
       } else {
-        if (p.instanceId !== null) {
-          for (const other of group.members.values()) {
-            if (other.instanceId === p.instanceId) this.removeMember(group, other, 'replaced by a member with the same instance id');
-          }
-        }
         // Kafka does not insist on a process id; without one a member is a process of its own.
         member = new StreamsGroupMember(p.memberId, p.instanceId, p.rackId, p.clientId, p.clientHost, p.rebalanceTimeoutMs, p.processId ?? p.memberId, p.userEndpoint, p.clientTags ?? []);
+        const previous = p.instanceId === null ? undefined : [...group.members.values()].find((o) => o.instanceId === p.instanceId);
+        if (previous && previous.memberEpoch === STATIC_LEAVE_EPOCH) replacesStatic = previous;
+        else if (previous) this.removeMember(group, previous, 'replaced by a member with the same instance id');
+        if (replacesStatic) this.takeOver(group, replacesStatic, member);
         group.members.set(p.memberId, member);
         if (member.userEndpoint) group.endpointInformationEpoch++;
       }
       member.topologyEpoch = p.topology!.epoch;
-      group.groupEpoch++;
+      // A static member taking over from its predecessor (same instance id, left with epoch -2)
+      // gets its tasks and epoch back without a rebalance.
+      if (!replacesStatic) group.groupEpoch++;
       group.currentStateTimestamp = this.clock();
     } else {
       member = group!.members.get(p.memberId);
@@ -495,6 +506,22 @@ export class StreamsGroupCoordinator {
     m.state = 'stable';
     this.clearRevocationDeadline(m);
     group.endpointInformationEpoch++;
+  }
+
+  /** A static member's successor takes its place: tasks, target, epoch; the old one is gone. */
+  private takeOver(group: StreamsGroup, old: StreamsGroupMember, next: StreamsGroupMember): void {
+    this.clearMemberTimers(old);
+    group.members.delete(old.memberId);
+    next.assigned = old.assigned;
+    next.pendingRevocation = old.pendingRevocation;
+    next.state = old.state;
+    next.memberEpoch = old.epochBeforeLeave;
+    for (const [key, owner] of group.activeOwners) if (owner === old.memberId) group.activeOwners.set(key, next.memberId);
+    const target = group.targets.get(old.memberId);
+    group.targets.delete(old.memberId);
+    if (target) group.targets.set(next.memberId, target);
+    if (next.state === 'unrevoked_tasks') this.scheduleRevocationDeadline(group, next);
+    this.log.info('static streams group member replaced', { group: group.groupId, old: old.memberId, member: next.memberId });
   }
 
   private releaseAll(group: StreamsGroup, m: StreamsGroupMember): void {

@@ -71,6 +71,8 @@ export type StreamsMemberState = 'stable' | 'unrevoked_tasks' | 'unreleased_task
 export class StreamsGroupMember {
   memberEpoch = 0;
   previousMemberEpoch = -1;
+  /** A static member that left with epoch -2: the epoch it had, for its successor. */
+  epochBeforeLeave = 0;
   state: StreamsMemberState = 'stable';
   /** What the member was last told to hold. */
   assigned: TaskAssignment = emptyAssignment();
