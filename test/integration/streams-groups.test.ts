@@ -370,6 +370,17 @@ describe('streams groups (KIP-1071)', () => {
     expect(old.errorCode).toBe(E.UNKNOWN_MEMBER_ID);
   });
 
+  test('a member whose metadata changes (client tags, rack) moves the group to a new epoch', async () => {
+    const none = { activeTasks: null, standbyTasks: null, warmupTasks: null, topology: null, processId: null };
+    const m = await hb({ groupId: 'meta', memberId: 'm', processId: 'pm', topology: topology('meta', 'clicks'), clientTags: [{ key: 'zone', value: 'a' }] });
+    const same = await hb({ groupId: 'meta', memberId: 'm', memberEpoch: m.memberEpoch, ...none, clientTags: [{ key: 'zone', value: 'a' }] });
+    expect(same.memberEpoch).toBe(m.memberEpoch);
+    const moved = await hb({ groupId: 'meta', memberId: 'm', memberEpoch: m.memberEpoch, ...none, clientTags: [{ key: 'zone', value: 'b' }] });
+    expect(moved.memberEpoch).toBe(m.memberEpoch + 1);
+    const rack = await hb({ groupId: 'meta', memberId: 'm', memberEpoch: moved.memberEpoch, ...none, rackId: 'r2' });
+    expect(rack.memberEpoch).toBe(moved.memberEpoch + 1);
+  });
+
   test('internal topics that cannot be created: MISSING_INTERNAL_TOPICS, group not ready, no tasks', async () => {
     const t = topology('mi', 'orders');
     t.subtopologies[0].stateChangelogTopics[0].name = 'bad/changelog';

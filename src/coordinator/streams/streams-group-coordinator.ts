@@ -268,18 +268,31 @@ export class StreamsGroupCoordinator {
     }
     if (!group) throw new Error('unreachable: a streams heartbeat without a group');
 
-    // What the member reports about itself.
-    if (p.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
+    // What the member reports about itself. As in Kafka, a change of its metadata (process,
+    // endpoint, rack, client tags, rebalance timeout) is a new group epoch.
+    let metadataChanged = false;
+    if (p.rebalanceTimeoutMs !== -1 && p.rebalanceTimeoutMs !== member.rebalanceTimeoutMs) {
+      member.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
+      metadataChanged = true;
+    }
     if (p.processId !== null && p.processId !== member.processId) {
       member.processId = p.processId;
-      group.groupEpoch++;
+      metadataChanged = true;
     }
     if (p.userEndpoint !== null && !sameEndpoint(p.userEndpoint, member.userEndpoint)) {
       member.userEndpoint = p.userEndpoint;
       group.endpointInformationEpoch++;
+      metadataChanged = true;
     }
-    if (p.clientTags !== null) member.clientTags = p.clientTags;
-    if (p.rackId !== null) member.rackId = p.rackId;
+    if (p.clientTags !== null && JSON.stringify(tagMap(p.clientTags)) !== JSON.stringify(tagMap(member.clientTags))) {
+      member.clientTags = p.clientTags;
+      metadataChanged = true;
+    }
+    if (p.rackId !== null && p.rackId !== member.rackId) {
+      member.rackId = p.rackId;
+      metadataChanged = true;
+    }
+    if (metadataChanged && p.memberEpoch !== 0) group.groupEpoch++;
     if (p.taskOffsets !== null) member.taskOffsets = p.taskOffsets;
     if (p.taskEndOffsets !== null) member.taskEndOffsets = p.taskEndOffsets;
     if (p.shutdownApplication) group.shutdownRequestedBy = p.memberId;
@@ -650,4 +663,8 @@ function invalidTask(taskCounts: Map<string, number>, lists: (WireTasks | null)[
     }
   }
   return null;
+}
+
+function tagMap(tags: { key: string; value: string }[]): [string, string][] {
+  return tags.map((t): [string, string] => [t.key, t.value]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
