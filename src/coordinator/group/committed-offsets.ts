@@ -14,6 +14,7 @@ import { ClassicGroup, CommittedOffset } from './classic-group';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol';
 import type { ConsumerGroup } from './consumer-group';
 import { StreamsGroup, streamsInputTopics } from '../streams/streams-group';
+import { streamsGroupTombstone } from '../streams/streams-group-records';
 import { decodeOffsetCommitValue, decodeRecordKey, encodeGroupMetadataKey, encodeOffsetCommitKey, encodeOffsetCommitValue } from './records';
 import type { ClassicGroupProtocol } from './classic-group-protocol';
 import { AnyGroup, GroupContext, GroupCoordinatorPart } from './group-context';
@@ -398,6 +399,7 @@ export class CommittedOffsets extends GroupCoordinatorPart {
       const empty = group.kind !== 'classic' ? group.members.size === 0 : group.is('Empty') && group.pendingMembers.size === 0;
       const becomesDead = empty && records.length === group.offsetCount;
       if (becomesDead) records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
+      if (becomesDead && group.kind === 'streams') records.push(streamsGroupTombstone(group.groupId));
       if (records.length === 0) continue;
       try {
         this.store.append(group.groupId, records);

@@ -4,6 +4,7 @@
  * or expiring the last offsets of an empty one, tombstones its records and forgets it
  * (markDead).
  */
+import { streamsGroupTombstone } from '../streams/streams-group-records';
 import { ErrorCode } from '../../protocol/errors';
 import type { LogRecord } from './batch-codec';
 import { EMPTY_BYTES, GroupState } from './classic-group';
@@ -96,6 +97,7 @@ export class GroupAdmin extends GroupCoordinatorPart {
     }
     records.push({ key: encodeGroupMetadataKey(groupId), value: null });
     if (group.kind === 'consumer') records.push(...this.consumerGroups.groupTombstones(groupId));
+    if (group.kind === 'streams') records.push(streamsGroupTombstone(groupId));
     try {
       this.store.append(groupId, records);
     } catch (err) {

@@ -11,7 +11,7 @@ import type { ClassicGroup } from './classic-group';
 import type { ConsumerGroup } from './consumer-group';
 import type { StreamsGroup } from '../streams/streams-group';
 import { ConsumerGroupCoordinator, ConsumerGroupSettings, DEFAULT_CONSUMER_GROUP_SETTINGS } from './consumer-group-coordinator';
-import type { StreamsGroupSettings } from '../streams/streams-group-coordinator';
+import type { StreamsGroupCoordinator, StreamsGroupSettings } from '../streams/streams-group-coordinator';
 
 export interface GroupCoordinatorConfig extends ConsumerGroupSettings {
   /** group.initial.rebalance.delay.ms (Kafka: 3000; Samsa: 0 so tests start fast). */
@@ -60,6 +60,8 @@ export interface GroupContext {
   readonly clock: () => number;
   /** KIP-848 groups; shares `groups` with the classic protocol. */
   readonly consumerGroups: ConsumerGroupCoordinator;
+  /** KIP-1071 groups; also in `groups`. */
+  readonly streamsGroups: StreamsGroupCoordinator;
   isClosed(): boolean;
 }
 
@@ -85,6 +87,10 @@ export abstract class GroupCoordinatorPart {
 
   protected get consumerGroups(): ConsumerGroupCoordinator {
     return this.ctx.consumerGroups;
+  }
+
+  protected get streamsGroups(): StreamsGroupCoordinator {
+    return this.ctx.streamsGroups;
   }
 
   protected get closed(): boolean {

@@ -61,7 +61,7 @@ export class GroupCoordinator {
     this.consumerGroups = new ConsumerGroupCoordinator(this.groups, config, log, clock, () => this.closed, (groupId, records) =>
       this.store.append(groupId, records),
     );
-    this.streamsGroups = new StreamsGroupCoordinator(this.groups, config.streamsPerGroup, log, clock);
+    this.streamsGroups = new StreamsGroupCoordinator(this.groups, config.streamsPerGroup, log, clock, (groupId, records) => this.store.append(groupId, records));
     const ctx: GroupContext = {
       groups: this.groups,
       config,
@@ -69,6 +69,7 @@ export class GroupCoordinator {
       log,
       clock,
       consumerGroups: this.consumerGroups,
+      streamsGroups: this.streamsGroups,
       isClosed: () => this.closed,
     };
     this.classic = new ClassicGroupProtocol(ctx);

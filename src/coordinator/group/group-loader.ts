@@ -2,10 +2,12 @@
  * Loading: the records of __consumer_offsets (offsets-topic.ts reads them) replayed into the
  * coordinator's groups at start, latest value per key winning, a null value deleting.
  * Classic groups come back from their GroupMetadata record with their members, who then get a
- * fresh session; KIP-848 records go to the consumer group coordinator.
+ * fresh session; KIP-848 records go to the consumer group coordinator, StreamsGroupMetadata
+ * records to the streams group coordinator.
  */
 import { ClassicGroup, Member } from './classic-group';
 import { decodeConsumerGroupKey } from './consumer-group-records';
+import { decodeStreamsGroupMetadataKey } from '../streams/streams-group-records';
 import { decodeGroupMetadataValue, decodeOffsetCommitValue, decodeRecordKey } from './records';
 import type { ClassicGroupProtocol } from './classic-group-protocol';
 import { GroupContext, GroupCoordinatorPart } from './group-context';
@@ -27,6 +29,8 @@ export class GroupLoader extends GroupCoordinatorPart {
     if (k.type === 'other') {
       const ck = decodeConsumerGroupKey(key);
       if (ck) this.consumerGroups.replay(ck, value);
+      const streamsGroup = decodeStreamsGroupMetadataKey(key);
+      if (streamsGroup !== null) this.streamsGroups.replayMetadata(streamsGroup, value);
       return;
     }
     if (k.type === 'offset') {

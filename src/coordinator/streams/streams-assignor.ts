@@ -2,10 +2,10 @@
  * The server-side task assignor of streams groups: sticky and balanced, as Kafka's default
  * ("sticky") assignor aims to be.
  *
- * Active tasks: every task goes to exactly one member. A member keeps the tasks it had as
- * long as it stays within its fair share (ceil(tasks / members)); the rest go to the least
- * loaded members, spreading over processes first (members of one process share its state
- * directory). Standby tasks (num.standby.replicas per task): never on the process running the
+ * Active tasks: every task goes to exactly one member, and member loads differ by one at
+ * most. A member keeps the tasks it had within its fair share (floor(tasks / members), plus
+ * one while such extra shares are left); the rest go to the least loaded members, spreading
+ * over processes first (members of one process share its state directory). Standby tasks (num.standby.replicas per task): never on the process running the
  * task's active copy, nor twice on one process; again sticky, then least loaded. No warmup
  * tasks are given: with state restored from changelogs at once, Samsa has no lag to bridge.
  */
@@ -29,13 +29,22 @@ export function assignTasks(members: AssignorMember[], taskCounts: Map<string, n
   const processLoad = new Map<string, number>();
   for (const m of members) processLoad.set(m.processId, 0);
   const byId = new Map(members.map((m) => [m.memberId, m]));
-  const capacity = Math.ceil(tasks.length / members.length);
+  // Balanced: every member gets floor(tasks / members) active tasks, and `extra` of them one
+  // more, so a member that joins late is not left empty while the others keep their tasks.
+  const base = Math.floor(tasks.length / members.length);
+  let extra = tasks.length % members.length;
   const give = (memberId: string, kind: 'active' | 'standby', s: string, p: number) => {
     addTask(out.get(memberId)![kind], s, p);
     load.set(memberId, load.get(memberId)! + 1);
     const proc = byId.get(memberId)!.processId;
     processLoad.set(proc, processLoad.get(proc)! + 1);
   };
+  const giveActive = (m: AssignorMember, s: string, p: number) => {
+    if (load.get(m.memberId)! >= base) extra--;
+    give(m.memberId, 'active', s, p);
+    activeOwner.set(taskKey(s, p), m.memberId);
+  };
+  const roomFor = (m: AssignorMember, withExtra: boolean) => load.get(m.memberId)! < base || (withExtra && extra > 0 && load.get(m.memberId)! === base);
   const leastLoaded = (candidates: AssignorMember[]) =>
     candidates.reduce((best, m) => {
       const a = [processLoad.get(m.processId)!, load.get(m.memberId)!, m.memberId] as const;
@@ -43,20 +52,26 @@ export function assignTasks(members: AssignorMember[], taskCounts: Map<string, n
       return a[0] < b[0] || (a[0] === b[0] && (a[1] < b[1] || (a[1] === b[1] && a[2] < b[2]))) ? m : best;
     });
 
-  // Actives: previous owners first, within capacity.
+  // Actives: previous owners keep their tasks up to the fair share, then up to one more while
+  // extra shares are left; the rest go to the least loaded members with room.
   const activeOwner = new Map<string, string>();
-  const unassigned: [string, number][] = [];
+  const previousOwner = (s: string, p: number) => members.find((m) => hasTask(m.previous.active, s, p));
+  let pending: [string, number][] = [];
   for (const [s, p] of tasks) {
-    const prev = members.find((m) => hasTask(m.previous.active, s, p) && load.get(m.memberId)! < capacity);
-    if (prev) {
-      give(prev.memberId, 'active', s, p);
-      activeOwner.set(taskKey(s, p), prev.memberId);
-    } else unassigned.push([s, p]);
+    const prev = previousOwner(s, p);
+    if (prev && roomFor(prev, false)) giveActive(prev, s, p);
+    else pending.push([s, p]);
   }
-  for (const [s, p] of unassigned) {
-    const m = leastLoaded(members);
-    give(m.memberId, 'active', s, p);
-    activeOwner.set(taskKey(s, p), m.memberId);
+  const rest: [string, number][] = [];
+  for (const [s, p] of pending) {
+    const prev = previousOwner(s, p);
+    if (prev && roomFor(prev, true)) giveActive(prev, s, p);
+    else rest.push([s, p]);
+  }
+  pending = rest;
+  for (const [s, p] of pending) {
+    const withRoom = members.filter((m) => roomFor(m, false));
+    giveActive(leastLoaded(withRoom.length > 0 ? withRoom : members.filter((m) => roomFor(m, true))), s, p);
   }
 
   // Standbys: on other processes than the active copy, one per process.

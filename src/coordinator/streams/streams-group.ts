@@ -48,6 +48,8 @@ export interface ConfiguredTopology {
   taskCounts: Map<string, number>;
   /** subtopology id -> the topics a task reads (source and repartition source), resolved. */
   inputTopics: Map<string, string[]>;
+  /** Partition count of every topic in inputTopics (a task p reads partition p where it exists). */
+  inputPartitions: Map<string, number>;
   /** Internal topics with their resolved partition counts, changelogs included. */
   internalTopics: TopicInfo[];
   /** Statuses to report (missing source topics, bad partitioning...); empty when ready. */
@@ -69,6 +71,8 @@ export type StreamsMemberState = 'stable' | 'unrevoked_tasks' | 'unreleased_task
 export class StreamsGroupMember {
   memberEpoch = 0;
   previousMemberEpoch = -1;
+  /** A static member that left with epoch -2: the epoch it had, for its successor. */
+  epochBeforeLeave = 0;
   state: StreamsMemberState = 'stable';
   /** What the member was last told to hold. */
   assigned: TaskAssignment = emptyAssignment();
@@ -99,6 +103,10 @@ export class StreamsGroup extends GroupBase {
   readonly kind = 'streams' as const;
   groupEpoch = 0;
   assignmentEpoch = 0;
+  /** num.standby.replicas of the last target assignment (null: none computed yet). */
+  assignedStandbyReplicas: number | null = null;
+  /** The epoch last written to __consumer_offsets (StreamsGroupMetadata). */
+  storedEpoch = -1;
   topology: Topology | null = null;
   configured: ConfiguredTopology | null = null;
   readonly members = new Map<string, StreamsGroupMember>();
@@ -108,7 +116,8 @@ export class StreamsGroup extends GroupBase {
   readonly activeOwners = new Map<string, string>();
   /** Moves whenever the members' endpoints or their tasks change (interactive queries). */
   endpointInformationEpoch = 0;
-  shutdownRequested = false;
+  /** The member that asked the whole application to shut down (SHUTDOWN_APPLICATION), until the group empties. */
+  shutdownRequestedBy: string | null = null;
 
   get state(): StreamsGroupState {
     if (this.members.size === 0) return 'Empty';

@@ -125,8 +125,15 @@ export function configureTopology(topology: Topology, topics: StreamsTopicCatalo
       statuses.push({ statusCode: StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS, statusDetail: `Internal topic ${t.name} has ${actual} partitions, expected ${t.partitions}.` });
     }
   }
+  const inputPartitions = new Map<string, number>();
+  for (const ts of inputTopics.values()) {
+    for (const t of ts) {
+      const n = inputCount(t);
+      if (n !== undefined) inputPartitions.set(t, n);
+    }
+  }
   const ready = statuses.length === 0 && [...taskCounts.values()].every((n) => n > 0);
-  return { taskCounts, inputTopics, internalTopics, statuses, ready, missingInternal };
+  return { taskCounts, inputTopics, inputPartitions, internalTopics, statuses, ready, missingInternal };
 }
 
 function isRepartition(topology: Topology, name: string): boolean {
