@@ -124,6 +124,9 @@ export class ClusterState {
     this.flushTimer = setInterval(() => this.topics.maybeFlushAll(), FLUSH_CHECK_INTERVAL_MS);
     this.flushTimer.unref();
     this.maintenance.start();
+    // Logs open on first use; the rest open now, a few per turn, so requests are served meanwhile.
+    // SAMSA_OPEN_PARTITIONS=lazy leaves them for their first use (tests of the lazy path).
+    if (process.env.SAMSA_OPEN_PARTITIONS !== 'lazy') this.topics.openInBackground();
   }
 
   /** Stops the jobs; wakes waiting requests so that they answer before the logs close. */
