@@ -110,6 +110,17 @@ function newTopicId(): string {
   }
 }
 
+/** The process's soft limit on open files (Linux /proc), or a conservative guess elsewhere. */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return 1024;
+}
+
 export class TopicManager {
   private readonly byName = new Map<string, Topic>();
   private readonly byId = new Map<string, Topic>();
@@ -160,7 +171,20 @@ export class TopicManager {
   openInBackground(sliceMs = 5): void {
     if (this.background || this.closed) return;
     const pending: Partition[] = [];
-    for (const t of this.byName.values()) for (const p of t.partitions) if (!p.isOpen) pending.push(p);
+    let open = 0;
+    for (const t of this.byName.values()) {
+      for (const p of t.partitions) {
+        if (p.isOpen) open++;
+        else pending.push(p);
+      }
+    }
+    // An open log holds a descriptor per segment: leave half of the process's limit to
+    // connections and to logs opened on use.
+    const budget = Math.max(0, Math.floor(openFileLimit() / 2) - open);
+    if (pending.length > budget) {
+      this.log.warn('too many partitions to open in the background for the open-file limit; the rest open on first use', { partitions: pending.length, opening: budget });
+      pending.length = budget;
+    }
     if (pending.length === 0) return;
     const started = Date.now();
     let next = 0;

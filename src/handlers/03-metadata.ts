@@ -10,7 +10,7 @@
  * TOPIC_AUTHORIZATION_FAILED); authorized operations come from the ACLs (the cluster's are 0
  * without DESCRIBE on it). With it off they are "everything".
  */
-import { MetadataApi, MetadataRequest, MetadataResponse, MetadataResponseTopics } from '../protocol/generated';
+import { MetadataApi, MetadataRequest, MetadataResponse, MetadataResponseTopics, MetadataResponseTopicsPartitions } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
@@ -99,22 +99,46 @@ export const metadataHandler: Handler<MetadataRequest, Encodable<MetadataRespons
 };
 
 function describeTopic(ctx: RequestContext, t: Topic, includeOps: boolean): Encodable<MetadataResponseTopics> {
-  const { cluster } = ctx;
-  const node = ctx.node.id;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.topicId,
     isInternal: t.isInternal,
-    partitions: t.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.index,
-      leaderId: node,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [node],
-      isrNodes: [node],
-      offlineReplicas: [],
-    })),
+    partitions: partitionEntries(t, ctx.node.id),
     topicAuthorizedOperations: includeOps ? topicOperations(ctx, t.name) : OPERATIONS_NOT_REQUESTED,
   };
+}
+
+type PartitionEntry = Encodable<MetadataResponseTopicsPartitions> & { leaderEpoch: number };
+
+/**
+ * The partition entries of a topic, kept between requests: with 100k partitions, building
+ * them anew for every Metadata request cost more than encoding them (mostly garbage
+ * collection). Rebuilt when the node or the partition count changes; a changed leader epoch
+ * updates its entry in place. The encoder only reads them.
+ */
+const entriesCache = new WeakMap<Topic, { node: number; entries: PartitionEntry[] }>();
+const NO_REPLICAS: number[] = [];
+
+function partitionEntries(t: Topic, node: number): PartitionEntry[] {
+  let cached = entriesCache.get(t);
+  if (!cached || cached.node !== node || cached.entries.length !== t.partitions.length) {
+    const replicas = [node];
+    cached = {
+      node,
+      entries: t.partitions.map((p) => ({
+        errorCode: ErrorCode.NONE,
+        partitionIndex: p.index,
+        leaderId: node,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: replicas,
+        isrNodes: replicas,
+        offlineReplicas: NO_REPLICAS,
+      })),
+    };
+    entriesCache.set(t, cached);
+  }
+  const { entries } = cached;
+  for (let i = 0; i < entries.length; i++) if (entries[i].leaderEpoch !== t.partitions[i].leaderEpoch) entries[i].leaderEpoch = t.partitions[i].leaderEpoch;
+  return entries;
 }
