@@ -63,7 +63,11 @@ export function compareTable(before: ComparableRow[], now: ComparableRow[]): str
     body.push([r.section ?? '', r.name, cell(b), cell(r), change, ratio(b), ratio(r), ratioChange]);
   }
   for (const b of before) if (!seen.has(key(b))) body.push([b.section ?? '', b.name, cell(b), '-', 'not measured now', ratio(b), '', '']);
-  const header = ['section', 'figure', 'before', 'now', 'change', 'vs limit before', 'vs limit now', 'change'];
+  let header = ['section', 'figure', 'before', 'now', 'change', 'vs limit before', 'vs limit now', 'change'];
+  // Columns no row fills (the scale bench has neither sections nor limits) are left out.
+  const used = header.map((_, i) => i === 1 || body.some((row) => row[i] !== ''));
+  header = header.filter((_, i) => used[i]);
+  for (let j = 0; j < body.length; j++) body[j] = body[j].filter((_, i) => used[i]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
