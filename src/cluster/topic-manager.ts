@@ -126,6 +126,8 @@ export class TopicManager {
   private readonly byId = new Map<string, Topic>();
   private readonly topicsFile: string;
   private effective = new WeakMap<Topic, Map<string, string>>();
+  /** Each topic's log settings as partitions open (dropped with `effective` on every config change). */
+  private logConfigs = new WeakMap<Topic, LogConfig>();
   private closed = false;
   private background: NodeJS.Immediate | null = null;
 
@@ -160,7 +162,9 @@ export class TopicManager {
   /** Opens (creating or recovering) a partition's log with the topic's config as it is now. */
   private openLog(p: Partition): PartitionLog {
     const name = `${p.topic.name}-${p.index}`;
-    return PartitionLog.open(path.join(this.dataDir, name), this.logConfig(p.topic.configs), this.log.child({ partition: name }));
+    let config = this.logConfigs.get(p.topic);
+    if (!config) this.logConfigs.set(p.topic, (config = this.logConfig(p.topic.configs)));
+    return PartitionLog.open(path.join(this.dataDir, name), config, this.log.child({ partition: name }));
   }
 
   /**
@@ -246,6 +250,7 @@ export class TopicManager {
     for (const k of Object.keys(own)) delete own[k];
     Object.assign(own, configs);
     this.effective.delete(topic);
+    this.logConfigs.delete(topic);
     this.persist();
     this.reconfigure(topic);
     this.log.info('topic configs changed', { topic: topic.name, configs });
@@ -254,6 +259,7 @@ export class TopicManager {
   /** Re-derives the log settings of every partition (after a broker-level config change). */
   reconfigureAll(): void {
     this.effective = new WeakMap();
+    this.logConfigs = new WeakMap();
     for (const t of this.byName.values()) this.reconfigure(t);
   }
 
