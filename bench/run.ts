@@ -31,6 +31,7 @@ import {
 import { generateRecordFile } from './records';
 import { summarizeProfile } from './profile';
 import { manyConnections, manyPartitions, Pinger } from './scale';
+import { compareTable, ComparableRow, loadRun } from './compare';
 import { WireClient } from './wire';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
@@ -58,6 +59,8 @@ interface Options {
   fetchRuns: number;
   cpuProf: boolean;
   json: string | null;
+  /** An earlier run's --json file to compare this run with. */
+  compare: string | null;
   /** Latency: records per second and measured seconds. */
   latencyRate: number;
   latencySeconds: number;
@@ -77,13 +80,14 @@ const HELP = `usage: node dist/bench/run.js [options]     (npm run bench -- [opt
   --fetch-runs=N        runs per fetch figure, median reported (default 3; quick 1)
   --cpu-prof            run the broker under node --cpu-prof; profiles are kept and summarised
   --json=FILE           also write the figures as JSON
+  --compare=FILE        compare this run's figures with an earlier run's --json FILE
   --latency-rate=N      records/s of the produce-to-consume latency run (default 10000)
   --latency-seconds=N   measured seconds of that run, after 2 s of warm-up (default 10; quick 5)
   --partitions=N        partitions of the scale section's topic (default 10000)
   --connections=N       concurrent connections of the scale section (default 1000)
 
 Each option can also be given as an environment variable: BENCH_QUICK=1, BENCH_SIZE=512M,
-BENCH_SMALL_SIZE, BENCH_ONLY, BENCH_STARTUP_RUNS, BENCH_PRODUCE_RUNS, BENCH_FETCH_RUNS, BENCH_CPU_PROF=1, BENCH_JSON,
+BENCH_SMALL_SIZE, BENCH_ONLY, BENCH_STARTUP_RUNS, BENCH_PRODUCE_RUNS, BENCH_FETCH_RUNS, BENCH_CPU_PROF=1, BENCH_JSON, BENCH_COMPARE,
 BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_PARTITIONS, BENCH_CONNECTIONS.
 Arguments win over the environment.
 `;
@@ -109,6 +113,7 @@ function parseOptions(argv: string[]): Options {
     ['BENCH_FETCH_RUNS', 'fetch-runs'],
     ['BENCH_CPU_PROF', 'cpu-prof'],
     ['BENCH_JSON', 'json'],
+    ['BENCH_COMPARE', 'compare'],
     ['BENCH_LATENCY_RATE', 'latency-rate'],
     ['BENCH_LATENCY_SECONDS', 'latency-seconds'],
     ['BENCH_PARTITIONS', 'partitions'],
@@ -155,6 +160,7 @@ function parseOptions(argv: string[]): Options {
     fetchRuns: int('fetch-runs', quick ? 1 : 3),
     cpuProf: flag(raw.get('cpu-prof')),
     json: raw.get('json') || null,
+    compare: raw.get('compare') || null,
     latencyRate: int('latency-rate', 10_000, 1_000_000),
     latencySeconds: int('latency-seconds', quick ? 5 : 10, 600),
     partitions: int('partitions', 10_000, 100_000),
@@ -234,17 +240,20 @@ export function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
-function ratioText(row: Row): string {
-  if (!row.limits || row.value === null) return '';
+/** The row's value divided by its binding limit, and that limit's key; null without one. */
+function limitRatio(row: Row): { ratio: number; key: LimitKey } | null {
+  if (!row.limits || row.value === null) return null;
   const known = row.limits.filter((k) => limits[k] !== undefined);
-  if (known.length === 0) return '';
-  if (row.unit === 'MB/s') {
-    // The binding limit is the slowest of the resources the path uses.
-    const k = known.reduce((a, b) => ((limits[a] as number) <= (limits[b] as number) ? a : b));
-    return `${(row.value / (limits[k] as number)).toFixed(2)}x ${LIMIT_NAMES[k]}`;
-  }
-  const k = known[0];
-  return `${(row.value / (limits[k] as number)).toFixed(1)}x ${LIMIT_NAMES[k]}`;
+  if (known.length === 0) return null;
+  // Throughput: the binding limit is the slowest of the resources the path uses.
+  const k = row.unit === 'MB/s' ? known.reduce((a, b) => ((limits[a] as number) <= (limits[b] as number) ? a : b)) : known[0];
+  return { ratio: row.value / (limits[k] as number), key: k };
+}
+
+function ratioText(row: Row): string {
+  const r = limitRatio(row);
+  if (!r) return '';
+  return `${r.ratio.toFixed(row.unit === 'MB/s' ? 2 : 1)}x ${LIMIT_NAMES[r.key]}`;
 }
 
 export function cpuText(c: Cpu | undefined): string {
@@ -1027,6 +1036,13 @@ function newProfile(dir: string | null, label: string, before: Set<string>): voi
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  // Read the earlier run first: a wrong path should not cost a whole bench run.
+  let earlier: ComparableRow[] | null = null;
+  try {
+    earlier = opts.compare ? loadRun(opts.compare) : null;
+  } catch (err) {
+    throw new OptionError((err as Error).message);
+  }
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} not found: run npm run build first`);
   const client = toolVersion();
   const t0 = Date.now();
@@ -1209,9 +1225,15 @@ async function main(): Promise<void> {
     out.push('');
     out.push(`${p.label}: ${summarizeProfile(p.file)}`);
   }
+  if (earlier) {
+    out.push('');
+    out.push(`Compared with ${opts.compare} (change: now vs before; under 10% reads as noise on a loaded machine):`);
+    out.push(compareTable(earlier, rows.map((r) => ({ ...r, vsLimit: limitRatio(r)?.ratio ?? null }))));
+  }
   process.stdout.write(out.join('\n') + '\n');
   if (opts.json) {
-    fs.writeFileSync(opts.json, JSON.stringify({ machine, options: { ...opts, only: [...opts.only] }, limits, rows, brokerLogs, profiles }, null, 2));
+    const saved = rows.map((r) => ({ ...r, vsLimit: limitRatio(r)?.ratio ?? null }));
+    fs.writeFileSync(opts.json, JSON.stringify({ machine, options: { ...opts, only: [...opts.only] }, limits, rows: saved, brokerLogs, profiles }, null, 2));
   }
 }
 

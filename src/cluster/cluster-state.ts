@@ -151,6 +151,9 @@ export class ClusterState {
     this.maintenance.start();
     this.fdMonitor = new FdMonitor(this.log);
     this.fdMonitor.start();
+    // Logs open on first use; the rest open now, a few per turn, so requests are served meanwhile.
+    // SAMSA_OPEN_PARTITIONS=lazy leaves them for their first use (tests of the lazy path).
+    if (process.env.SAMSA_OPEN_PARTITIONS !== 'lazy') this.topics.openInBackground();
   }
 
   /** Stops the jobs; wakes waiting requests so that they answer before the logs close. */

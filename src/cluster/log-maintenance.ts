@@ -20,6 +20,7 @@ import { applyRetention } from '../storage/log-retention';
 import { cleaningNeed, CleaningNeed, CleaningStats, LogCleaner } from '../storage/log-cleaner';
 import type { BrokerConfigStore } from './broker-config';
 import type { TopicManager } from './topic-manager';
+import { splitList } from './topic-config';
 
 const FAILED_CLEANING_BACKOFF_MS = 10 * 60 * 1000;
 
@@ -67,6 +68,8 @@ export class LogMaintenance {
     let best: { log: PartitionLog; need: CleaningNeed } | null = null;
     const rank = (n: CleaningNeed) => (n.reason === 'max-compaction-lag' ? 3 : n.reason === 'dirty-ratio' ? 2 : 1);
     for (const topic of this.topics.list()) {
+      // Only compacted topics can need cleaning: the others' logs stay unopened until used.
+      if (!splitList(this.topics.config(topic, 'cleanup.policy')).includes('compact')) continue;
       for (const p of topic.partitions) {
         if ((this.failed.get(p.log.dir) ?? 0) > now) continue;
         const need = cleaningNeed(p.log, p.log.now());

@@ -11,6 +11,13 @@
  *                     every partition on the first node, epoch 0)
  *   <topic>-<n>/      one partition log per directory (see src/storage/)
  *
+ * Partition logs open lazily: load() only reads topics.json, and a partition's log is opened
+ * (and, after an unclean shutdown, recovered) on its first use: the first access to
+ * `partition.log` (Produce, Fetch, ListOffsets, retention, the console...). Metadata needs no
+ * log. After the broker listens, openInBackground() opens the rest a few at a time, so a
+ * broker with many partitions accepts connections at once and still recovers every log soon.
+ * A partition never opened keeps its directory as it was, clean-shutdown marker included.
+ *
  * Concurrency: everything runs on the broker's single JS thread; a partition has exactly
  * one writer (the Produce handler calls append synchronously).
  */
@@ -28,7 +35,10 @@ import { openFilesLimit } from './fd-monitor';
 export interface Partition {
   readonly topic: Topic;
   readonly index: number;
+  /** The partition's log, opened and recovered on first access (throws once the topic is deleted or the broker closed). */
   readonly log: PartitionLog;
+  /** Whether the log was opened already: jobs with nothing to do for an unopened log check it first. */
+  readonly isOpen: boolean;
   /** Bumped on every leadership change (src/cluster/partition-leadership.ts); never goes back. */
   leaderEpoch: number;
   /** Replica node ids, the preferred leader first. */
@@ -53,6 +63,33 @@ export interface ReplicaPlacement {
   defaultReplicationFactor(topic: string): number;
   /** Replicas of partitions in a topics.json written before replicas were stored. */
   readonly fallbackReplicas: number[];
+}
+
+/** A partition whose log opens on first access (see the module comment). */
+class LazyPartition implements Partition {
+  leaderEpoch = 0;
+  private opened: PartitionLog | null = null;
+  /** Set by delete/close: the log must not be opened (nor its directory created) any more. */
+  retired: string | null = null;
+
+  constructor(
+    readonly topic: Topic,
+    readonly index: number,
+    private readonly openLog: (p: LazyPartition) => PartitionLog,
+    public replicas: number[],
+    public isr: number[],
+    public leader: number,
+  ) {}
+
+  get log(): PartitionLog {
+    if (this.opened) return this.opened;
+    if (this.retired) throw new Error(`partition ${this.topic.name}-${this.index} is ${this.retired}`);
+    return (this.opened = this.openLog(this));
+  }
+
+  get isOpen(): boolean {
+    return this.opened !== null;
+  }
 }
 
 export interface Topic {
@@ -111,11 +148,26 @@ function newTopicId(): string {
   }
 }
 
+/** The process's soft limit on open files (Linux /proc), or a conservative guess elsewhere. */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return 1024;
+}
+
 export class TopicManager {
   private readonly byName = new Map<string, Topic>();
   private readonly byId = new Map<string, Topic>();
   private readonly topicsFile: string;
   private effective = new WeakMap<Topic, Map<string, string>>();
+  /** Each topic's log settings as partitions open (dropped with `effective` on every config change). */
+  private logConfigs = new WeakMap<Topic, LogConfig>();
+  private closed = false;
+  private background: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly dataDir: string,
@@ -127,7 +179,7 @@ export class TopicManager {
     this.topicsFile = path.join(dataDir, 'topics.json');
   }
 
-  /** Opens every persisted topic's partition logs (running their recovery). */
+  /** Reads the persisted topics; their partition logs open lazily (see the module comment). */
   load(): void {
     if (!fs.existsSync(this.topicsFile)) return;
     const file = JSON.parse(fs.readFileSync(this.topicsFile, 'utf8')) as TopicsFile;
@@ -201,10 +253,63 @@ export class TopicManager {
   }
 
   private openPartition(topic: Topic, index: number, replicas: number[], storedLeader = -1): Partition {
-    const dir = path.join(this.dataDir, `${topic.name}-${index}`);
-    const log = PartitionLog.open(dir, this.logConfig(topic.configs), this.log.child({ partition: `${topic.name}-${index}` }));
     const { leader, isr } = this.placement.initialState(replicas, storedLeader);
-    return { topic, index, log, leaderEpoch: 0, replicas, isr, leader };
+    return new LazyPartition(topic, index, (p) => this.openLog(p), replicas, isr, leader);
+  }
+
+
+  /** Opens (creating or recovering) a partition's log with the topic's config as it is now. */
+  private openLog(p: Partition): PartitionLog {
+    const name = `${p.topic.name}-${p.index}`;
+    let config = this.logConfigs.get(p.topic);
+    if (!config) this.logConfigs.set(p.topic, (config = this.logConfig(p.topic.configs)));
+    return PartitionLog.open(path.join(this.dataDir, name), config, this.log.child({ partition: name }));
+  }
+
+  /**
+   * Opens every partition not opened yet, a slice of at most `sliceMs` per turn of the event
+   * loop so that requests are served meanwhile. A partition whose log fails to open is logged
+   * and left for its first use to try again (and report the error there).
+   */
+  openInBackground(sliceMs = 5): void {
+    if (this.background || this.closed) return;
+    const pending: Partition[] = [];
+    let open = 0;
+    for (const t of this.byName.values()) {
+      for (const p of t.partitions) {
+        if (p.isOpen) open++;
+        else pending.push(p);
+      }
+    }
+    // An open log holds a descriptor per segment: leave half of the process's limit to
+    // connections and to logs opened on use.
+    const budget = Math.max(0, Math.floor(openFileLimit() / 2) - open);
+    if (pending.length > budget) {
+      this.log.warn('too many partitions to open in the background for the open-file limit; the rest open on first use', { partitions: pending.length, opening: budget });
+      pending.length = budget;
+    }
+    if (pending.length === 0) return;
+    const started = Date.now();
+    let next = 0;
+    let failed = 0;
+    const step = () => {
+      this.background = null;
+      if (this.closed) return;
+      const until = performance.now() + sliceMs;
+      while (next < pending.length && performance.now() < until) {
+        const p = pending[next++];
+        if (p.isOpen || this.byName.get(p.topic.name) !== p.topic) continue;
+        try {
+          void p.log;
+        } catch (err) {
+          failed++;
+          this.log.error('partition log failed to open', { partition: `${p.topic.name}-${p.index}`, error: (err as Error).message });
+        }
+      }
+      if (next < pending.length) this.background = setImmediate(step);
+      else this.log.info('partition logs opened in the background', { partitions: pending.length, failed, ms: Date.now() - started });
+    };
+    this.background = setImmediate(step);
   }
 
   logConfig(configs: Record<string, string>): LogConfig {
@@ -245,6 +350,7 @@ export class TopicManager {
     for (const k of Object.keys(own)) delete own[k];
     Object.assign(own, configs);
     this.effective.delete(topic);
+    this.logConfigs.delete(topic);
     this.persist();
     this.reconfigure(topic);
     this.log.info('topic configs changed', { topic: topic.name, configs });
@@ -253,12 +359,14 @@ export class TopicManager {
   /** Re-derives the log settings of every partition (after a broker-level config change). */
   reconfigureAll(): void {
     this.effective = new WeakMap();
+    this.logConfigs = new WeakMap();
     for (const t of this.byName.values()) this.reconfigure(t);
   }
 
   private reconfigure(topic: Topic): void {
     const cfg = this.logConfig(topic.configs);
-    for (const p of topic.partitions) if (!p.log.isClosed) p.log.updateConfig(cfg);
+    // An unopened log takes the config in force when it opens.
+    for (const p of topic.partitions) if (p.isOpen && !p.log.isClosed) p.log.updateConfig(cfg);
   }
 
   /** Effective value of a topic config (cached per topic; the cache is dropped on every config change). */
@@ -360,7 +468,13 @@ export class TopicManager {
     this.byName.delete(topic.name);
     this.byId.delete(topic.topicId);
     this.persist();
-    for (const p of topic.partitions) p.log.deleteAll();
+    for (const p of topic.partitions) {
+      if (p.isOpen) p.log.deleteAll();
+      else {
+        (p as LazyPartition).retired = 'deleted';
+        fs.rmSync(path.join(this.dataDir, `${topic.name}-${p.index}`), { recursive: true, force: true });
+      }
+    }
     this.log.info('topic deleted', { topic: topic.name });
   }
 
@@ -369,6 +483,7 @@ export class TopicManager {
     const now = Date.now();
     for (const t of this.byName.values()) {
       for (const p of t.partitions) {
+        if (!p.isOpen) continue;
         try {
           p.log.maybeFlush(now);
         } catch (err) {
@@ -379,8 +494,17 @@ export class TopicManager {
     }
   }
 
+  /** Closes the opened logs (each writes its clean-shutdown marker); unopened ones stay as they are on disk. */
   close(): void {
-    for (const t of this.byName.values()) for (const p of t.partitions) p.log.close();
+    this.closed = true;
+    if (this.background) clearImmediate(this.background);
+    this.background = null;
+    for (const t of this.byName.values()) {
+      for (const p of t.partitions) {
+        if (p.isOpen) p.log.close();
+        else (p as LazyPartition).retired = 'closed';
+      }
+    }
   }
 
   /** Writes topics.json (after a leadership or replica change, say). */

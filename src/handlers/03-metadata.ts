@@ -13,7 +13,7 @@
  * TOPIC_AUTHORIZATION_FAILED); authorized operations come from the ACLs (the cluster's are 0
  * without DESCRIBE on it). With it off they are "everything".
  */
-import { MetadataApi, MetadataRequest, MetadataResponse, MetadataResponseTopics } from '../protocol/generated';
+import { MetadataApi, MetadataRequest, MetadataResponse, MetadataResponseTopics, MetadataResponseTopicsPartitions } from '../protocol/generated';
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, KafkaError } from '../protocol/errors';
 import { Handler, RequestContext } from '../server/handler-registry';
@@ -124,22 +124,61 @@ export function controllerId(ctx: RequestContext): number {
 }
 
 function describeTopic(ctx: RequestContext, t: Topic, includeOps: boolean): Encodable<MetadataResponseTopics> {
-  const { cluster } = ctx;
-  const live = cluster.leadership.live;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.topicId,
     isInternal: t.isInternal,
-    partitions: t.partitions.map((p) => ({
-      errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
-      partitionIndex: p.index,
-      leaderId: p.leader,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: p.replicas,
-      isrNodes: p.isr,
-      offlineReplicas: cluster.multiNode ? p.replicas.filter((r) => !live.has(r)) : [],
-    })),
+    // One node: cached entries (it leads everything). Several: leaders, ISR and offline replicas as they are now.
+    partitions: ctx.cluster.multiNode ? liveEntries(ctx, t) : partitionEntries(t, ctx.node.id),
     topicAuthorizedOperations: includeOps ? topicOperations(ctx, t.name) : OPERATIONS_NOT_REQUESTED,
   };
+}
+
+type PartitionEntry = Encodable<MetadataResponseTopicsPartitions> & { leaderEpoch: number };
+
+/**
+ * The partition entries of a topic, kept between requests: with 100k partitions, building
+ * them anew for every Metadata request cost more than encoding them (mostly garbage
+ * collection). Rebuilt when the node or the partition count changes; a changed leader epoch
+ * updates its entry in place. The encoder only reads them.
+ */
+const entriesCache = new WeakMap<Topic, { node: number; entries: PartitionEntry[] }>();
+const NO_REPLICAS: number[] = [];
+
+/** A simulated cluster's partitions as Metadata reports them: leader, epoch, replicas, ISR, offline replicas. */
+function liveEntries(ctx: RequestContext, t: Topic): PartitionEntry[] {
+  const live = ctx.cluster.leadership.live;
+  return t.partitions.map((p) => ({
+    errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+    partitionIndex: p.index,
+    leaderId: p.leader,
+    leaderEpoch: p.leaderEpoch,
+    replicaNodes: p.replicas,
+    isrNodes: p.isr,
+    offlineReplicas: p.replicas.filter((r) => !live.has(r)),
+  }));
+}
+
+function partitionEntries(t: Topic, node: number): PartitionEntry[] {
+  let cached = entriesCache.get(t);
+  if (!cached || cached.node !== node || cached.entries.length !== t.partitions.length) {
+    const replicas = [node];
+    cached = {
+      node,
+      entries: t.partitions.map((p) => ({
+        errorCode: ErrorCode.NONE,
+        partitionIndex: p.index,
+        leaderId: node,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: replicas,
+        isrNodes: replicas,
+        offlineReplicas: NO_REPLICAS,
+      })),
+    };
+    entriesCache.set(t, cached);
+  }
+  const { entries } = cached;
+  for (let i = 0; i < entries.length; i++) if (entries[i].leaderEpoch !== t.partitions[i].leaderEpoch) entries[i].leaderEpoch = t.partitions[i].leaderEpoch;
+  return entries;
 }

@@ -11,7 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess, tempDataDir } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
 import { readPartition } from '../helpers/read-partition';
-import { decodeBatchValues } from '../helpers/record-batch-builder';
+import { buildBatch, decodeBatchValues } from '../helpers/record-batch-builder';
 
 const LIMIT = 256;
 const apiVersions = (c: RawClient) => c.request(18, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
@@ -68,32 +68,15 @@ describe(`ulimit -n ${LIMIT}`, () => {
   });
   afterAll(async () => broker?.kill());
 
-  test('a topic with more partitions than descriptors left: KAFKA_STORAGE_ERROR, nothing left behind, the broker serves on', async () => {
-    const admin = kafka().admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'small', numPartitions: 4 }] });
-    const err = await admin.createTopics({ topics: [{ topic: 'huge', numPartitions: 400 }] }).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(JSON.stringify(err)).toMatch(/KAFKA_STORAGE_ERROR/);
-    expect(fs.readdirSync(dataDir).filter((d) => d.startsWith('huge-'))).toEqual([]);
-    expect((await admin.listTopics()).sort()).toEqual(['small']);
-    expect(broker.stderr()).toMatch(/"could not create partitions".*EMFILE/);
-    await admin.disconnect();
-    const producer = kafka().producer();
-    await producer.connect();
-    const [res] = await producer.send({ topic: 'small', messages: [{ partition: 0, value: 'still fine' }] });
-    expect(res.errorCode).toBe(0);
-    await producer.disconnect();
-  });
-
   test('segments filling the limit: Produce answers KAFKA_STORAGE_ERROR, reads keep working, writes resume when descriptors free up', async () => {
     const admin = kafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'rolling', numPartitions: 1, configEntries: [{ name: 'segment.bytes', value: '200' }] }] });
+    // A topic whose open logs hold descriptors that deleting it gives back (below).
+    await admin.createTopics({ topics: [{ topic: 'small', numPartitions: 4 }] });
     const producer = kafka().producer();
     await producer.connect();
+    for (let partition = 0; partition < 4; partition++) await producer.send({ topic: 'small', messages: [{ partition, value: 'open' }] });
     const reader = await RawClient.connect(broker.port);
     let failure: { name?: string; cause?: { type?: string } } | null = null;
     // Each send rolls a new segment, which takes one more descriptor.
@@ -156,14 +139,57 @@ describe(`ulimit -n ${LIMIT}`, () => {
     expect(refused + (clients.length - served)).toBeGreaterThan(0);
   });
 
-  test('a restart under the limit with more segments than descriptors stops with the reason; without the limit everything is there', async () => {
+  test('a restart under the limit with more segments than descriptors starts (logs open on use) and refuses that partition; without the limit everything is there', async () => {
     await broker.stop();
     expect(await broker.exited).toBe(0);
-    await expect(startBrokerProcess({ dataDir, maxOpenFiles: 64 })).rejects.toThrow(/too many open files while opening the partitions.*raise it \(ulimit -n\)/);
-    expect(fs.existsSync(path.join(dataDir, '.lock'))).toBe(false);
+    broker = await startBrokerProcess({ dataDir, maxOpenFiles: 64, env: { SAMSA_OPEN_PARTITIONS: 'lazy' } });
+    const refused = await readPartition(kafka(), 'rolling', 0, 0, 2_000).catch((e: unknown) => ({ errorCode: -1, messages: [], error: e }));
+    expect(refused.messages.length).toBeLessThan(acked.length);
+    await broker.stop();
     broker = await startBrokerProcess({ dataDir });
     const read = await readPartition(kafka(), 'rolling', 0, 0, 10_000);
     expect(read.errorCode).toBe(0);
     expect(read.messages.map((m) => m.value!.toString())).toEqual(acked);
+  });
+});
+
+// Its own broker: the partitions it opens keep their descriptors (as Kafka keeps segments open).
+describe(`ulimit -n ${LIMIT}, many partitions`, () => {
+  let broker: BrokerProcess;
+  const kafka = () => new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 100 } });
+
+  beforeAll(async () => {
+    broker = await startBrokerProcess({ maxOpenFiles: LIMIT });
+  });
+  afterAll(async () => broker?.kill());
+
+  test('a topic with more partitions than descriptors left: created (logs open on first use); writes past the limit get KAFKA_STORAGE_ERROR, the broker serves on', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'small', numPartitions: 4 }] });
+    const producer = kafka().producer();
+    await producer.connect();
+    const [first] = await producer.send({ topic: 'small', messages: [{ partition: 0, value: 'before' }] });
+    expect(first.errorCode).toBe(0);
+    // Partitions take no descriptor until used (src/cluster/topic-manager.ts), so creating works.
+    await admin.createTopics({ topics: [{ topic: 'huge', numPartitions: 400 }] });
+    expect((await admin.listTopics()).sort()).toEqual(['huge', 'small']);
+    await admin.disconnect();
+    // Writing to every partition opens 400 logs: past the limit, those partitions refuse.
+    const raw = await RawClient.connect(broker.port);
+    const res = await raw.request(0, 9, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'huge', partitionData: Array.from({ length: 400 }, (_, index) => ({ index, records: buildBatch([{ value: Buffer.from('x') }]) })) }],
+    });
+    raw.close();
+    const codes = res.body.responses[0].partitionResponses.map((p: { errorCode: number }) => p.errorCode);
+    expect(codes.filter((c: number) => c === 56).length).toBeGreaterThan(0); // KAFKA_STORAGE_ERROR
+    expect(codes.filter((c: number) => c === 0).length).toBeGreaterThan(0);
+    // The partition opened before still takes writes.
+    const [res2] = await producer.send({ topic: 'small', messages: [{ partition: 0, value: 'still fine' }] });
+    expect(res2.errorCode).toBe(0);
+    await producer.disconnect();
   });
 });
