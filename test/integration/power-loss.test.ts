@@ -248,6 +248,8 @@ test('files recovery creates after a power cut are made durable by the next flus
   const admin = client(first.address).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'reborn', numPartitions: 1, configEntries: [{ name: 'flush.messages', value: '1' }] }] });
+  // Logs open on first use: a ListOffsets opens this one (its directory and first segment).
+  await admin.fetchTopicOffsets('reborn');
   await admin.disconnect();
   // Killed before any write: the segment file's directory entry was never fsynced, the cut
   // removes it and the next start creates the segment again in the surviving directory.
