@@ -104,7 +104,7 @@ export class FetchSessionCache {
     if (!session || session.nodeId !== nodeId) return failed(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
     if (session.epoch !== req.sessionEpoch) return failed(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
     if (session.usesTopicIds !== usesTopicIds) return failed(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
-    applyChanges(session, req, usesTopicIds);
+    applyChanges(session, req.topics, req.forgottenTopicsData, usesTopicIds);
     if (session.partitions.size === 0) {
       // Everything forgotten: the session has no purpose left.
       this.sessions.delete(session.id);
@@ -135,22 +135,7 @@ export class FetchSessionCache {
     do id = crypto.randomInt(1, 0x7fffffff);
     while (this.sessions.has(id));
     const session = new FetchSession(id, nodeId, usesTopicIds, privileged, now);
-    for (const t of topics) {
-      for (const p of t.partitions) {
-        session.partitions.set(keyOf(t.topic, t.topicId, p.partition, usesTopicIds), {
-          topic: t.topic,
-          topicId: t.topicId,
-          partition: p.partition,
-          fetchOffset: p.fetchOffset,
-          logStartOffset: p.logStartOffset,
-          partitionMaxBytes: p.partitionMaxBytes,
-          currentLeaderEpoch: p.currentLeaderEpoch,
-          lastFetchedEpoch: p.lastFetchedEpoch,
-          sentHighWatermark: -1,
-          sentLogStartOffset: -1,
-        });
-      }
-    }
+    applyChanges(session, topics, [], usesTopicIds);
     this.sessions.set(id, session);
     return session;
   }
@@ -198,9 +183,9 @@ function failed(errorCode: number): FetchSessionContext {
   return { errorCode, topics: [], finish: (response) => response };
 }
 
-/** An incremental request's partitions update or join the session; forgotten ones leave it. */
-function applyChanges(session: FetchSession, req: FetchRequest, usesTopicIds: boolean): void {
-  for (const t of req.topics) {
+/** A request's partitions update or join the session; forgotten ones leave it. */
+function applyChanges(session: FetchSession, topics: FetchRequestTopics[], forgotten: FetchRequest['forgottenTopicsData'], usesTopicIds: boolean): void {
+  for (const t of topics) {
     for (const p of t.partitions) {
       const key = keyOf(t.topic, t.topicId, p.partition, usesTopicIds);
       const known = session.partitions.get(key);
@@ -226,7 +211,7 @@ function applyChanges(session: FetchSession, req: FetchRequest, usesTopicIds: bo
       }
     }
   }
-  for (const t of req.forgottenTopicsData) {
+  for (const t of forgotten) {
     for (const partition of t.partitions) session.partitions.delete(keyOf(t.topic, t.topicId, partition, usesTopicIds));
   }
 }
