@@ -58,6 +58,8 @@ class ClientInstance {
   pushIntervalMs = DEFAULT_PUSH_INTERVAL_MS;
   lastGetMs = 0;
   lastPushMs = 0;
+  /** A GetTelemetrySubscriptions answered since the last push (a flag: both may fall in one millisecond). */
+  getSincePush = false;
   lastSeenMs = 0;
   terminating = false;
   lastError: number = ErrorCode.NONE;
@@ -98,6 +100,7 @@ export class ClientTelemetry {
       return { ...answer, errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED };
     }
     instance.lastGetMs = now;
+    instance.getSincePush = true;
     instance.lastError = ErrorCode.NONE;
     return { ...answer, errorCode: ErrorCode.NONE };
   }
@@ -152,9 +155,9 @@ export class ClientTelemetry {
     if (instance.terminating) return ErrorCode.INVALID_REQUEST;
     // The first push after a GetTelemetrySubscriptions is taken at once (clients jitter the
     // interval); later ones must keep to it, except the terminating one.
-    const firstAfterGet = instance.lastGetMs > instance.lastPushMs;
-    if (!firstAfterGet && now - instance.lastPushMs < instance.pushIntervalMs && !req.terminating) return ErrorCode.THROTTLING_QUOTA_EXCEEDED;
+    if (!instance.getSincePush && now - instance.lastPushMs < instance.pushIntervalMs && !req.terminating) return ErrorCode.THROTTLING_QUOTA_EXCEEDED;
     instance.lastPushMs = now;
+    instance.getSincePush = false;
     if (req.subscriptionId !== instance.subscriptionId) return ErrorCode.UNKNOWN_SUBSCRIPTION_ID;
     if (req.compressionType < 0 || req.compressionType > 4) return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
     if (req.metrics.length > this.maxBytes()) return ErrorCode.TELEMETRY_TOO_LARGE;
