@@ -234,7 +234,9 @@ describe('listeners, TLS and SASL', () => {
   test('TLS garbage and plaintext on a TLS port end only that connection', async () => {
     const s = net.connect(broker.listenerPorts.SSL, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
-    s.write(crypto.randomBytes(300));
+    // Fixed bytes: random ones that happen to look like an SSLv2 ClientHello header (high bit set,
+    // third byte 1) make OpenSSL wait for the rest of a long record instead of failing.
+    s.write(Buffer.concat([Buffer.from('GET / HTTP/1.1\r\nHost: samsa\r\n\r\n'), Buffer.alloc(260, 0x41)]));
     await new Promise((r) => s.once('close', r));
     const s2 = await RawClient.connect(broker.listenerPorts.SASL_SSL);
     s2.writeRaw(s2.encodeRequest(API_VERSIONS, 0, {}));
