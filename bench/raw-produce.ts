@@ -5,7 +5,10 @@
  * kcat's figures are bounded by kcat itself on a 2-core machine (bench/README.md, produce);
  * this separates the broker's cost from the client's. Against a running broker:
  *   node dist/bench/raw-produce.js --port=9092 [--pid=BROKER_PID] [--requests=256]
- *     [--records=1000] [--size=1024] [--inflight=8] [--topic=raw-produce-<time>]
+ *     [--records=1000] [--size=1024] [--inflight=8] [--partitions=1] [--topic=raw-produce-<time>]
+ * Requests go to the topic's partitions in turn. With a pid, the broker's CPU is given in
+ * total and for its main thread (the event loop) alone: the rest is the thread pool
+ * (writes in the background) and V8's helper threads.
  * Each request carries its own fresh copy of a batch, as a client's would.
  */
 import * as fs from 'fs';
@@ -17,10 +20,11 @@ function arg(name: string, dflt: string): string {
   return hit ? hit.slice(name.length + 3) : dflt;
 }
 
-/** utime + stime of a process in clock ticks (100/s on Linux), or NaN without a pid. */
-function cpuTicks(pid: number): number {
+/** utime + stime in clock ticks (100/s on Linux) of a process, or of its main thread (the event loop); NaN without a pid. */
+function cpuTicks(pid: number, mainThreadOnly = false): number {
   if (!pid) return NaN;
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const file = mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
 
@@ -31,10 +35,11 @@ async function main(): Promise<void> {
   const perBatch = Number(arg('records', '1000'));
   const size = Number(arg('size', '1024'));
   const inflight = Number(arg('inflight', '8'));
+  const partitions = Number(arg('partitions', '1'));
   const topic = arg('topic', `raw-produce-${Date.now()}`);
   const client = await WireClient.connect(port);
   await client.request(19, 5, {
-    topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
     timeoutMs: 10_000,
     validateOnly: false,
   });
@@ -44,12 +49,13 @@ async function main(): Promise<void> {
   let sent = 0;
   let done = 0;
   const cpu0 = cpuTicks(pid);
+  const loop0 = cpuTicks(pid, true);
   const t0 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
     const next = (): void => {
       if (sent >= requests) return;
       sent++;
-      const body = { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: Buffer.from(batch) }] }] };
+      const body = { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: sent % partitions, records: Buffer.from(batch) }] }] };
       client.request(0, 9, body).then((r) => {
         const code = r.responses[0].partitionResponses[0].errorCode;
         if (code !== 0) return reject(new Error(`produce error ${code}`));
@@ -61,8 +67,10 @@ async function main(): Promise<void> {
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = (cpuTicks(pid) - cpu0) / 100;
+  const loop = (cpuTicks(pid, true) - loop0) / 100;
   const payload = requests * perBatch * size;
-  const cpuNote = Number.isNaN(cpu) ? '' : `, broker CPU ${((cpu / seconds) * 100).toFixed(0)}% (${cpu.toFixed(2)} s)`;
+  const share = (t: number): string => `${((t / seconds) * 100).toFixed(0)}%`;
+  const cpuNote = Number.isNaN(cpu) ? '' : `, broker CPU ${share(cpu)} (${cpu.toFixed(2)} s; event loop thread ${share(loop)}, other threads ${share(cpu - loop)})`;
   console.log(`${requests} x ${batch.length} B in ${seconds.toFixed(3)} s: ${(payload / seconds / 1e6).toFixed(0)} MB/s payload, ${Math.round((requests * perBatch) / seconds).toLocaleString('en-US')} records/s${cpuNote}`);
   client.close();
 }

@@ -127,7 +127,10 @@ export class PartitionLeadership implements ReplicaPlacement {
   }
 
   leaderElected(p: Partition): void {
-    if (p.leader >= 0) this.history(p).assign(p.leaderEpoch, p.log.logEndOffset);
+    if (p.leader < 0) return;
+    // A produce being written was stamped with the old epoch: it lands before the new one starts.
+    if (p.isOpen) p.log.settleWrites();
+    this.history(p).assign(p.leaderEpoch, p.log.logEndOffset);
   }
 
   private setLeader(p: Partition, leader: number): void {

@@ -45,6 +45,7 @@ import type { ClusterState } from '../cluster/cluster-state';
 import { authorizerOf, findPartition, LeaderHints } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
+import type { AppendResult } from '../storage/partition-log';
 import type { Partition } from '../cluster/topic-manager';
 import { produceRewrite, RecordError } from '../storage/produce-rewrite';
 import { produceThrottleMs } from '../quota/hooks';
@@ -218,7 +219,12 @@ function appendChecked(
   batch: ReturnType<typeof validateProducedRecords>['firstBatch'],
   transactionalId: string | null,
   txnMode: TxnMode,
-): PartitionResponse {
+): PartitionResponse | Promise<PartitionResponse> {
+  // One background write per partition: the checks below and the append run in log order,
+  // after the write before them has committed (its producer state included) or failed.
+  const turn = partition.log.whenIdle();
+  if (turn) return turn.then(() => appendChecked(cluster, partition, index, records, batch, transactionalId, txnMode));
+  if (partition.log.isClosed) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const topic = partition.topic;
   let producers: ProducerStateManager | null = null;
   if (batch && batch.producerId >= 0) {
@@ -237,22 +243,28 @@ function appendChecked(
       return { index, errorCode: ErrorCode.NONE, baseOffset: seen.firstOffset, logAppendTimeMs: -1, logStartOffset, recordErrors: [], errorMessage: null };
     }
   }
+  // Runs when the batches are in the log, before anything else changes it.
+  const committed = (r: AppendResult): void => {
+    if (producers) producers.onDataAppended(batch!, r.baseOffset, r.lastOffset);
+    cluster.waiters.notify(topic.name, index);
+    cluster.metrics?.produced(topic.name, r.lastOffset - r.baseOffset + 1, records.length);
+  };
+  const answer = (r: AppendResult): PartitionResponse => ({
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: r.baseOffset,
+    logAppendTimeMs: r.logAppendTimeMs,
+    logStartOffset: partition.log.logStartOffset,
+    recordErrors: [],
+    errorMessage: null,
+  });
+  // The partition log logs failures (rate-limited); the producer retries, as with Kafka.
+  const storageError = (err: unknown): PartitionResponse =>
+    failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Disk error when appending to ${topic.name}-${index}: ${(err as Error).message}`);
   try {
-    const { baseOffset, lastOffset, logAppendTimeMs } = partition.log.append(records as Buffer, partition.leaderEpoch);
-    if (producers) producers.onDataAppended(batch!, baseOffset, lastOffset);
-    cluster.waiters.notify(partition.topic.name, index);
-    cluster.metrics?.produced(topic.name, lastOffset - baseOffset + 1, records.length);
-    return {
-      index,
-      errorCode: ErrorCode.NONE,
-      baseOffset,
-      logAppendTimeMs,
-      logStartOffset: partition.log.logStartOffset,
-      recordErrors: [],
-      errorMessage: null,
-    };
+    const appended = partition.log.appendInBackground(records, partition.leaderEpoch, committed);
+    return appended instanceof Promise ? appended.then(answer, storageError) : answer(appended);
   } catch (err) {
-    // The partition log logs failures (rate-limited); the producer retries, as with Kafka.
-    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Disk error when appending to ${topic.name}-${index}: ${(err as Error).message}`);
+    return storageError(err);
   }
 }

@@ -45,6 +45,9 @@ import type { LimitedConnection, RequestMemory } from './connection-limits';
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_QUEUED_FRAMES = 1024;
 const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
+/** Produce requests of one connection handled at once (see pipelinesProduce). */
+const MAX_PIPELINED_PRODUCES = 4;
+const PRODUCE_KEY = 0;
 
 export class Connection implements ConnectionInfo, LimitedConnection {
   readonly remoteAddress: string;
@@ -298,6 +301,8 @@ export class Connection implements ConnectionInfo, LimitedConnection {
 
   private async run(): Promise<void> {
     this.processing = true;
+    /** Produce requests started before the previous ones were answered (oldest first). */
+    let pipelined: Promise<void>[] = [];
     try {
       while (this.frames.length > 0 && !this.closed) {
         const frame = this.frames.shift() as Buffer;
@@ -313,13 +318,19 @@ export class Connection implements ConnectionInfo, LimitedConnection {
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
           if (this.closed) break;
         }
-        await this.handleFrame(frame);
-        this.activity++;
-        if (this.memory.enabled) {
-          this.reservedBytes -= 4 + frame.length;
-          this.memory.release(4 + frame.length);
+        const handled = this.handleFrame(frame, pipelined.length > 0 ? pipelined[pipelined.length - 1] : null).then(() => this.requestDone(frame));
+        if (pipelined.length < MAX_PIPELINED_PRODUCES - 1 && this.frames.length > 0 && this.pipelinesProduce(frame) && this.pipelinesProduce(this.frames[0])) {
+          // The next Produce starts (validation, its own partitions' writes) while this one's
+          // writes are on the thread pool; answers still go out in order (handleFrame waits).
+          handled.catch(() => undefined); // observed below, when the pipeline is drained
+          pipelined.push(handled);
+          continue;
         }
+        await handled;
+        for (const earlier of pipelined) await earlier;
+        pipelined = [];
       }
+      for (const earlier of pipelined) await earlier;
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.log.warn('malformed request, closing connection', { error: err.message });
@@ -333,7 +344,25 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     }
   }
 
-  private async handleFrame(frame: Buffer): Promise<void> {
+  private requestDone(frame: Buffer): void {
+    this.activity++;
+    if (this.memory.enabled) {
+      this.reservedBytes -= 4 + frame.length;
+      this.memory.release(4 + frame.length);
+    }
+  }
+
+  /**
+   * Whether this request may start before the one ahead of it is answered: Produce only
+   * (the partition log orders its appends), and not while quotas, injected faults or a raw
+   * SASL exchange make the order of work matter.
+   */
+  private pipelinesProduce(frame: Buffer): boolean {
+    return frame.length >= 2 && frame.readInt16BE(0) === PRODUCE_KEY && !this.cluster.quotas.active && !this.cluster.faults.active && !this.sasl?.expectsRawToken && this.mutedUntil === 0;
+  }
+
+  /** `previous`: a pipelined request whose answer must be sent before this one's. */
+  private async handleFrame(frame: Buffer, previous: Promise<void> | null): Promise<void> {
     const sasl = this.sasl;
     if (sasl?.expectsRawToken) {
       // After SaslHandshake v0 the client sends bare SASL tokens, answered the same way.
@@ -403,6 +432,10 @@ export class Connection implements ConnectionInfo, LimitedConnection {
       return;
     }
     if (started >= 0) applyRequestQuota(ctx, result, handlerMs);
+    if (previous) {
+      await previous;
+      if (this.closed) return;
+    }
     await this.sendResponse(correlationId, apiKey, apiVersion, flexible, result);
     metrics?.request(apiKey, apiVersion, measured, result);
     if (this.closeAfterReply !== null) this.close(this.closeAfterReply);

@@ -99,7 +99,7 @@ import {
   setPartitionLeaderEpoch,
 } from '../protocol/record-batch';
 import { defaultLogger, type Logger } from '../logging';
-import { fsyncDir } from './file-io';
+import { fsyncDir, writeFully } from './file-io';
 import { LogConfig, resolveLogConfig } from './log-config';
 import { INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, LogSegment, parseSegmentFileName, segmentFileName, TIME_INDEX_FILE_SUFFIX } from './segment';
 import { PartitionState, readPartitionState, writePartitionState } from './log-state';
@@ -160,6 +160,30 @@ export interface PartitionLogOptions {
   clock?: () => number;
 }
 
+/** Appends smaller than this are written on the JS thread (see appendInBackground). */
+const BACKGROUND_WRITE_MIN_BYTES = 64 * 1024;
+
+interface PreparedAppend {
+  result: AppendResult;
+  recordsCount: number;
+}
+
+/** An appendInBackground() whose bytes are being written on the thread pool. */
+interface BackgroundWrite {
+  seg: LogSegment;
+  records: Buffer;
+  prepared: PreparedAppend;
+  onCommit: (result: AppendResult) => void;
+  resolve: (result: AppendResult) => void;
+  reject: (err: Error) => void;
+  /** Committed or failed (by its own completion or by settleWrites()). */
+  done: boolean;
+  /** settleWrites() could not write it: the thread pool's write may still leave bytes past the end. */
+  syncRetryFailed: boolean;
+  /** An earlier background write of this segment left bytes to cut off when this one ends. */
+  cutBackAfter?: boolean;
+}
+
 const NO_REGIONS = Object.freeze([]) as unknown as FileRegion[];
 const EMPTY_READ: ReadResult = Object.freeze({ errorCode: ErrorCode.NONE, regions: NO_REGIONS, length: 0 });
 const OUT_OF_RANGE: ReadResult = Object.freeze({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, regions: NO_REGIONS, length: 0 });
@@ -184,6 +208,9 @@ export class PartitionLog {
   private state: PartitionState;
   /** A run of failed appends in progress (see appendFailed), or null. */
   private failure: { since: number; count: number; loggedAt: number } | null = null;
+  /** The background write in flight (appendInBackground), and who waits for it to end. */
+  private pending: BackgroundWrite | null = null;
+  private idleWaiters: (() => void)[] = [];
 
   private constructor(
     readonly dir: string,
@@ -397,6 +424,7 @@ export class PartitionLog {
    * first remaining segment's base (durably, before any file is deleted).
    */
   deleteOldestSegments(count: number, reason: string): void {
+    this.settleWrites();
     this.checkOpen();
     if (count <= 0) return;
     if (count >= this.segments.length) {
@@ -492,10 +520,165 @@ export class PartitionLog {
    * on an I/O error (the segment is cut back to its previous size).
    */
   append(records: Buffer, leaderEpoch: number): AppendResult {
+    this.settleWrites();
     this.checkOpen();
+    const now = this.clock();
+    const prepared = this.prepareAppend(records, leaderEpoch, now);
+    try {
+      this.markWriting();
+      this.maybeRoll(records.length, prepared.result.maxTimestamp, prepared.result.lastOffset, now);
+      const seg = this.active;
+      const mark = seg.mark();
+      const unflushed = this.unflushedMessages;
+      try {
+        seg.append(records);
+        this.unflushedMessages += prepared.recordsCount;
+        this.maybeFlush(now);
+      } catch (err) {
+        // All or nothing: a batch the client is told failed must not stay in the log.
+        seg.rollback(mark);
+        this.unflushedMessages = unflushed;
+        throw err;
+      }
+    } catch (err) {
+      this.appendFailed(err as Error, now);
+      throw err;
+    }
+    if (this.failure) this.appendsResumed(now);
+    return prepared.result;
+  }
+
+  /**
+   * append() with the write on the thread pool (the page-cache copy is the largest cost of a
+   * large produce, and this way it runs beside the event loop): offsets are assigned now, but
+   * the log, its indexes and its readers see the batches only once every byte is written, and
+   * then `onCommit` runs, before any later change to the log. Small appends are written at
+   * once (a thread-pool round trip costs more than the copy). One background write per log
+   * at a time: the caller waits for whenIdle() first. A failure rejects (the log is cut back).
+   */
+  appendInBackground(records: Buffer, leaderEpoch: number, onCommit: (result: AppendResult) => void): AppendResult | Promise<AppendResult> {
+    this.checkOpen();
+    if (this.pending) throw new Error(`partition log ${this.dir}: a background write is in flight`);
+    if (records.length < BACKGROUND_WRITE_MIN_BYTES) {
+      const result = this.append(records, leaderEpoch);
+      onCommit(result);
+      return result;
+    }
+    const now = this.clock();
+    const prepared = this.prepareAppend(records, leaderEpoch, now);
+    try {
+      this.markWriting();
+      this.maybeRoll(records.length, prepared.result.maxTimestamp, prepared.result.lastOffset, now);
+    } catch (err) {
+      this.appendFailed(err as Error, now);
+      throw err;
+    }
+    const seg = this.active;
+    return new Promise<AppendResult>((resolve, reject) => {
+      const write: BackgroundWrite = { seg, records, prepared, onCommit, resolve, reject, done: false, syncRetryFailed: false };
+      this.pending = write;
+      seg.writeInBackground(records, (err) => this.backgroundWriteDone(write, err));
+    });
+  }
+
+  /** Null when no background write is in flight, else a promise resolved when it is over. */
+  whenIdle(): Promise<void> | null {
+    if (!this.pending) return null;
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Completes a background write now, on this thread (the same bytes at the same position:
+   * writing them twice is harmless), so that synchronous changes to the log (a transaction
+   * marker, a roll, close) see it committed or failed first.
+   */
+  settleWrites(): void {
+    const write = this.pending;
+    if (!write) return;
+    write.done = true;
+    try {
+      writeFully(write.seg.fd, write.records, 0, write.records.length, write.seg.size);
+    } catch (err) {
+      write.syncRetryFailed = true;
+      this.failBackgroundWrite(write, err as Error);
+      return;
+    }
+    this.commitBackgroundWrite(write);
+  }
+
+  private backgroundWriteDone(write: BackgroundWrite, err: Error | null): void {
+    if (write.done) {
+      // Settled meanwhile. If that synchronous write failed and this one did not, bytes the
+      // producer was told failed lie past the segment's end: cut them off once no other
+      // background write of this segment is in flight.
+      if (write.syncRetryFailed && !err) {
+        if (this.pending?.seg === write.seg) this.pending.cutBackAfter = true;
+        else write.seg.cutBack();
+      }
+      return;
+    }
+    write.done = true;
+    if (err) this.failBackgroundWrite(write, err);
+    else this.commitBackgroundWrite(write);
+  }
+
+  private commitBackgroundWrite(write: BackgroundWrite): void {
+    const now = this.clock();
+    const { seg, records, prepared } = write;
+    const mark = seg.mark();
+    const unflushed = this.unflushedMessages;
+    try {
+      seg.appendWritten(records);
+      this.unflushedMessages += prepared.recordsCount;
+      this.maybeFlush(now);
+    } catch (err) {
+      seg.rollback(mark);
+      this.unflushedMessages = unflushed;
+      this.failBackgroundWrite(write, err as Error);
+      return;
+    }
+    if (this.failure) this.appendsResumed(now);
+    this.finishBackgroundWrite(write);
+    try {
+      write.onCommit(prepared.result);
+    } catch (err) {
+      this.log.error('append commit hook failed', { dir: this.dir, error: (err as Error).stack ?? String(err) });
+    }
+    write.resolve(prepared.result);
+    this.wakeIdleWaiters();
+  }
+
+  private failBackgroundWrite(write: BackgroundWrite, err: Error): void {
+    write.seg.cutBack();
+    this.appendFailed(err, this.clock());
+    this.finishBackgroundWrite(write);
+    write.reject(err);
+    this.wakeIdleWaiters();
+  }
+
+  private finishBackgroundWrite(write: BackgroundWrite): void {
+    if (this.pending !== write) return;
+    this.pending = null;
+    if (write.cutBackAfter) write.seg.cutBack();
+  }
+
+  private wakeIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    if (waiters.length === 0) return;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Checks the framing of the batches in `records` (already validated, e.g. by
+   * validateProducedRecords), then assigns offsets from logEndOffset by rewriting each
+   * batch's baseOffset, stamps `leaderEpoch` (both outside the CRC) and, under
+   * LogAppendTime, the timestamp (recomputing the CRC). Throws on malformed framing before
+   * changing anything.
+   */
+  private prepareAppend(records: Buffer, leaderEpoch: number, now: number): PreparedAppend {
     if (records.length === 0) throw new Error('append of an empty records buffer');
     const baseOffset = this.logEndOffset;
-    const now = this.clock();
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime' ? now : -1;
     let next = baseOffset;
     let maxTimestamp = NO_TIMESTAMP;
@@ -525,30 +708,7 @@ export class PartitionLog {
       next += delta + 1;
       p += size;
     }
-    const lastOffset = next - 1;
-
-    try {
-      this.markWriting();
-      this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
-      const seg = this.active;
-      const mark = seg.mark();
-      const unflushed = this.unflushedMessages;
-      try {
-        seg.append(records);
-        this.unflushedMessages += recordsCount;
-        this.maybeFlush(now);
-      } catch (err) {
-        // All or nothing: a batch the client is told failed must not stay in the log.
-        seg.rollback(mark);
-        this.unflushedMessages = unflushed;
-        throw err;
-      }
-    } catch (err) {
-      this.appendFailed(err as Error, now);
-      throw err;
-    }
-    if (this.failure) this.appendsResumed(now);
-    return { baseOffset, lastOffset, maxTimestamp, logAppendTimeMs: logAppendTime };
+    return { result: { baseOffset, lastOffset: next - 1, maxTimestamp, logAppendTimeMs: logAppendTime }, recordsCount };
   }
 
   /**
@@ -610,6 +770,7 @@ export class PartitionLog {
 
   /** Forces a new segment now (tests; retention and DeleteRecords will use it). No-op on an empty active segment. */
   rollNow(): void {
+    this.settleWrites();
     this.checkOpen();
     if (this.active.size === 0) return;
     this.markWriting();
@@ -755,6 +916,7 @@ export class PartitionLog {
    */
   close(): void {
     if (this.closed) return;
+    this.settleWrites();
     try {
       this.active.seal();
       for (const s of this.segments) s.flush(true);
@@ -781,6 +943,7 @@ export class PartitionLog {
    */
   deleteAll(delayMs = this.config.fileDeleteDelayMs): void {
     if (!this.closed) {
+      this.settleWrites();
       for (const s of this.segments) s.closeFile(delayMs);
       this.closed = true;
     }

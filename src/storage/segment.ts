@@ -144,6 +144,9 @@ export class LogSegment {
   readonly timeIndex: TimeIndex;
   private bytesSinceLastIndexEntry = 0;
   private fdOpen = true;
+  /** writeInBackground() calls not yet done; closeFile() waits for them (deferredClose: its delay). */
+  private writesInFlight = 0;
+  private deferredClose: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -403,17 +406,49 @@ export class LogSegment {
    * segment never keeps a partial batch.
    */
   append(records: Buffer): void {
-    const position = this.size;
     try {
-      writeFully(this.fd, records, 0, records.length, position);
+      writeFully(this.fd, records, 0, records.length, this.size);
     } catch (err) {
-      try {
-        fs.ftruncateSync(this.fd, position);
-      } catch {
-        // The original error is the one to report.
-      }
+      this.cutBack();
       throw err;
     }
+    this.appendWritten(records);
+  }
+
+  /**
+   * Writes `records` at the end of the segment on the thread pool; changes no state, so
+   * readers keep seeing the segment without them. `done` runs on the JS thread when every
+   * byte is written or the write failed; the caller then calls appendWritten() or cutBack().
+   * The descriptor stays open until the write is over, even if closeFile() comes first (its
+   * number could otherwise be reused by another file while the thread pool still writes).
+   */
+  writeInBackground(records: Buffer, done: (err: Error | null) => void): void {
+    const position = this.size;
+    this.writesInFlight++;
+    const step = (from: number): void => {
+      fs.write(this.fd, records, from, records.length - from, position + from, (err, n) => {
+        if (!err && from + n < records.length) return step(from + n);
+        this.writesInFlight--;
+        if (this.writesInFlight === 0 && this.deferredClose !== null) this.closeNow(this.deferredClose);
+        done(err);
+      });
+    };
+    step(0);
+  }
+
+  /** Cuts the file back to the segment's size (a failed write may have left part of a batch past it). */
+  cutBack(): void {
+    if (!this.fdOpen && this.writesInFlight === 0) return;
+    try {
+      fs.ftruncateSync(this.fd, this.size);
+    } catch {
+      // The original error is the one to report; bytes past `size` are never read and recovery cuts them.
+    }
+  }
+
+  /** Indexes whole batches just written at the segment's end (by append() or writeInBackground()). */
+  appendWritten(records: Buffer): void {
+    const position = this.size;
     let p = 0;
     while (p < records.length) {
       const size = LOG_OVERHEAD + records.readInt32BE(p + BATCH_LENGTH_OFFSET);
@@ -580,6 +615,12 @@ export class LogSegment {
   closeFile(delayMs = 0): void {
     if (!this.fdOpen) return;
     this.fdOpen = false;
+    if (this.writesInFlight > 0) this.deferredClose = delayMs;
+    else this.closeNow(delayMs);
+  }
+
+  private closeNow(delayMs: number): void {
+    this.deferredClose = null;
     const fd = this.fd;
     if (delayMs <= 0) {
       fs.closeSync(fd);

@@ -20,6 +20,8 @@ export interface MarkerTarget {
 
 /** Appends a COMMIT or ABORT marker to `partition`; returns ErrorCode.NONE or why it was refused. */
 export function writeTxnMarker(target: MarkerTarget, partition: Partition, marker: TxnMarker): number {
+  // A produce still being written to this partition commits first (its producer state too).
+  partition.log.settleWrites();
   const state = target.producerStates.of(partition.log);
   const refused = state.checkMarker(marker.producerId, marker.producerEpoch, marker.coordinatorEpoch);
   if (refused !== ErrorCode.NONE) return refused;

@@ -1,0 +1,196 @@
+/**
+ * PartitionLog.appendInBackground: the write of a large append runs on the thread pool. The
+ * log must look unchanged until the write is done, then commit in order; synchronous changes
+ * (a marker append, close) complete a write in flight first; a failed write leaves the log
+ * as before; a descriptor is never closed under a write.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { AppendResult, PartitionLog } from '../../src/storage/partition-log';
+import { LogConfig, resolveLogConfig } from '../../src/storage/log-config';
+import { LogSegment } from '../../src/storage/segment';
+import { createLogger } from '../../src/logging';
+import { decodeBatchValues, simpleBatch } from '../helpers/record-batch-builder';
+
+const CONFIG: LogConfig = {
+  segmentBytes: 64 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  segmentIndexBytes: 10 * 1024 * 1024,
+  indexIntervalBytes: 4096,
+  flushMessages: Number.MAX_VALUE,
+  flushMs: Number.MAX_VALUE,
+  fileDeleteDelayMs: 0,
+};
+
+// The CommonJS module object: its functions can be swapped (the namespace import cannot).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeFs = require('fs') as Record<string, unknown>;
+const restores: (() => void)[] = [];
+function inject<K extends 'write' | 'writeSync'>(name: K, impl: (typeof fs)[K]): void {
+  const real = nodeFs[name];
+  nodeFs[name] = impl;
+  restores.push(() => (nodeFs[name] = real));
+}
+function restoreAll(): void {
+  for (const r of restores.splice(0).reverse()) r();
+}
+
+let dir: string;
+let log: PartitionLog;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-background-append-'));
+});
+afterEach(() => {
+  restoreAll();
+  log?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A batch of `n` 1000-byte records: 70 of them are over the 64 KiB background threshold. */
+const big = (n = 70, prefix = 'big') => simpleBatch(n, { prefix, valueSize: 1000 });
+const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
+
+/** Every record's offset, in log order (reads only what readers may see). */
+function offsets(l: PartitionLog): number[] {
+  const out: number[] = [];
+  let offset = l.logStartOffset;
+  while (offset < l.logEndOffset) {
+    const r = l.read(offset, 8 << 20);
+    const region = r.regions[0];
+    const buf = Buffer.alloc(region.length);
+    fs.readSync(region.fd, buf, 0, region.length, region.position);
+    let pos = 0;
+    while (pos + 12 <= buf.length) {
+      const size = 12 + buf.readInt32BE(pos + 8);
+      if (pos + size > buf.length) break;
+      for (const v of decodeBatchValues(buf, pos)) if (v.offset >= offset) out.push(v.offset);
+      pos += size;
+    }
+    offset = out.length > 0 ? out[out.length - 1] + 1 : offset + 1;
+  }
+  return out;
+}
+
+const logFileSize = () => fs.statSync(path.join(dir, '00000000000000000000.log')).size;
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+test('a large append is invisible until its write is done, then commits once, in order', async () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  log.append(simpleBatch(3), 0);
+  const commits: AppendResult[] = [];
+  const appended = log.appendInBackground(big(), 0, (r) => commits.push(r));
+  expect(appended).toBeInstanceOf(Promise);
+  // Nothing moved yet: readers and the end offset see the log as before.
+  expect(log.logEndOffset).toBe(3);
+  expect(log.read(3, 1 << 20).length).toBe(0);
+  expect(commits).toEqual([]);
+  const idle = log.whenIdle();
+  expect(idle).not.toBeNull();
+  expect(() => log.appendInBackground(big(), 0, () => undefined)).toThrow(/in flight/);
+  const result = await appended;
+  expect(result).toEqual(expect.objectContaining({ baseOffset: 3, lastOffset: 72 }));
+  expect(commits).toEqual([result]);
+  await idle;
+  expect(log.whenIdle()).toBeNull();
+  expect(log.logEndOffset).toBe(73);
+  expect(offsets(log)).toEqual(range(0, 73));
+});
+
+test('a small append is written at once and commits before the call returns', () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  const commits: AppendResult[] = [];
+  const r = log.appendInBackground(simpleBatch(5), 0, (c) => commits.push(c));
+  expect(r).toEqual(expect.objectContaining({ baseOffset: 0, lastOffset: 4 }));
+  expect(commits).toEqual([r]);
+  expect(log.whenIdle()).toBeNull();
+});
+
+test('a synchronous append (a marker) completes the write in flight first', async () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  const order: string[] = [];
+  const appended = log.appendInBackground(big(), 0, () => order.push('background committed'));
+  const marker = log.append(simpleBatch(1), 0);
+  order.push('sync appended');
+  expect(order).toEqual(['background committed', 'sync appended']);
+  expect(marker.baseOffset).toBe(70);
+  expect(await appended).toEqual(expect.objectContaining({ baseOffset: 0, lastOffset: 69 }));
+  // The thread pool's own write lands later (the same bytes again): nothing changes.
+  await new Promise((r) => setTimeout(r, 50));
+  expect(log.logEndOffset).toBe(71);
+  expect(offsets(log)).toEqual(range(0, 71));
+  expect(logFileSize()).toBe(log.size);
+});
+
+test('close() during a write commits it; the log reopens clean with it', async () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  const appended = log.appendInBackground(big(), 0, () => undefined);
+  log.close();
+  await expect(appended).resolves.toEqual(expect.objectContaining({ lastOffset: 69 }));
+  await new Promise((r) => setTimeout(r, 50));
+  const warnings: string[] = [];
+  const recording = { ...createLogger('silent'), warn: (m: string) => warnings.push(m), child: () => recording } as ReturnType<typeof createLogger>;
+  log = PartitionLog.open(dir, CONFIG, recording);
+  expect(warnings).toEqual([]);
+  expect(offsets(log)).toEqual(range(0, 70));
+});
+
+test('a failed background write rejects and leaves the log as it was; the next append works', async () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  log.append(simpleBatch(3), 0);
+  const size = logFileSize();
+  const realWrite = fs.write as unknown as (...a: unknown[]) => void;
+  let calls = 0;
+  inject('write', ((fd: number, buf: Buffer, off: number, len: number, pos: number, cb: (e: Error | null, n: number) => void) => {
+    // The first call writes part of the batch for real, the second fails: a torn write.
+    if (++calls === 1) return realWrite(fd, buf, off, Math.floor(len / 2), pos, cb);
+    setImmediate(() => cb(errno('EIO'), 0));
+  }) as unknown as typeof fs.write);
+  const committed = jest.fn();
+  await expect(log.appendInBackground(big(), 0, committed)).rejects.toThrow(/EIO/);
+  restoreAll();
+  expect(committed).not.toHaveBeenCalled();
+  expect(log.appendsFailing).toBe(true);
+  expect(log.logEndOffset).toBe(3);
+  expect(logFileSize()).toBe(size);
+  expect(log.whenIdle()).toBeNull();
+  const next = await log.appendInBackground(big(), 0, () => undefined);
+  expect(next.baseOffset).toBe(3);
+  expect(log.appendsFailing).toBe(false);
+  expect(offsets(log)).toEqual(range(0, 73));
+});
+
+test('when completing a write synchronously fails, no byte of it stays past the end, whenever the thread pool finishes', async () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  log.append(simpleBatch(3), 0);
+  const size = logFileSize();
+  const realWrite = fs.write as unknown as (...a: unknown[]) => void;
+  let release: () => void = () => undefined;
+  // Hold the thread pool's write until after the synchronous attempt failed and cut the file.
+  inject('write', ((...args: unknown[]) => {
+    release = () => realWrite(...args);
+  }) as unknown as typeof fs.write);
+  const appended = log.appendInBackground(big(), 0, () => undefined);
+  const rejected = expect(appended).rejects.toThrow(/ENOSPC/);
+  inject('writeSync', (() => {
+    throw errno('ENOSPC');
+  }) as unknown as typeof fs.writeSync);
+  expect(() => log.append(simpleBatch(1), 0)).toThrow(/ENOSPC/);
+  await rejected;
+  restoreAll();
+  release();
+  await new Promise((r) => setTimeout(r, 100));
+  expect(log.logEndOffset).toBe(3);
+  expect(logFileSize()).toBe(size);
+  expect(offsets(log)).toEqual(range(0, 3));
+});
+
+test('a segment descriptor stays open until the write under it is done', async () => {
+  const seg = LogSegment.create(dir, 0, resolveLogConfig(CONFIG), createLogger('silent'), Date.now());
+  const done = new Promise<Error | null>((resolve) => seg.writeInBackground(big(), resolve));
+  seg.closeFile();
+  expect(() => fs.fstatSync(seg.fd)).not.toThrow();
+  expect(await done).toBeNull();
+  expect(() => fs.fstatSync(seg.fd)).toThrow(/EBADF/);
+});
