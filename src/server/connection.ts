@@ -10,6 +10,9 @@
  *     file regions with sendfile(2) when the optional addon is loaded (zero-copy.ts) or by
  *     bounded positional reads otherwise; processing continues once the response is handed
  *     to the kernel and the socket is under its high-water mark.
+ * One exception to one-at-a-time: Produce requests queued behind a Produce whose writes are
+ * in flight on the thread pool start at once (up to MAX_PIPELINED_PRODUCES), since the
+ * partition log orders appends itself; their answers still go out in request order.
  * A frame with a negative size, one over max-request-bytes, an unknown API key, an
  * unsupported version (except ApiVersions, which answers with its v0 error form) or a
  * body that does not decode closes this connection with a log line; nothing else is affected.

@@ -66,9 +66,18 @@
  * fsyncs everything before writing the marker. Indexes are not fsynced by flush(): recovery
  * rebuilds them from the log.
  *
+ * Background writes: appendInBackground() (Produce) assigns offsets at once but writes a
+ * large append on the thread pool, so that the page-cache copy runs beside the event loop;
+ * the log, its indexes, readers and the caller's commit hook see the batches only when every
+ * byte is written. One such write per log at a time (whenIdle() orders the next). Every
+ * synchronous change to the log (append, roll, retention, close, delete) first completes a
+ * write in flight by writing the same bytes at the same place on the JS thread
+ * (settleWrites), so those methods keep the rules below. A segment's descriptor is closed
+ * only after its last background write returned.
+ *
  * Concurrency rules: one PartitionLog per directory per process; every method runs on the JS
  * thread, synchronously, and returns with the log consistent (no method yields mid-way).
- * append() is the only writer of the active segment. Closed segments change only through
+ * append() and appendInBackground() are the only writers of the active segment. Closed segments change only through
  * deleteOldestSegments / advanceLogStartOffset (retention, DeleteRecords) and
  * replaceSegments (the cleaner, which prepares its output asynchronously from its own file
  * descriptors and commits it in one synchronous call that first checks the segments it read
