@@ -45,7 +45,7 @@ import type { ClusterState } from '../cluster/cluster-state';
 import { authorizerOf, findPartition, LeaderHints } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
 import type { ProducerStateManager } from '../storage/producer-state';
-import type { AppendResult } from '../storage/partition-log';
+import type { AppendResult, PartitionLog } from '../storage/partition-log';
 import type { Partition } from '../cluster/topic-manager';
 import { produceRewrite, RecordError } from '../storage/produce-rewrite';
 import { produceThrottleMs } from '../quota/hooks';
@@ -220,12 +220,21 @@ function appendChecked(
   transactionalId: string | null,
   txnMode: TxnMode,
 ): PartitionResponse | Promise<PartitionResponse> {
+  const topic = partition.topic;
+  // The partition log logs failures (rate-limited); the producer retries, as with Kafka.
+  const storageError = (err: unknown): PartitionResponse =>
+    failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Disk error when appending to ${topic.name}-${index}: ${(err as Error).message}`);
+  let log: PartitionLog;
+  try {
+    log = partition.log; // opens it on first use (no descriptor left: EMFILE)
+  } catch (err) {
+    return storageError(err);
+  }
   // One background write per partition: the checks below and the append run in log order,
   // after the write before them has committed (its producer state included) or failed.
-  const turn = partition.log.whenIdle();
+  const turn = log.whenIdle();
   if (turn) return turn.then(() => appendChecked(cluster, partition, index, records, batch, transactionalId, txnMode));
-  if (partition.log.isClosed) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const topic = partition.topic;
+  if (log.isClosed) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   let producers: ProducerStateManager | null = null;
   if (batch && batch.producerId >= 0) {
     if (batch.isTransactional) {
@@ -235,11 +244,11 @@ function appendChecked(
           : cluster.txn.checkTransactionalProduce(transactionalId, batch.producerId, batch.producerEpoch, topic.name, index);
       if (refused !== ErrorCode.NONE) return failed(index, refused, errorName(refused));
     }
-    producers = cluster.producerStates.of(partition.log);
+    producers = cluster.producerStates.of(log);
     const seen = producers.checkData(batch);
     if (seen.kind === 'error') return failed(index, seen.errorCode, seen.message);
     if (seen.kind === 'duplicate') {
-      const { logStartOffset } = partition.log;
+      const { logStartOffset } = log;
       return { index, errorCode: ErrorCode.NONE, baseOffset: seen.firstOffset, logAppendTimeMs: -1, logStartOffset, recordErrors: [], errorMessage: null };
     }
   }
@@ -254,15 +263,12 @@ function appendChecked(
     errorCode: ErrorCode.NONE,
     baseOffset: r.baseOffset,
     logAppendTimeMs: r.logAppendTimeMs,
-    logStartOffset: partition.log.logStartOffset,
+    logStartOffset: log.logStartOffset,
     recordErrors: [],
     errorMessage: null,
   });
-  // The partition log logs failures (rate-limited); the producer retries, as with Kafka.
-  const storageError = (err: unknown): PartitionResponse =>
-    failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Disk error when appending to ${topic.name}-${index}: ${(err as Error).message}`);
   try {
-    const appended = partition.log.appendInBackground(records, partition.leaderEpoch, committed);
+    const appended = log.appendInBackground(records, partition.leaderEpoch, committed);
     return appended instanceof Promise ? appended.then(answer, storageError) : answer(appended);
   } catch (err) {
     return storageError(err);
