@@ -114,10 +114,7 @@ export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>>
     };
     if (!pending) return answer();
     // Some partition took the slow path: answer once every append is done.
-    return (async () => {
-      for (const r of responses) r.partitionResponses = await Promise.all(r.partitionResponses);
-      return answer();
-    })();
+    return Promise.all(responses.map(async (r) => (r.partitionResponses = await Promise.all(r.partitionResponses)))).then(answer);
   },
 };
 
@@ -201,18 +198,41 @@ function appendPartition(
     },
     check.firstBatch,
   );
-  if (slow) {
+  const nodeId = ctx.node.id;
+  // Appends to a partition keep the order their requests came in, whatever each one waits
+  // for (a recompression on the thread pool, the write of the request before it).
+  return inTurn(partition, () => {
+    if (!slow) return appendChecked(cluster, nodeId, partition, index, records as Buffer, check.firstBatch, transactionalId, txnMode);
     return slow(records as Buffer).then((out) =>
       out.errorCode !== ErrorCode.NONE
         ? failed(index, out.errorCode, 'message' in out ? out.message : null, 'recordErrors' in out ? out.recordErrors : undefined)
-        : appendChecked(cluster, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId, txnMode),
+        : appendChecked(cluster, nodeId, partition, index, (out as { records: Buffer }).records, check.firstBatch, transactionalId, txnMode),
     );
-  }
-  return appendChecked(cluster, partition, index, records as Buffer, check.firstBatch, transactionalId, txnMode);
+  });
+}
+
+/** Per partition, the end of the last Produce append still in progress (absent when none is). */
+const appendsInProgress = new WeakMap<Partition, Promise<unknown>>();
+
+/** Runs `append` now when nothing is in progress for the partition, else after what is. */
+function inTurn(partition: Partition, append: () => PartitionResponse | Promise<PartitionResponse>): PartitionResponse | Promise<PartitionResponse> {
+  const before = appendsInProgress.get(partition);
+  const result = before ? before.then(append) : append();
+  if (!(result instanceof Promise)) return result;
+  const over: Promise<unknown> = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  appendsInProgress.set(partition, over);
+  void over.then(() => {
+    if (appendsInProgress.get(partition) === over) appendsInProgress.delete(partition);
+  });
+  return result;
 }
 
 function appendChecked(
   cluster: ClusterState,
+  nodeId: number,
   partition: Partition,
   index: number,
   records: Buffer,
@@ -221,6 +241,8 @@ function appendChecked(
   txnMode: TxnMode,
 ): PartitionResponse | Promise<PartitionResponse> {
   const topic = partition.topic;
+  // Leadership may have moved (or this node stopped) while the request waited its turn.
+  if (partition.leader !== nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   // The partition log logs failures (rate-limited); the producer retries, as with Kafka.
   const storageError = (err: unknown): PartitionResponse =>
     failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Disk error when appending to ${topic.name}-${index}: ${(err as Error).message}`);
@@ -233,8 +255,9 @@ function appendChecked(
   // One background write per partition: the checks below and the append run in log order,
   // after the write before them has committed (its producer state included) or failed.
   const turn = log.whenIdle();
-  if (turn) return turn.then(() => appendChecked(cluster, partition, index, records, batch, transactionalId, txnMode));
-  if (log.isClosed) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (turn) return turn.then(() => appendChecked(cluster, nodeId, partition, index, records, batch, transactionalId, txnMode));
+  // Closed meanwhile: the topic was deleted, or the broker is shutting down.
+  if (log.isClosed) return failed(index, cluster.topics.get(topic.name) === topic ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   let producers: ProducerStateManager | null = null;
   if (batch && batch.producerId >= 0) {
     if (batch.isTransactional) {

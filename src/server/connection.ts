@@ -81,6 +81,8 @@ export class Connection implements ConnectionInfo, LimitedConnection {
   /** Graceful shutdown: set by drain(), called once the received requests are answered. */
   private drained: (() => void) | null = null;
   private frameReserved = false;
+  /** Set when the request being started got through decoding and its handler returned (see run). */
+  private handlerStarted = false;
   private memoryPaused = false;
   private readonly onMemoryRoom = (): void => {
     this.memoryPaused = false;
@@ -321,8 +323,15 @@ export class Connection implements ConnectionInfo, LimitedConnection {
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
           if (this.closed) break;
         }
-        const handled = this.handleFrame(frame, pipelined.length > 0 ? pipelined[pipelined.length - 1] : null).then(() => this.requestDone(frame));
-        if (pipelined.length < MAX_PIPELINED_PRODUCES - 1 && this.frames.length > 0 && this.pipelinesProduce(frame) && this.pipelinesProduce(this.frames[0])) {
+        const previous = pipelined.length > 0 ? pipelined[pipelined.length - 1] : null;
+        this.handlerStarted = false;
+        const own = this.handleFrame(frame, previous);
+        // Done when its answer is out and every earlier one's too (an acks=0 request sends none).
+        const handled = (previous ? Promise.all([own, previous]) : own).then(() => this.requestDone(frame));
+        // Only a request whose handler is running lets the next one start: one that failed to
+        // decode ends the connection, and nothing behind it may have been appended.
+        const started = this.handlerStarted;
+        if (started && pipelined.length < MAX_PIPELINED_PRODUCES - 1 && this.frames.length > 0 && this.pipelinesProduce(frame) && this.pipelinesProduce(this.frames[0])) {
           // The next Produce starts (validation, its own partitions' writes) while this one's
           // writes are on the thread pool; answers still go out in order (handleFrame waits).
           handled.catch(() => undefined); // observed below, when the pipeline is drained
@@ -349,7 +358,8 @@ export class Connection implements ConnectionInfo, LimitedConnection {
 
   private requestDone(frame: Buffer): void {
     this.activity++;
-    if (this.memory.enabled) {
+    // After close, the close handler gave back everything the connection held.
+    if (this.memory.enabled && !this.closed) {
       this.reservedBytes -= 4 + frame.length;
       this.memory.release(4 + frame.length);
     }
@@ -423,6 +433,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     const measured = metrics === null ? 0 : performance.now();
     // Injected faults (src/faults/): one check when none is set.
     let result = this.cluster.faults.active ? this.cluster.faults.intercept(ctx, request, this.topicName, (req) => api.handler.handle(ctx, req)) : api.handler.handle(ctx, request);
+    this.handlerStarted = true;
     const handlerMs = started < 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) result = await result;
     if (result === DROP_CONNECTION) {

@@ -70,10 +70,14 @@
  * large append on the thread pool, so that the page-cache copy runs beside the event loop;
  * the log, its indexes, readers and the caller's commit hook see the batches only when every
  * byte is written. One such write per log at a time (whenIdle() orders the next). Every
- * synchronous change to the log (append, roll, retention, close, delete) first completes a
- * write in flight by writing the same bytes at the same place on the JS thread
- * (settleWrites), so those methods keep the rules below. A segment's descriptor is closed
- * only after its last background write returned.
+ * synchronous change to the log (append, roll, close, delete) first completes a write in
+ * flight by writing the same bytes at the same place on the JS thread (settleWrites), so
+ * those methods keep the rules below; retention waits for its next pass instead. If that
+ * synchronous write fails, the write stays in flight and the thread pool's result decides
+ * it: until then appends and rolls fail (a storage error for the client), and close()
+ * leaves no clean-shutdown marker, so the next open recovers whatever reached the disk, as
+ * after a crash (the write was never acknowledged). A segment's descriptor is closed only
+ * after its last background write returned.
  *
  * Concurrency rules: one PartitionLog per directory per process; every method runs on the JS
  * thread, synchronously, and returns with the log consistent (no method yields mid-way).
@@ -187,10 +191,8 @@ interface BackgroundWrite {
   reject: (err: Error) => void;
   /** Committed or failed (by its own completion or by settleWrites()). */
   done: boolean;
-  /** settleWrites() could not write it: the thread pool's write may still leave bytes past the end. */
-  syncRetryFailed: boolean;
-  /** An earlier background write of this segment left bytes to cut off when this one ends. */
-  cutBackAfter?: boolean;
+  /** settleWrites() could not write it: only the thread pool's write decides it, and the log waits. */
+  stuck: boolean;
 }
 
 const NO_REGIONS = Object.freeze([]) as unknown as FileRegion[];
@@ -433,8 +435,9 @@ export class PartitionLog {
    * first remaining segment's base (durably, before any file is deleted).
    */
   deleteOldestSegments(count: number, reason: string): void {
-    this.settleWrites();
     this.checkOpen();
+    // The caller counted segments without the write in flight; it counts again next time.
+    if (this.pending) return;
     if (count <= 0) return;
     if (count >= this.segments.length) {
       if (this.active.size === 0) count = this.segments.length - 1;
@@ -529,8 +532,8 @@ export class PartitionLog {
    * on an I/O error (the segment is cut back to its previous size).
    */
   append(records: Buffer, leaderEpoch: number): AppendResult {
-    this.settleWrites();
     this.checkOpen();
+    this.settleBeforeWrite();
     const now = this.clock();
     const prepared = this.prepareAppend(records, leaderEpoch, now);
     try {
@@ -584,7 +587,7 @@ export class PartitionLog {
     }
     const seg = this.active;
     return new Promise<AppendResult>((resolve, reject) => {
-      const write: BackgroundWrite = { seg, records, prepared, onCommit, resolve, reject, done: false, syncRetryFailed: false };
+      const write: BackgroundWrite = { seg, records, prepared, onCommit, resolve, reject, done: false, stuck: false };
       this.pending = write;
       seg.writeInBackground(records, (err) => this.backgroundWriteDone(write, err));
     });
@@ -601,32 +604,39 @@ export class PartitionLog {
    * writing them twice is harmless), so that synchronous changes to the log (a transaction
    * marker, a roll, close) see it committed or failed first.
    */
-  settleWrites(): void {
+  settleWrites(): boolean {
     const write = this.pending;
-    if (!write) return;
-    write.done = true;
+    if (!write) return true;
+    if (write.stuck) return false;
     try {
       writeFully(write.seg.fd, write.records, 0, write.records.length, write.seg.size);
     } catch (err) {
-      write.syncRetryFailed = true;
-      this.failBackgroundWrite(write, err as Error);
-      return;
+      // The thread pool may still write these bytes: nothing may be written after them (or
+      // over them) before it returns, so the write stays in flight and decides as usual.
+      write.stuck = true;
+      this.log.warn('could not complete a background write at once; the log takes no other write until it returns', { dir: this.dir, error: (err as Error).message });
+      return false;
     }
+    write.done = true;
     this.commitBackgroundWrite(write);
+    return true;
+  }
+
+  /** settleWrites() for the synchronous writers: an error (a storage error for the client) while a write is stuck. */
+  private settleBeforeWrite(): void {
+    if (!this.settleWrites()) throw new Error(`partition log ${this.dir}: an earlier write is still in flight on a failing disk`);
   }
 
   private backgroundWriteDone(write: BackgroundWrite, err: Error | null): void {
-    if (write.done) {
-      // Settled meanwhile. If that synchronous write failed and this one did not, bytes the
-      // producer was told failed lie past the segment's end: cut them off once no other
-      // background write of this segment is in flight.
-      if (write.syncRetryFailed && !err) {
-        if (this.pending?.seg === write.seg) this.pending.cutBackAfter = true;
-        else write.seg.cutBack();
-      }
+    if (write.done) return; // settled meanwhile
+    write.done = true;
+    if (this.closed) {
+      // Closed while stuck: what reached the disk is the next open's to recover, as after a crash.
+      this.pending = null;
+      write.reject(err ?? new Error(`partition log ${this.dir} was closed during the write`));
+      this.wakeIdleWaiters();
       return;
     }
-    write.done = true;
     if (err) this.failBackgroundWrite(write, err);
     else this.commitBackgroundWrite(write);
   }
@@ -666,9 +676,7 @@ export class PartitionLog {
   }
 
   private finishBackgroundWrite(write: BackgroundWrite): void {
-    if (this.pending !== write) return;
-    this.pending = null;
-    if (write.cutBackAfter) write.seg.cutBack();
+    if (this.pending === write) this.pending = null;
   }
 
   private wakeIdleWaiters(): void {
@@ -779,8 +787,8 @@ export class PartitionLog {
 
   /** Forces a new segment now (tests; retention and DeleteRecords will use it). No-op on an empty active segment. */
   rollNow(): void {
-    this.settleWrites();
     this.checkOpen();
+    this.settleBeforeWrite();
     if (this.active.size === 0) return;
     this.markWriting();
     this.roll('requested', this.clock());
@@ -925,11 +933,12 @@ export class PartitionLog {
    */
   close(): void {
     if (this.closed) return;
-    this.settleWrites();
+    // A write that cannot complete now leaves the log as a crash would: no clean marker.
+    const settled = this.settleWrites();
     try {
       this.active.seal();
       for (const s of this.segments) s.flush(true);
-      if (!this.markerPresent) {
+      if (!this.markerPresent && settled) {
         const fd = fs.openSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), 'w');
         try {
           fs.fsyncSync(fd);

@@ -147,6 +147,8 @@ export class LogSegment {
   /** writeInBackground() calls not yet done; closeFile() waits for them (deferredClose: its delay). */
   private writesInFlight = 0;
   private deferredClose: number | null = null;
+  /** The descriptor is closed or scheduled to close (no write may use it any more). */
+  private fdClosed = false;
 
   private constructor(
     readonly dir: string,
@@ -427,10 +429,12 @@ export class LogSegment {
     this.writesInFlight++;
     const step = (from: number): void => {
       fs.write(this.fd, records, from, records.length - from, position + from, (err, n) => {
+        if (!err && n === 0) err = Object.assign(new Error(`${this.logPath}: write returned 0 bytes`), { code: 'EIO' });
         if (!err && from + n < records.length) return step(from + n);
         this.writesInFlight--;
-        if (this.writesInFlight === 0 && this.deferredClose !== null) this.closeNow(this.deferredClose);
+        // The caller may cut the file back: the descriptor closes after it answered.
         done(err);
+        if (this.writesInFlight === 0 && this.deferredClose !== null) this.closeNow(this.deferredClose);
       });
     };
     step(0);
@@ -438,7 +442,7 @@ export class LogSegment {
 
   /** Cuts the file back to the segment's size (a failed write may have left part of a batch past it). */
   cutBack(): void {
-    if (!this.fdOpen && this.writesInFlight === 0) return;
+    if (this.fdClosed) return;
     try {
       fs.ftruncateSync(this.fd, this.size);
     } catch {
@@ -621,6 +625,7 @@ export class LogSegment {
 
   private closeNow(delayMs: number): void {
     this.deferredClose = null;
+    this.fdClosed = true;
     const fd = this.fd;
     if (delayMs <= 0) {
       fs.closeSync(fd);

@@ -5,6 +5,7 @@
  * order, a request of another API answered after the produces before it, and every record
  * readable once, in order, by a real consumer (kafkajs).
  */
+import * as crypto from 'crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
@@ -113,6 +114,42 @@ describe('pipelined produce with background writes', () => {
     expect(results.map((r: any) => r.baseOffset)).toEqual([0, 50, 100, 150, 200, 200]);
     const end = await c.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'pipelined-idempotent', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] });
     expect(end.body.topics[0].partitions[0].offset).toBe(250);
+    c.close();
+  });
+
+  test('a recompressed request (compression.type=zstd) keeps its place ahead of a small one sent after it', async () => {
+    const admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'pipelined-zstd', numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'zstd' }, { name: 'max.message.bytes', value: '20000000' }] }] });
+    await admin.disconnect();
+    const c = await RawClient.connect(broker.port);
+    // Random values: zstd works hard on them, on the thread pool, while the small one is ready at once.
+    const large = Array.from({ length: 200 }, (_, i) => ({ key: `large-${i}`, value: crypto.randomBytes(20_000) }));
+    const answers = await burst(c, [produce('pipelined-zstd', 0, buildBatch(large)), produce('pipelined-zstd', 0, buildBatch([{ key: 'small', value: 'x' }]))]);
+    const results = answers.map((a) => a.body.responses[0].partitionResponses[0]);
+    expect(results.map((r: any) => r.errorCode)).toEqual([0, 0]);
+    expect(results.map((r: any) => r.baseOffset)).toEqual([0, 200]);
+    c.close();
+  });
+
+  test('an acks=0 request among pipelined ones does not let a later answer overtake an earlier one', async () => {
+    const admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'pipelined-acks', numPartitions: 3 }] });
+    await admin.disconnect();
+    const c = await RawClient.connect(broker.port);
+    const requests = [
+      produce('pipelined-acks', 0, buildBatch(values('first'))),
+      produce('pipelined-acks', 1, buildBatch([{ key: 'k', value: 'fire and forget' }]), 0),
+      produce('pipelined-acks', 2, buildBatch([{ key: 'k', value: 'small' }])),
+    ];
+    const frames = requests.map((r) => c.encodeRequest(r.apiKey, r.version, r.body));
+    const answers = [c.nextFrame(), c.nextFrame()];
+    c.writeRaw(Buffer.concat(frames));
+    const ids = (await Promise.all(answers)).map((f) => f.readInt32BE(0));
+    // Correlation ids 1 and 3 (the acks=0 request, 2, has no answer), in that order.
+    expect(ids[0]).toBeLessThan(ids[1]);
+    expect(ids[1] - ids[0]).toBe(2);
     c.close();
   });
 });
