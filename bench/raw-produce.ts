@@ -7,6 +7,8 @@
  *   node dist/bench/raw-produce.js --port=9092 [--pid=BROKER_PID] [--requests=256]
  *     [--records=1000] [--size=1024] [--inflight=8] [--topic=raw-produce-<time>]
  * Each request carries its own fresh copy of a batch, as a client's would.
+ * --requests=0 sends until SIGTERM (the latency bench's full-speed neighbour), then prints
+ * the same line for what it sent.
  */
 import * as fs from 'fs';
 import { WireClient } from './wire';
@@ -41,13 +43,25 @@ async function main(): Promise<void> {
   const records: LogRecord[] = [];
   for (let i = 0; i < perBatch; i++) records.push({ key: null, value: Buffer.alloc(size, 0x61 + (i % 26)) });
   const batch = encodeRecordBatch(records, { timestamp: Date.now() });
+  const untilSignal = requests === 0;
   let sent = 0;
   let done = 0;
+  let stopping = false;
   const cpu0 = cpuTicks(pid);
   const t0 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
+    if (untilSignal) {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => {
+        stopping = true;
+        if (done === sent) resolve();
+      });
+    }
     const next = (): void => {
-      if (sent >= requests) return;
+      if (stopping) {
+        if (done === sent) resolve();
+        return;
+      }
+      if (!untilSignal && sent >= requests) return;
       sent++;
       const body = { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: Buffer.from(batch) }] }] };
       client.request(0, 9, body).then((r) => {
@@ -61,9 +75,9 @@ async function main(): Promise<void> {
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = (cpuTicks(pid) - cpu0) / 100;
-  const payload = requests * perBatch * size;
+  const payload = done * perBatch * size;
   const cpuNote = Number.isNaN(cpu) ? '' : `, broker CPU ${((cpu / seconds) * 100).toFixed(0)}% (${cpu.toFixed(2)} s)`;
-  console.log(`${requests} x ${batch.length} B in ${seconds.toFixed(3)} s: ${(payload / seconds / 1e6).toFixed(0)} MB/s payload, ${Math.round((requests * perBatch) / seconds).toLocaleString('en-US')} records/s${cpuNote}`);
+  console.log(`${done} x ${batch.length} B in ${seconds.toFixed(3)} s: ${(payload / seconds / 1e6).toFixed(0)} MB/s payload, ${Math.round((done * perBatch) / seconds).toLocaleString('en-US')} records/s${cpuNote}`);
   client.close();
 }
 
