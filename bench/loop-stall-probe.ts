@@ -76,6 +76,9 @@ export interface StallSummary {
   /** Sum of the late times, ms. */
   lateMs: number;
   maxMs: number;
+  /** The longest stall's split: on CPU, waiting for a CPU (ms). */
+  maxRunMs: number;
+  maxWaitMs: number;
   /** Of lateMs: on CPU, waiting for a CPU, blocked in the kernel (the rest). */
   runMs: number;
   waitMs: number;
@@ -89,7 +92,7 @@ export interface StallSummary {
 }
 
 export function summarizeStalls(text: string, from: bigint, to: bigint): StallSummary {
-  const s: StallSummary = { stalls: 0, lateMs: 0, maxMs: 0, runMs: 0, waitMs: 0, blockedMs: 0, over5: 0, over5Waiting: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0 };
+  const s: StallSummary = { stalls: 0, lateMs: 0, maxMs: 0, maxRunMs: 0, maxWaitMs: 0, runMs: 0, waitMs: 0, blockedMs: 0, over5: 0, over5Waiting: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0 };
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     if (f.length < 3) continue;
@@ -102,7 +105,11 @@ export function summarizeStalls(text: string, from: bigint, to: bigint): StallSu
       const wait = Math.max(0, Number(f[4]));
       s.stalls++;
       s.lateMs += late;
-      s.maxMs = Math.max(s.maxMs, late);
+      if (late > s.maxMs) {
+        s.maxMs = late;
+        s.maxRunMs = run;
+        s.maxWaitMs = wait;
+      }
       s.runMs += run;
       s.waitMs += wait;
       s.blockedMs += Math.max(0, late + INTERVAL_MS - run - wait);

@@ -1005,7 +1005,7 @@ function stallNotes(stallLog: string, res: LatencyResult): string {
   const episodes = res.episode_count > res.episodes.length ? `${overlapping} of the ${res.episodes.length} largest` : `${overlapping}`;
   return (
     `client: ${res.episode_count} episodes of records >= 5 ms late, ${episodes} overlap a broker stall; ` +
-    `broker event loop (bench/loop-stall-probe.js): ${s.over5} stalls >= 5 ms (${s.over5Waiting} mostly waiting for a CPU), max ${fmt(s.maxMs)} ms; ` +
+    `broker event loop (bench/loop-stall-probe.js): ${s.over5} stalls >= 5 ms (${s.over5Waiting} mostly waiting for a CPU), max ${fmt(s.maxMs)} ms (${fmt(s.maxRunMs)} on CPU, ${fmt(s.maxWaitMs)} waiting); ` +
     `all stalls >= 3 ms: ${s.stalls}, ${fmt(s.lateMs)} ms late = ${fmt(s.runMs)} ms on CPU + ${fmt(s.waitMs)} ms waiting for a CPU + ${fmt(s.blockedMs)} ms blocked; ` +
     `GC >= 1 ms: ${s.gcCount}, ${fmt(s.gcMs)} ms, max ${fmt(s.gcMaxMs)} ms`
   );
@@ -1023,7 +1023,8 @@ function stallNotes(stallLog: string, res: LatencyResult): string {
 async function latencySection(opts: Options, dataDir: string, profDir: string | null): Promise<void> {
   const rate = fmtInt(opts.latencyRate);
   const before = new Set(profDir ? fs.readdirSync(profDir) : []);
-  const stallLog = `${dataDir}-stalls.log`;
+  // Kept next to the profiles with --cpu-prof (both use CLOCK_MONOTONIC, so they line up).
+  const stallLog = profDir ? path.join(profDir, 'latency-session-stalls.log') : `${dataDir}-stalls.log`;
   const { broker } = await BrokerProc.start(dataDir, 'latency session', profDir, { SAMSA_BENCH_STALL_LOG: stallLog }, () => [], ['-r', STALL_PROBE]);
   const common = `confluent-kafka-python (librdkafka) producer and consumer processes, 100 B records, linger.ms=0, acks=1, fetch.wait.max.ms=100`;
   const report = (label: string, run: Awaited<ReturnType<typeof latencyRun>>, neighbours: string, failed: string | null) => {
