@@ -29,7 +29,6 @@
  * whole request is TRANSACTIONAL_ID_AUTHORIZATION_FAILED), each topic WRITE (else its
  * partitions are TOPIC_AUTHORIZATION_FAILED, whether the topic exists or not). Idempotent
  * batches need nothing more: InitProducerId checked IDEMPOTENT_WRITE (KIP-679).
- * Requests of DEFER_APPEND_BYTES or more are handled one turn of the event loop later (below).
  */
 import {
   ProduceApi,
@@ -41,7 +40,7 @@ import {
 import { Encodable } from '../protocol/encodable';
 import { ErrorCode, errorName } from '../protocol/errors';
 import { validateProducedRecords } from '../protocol/record-batch';
-import { Handler, HandlerResult, NO_RESPONSE, RequestContext } from '../server/handler-registry';
+import { Handler, NO_RESPONSE, RequestContext } from '../server/handler-registry';
 import type { ClusterState } from '../cluster/cluster-state';
 import { authorizerOf, findPartition, LeaderHints } from './common';
 import { AclOperation, ResourceType } from '../security/acl/acl-types';
@@ -55,98 +54,71 @@ type PartitionResponse = Encodable<ProduceResponseResponsesPartitionResponses>;
 type TxnMode = 'verify' | 'add';
 type PendingResponses = { name: string; topicId: string; partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] };
 
-/**
- * A request this large waits for the next turn of the event loop (setImmediate) before its
- * append. Its copy, CRC and write hold the one JS thread for about a millisecond per MB, and a
- * connection with several large requests queued would otherwise run them back to back while
- * the small requests of other connections (a latency-sensitive producer, a parked fetch to
- * answer) wait behind them all. Deferred, whatever is already readable goes first, and each
- * connection appends at most one large request per turn. Smaller requests cost less than the
- * hop and are handled at once; so are all requests while client quotas are on, whose
- * request_percentage counts the handler's synchronous time (src/server/connection.ts).
- */
-export const DEFER_APPEND_BYTES = 256 * 1024;
-
-type ProduceResult = HandlerResult<Encodable<ProduceResponse>> | Promise<HandlerResult<Encodable<ProduceResponse>>>;
-
 export const produceHandler: Handler<ProduceRequest, Encodable<ProduceResponse>> = {
   apiKey: ProduceApi.key,
   minVersion: ProduceApi.minVersion,
   maxVersion: ProduceApi.maxVersion,
   handle(ctx, req) {
-    if (ctx.requestBytes < DEFER_APPEND_BYTES || ctx.cluster.quotas.active) return produce(ctx, req);
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        try {
-          resolve(produce(ctx, req));
-        } catch (err) {
-          reject(err);
-        }
-      }),
-    );
+    const { cluster } = ctx;
+    const version = ctx.header.apiVersion;
+    const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    const authz = authorizerOf(ctx);
+    // Transactional batches need WRITE on the request's transactional id; Kafka refuses
+    // the whole request (and, with acks=0, closes the connection, having nowhere to say so).
+    if (authz && hasTransactionalRecords(req) && (req.transactionalId === null || !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
+      if (req.acks === 0) {
+        ctx.connection.close('produce refused: transactional id authorization failed');
+        return NO_RESPONSE;
+      }
+      const code = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return {
+        responses: req.topicData.map((t) => ({ name: t.name, topicId: t.topicId, partitionResponses: t.partitionData.map((p) => failed(p.index, code)) })),
+        throttleTimeMs: 0,
+      };
+    }
+    // KIP-890: v12+ may add partitions to a transaction, when transaction.version 2 is finalized.
+    const txnMode: TxnMode = version >= 12 && cluster.features.transactionVersion() >= 2 ? 'add' : 'verify';
+    const responses: PendingResponses[] = [];
+    let pending = false;
+    let refusedAny = false;
+    for (const topic of req.topicData) {
+      const partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] = [];
+      let refused = false;
+      if (authz) {
+        // A topic id that names no topic is answered UNKNOWN_TOPIC_ID below, unchecked.
+        const name = version >= 13 ? cluster.topics.getById(topic.topicId)?.name : topic.name;
+        refused = name !== undefined && !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC, name);
+        refusedAny ||= refused;
+      }
+      for (const p of topic.partitionData) {
+        partitionResponses.push(
+          !acksValid
+            ? failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)
+            : refused
+              ? failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+              : appendPartition(ctx, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId, req.acks, txnMode),
+        );
+        if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
+      }
+      responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
+    }
+    if (refusedAny && req.acks === 0) ctx.connection.close('produce refused: topic authorization failed');
+    const answer = () => {
+      // producer_byte_rate (src/quota): one check when no quota is set; acks=0 is throttled too.
+      const throttleTimeMs = cluster.quotas.active ? produceThrottleMs(ctx) : 0;
+      if (req.acks === 0) return NO_RESPONSE;
+      const out: Encodable<ProduceResponse> = { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
+      if (cluster.multiNode && version >= 10) addLeaderHints(ctx, out);
+      return out;
+    };
+    if (!pending) return answer();
+    // Some partition took the slow path: answer once every append is done.
+    return (async () => {
+      for (const r of responses) r.partitionResponses = await Promise.all(r.partitionResponses);
+      return answer();
+    })();
   },
 };
-
-function produce(ctx: RequestContext, req: ProduceRequest): ProduceResult {
-  const { cluster } = ctx;
-  const version = ctx.header.apiVersion;
-  const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
-  const authz = authorizerOf(ctx);
-  // Transactional batches need WRITE on the request's transactional id; Kafka refuses
-  // the whole request (and, with acks=0, closes the connection, having nowhere to say so).
-  if (authz && hasTransactionalRecords(req) && (req.transactionalId === null || !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
-    if (req.acks === 0) {
-      ctx.connection.close('produce refused: transactional id authorization failed');
-      return NO_RESPONSE;
-    }
-    const code = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    return {
-      responses: req.topicData.map((t) => ({ name: t.name, topicId: t.topicId, partitionResponses: t.partitionData.map((p) => failed(p.index, code)) })),
-      throttleTimeMs: 0,
-    };
-  }
-  // KIP-890: v12+ may add partitions to a transaction, when transaction.version 2 is finalized.
-  const txnMode: TxnMode = version >= 12 && cluster.features.transactionVersion() >= 2 ? 'add' : 'verify';
-  const responses: PendingResponses[] = [];
-  let pending = false;
-  let refusedAny = false;
-  for (const topic of req.topicData) {
-    const partitionResponses: (PartitionResponse | Promise<PartitionResponse>)[] = [];
-    let refused = false;
-    if (authz) {
-      // A topic id that names no topic is answered UNKNOWN_TOPIC_ID below, unchecked.
-      const name = version >= 13 ? cluster.topics.getById(topic.topicId)?.name : topic.name;
-      refused = name !== undefined && !authz.authorize(ctx.connection, AclOperation.WRITE, ResourceType.TOPIC, name);
-      refusedAny ||= refused;
-    }
-    for (const p of topic.partitionData) {
-      partitionResponses.push(
-        !acksValid
-          ? failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)
-          : refused
-            ? failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
-            : appendPartition(ctx, version, topic.name, topic.topicId, p.index, p.records, req.transactionalId, req.acks, txnMode),
-      );
-      if (partitionResponses[partitionResponses.length - 1] instanceof Promise) pending = true;
-    }
-    responses.push({ name: topic.name, topicId: topic.topicId, partitionResponses });
-  }
-  if (refusedAny && req.acks === 0) ctx.connection.close('produce refused: topic authorization failed');
-  const answer = () => {
-    // producer_byte_rate (src/quota): one check when no quota is set; acks=0 is throttled too.
-    const throttleTimeMs = cluster.quotas.active ? produceThrottleMs(ctx) : 0;
-    if (req.acks === 0) return NO_RESPONSE;
-    const out: Encodable<ProduceResponse> = { responses: responses as Encodable<ProduceResponseResponses>[], throttleTimeMs };
-    if (cluster.multiNode && version >= 10) addLeaderHints(ctx, out);
-    return out;
-  };
-  if (!pending) return answer();
-  // Some partition took the slow path: answer once every append is done.
-  return (async () => {
-    for (const r of responses) r.partitionResponses = await Promise.all(r.partitionResponses);
-    return answer();
-  })();
-}
 
 /** Whether the first batch of any partition is transactional (magic 2, attributes bit 4), as Kafka checks. */
 function hasTransactionalRecords(req: ProduceRequest): boolean {
