@@ -19,7 +19,15 @@ const INTERVAL_MS = 2;
 const STALL_MS = 3;
 
 function start(file: string): void {
-  const out = fs.openSync(file, 'a');
+  const fd = fs.openSync(file, 'a');
+  // A line that cannot be written (disk full) is dropped: the probe must never take the broker down.
+  const log = (line: string): void => {
+    try {
+      fs.writeSync(fd, line);
+    } catch {
+      // dropped
+    }
+  };
   let sched = -1;
   try {
     sched = fs.openSync('/proc/thread-self/schedstat', 'r');
@@ -43,7 +51,7 @@ function start(file: string): void {
     if (late >= STALL_MS) {
       const r = Number.isNaN(run) ? -1 : (run - lastRun) / 1e6;
       const w = Number.isNaN(wait) ? -1 : (wait - lastWait) / 1e6;
-      fs.writeSync(out, `stall ${now} ${late.toFixed(2)} ${r.toFixed(2)} ${w.toFixed(2)}\n`);
+      log(`stall ${now} ${late.toFixed(2)} ${r.toFixed(2)} ${w.toFixed(2)}\n`);
     }
     last = now;
     lastRun = run;
@@ -62,7 +70,7 @@ function start(file: string): void {
       if (e.duration < 1) continue;
       const kind = kinds[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? '?';
       const end = origin + BigInt(Math.round((e.startTime + e.duration) * 1e6));
-      fs.writeSync(out, `gc ${end} ${e.duration.toFixed(2)} ${kind}\n`);
+      log(`gc ${end} ${e.duration.toFixed(2)} ${kind}\n`);
     }
   }).observe({ entryTypes: ['gc'] });
 }
