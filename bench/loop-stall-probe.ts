@@ -94,13 +94,16 @@ export interface StallSummary {
   /** Stalls of at least 5 ms, and how many of them were mostly (> half) waiting for a CPU. */
   over5: number;
   over5Waiting: number;
+  /** Stalls with at least 5 ms on CPU (the broker's own work, whatever else was late), and the most. */
+  run5: number;
+  maxRunOnlyMs: number;
   gcCount: number;
   gcMs: number;
   gcMaxMs: number;
 }
 
 export function summarizeStalls(text: string, from: bigint, to: bigint): StallSummary {
-  const s: StallSummary = { stalls: 0, lateMs: 0, maxMs: 0, maxRunMs: 0, maxWaitMs: 0, runMs: 0, waitMs: 0, blockedMs: 0, over5: 0, over5Waiting: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0 };
+  const s: StallSummary = { stalls: 0, lateMs: 0, maxMs: 0, maxRunMs: 0, maxWaitMs: 0, runMs: 0, waitMs: 0, blockedMs: 0, over5: 0, over5Waiting: 0, run5: 0, maxRunOnlyMs: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0 };
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     if (f.length < 3) continue;
@@ -121,6 +124,8 @@ export function summarizeStalls(text: string, from: bigint, to: bigint): StallSu
       s.runMs += run;
       s.waitMs += wait;
       s.blockedMs += Math.max(0, late + INTERVAL_MS - run - wait);
+      if (run >= 5) s.run5++;
+      s.maxRunOnlyMs = Math.max(s.maxRunOnlyMs, run);
       if (late >= 5) {
         s.over5++;
         if (wait > (late + INTERVAL_MS) / 2) s.over5Waiting++;

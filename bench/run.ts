@@ -1005,7 +1005,7 @@ function stallNotes(stallLog: string, res: LatencyResult): string {
   const episodes = res.episode_count > res.episodes.length ? `${overlapping} of the ${res.episodes.length} largest` : `${overlapping}`;
   return (
     `client: ${res.episode_count} episodes of records >= 5 ms late, ${episodes} overlap a broker stall; ` +
-    `broker event loop (bench/loop-stall-probe.js): ${s.over5} stalls >= 5 ms (${s.over5Waiting} mostly waiting for a CPU), max ${fmt(s.maxMs)} ms (${fmt(s.maxRunMs)} on CPU, ${fmt(s.maxWaitMs)} waiting); ` +
+    `broker event loop (bench/loop-stall-probe.js): ${s.over5} stalls >= 5 ms (${s.over5Waiting} mostly waiting for a CPU), max ${fmt(s.maxMs)} ms (${fmt(s.maxRunMs)} on CPU, ${fmt(s.maxWaitMs)} waiting); ${s.run5} stalls with >= 5 ms on CPU, the most ${fmt(s.maxRunOnlyMs)} ms; ` +
     `all stalls >= 3 ms: ${s.stalls}, ${fmt(s.lateMs)} ms late = ${fmt(s.runMs)} ms on CPU + ${fmt(s.waitMs)} ms waiting for a CPU + ${fmt(s.blockedMs)} ms blocked; ` +
     `GC >= 1 ms: ${s.gcCount}, ${fmt(s.gcMs)} ms, max ${fmt(s.gcMaxMs)} ms`
   );
