@@ -543,16 +543,19 @@ export class LogSegment {
 
   /**
    * Walks batch headers from `pos` (an offset-index position) to the first that matches. The
+   * first read is one header (large batches: the indexed one is usually it); after that the
    * walk reads WALK_READ_BYTES at a time, so the batches between two index entries cost one
-   * read rather than one per batch (a tail fetch of small batches walks dozens of them).
+   * more read rather than one per batch (a tail fetch of small batches walks dozens of them).
    */
   private walkFrom(pos: number, match: (base: number, last: number, maxTs: number) => boolean): BatchLocation | null {
     let start = 0;
     let length = 0; // walkBuffer holds file bytes [start, start + length)
+    let want = BATCH_HEADER_SIZE;
     while (pos < this.size) {
       if (pos < start || pos + BATCH_HEADER_SIZE > start + length) {
         start = pos;
-        length = this.size - pos < BATCH_HEADER_SIZE ? 0 : readFully(this.fd, walkBuffer, 0, Math.min(WALK_READ_BYTES, this.size - pos), pos);
+        length = this.size - pos < BATCH_HEADER_SIZE ? 0 : readFully(this.fd, walkBuffer, 0, Math.min(want, this.size - pos), pos);
+        want = WALK_READ_BYTES;
       }
       const at = pos - start;
       if (length - at < BATCH_HEADER_SIZE || !plausibleHeader(walkBuffer, at, pos, this.size)) throw new Error(`invalid batch header at position ${pos} of ${this.logPath}`);
