@@ -3,7 +3,11 @@
  * delivers when the client is not the bound (kcat parses every record; at 1 KiB records
  * librdkafka's per-record work limits it well below the socket's speed):
  *
- *   node dist/bench/fetch-client.js PORT TOPIC [PARTITION_MAX_BYTES] [--tls-ca FILE]
+ *   node dist/bench/fetch-client.js PORT TOPIC [PARTITION_MAX_BYTES] [--tls-ca FILE] [--repeat]
+ *
+ * With --repeat it is a backlog-reading neighbour (the latency bench's noisy phase): at the
+ * end of the topic it starts again from offset 0, until SIGTERM; then it prints the totals
+ * line below (B counts every pass) plus " passes P".
  *
  * With --tls-ca it speaks TLS (an SSL listener, trusting the CA in FILE): the same client over
  * PLAINTEXT and SSL shows what TLS costs the broker without a client's per-record work.
@@ -23,6 +27,9 @@ import { encodeRequest } from './wire';
 const argv = process.argv.slice(2);
 const caAt = argv.indexOf('--tls-ca');
 const tlsCa = caAt >= 0 ? fs.readFileSync(argv.splice(caAt, 2)[1]) : null;
+const repeatAt = argv.indexOf('--repeat');
+const repeat = repeatAt >= 0;
+if (repeat) argv.splice(repeatAt, 1);
 const [port, topic, maxArg] = [Number(argv[0]), argv[1], argv[2]];
 const partitionMaxBytes = maxArg ? Number(maxArg) : 16 * 1024 * 1024;
 
@@ -41,6 +48,7 @@ let bytes = 0;
 let wireBytes = 0;
 let t0 = 0n;
 let correlation = 1;
+let passes = 0;
 
 // Frame state.
 let sizeBuf = Buffer.alloc(4);
@@ -132,15 +140,26 @@ function feed(chunk: Buffer): void {
   }
 }
 
+function report(): void {
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const extra = repeat ? ` passes ${passes}` : '';
+  process.stdout.write(`bytes ${bytes} ms ${ms.toFixed(3)} fetches ${fetches} wire ${wireBytes}${extra}\n`, () => process.exit(0));
+}
+
 function endFrame(): void {
   if (recordsLen <= 0 || nextOffset === offset) {
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    process.stdout.write(`bytes ${bytes} ms ${ms.toFixed(3)} fetches ${fetches} wire ${wireBytes}\n`, () => process.exit(0));
+    if (!repeat) return report();
+    // At the end: read the topic again from the start.
+    passes++;
+    offset = 0;
+    sendFetch();
     return;
   }
   offset = nextOffset;
   sendFetch();
 }
+
+if (repeat) for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, report);
 
 function sendFetch(): void {
   fetches++;

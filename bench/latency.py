@@ -8,7 +8,11 @@ The consumer (this process) assigns partition 0 at its end, then starts a produc
 --seconds seconds, each value starting with the send time (CLOCK_MONOTONIC, shared by all
 processes of the machine) and a sequence number. The consumer computes receive time minus
 send time per record; records of the warm-up are not counted. The last line on stdout is one
-JSON object: count, p50/p99/p999/max in ms, achieved rate, missing records.
+JSON object: count, p50/p99/p999/max in ms, achieved rate, missing records, the measured
+window (from_ns, to_ns: CLOCK_MONOTONIC receive times of the first and last counted record)
+and the slow episodes: runs of consecutive records at least --slow-ms late, each as
+[first receive ns, last receive ns, max ms, records] (at most 50, longest first), to line
+up with the broker's stall log (bench/loop-stall-probe.ts).
 
 Client settings: producer linger.ms=0, acks=1 (the broker has one replica); consumer
 fetch.wait.max.ms=100 (the broker answers a parked fetch as soon as a produce arrives).
@@ -72,19 +76,31 @@ def consumer(args):
     skip = int(args.rate * args.warmup)
     prod = subprocess.Popen([sys.executable, __file__, '--role', 'producer'] + sys.argv[1:])
     lat = []
-    seen = 0
+    episodes = []
+    current = None
     first_counted = None
     last_counted = None
     end_by = time.monotonic() + args.seconds + args.warmup + 30
-    while seen < total and time.monotonic() < end_by:
+    # Until every measured record is in: warm-up records sent before the consumer's end offset
+    # was resolved (a busy broker) are never seen, and need not be.
+    while len(lat) < total - skip and time.monotonic() < end_by:
         msg = c.poll(0.5)
         if msg is None or msg.error():
             continue
         now = time.monotonic_ns()
         sent_ns, seq = HEADER.unpack_from(msg.value(), 0)
-        seen += 1
         if seq >= skip:
-            lat.append((now - sent_ns) / 1e6)
+            ms = (now - sent_ns) / 1e6
+            lat.append(ms)
+            if ms >= args.slow_ms:
+                if current is None:
+                    current = [now, now, ms, 0]
+                    episodes.append(current)
+                current[1] = now
+                current[2] = max(current[2], ms)
+                current[3] += 1
+            else:
+                current = None
             if first_counted is None:
                 first_counted = now
             last_counted = now
@@ -101,12 +117,16 @@ def consumer(args):
     print(json.dumps({
         'count': len(lat),
         'expected': total - skip,
-        'missing': total - seen,
+        'missing': total - skip - len(lat),
         'rate': len(lat) / span if span > 0 else None,
         'p50': pct(0.50),
         'p99': pct(0.99),
         'p999': pct(0.999),
         'max': lat[-1] if lat else None,
+        'from_ns': first_counted,
+        'to_ns': last_counted,
+        'episodes': sorted(episodes, key=lambda e: -e[3])[:50],
+        'episode_count': len(episodes),
     }))
 
 
@@ -118,6 +138,7 @@ def main():
     ap.add_argument('--seconds', type=float, default=10)
     ap.add_argument('--warmup', type=float, default=2)
     ap.add_argument('--size', type=int, default=100)
+    ap.add_argument('--slow-ms', type=float, default=5)
     ap.add_argument('--role', default='consumer')
     args = ap.parse_args()
     if args.role == 'producer':

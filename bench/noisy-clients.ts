@@ -25,6 +25,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { buildBatch } from '../test/helpers/record-batch-builder';
 import { FrameQueue } from '../src/protocol/frame-queue';
 import { decodeResponse, encodeRequest, WireClient } from './wire';
+import { fsyncTree } from './proc';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const TOPIC = 'noisy-produce';
@@ -232,21 +233,6 @@ async function fillBacklog(port: number, bytes: number): Promise<void> {
   }
   await Promise.all(inflight);
   c.close();
-}
-
-function fsyncTree(d: string): void {
-  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-    const p = path.join(d, e.name);
-    if (e.isDirectory()) fsyncTree(p);
-    else if (e.isFile()) {
-      const fd = fs.openSync(p, 'r');
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-  }
 }
 
 async function main(): Promise<number> {

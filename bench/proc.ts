@@ -5,6 +5,7 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as path from 'path';
 
 const children = new Set<ChildProcess>();
 
@@ -186,4 +187,20 @@ export function connectLoop(port: number, deadlineMs: number, alive: () => boole
     };
     attempt();
   });
+}
+
+/** fsyncs every file under `dir`: a bench's freshly written data must not be written back during a measured run. */
+export function fsyncTree(dir: string): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) fsyncTree(p);
+    else if (e.isFile()) {
+      const fd = fs.openSync(p, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
 }

@@ -10,6 +10,8 @@
  * total and for its main thread (the event loop) alone: the rest is the thread pool
  * (writes in the background) and V8's helper threads.
  * Each request carries its own fresh copy of a batch, as a client's would.
+ * --requests=0 sends until SIGTERM (the latency bench's full-speed neighbour), then prints
+ * the same line for what it sent.
  */
 import * as fs from 'fs';
 import { WireClient } from './wire';
@@ -46,14 +48,26 @@ async function main(): Promise<void> {
   const records: LogRecord[] = [];
   for (let i = 0; i < perBatch; i++) records.push({ key: null, value: Buffer.alloc(size, 0x61 + (i % 26)) });
   const batch = encodeRecordBatch(records, { timestamp: Date.now() });
+  const untilSignal = requests === 0;
   let sent = 0;
   let done = 0;
+  let stopping = false;
   const cpu0 = cpuTicks(pid);
   const loop0 = cpuTicks(pid, true);
   const t0 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
+    if (untilSignal) {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => {
+        stopping = true;
+        if (done === sent) resolve();
+      });
+    }
     const next = (): void => {
-      if (sent >= requests) return;
+      if (stopping) {
+        if (done === sent) resolve();
+        return;
+      }
+      if (!untilSignal && sent >= requests) return;
       sent++;
       const body = { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: sent % partitions, records: Buffer.from(batch) }] }] };
       client.request(0, 9, body).then((r) => {
@@ -68,10 +82,10 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = (cpuTicks(pid) - cpu0) / 100;
   const loop = (cpuTicks(pid, true) - loop0) / 100;
-  const payload = requests * perBatch * size;
+  const payload = done * perBatch * size;
   const share = (t: number): string => `${((t / seconds) * 100).toFixed(0)}%`;
   const cpuNote = Number.isNaN(cpu) ? '' : `, broker CPU ${share(cpu)} (${cpu.toFixed(2)} s; event loop thread ${share(loop)}, other threads ${share(cpu - loop)})`;
-  console.log(`${requests} x ${batch.length} B in ${seconds.toFixed(3)} s: ${(payload / seconds / 1e6).toFixed(0)} MB/s payload, ${Math.round((requests * perBatch) / seconds).toLocaleString('en-US')} records/s${cpuNote}`);
+  console.log(`${done} x ${batch.length} B in ${seconds.toFixed(3)} s: ${(payload / seconds / 1e6).toFixed(0)} MB/s payload, ${Math.round((done * perBatch) / seconds).toLocaleString('en-US')} records/s${cpuNote}`);
   client.close();
 }
 

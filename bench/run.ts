@@ -27,16 +27,20 @@ import {
   runTimed,
   startChild,
   waitExit,
+  fsyncTree,
 } from './proc';
 import { generateRecordFile } from './records';
 import { summarizeProfile } from './profile';
 import { manyConnections, manyPartitions, Pinger } from './scale';
 import { compareTable, ComparableRow, loadRun } from './compare';
 import { WireClient } from './wire';
+import { summarizeStalls } from './loop-stall-probe';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 const LOOPBACK = path.join(__dirname, 'loopback.js');
 const FETCH_CLIENT = path.join(__dirname, 'fetch-client.js');
+const RAW_PRODUCE = path.join(__dirname, 'raw-produce.js');
+const STALL_PROBE = path.join(__dirname, 'loop-stall-probe.js');
 const LATENCY_PY = path.resolve(__dirname, '..', '..', 'bench', 'latency.py');
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -64,6 +68,8 @@ interface Options {
   /** Latency: records per second and measured seconds. */
   latencyRate: number;
   latencySeconds: number;
+  /** Latency: log bytes of the backlog the noisy phase's reader reads again and again. */
+  latencyBacklog: number;
   /** Scale: partitions of the one big topic, concurrent connections. */
   partitions: number;
   connections: number;
@@ -83,12 +89,13 @@ const HELP = `usage: node dist/bench/run.js [options]     (npm run bench -- [opt
   --compare=FILE        compare this run's figures with an earlier run's --json FILE
   --latency-rate=N      records/s of the produce-to-consume latency run (default 10000)
   --latency-seconds=N   measured seconds of that run, after 2 s of warm-up (default 10; quick 5)
+  --latency-backlog=SIZE  backlog the noisy neighbour reads during the latency run (default 256M; quick 64M)
   --partitions=N        partitions of the scale section's topic (default 10000)
   --connections=N       concurrent connections of the scale section (default 1000)
 
 Each option can also be given as an environment variable: BENCH_QUICK=1, BENCH_SIZE=512M,
 BENCH_SMALL_SIZE, BENCH_ONLY, BENCH_STARTUP_RUNS, BENCH_PRODUCE_RUNS, BENCH_FETCH_RUNS, BENCH_CPU_PROF=1, BENCH_JSON, BENCH_COMPARE,
-BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_PARTITIONS, BENCH_CONNECTIONS.
+BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_LATENCY_BACKLOG, BENCH_PARTITIONS, BENCH_CONNECTIONS.
 Arguments win over the environment.
 `;
 
@@ -116,6 +123,7 @@ function parseOptions(argv: string[]): Options {
     ['BENCH_COMPARE', 'compare'],
     ['BENCH_LATENCY_RATE', 'latency-rate'],
     ['BENCH_LATENCY_SECONDS', 'latency-seconds'],
+    ['BENCH_LATENCY_BACKLOG', 'latency-backlog'],
     ['BENCH_PARTITIONS', 'partitions'],
     ['BENCH_CONNECTIONS', 'connections'],
   ];
@@ -150,6 +158,8 @@ function parseOptions(argv: string[]): Options {
   };
   if (size < MiB || size > 64 * GiB) throw new OptionError('--size must be between 1M and 64G');
   if (smallSize < 100 * KiB || smallSize > 64 * GiB) throw new OptionError('--small-size must be between 100K and 64G');
+  const latencyBacklog = raw.has('latency-backlog') ? parseSize(raw.get('latency-backlog') as string) : quick ? 64 * MiB : 256 * MiB;
+  if (latencyBacklog < MiB || latencyBacklog > 64 * GiB) throw new OptionError('--latency-backlog must be between 1M and 64G');
   return {
     quick,
     size,
@@ -163,6 +173,7 @@ function parseOptions(argv: string[]): Options {
     compare: raw.get('compare') || null,
     latencyRate: int('latency-rate', 10_000, 1_000_000),
     latencySeconds: int('latency-seconds', quick ? 5 : 10, 600),
+    latencyBacklog,
     partitions: int('partitions', 10_000, 100_000),
     connections: int('connections', 1000, 10_000),
   };
@@ -340,7 +351,7 @@ export class BrokerProc {
 
   /**
    * `extraArgs` gets the port that start() waits on, so a caller that sets `listeners` can put
-   * its first listener there.
+   * its first listener there. `nodeArgs` go to node itself (e.g. -r of a bench probe).
    */
   static async start(
     dataDir: string,
@@ -348,9 +359,10 @@ export class BrokerProc {
     profileDir: string | null = null,
     env: NodeJS.ProcessEnv = {},
     extraArgs: (port: number) => string[] = () => [],
+    extraNodeArgs: string[] = [],
   ): Promise<BrokerStart> {
     const port = await freePort();
-    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...extraNodeArgs];
     // --http-port 0: the HTTP server stays on (the default) without clashing with a broker on 9644.
     const args = [...nodeArgs, CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--http-port', '0', '--data-dir', dataDir, ...extraArgs(port)];
     const t0 = process.hrtime.bigint();
@@ -902,35 +914,176 @@ function addStartupRow(name: string, runs: StartupRun[], extra: string): void {
 // ---------------------------------------------------------------- latency
 
 const PYTHON = process.env.SAMSA_COMPAT_PYTHON || '/usr/bin/python3';
+/** The backlog the noisy phase's reader reads again and again. */
+const NOISE_BACKLOG = 'noise-backlog';
+/** The full-speed producer's topic: -1, -2, one per run. */
+const NOISE_PRODUCE = 'noise-produce';
+/** Records per raw Produce request (1000 x 1 KiB: about 1 MB, as a batching client sends at full speed). */
+const NOISE_BATCH_RECORDS = 1000;
+
+interface LatencyResult {
+  count: number;
+  expected: number;
+  missing: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  from_ns: number;
+  to_ns: number;
+  /** [first receive ns, last receive ns, max ms, records] */
+  episodes: [number, number, number, number][];
+  episode_count: number;
+}
+
+/** One run of bench/latency.py against `broker`; the result, the broker's CPU, or why it failed. */
+async function latencyRun(opts: Options, broker: BrokerProc, topic: string): Promise<{ res: LatencyResult; brokerCpu: Cpu | undefined } | { error: string }> {
+  const args = [LATENCY_PY, '--bootstrap', `127.0.0.1:${broker.port}`, '--topic', topic, '--rate', String(opts.latencyRate), '--seconds', String(opts.latencySeconds), '--warmup', '2', '--size', '100'];
+  const cpu0 = readCpu(broker.pid);
+  const r = await runTimed(PYTHON, args, (opts.latencySeconds + 60) * 1000);
+  const cpu1 = readCpu(broker.pid);
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.code !== 0 || !line) return { error: `${PYTHON} bench/latency.py exit ${r.code}: ${lastLines(r.stderr)} (needs python3-confluent-kafka)` };
+  return { res: JSON.parse(line) as LatencyResult, brokerCpu: pctOf(cpuDelta(cpu0, cpu1), r.ms) };
+}
+
+/** A neighbour process of the noisy phase and its output. */
+interface Neighbour {
+  name: string;
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+function startNeighbour(name: string, args: string[], niced: boolean): Neighbour {
+  const cmd = niced ? ['nice', '-n', '19', process.execPath, ...args] : [process.execPath, ...args];
+  const child = startChild(cmd[0], cmd.slice(1));
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => (err = (err + d).slice(-4096)));
+  return { name, child, stdout: () => out, stderr: () => err };
+}
+
+/** SIGTERM (they print their totals on it), then the totals line, or why there is none. */
+async function stopNeighbour(n: Neighbour): Promise<{ line: string | null; error: string | null }> {
+  const early = n.child.exitCode !== null || n.child.signalCode !== null;
+  killChild(n.child, 'SIGTERM');
+  const r = await waitExit(n.child, 15_000);
+  const line = n.stdout().trim().split('\n').pop() || null;
+  if (early) return { line, error: `${n.name} exited before the end of the run (${n.child.exitCode}): ${lastLines(n.stderr())}` };
+  if (r.timedOut || !line) return { line, error: `${n.name} gave no totals${r.timedOut ? ' (killed)' : ''}: ${lastLines(n.stderr())}` };
+  return { line, error: null };
+}
+
+/** The broker's event-loop stalls during [from, to] and how many slow episodes of the client overlap one. */
+function stallNotes(stallLog: string, res: LatencyResult): string {
+  let text = '';
+  try {
+    text = fs.readFileSync(stallLog, 'utf8');
+  } catch {
+    return 'no stall log';
+  }
+  const from = BigInt(res.from_ns);
+  const to = BigInt(res.to_ns);
+  const s = summarizeStalls(text, from, to);
+  // An episode [first receive - its max latency, last receive] overlapping a stall [end - late - 2 ms, end].
+  const stalls = text
+    .split('\n')
+    .filter((l) => l.startsWith('stall '))
+    .map((l) => l.split(' '))
+    .map((f) => ({ end: Number(f[1]) / 1e6, late: Number(f[2]) }))
+    .filter((x) => x.end >= Number(from) / 1e6 && x.end < Number(to) / 1e6);
+  const overlapping = res.episodes.filter(([first, last, max]) => {
+    const a = first / 1e6 - max;
+    const b = last / 1e6;
+    return stalls.some((x) => x.end >= a && x.end - x.late - 2 <= b);
+  }).length;
+  const episodes = res.episode_count > res.episodes.length ? `${overlapping} of the ${res.episodes.length} largest` : `${overlapping}`;
+  return (
+    `client: ${res.episode_count} episodes of records >= 5 ms late, ${episodes} overlap a broker stall; ` +
+    `broker event loop (bench/loop-stall-probe.js): ${s.over5} stalls >= 5 ms (${s.over5Waiting} mostly waiting for a CPU), max ${fmt(s.maxMs)} ms (${fmt(s.maxRunMs)} on CPU, ${fmt(s.maxWaitMs)} waiting); ${s.run5} stalls with >= 5 ms on CPU, the most ${fmt(s.maxRunOnlyMs)} ms; ` +
+    `all stalls >= 3 ms: ${s.stalls}, ${fmt(s.lateMs)} ms late = ${fmt(s.runMs)} ms on CPU + ${fmt(s.waitMs)} ms waiting for a CPU + ${fmt(s.blockedMs)} ms blocked; ` +
+    `GC >= 1 ms: ${s.gcCount}, ${fmt(s.gcMs)} ms, max ${fmt(s.gcMaxMs)} ms`
+  );
+}
 
 /**
  * Produce-to-consume latency with librdkafka (confluent-kafka-python, bench/latency.py): a
  * producer process at a fixed rate, a consumer process, CLOCK_MONOTONIC stamps in the values.
+ * Three runs on one broker: quiet; with noisy neighbours (a raw client reading a backlog from
+ * the start again and again with 16 MiB fetches, and a raw producer sending ~1 MB requests
+ * with 8 in flight, both bench/ node processes); and the same neighbours under nice 19, so
+ * that what is left is the broker's share rather than the clients' fight for the 2 cores.
+ * The broker runs with bench/loop-stall-probe.js preloaded: its event-loop stalls go in the notes.
  */
 async function latencySection(opts: Options, dataDir: string, profDir: string | null): Promise<void> {
-  const name = (q: string) => `produce -> consume at ${fmtInt(opts.latencyRate)} msg/s, ${q}`;
+  const rate = fmtInt(opts.latencyRate);
   const before = new Set(profDir ? fs.readdirSync(profDir) : []);
-  const { broker } = await BrokerProc.start(dataDir, 'latency session', profDir);
+  // Kept next to the profiles with --cpu-prof (both use CLOCK_MONOTONIC, so they line up).
+  const stallLog = profDir ? path.join(profDir, 'latency-session-stalls.log') : `${dataDir}-stalls.log`;
+  const { broker } = await BrokerProc.start(dataDir, 'latency session', profDir, { SAMSA_BENCH_STALL_LOG: stallLog }, () => [], ['-r', STALL_PROBE]);
+  const common = `confluent-kafka-python (librdkafka) producer and consumer processes, 100 B records, linger.ms=0, acks=1, fetch.wait.max.ms=100`;
+  const report = (label: string, run: Awaited<ReturnType<typeof latencyRun>>, neighbours: string, failed: string | null) => {
+    const name = (q: string) => `produce -> consume at ${rate} msg/s${label}, ${q}`;
+    if ('error' in run || failed) {
+      add({ section: 'latency', name: name('p99'), value: null, unit: 'ms', notes: 'error' in run ? run.error : (failed as string) });
+      return;
+    }
+    const { res, brokerCpu } = run;
+    const missing = res.missing > 0 ? `; ${res.missing} records MISSING` : '';
+    add({ section: 'latency', name: name('p50'), value: res.p50, unit: 'ms', brokerCpu, notes: `${common}; ${fmtInt(res.count)} records over ${opts.latencySeconds} s after 2 s warm-up${missing}${neighbours}` });
+    add({ section: 'latency', name: name('p99'), value: res.p99, unit: 'ms', notes: `target < 5 ms; ${stallNotes(stallLog, res)}` });
+    add({ section: 'latency', name: name('p99.9'), value: res.p999, unit: 'ms', notes: `max ${fmt(res.max)} ms` });
+  };
   try {
     const c = await WireClient.connect(broker.port);
     await c.request(19, 4, { topics: [{ name: 'latency', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
     c.close();
-    const args = [LATENCY_PY, '--bootstrap', `127.0.0.1:${broker.port}`, '--topic', 'latency', '--rate', String(opts.latencyRate), '--seconds', String(opts.latencySeconds), '--warmup', '2', '--size', '100'];
-    const cpu0 = readCpu(broker.pid);
-    const r = await runTimed(PYTHON, args, (opts.latencySeconds + 60) * 1000);
-    const cpu1 = readCpu(broker.pid);
-    const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-    if (r.code !== 0 || !line) {
-      add({ section: 'latency', name: name('p99'), value: null, unit: 'ms', notes: `${PYTHON} bench/latency.py exit ${r.code}: ${lastLines(r.stderr)} (needs python3-confluent-kafka)` });
+    progress('latency: quiet run');
+    report('', await latencyRun(opts, broker, 'latency'), '', null);
+
+    // The backlog for the reading neighbour, written by the raw producer and flushed to disk.
+    const perRequest = NOISE_BATCH_RECORDS * 1024;
+    const requests = Math.max(1, Math.ceil(opts.latencyBacklog / perRequest));
+    progress(`latency: writing the ${fmtBytes(requests * perRequest)} backlog for the noisy runs`);
+    const w = await runTimed(process.execPath, [RAW_PRODUCE, `--port=${broker.port}`, `--topic=${NOISE_BACKLOG}`, `--requests=${requests}`, `--records=${NOISE_BATCH_RECORDS}`, '--size=1024'], budgetMs(requests * perRequest));
+    if (w.code !== 0) {
+      add({ section: 'latency', name: `produce -> consume at ${rate} msg/s, noisy neighbours, p99`, value: null, unit: 'ms', notes: `writing the backlog failed: ${lastLines(w.stderr)}` });
       return;
     }
-    const res = JSON.parse(line) as { count: number; expected: number; missing: number; rate: number; p50: number; p99: number; p999: number; max: number };
-    const brokerCpu = pctOf(cpuDelta(cpu0, cpu1), r.ms);
-    const common = `confluent-kafka-python (librdkafka) producer and consumer processes, 100 B records, linger.ms=0, acks=1, fetch.wait.max.ms=100; ${fmtInt(res.count)} records over ${opts.latencySeconds} s after 2 s warm-up`;
-    const missing = res.missing > 0 ? `; ${res.missing} records MISSING` : '';
-    add({ section: 'latency', name: name('p50'), value: res.p50, unit: 'ms', brokerCpu, notes: `${common}${missing}` });
-    add({ section: 'latency', name: name('p99'), value: res.p99, unit: 'ms', notes: 'target < 5 ms' });
-    add({ section: 'latency', name: name('p99.9'), value: res.p999, unit: 'ms', notes: `max ${fmt(res.max)} ms` });
+    fsyncTree(dataDir);
+
+    for (const niced of [false, true]) {
+      const label = niced ? ', niced noisy neighbours' : ', noisy neighbours';
+      const nice = niced ? ' under nice 19' : '';
+      progress(`latency: run with noisy neighbours${nice}`);
+      const reader = startNeighbour('backlog reader', [FETCH_CLIENT, String(broker.port), NOISE_BACKLOG, String(PARTITION_FETCH_BYTES), '--repeat'], niced);
+      const producer = startNeighbour('full-speed producer', [RAW_PRODUCE, `--port=${broker.port}`, `--topic=${NOISE_PRODUCE}-${niced ? 2 : 1}`, '--requests=0', `--records=${NOISE_BATCH_RECORDS}`, '--size=1024', '--inflight=8'], niced);
+      let run: Awaited<ReturnType<typeof latencyRun>>;
+      let r: { line: string | null; error: string | null };
+      let p: { line: string | null; error: string | null };
+      try {
+        await sleep(1000);
+        run = await latencyRun(opts, broker, 'latency');
+      } finally {
+        r = await stopNeighbour(reader);
+        p = await stopNeighbour(producer);
+      }
+      const rm = r.line ? /bytes (\d+) ms ([\d.]+) fetches (\d+) wire \d+ passes (\d+)/.exec(r.line) : null;
+      const pm = p.line ? /^(\d+) x (\d+) B in ([\d.]+) s: (\d+) MB\/s payload/.exec(p.line) : null;
+      const readerText = rm ? `backlog reader${nice} ${fmt(mbps(Number(rm[1]), Number(rm[2])))} MB/s (${fmtBytes(requests * perRequest)} backlog, ${fmtBytes(PARTITION_FETCH_BYTES)} fetches, ${rm[4]} passes)` : 'backlog reader: ?';
+      const producerText = pm ? `full-speed producer${nice} ${pm[4]} MB/s (${pm[1]} x ${fmtBytes(Number(pm[2]))} requests, 8 in flight)` : 'full-speed producer: ?';
+      const failed = r.error ?? p.error ?? (!rm || !pm ? `neighbour output not understood: ${r.line} / ${p.line}` : null);
+      report(label, run, `; meanwhile, from 1 s before to the end: ${readerText}, ${producerText}`, failed);
+      // The producer's topic grows by GBs per run: deleted, it leaves the page cache to the next run.
+      const d = await WireClient.connect(broker.port);
+      await d.request(20, 4, { topicNames: [`${NOISE_PRODUCE}-${niced ? 2 : 1}`], timeoutMs: 30_000 });
+      d.close();
+    }
   } finally {
     await broker.stop();
     newProfile(profDir, 'latency-session', before);

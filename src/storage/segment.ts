@@ -101,6 +101,16 @@ export interface SegmentMark {
 
 /** Header scratch for reads: the storage layer runs on the JS thread only, so one buffer suffices. */
 const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+/** Bytes per read of an index walk: one default index.interval.bytes (4 KiB) of batches and the header after. */
+const WALK_READ_BYTES = 8 * 1024;
+const walkBuffer = Buffer.allocUnsafe(WALK_READ_BYTES);
+
+/** The header at buf[at] (file position `pos`) is a v2 batch that ends within `fileSize`. */
+function plausibleHeader(buf: Buffer, at: number, pos: number, fileSize: number): boolean {
+  const batchLength = buf.readInt32BE(at + BATCH_LENGTH_OFFSET);
+  if (batchLength < MIN_BATCH_LENGTH || pos + LOG_OVERHEAD + batchLength > fileSize) return false;
+  return buf.readInt8(at + MAGIC_OFFSET) === CURRENT_MAGIC;
+}
 
 /** Reads a chunk window of a file so a full scan costs one read per MiB, not one per batch. */
 class FileWindow {
@@ -395,9 +405,7 @@ export class LogSegment {
   private readHeader(pos: number): boolean {
     if (this.size - pos < BATCH_HEADER_SIZE) return false;
     if (readFully(this.fd, header, 0, BATCH_HEADER_SIZE, pos) !== BATCH_HEADER_SIZE) return false;
-    const batchLength = header.readInt32BE(BATCH_LENGTH_OFFSET);
-    if (batchLength < MIN_BATCH_LENGTH || pos + LOG_OVERHEAD + batchLength > this.size) return false;
-    return header.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC;
+    return plausibleHeader(header, 0, pos, this.size);
   }
 
   // ---------------------------------------------------------------- append
@@ -572,13 +580,28 @@ export class LogSegment {
     return this.walkFrom(start, (_b, _l, maxTs) => maxTs >= timestamp);
   }
 
+  /**
+   * Walks batch headers from `pos` (an offset-index position) to the first that matches. The
+   * first read is one header (large batches: the indexed one is usually it); after that the
+   * walk reads WALK_READ_BYTES at a time, so the batches between two index entries cost one
+   * more read rather than one per batch (a tail fetch of small batches walks dozens of them).
+   */
   private walkFrom(pos: number, match: (base: number, last: number, maxTs: number) => boolean): BatchLocation | null {
+    let start = 0;
+    let length = 0; // walkBuffer holds file bytes [start, start + length)
+    let want = BATCH_HEADER_SIZE;
     while (pos < this.size) {
-      if (!this.readHeader(pos)) throw new Error(`invalid batch header at position ${pos} of ${this.logPath}`);
-      const size = LOG_OVERHEAD + header.readInt32BE(BATCH_LENGTH_OFFSET);
-      const base = readInt64(header, 0);
-      const last = base + header.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
-      const maxTs = readInt64(header, MAX_TIMESTAMP_OFFSET);
+      if (pos < start || pos + BATCH_HEADER_SIZE > start + length) {
+        start = pos;
+        length = this.size - pos < BATCH_HEADER_SIZE ? 0 : readFully(this.fd, walkBuffer, 0, Math.min(want, this.size - pos), pos);
+        want = WALK_READ_BYTES;
+      }
+      const at = pos - start;
+      if (length - at < BATCH_HEADER_SIZE || !plausibleHeader(walkBuffer, at, pos, this.size)) throw new Error(`invalid batch header at position ${pos} of ${this.logPath}`);
+      const size = LOG_OVERHEAD + walkBuffer.readInt32BE(at + BATCH_LENGTH_OFFSET);
+      const base = readInt64(walkBuffer, at);
+      const last = base + walkBuffer.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
+      const maxTs = readInt64(walkBuffer, at + MAX_TIMESTAMP_OFFSET);
       if (match(base, last, maxTs)) return { position: pos, size, baseOffset: base, lastOffset: last, maxTimestamp: maxTs };
       pos += size;
     }

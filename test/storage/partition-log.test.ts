@@ -173,6 +173,23 @@ describe('PartitionLog', () => {
     }
   });
 
+  test('index walks longer than one 8 KiB read find every offset (small batches, and batches larger than a read)', () => {
+    // A sparse index (64 KiB apart) makes each lookup walk many batches; the walk reads 8 KiB at
+    // a time, so headers fall across read boundaries and some batches span several reads.
+    const log = open({ indexIntervalBytes: 64 * 1024 });
+    const values = fill(log, 300, (i) => 1 + (i % 3));
+    const big = fill(log, 12, 2, { valueSize: 5000 }); // ~10 KiB batches
+    const tail = fill(log, 200, 1);
+    const all = [...values, ...big, ...tail];
+    expect(log.logEndOffset).toBe(all.length);
+    for (let o = 0; o < log.logEndOffset; o++) {
+      const batches = batchesIn(regionBytes(log.read(o, 1)));
+      expect(batches[0].base).toBeLessThanOrEqual(o);
+      expect(batches[0].last).toBeGreaterThanOrEqual(o);
+      expect(batches[0].values.find((v) => v.offset === o)?.value).toBe(all[o]);
+    }
+  });
+
   test('read returns the batch containing a mid-batch offset whole', () => {
     const log = open();
     log.append(simpleBatch(4), 0); // 0..3
