@@ -22,9 +22,7 @@ import { OAuthBearerUnsecuredServer } from './sasl/oauthbearer';
 import { parseJaasConfig, plainUsersFromJaas } from './jaas';
 import { ScramCredentialStore, ScramMechanism } from './scram-credentials';
 import { DelegationTokenStore } from './delegation-tokens';
-import { tlsServerOptions } from './tls-options';
 import { sslPrincipal, validatePrincipalMappingRules } from './ssl-principal';
-import { ensureDevCertificates } from './dev-certs';
 import { parseAddScram } from './scram-credentials';
 import { parseListeners, parseProtocolMap } from '../server/listeners';
 import * as fs from 'fs';
@@ -151,7 +149,7 @@ export class Security {
     if (isTlsProtocol(l.securityProtocol)) {
       const lookup = (key: string) => this.setting(l.name, key);
       try {
-        this.tlsByListener.set(l.name, tlsServerOptions(lookup, l.name));
+        this.tlsByListener.set(l.name, tlsOptions().tlsServerOptions(lookup, l.name));
         validatePrincipalMappingRules(lookup('ssl.principal.mapping.rules'));
       } catch (err) {
         const message = (err as Error).message;
@@ -207,9 +205,14 @@ export class Security {
  * tlsDevPort when none of the listeners uses TLS. Applied to the configuration before the
  * broker reads its settings.
  */
+// Key stores and development certificates need node-forge (about a megabyte of JavaScript):
+// required only when a TLS listener or --tls-dev asks for them, not on every start.
+const tlsOptions = () => require('./tls-options') as typeof import('./tls-options');
+const devCerts = () => require('./dev-certs') as typeof import('./dev-certs');
+
 export function withDevTls(config: BrokerConfig): BrokerConfig {
   if (!config.tlsDev) return config;
-  const dev = ensureDevCertificates(config.dataDir);
+  const dev = devCerts().ensureDevCertificates(config.dataDir);
   const props = { ...(config.brokerProperties ?? {}) };
   const protocols = parseProtocolMap(props['listener.security.protocol.map']);
   const declared = props['listeners'] !== undefined ? parseListeners(props['listeners']) : [];
@@ -236,5 +239,5 @@ export function withDevTls(config: BrokerConfig): BrokerConfig {
 }
 
 function devCaFile(dataDir: string): string {
-  return ensureDevCertificates(dataDir).caFile;
+  return devCerts().ensureDevCertificates(dataDir).caFile;
 }
