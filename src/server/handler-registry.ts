@@ -72,12 +72,44 @@ export interface RegisteredApi {
   readonly handler: Handler;
 }
 
+/** A registered API; a lazily registered one requires its handler module on first access. */
+class ApiEntry implements RegisteredApi {
+  private loaded: Handler | null;
+
+  constructor(
+    readonly codec: ApiCodec,
+    readonly minVersion: number,
+    readonly maxVersion: number,
+    private readonly load: (() => Handler) | null,
+    handler: Handler | null,
+  ) {
+    this.loaded = handler;
+  }
+
+  get handler(): Handler {
+    return this.loaded ?? (this.loaded = this.checked(this.load!()));
+  }
+
+  get isLoaded(): boolean {
+    return this.loaded !== null;
+  }
+
+  private checked(handler: Handler): Handler {
+    if (handler.apiKey !== this.codec.key || handler.minVersion !== this.minVersion || handler.maxVersion !== this.maxVersion) {
+      throw new Error(
+        `${this.codec.name} handler declares key ${handler.apiKey} v${handler.minVersion}-${handler.maxVersion}, registered as key ${this.codec.key} v${this.minVersion}-${this.maxVersion}`,
+      );
+    }
+    return handler;
+  }
+}
+
 export class HandlerRegistry {
-  private readonly byKey: (RegisteredApi | undefined)[] = [];
+  private readonly byKey: (ApiEntry | undefined)[] = [];
   private warming: NodeJS.Immediate | null = null;
 
   register(handler: Handler): void {
-    this.add(handler.apiKey, handler.minVersion, handler.maxVersion).handler = handler;
+    this.add(handler.apiKey, handler.minVersion, handler.maxVersion, null, handler);
   }
 
   /**
@@ -87,33 +119,17 @@ export class HandlerRegistry {
    * handler must declare the same ones.
    */
   registerLazy(apiKey: number, minVersion: number, maxVersion: number, load: () => Handler): void {
-    const entry = this.add(apiKey, minVersion, maxVersion);
-    Object.defineProperty(entry, 'handler', {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const handler = load();
-        if (handler.apiKey !== apiKey || handler.minVersion !== minVersion || handler.maxVersion !== maxVersion) {
-          throw new Error(
-            `${entry.codec.name} handler declares key ${handler.apiKey} v${handler.minVersion}-${handler.maxVersion}, registered as key ${apiKey} v${minVersion}-${maxVersion}`,
-          );
-        }
-        Object.defineProperty(entry, 'handler', { value: handler, enumerable: true, writable: false, configurable: false });
-        return handler;
-      },
-    });
+    this.add(apiKey, minVersion, maxVersion, load, null);
   }
 
-  private add(apiKey: number, minVersion: number, maxVersion: number): { -readonly [K in keyof RegisteredApi]: RegisteredApi[K] } {
+  private add(apiKey: number, minVersion: number, maxVersion: number, load: (() => Handler) | null, handler: Handler | null): void {
     const codec = API_CODECS[apiKey];
     if (!codec) throw new Error(`no protocol definition for API key ${apiKey}`);
     if (minVersion < codec.minVersion || maxVersion > codec.maxVersion) {
       throw new Error(`${codec.name} handler claims v${minVersion}-${maxVersion}, codec has v${codec.minVersion}-${codec.maxVersion}`);
     }
     if (this.byKey[apiKey]) throw new Error(`${codec.name} registered twice`);
-    const entry = { codec, minVersion, maxVersion } as { -readonly [K in keyof RegisteredApi]: RegisteredApi[K] };
-    this.byKey[apiKey] = entry;
-    return entry;
+    this.byKey[apiKey] = new ApiEntry(codec, minVersion, maxVersion, load, handler);
   }
 
   get(apiKey: number): RegisteredApi | undefined {
@@ -141,11 +157,11 @@ export class HandlerRegistry {
    */
   warmUp(): void {
     this.stopWarmUp();
-    const pending = this.byKey.filter((api): api is RegisteredApi => api !== undefined && Object.getOwnPropertyDescriptor(api, 'handler')?.get !== undefined);
+    const pending = this.byKey.filter((api): api is ApiEntry => api !== undefined && !api.isLoaded);
     const next = () => {
       const api = pending.shift();
       this.warming = api ? setImmediate(next) : null;
-      if (api) void api.handler; // the getter requires the module once
+      if (api) void api.handler; // requires the module
     };
     this.warming = setImmediate(next);
   }
