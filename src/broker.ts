@@ -112,7 +112,11 @@ export class Broker implements FaultControls {
         await n.listen();
         opened.push(n);
       }
-      if (httpPort !== null) this.http = await (await import('./http/server')).startHttpServer(this, this.config.httpHost || this.config.host, httpPort);
+      if (httpPort !== null) {
+        // prom-client loads here, once clients can connect, not before the Kafka listeners open.
+        void this.cluster.metrics?.registry;
+        this.http = await (await import('./http/server')).startHttpServer(this, this.config.httpHost || this.config.host, httpPort);
+      }
     } catch (err) {
       for (const n of opened) await n.stop();
       throw err;

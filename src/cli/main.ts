@@ -9,9 +9,9 @@
  * flags such as --topic, --partitions, --from-beginning, --property). Only flag definitions
  * live here: each command's code is required when it runs, which keeps startup short.
  */
-import yargs, { Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { DEFAULT_CONFIG, DEFAULT_HTTP_PORT } from '../config';
+import type { Argv } from 'yargs';
+import { DEFAULT_HTTP_PORT } from '../config';
+import { commandLine, fastServeArgv, SERVE_OPTIONS } from './serve-options';
 
 /** Requires a command module on first use and calls one of its exports with the parsed flags. */
 function lazy(modulePath: string, fn: string) {
@@ -62,16 +62,19 @@ function usageError(msg: string | null, err: Error | undefined): void {
     process.exit(1);
   }
   // Point at the help of the deepest command the user really named.
-  const words = hideBin(process.argv).filter((x) => !x.startsWith('-'));
+  const words = commandLine().filter((x) => !x.startsWith('-'));
   const path = COMMANDS.includes(words[0]) ? (GROUPED.includes(words[0]) && SUBCOMMANDS.includes(words[1]) ? words.slice(0, 2) : words.slice(0, 1)) : [];
   process.stderr.write(`samsa: error: ${msg}; see ${['samsa', ...path, '--help'].join(' ')}\n`);
   process.exit(2);
 }
 
 /** kcat writes the key separator glued to its flag (-K:); yargs would read that as two flags. */
-const args = hideBin(process.argv).flatMap((a) => (/^-K.+/.test(a) ? ['--key-separator', a.slice(2)] : [a]));
+const args = commandLine().flatMap((a) => (/^-K.+/.test(a) ? ['--key-separator', a.slice(2)] : [a]));
 
-void yargs(args)
+// `samsa serve` with plain flags starts the broker without loading yargs (serve-options.ts).
+const fastServe = process.env.SAMSA_DEBUG_ARGV ? null : fastServeArgv(args);
+if (fastServe) void lazy('./serve', 'serve')(fastServe);
+else void (require('yargs') as typeof import('yargs'))(args)
   .scriptName('samsa')
   // Handlers read kebab-case names; camelCase copies would only double names in error messages.
   .parserConfiguration({ 'camel-case-expansion': false })
@@ -79,127 +82,7 @@ void yargs(args)
   .command(
     'serve',
     'Run a Kafka-compatible broker in the foreground',
-    (y) =>
-      y
-        .option('host', { type: 'string', default: DEFAULT_CONFIG.host, describe: 'Address to listen on' })
-        .option('port', { type: 'number', default: DEFAULT_CONFIG.port, describe: 'TCP port to listen on (0 picks a free one)' })
-        .option('data-dir', { type: 'string', default: DEFAULT_CONFIG.dataDir, describe: 'Folder holding topic data and metadata' })
-        .option('ephemeral', {
-          type: 'boolean',
-          default: false,
-          describe: 'Keep data in a new temporary folder (printed at start) that is removed at shutdown, for test runs; not with --data-dir',
-        })
-        .option('advertised-host', {
-          type: 'string',
-          describe: 'Host name clients are told to connect to (default: --host)',
-        })
-        .option('advertised-port', { type: 'number', describe: 'Port clients are told to connect to (default: the bound port)' })
-        .option('node-id', { type: 'number', default: DEFAULT_CONFIG.nodeId, describe: 'Broker id reported in metadata (with --brokers: the first of consecutive ids)' })
-        .option('brokers', { type: 'number', default: 1, describe: 'Simulate a cluster of this many brokers in this process (one data dir; ports consecutive from --port, or each free with --port 0)' })
-        .option('broker-ports', { type: 'string', describe: 'Comma-separated port of each simulated broker (implies --brokers)' })
-        .option('cluster-id', {
-          type: 'string',
-          describe: 'Cluster id (default: generated on first start and kept in <data-dir>/meta.properties)',
-        })
-        .option('max-request-bytes', {
-          type: 'number',
-          default: DEFAULT_CONFIG.maxRequestBytes,
-          describe: 'Largest request frame accepted; larger ones close the connection (socket.request.max.bytes)',
-        })
-        .option('max-connections', {
-          type: 'number',
-          describe: 'Most open connections (max.connections); over it new connections wait unread, up to socket.listen.backlog.size (50), then are closed',
-        })
-        .option('max-connections-per-ip', {
-          type: 'number',
-          describe: 'Most connections from one address (max.connections.per.ip; exceptions: --override max.connections.per.ip.overrides=host:n,...); over it a new one is closed at once',
-        })
-        .option('connections-max-idle-ms', {
-          type: 'number',
-          describe: 'Close connections idle this long (connections.max.idle.ms, default 600000; -1: never)',
-        })
-        .option('auto-create-topics', {
-          type: 'boolean',
-          default: DEFAULT_CONFIG.autoCreateTopics,
-          describe: 'Create unknown topics when a client asks for their metadata (auto.create.topics.enable)',
-        })
-        .option('num-partitions', {
-          type: 'number',
-          default: DEFAULT_CONFIG.numPartitions,
-          describe: 'Partition count of auto-created topics and of CreateTopics with -1 (num.partitions)',
-        })
-        .option('group-initial-rebalance-delay-ms', {
-          type: 'number',
-          default: DEFAULT_CONFIG.groupInitialRebalanceDelayMs,
-          describe: 'How long a new consumer group waits for more members before its first rebalance (group.initial.rebalance.delay.ms). Samsa defaults to 0 so tests start fast; Kafka to 3000, which lets members that start together join one generation (--kafka-defaults)',
-        })
-        .option('group-min-session-timeout-ms', {
-          type: 'number',
-          default: DEFAULT_CONFIG.groupMinSessionTimeoutMs,
-          describe: 'Smallest session timeout a group member may ask for (group.min.session.timeout.ms)',
-        })
-        .option('group-max-session-timeout-ms', {
-          type: 'number',
-          default: DEFAULT_CONFIG.groupMaxSessionTimeoutMs,
-          describe: 'Largest session timeout a group member may ask for (group.max.session.timeout.ms)',
-        })
-        .option('offsets-topic-num-partitions', {
-          type: 'number',
-          default: DEFAULT_CONFIG.offsetsTopicNumPartitions,
-          describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)',
-        })
-        .option('group-consumer-session-timeout-ms', {
-          type: 'number',
-          default: DEFAULT_CONFIG.groupConsumerSessionTimeoutMs,
-          describe: 'Session timeout of KIP-848 consumer group members (group.consumer.session.timeout.ms)',
-        })
-        .option('group-consumer-heartbeat-interval-ms', {
-          type: 'number',
-          default: DEFAULT_CONFIG.groupConsumerHeartbeatIntervalMs,
-          describe: 'Heartbeat interval KIP-848 consumer group members are told to use (group.consumer.heartbeat.interval.ms)',
-        })
-        .option('offsets-retention-minutes', {
-          type: 'number',
-          default: DEFAULT_CONFIG.offsetsRetentionMinutes,
-          describe: 'Committed offsets of a group without members expire after this (offsets.retention.minutes)',
-        })
-        .option('config', {
-          type: 'string',
-          describe: 'A Kafka server.properties file: listeners, advertised.listeners, log.dirs, node.id, num.partitions, log.retention.*, log.segment.bytes, log.cleaner.* ... (unknown keys are logged and ignored)',
-        })
-        .option('override', {
-          type: 'string',
-          array: true,
-          describe: 'One Kafka-named setting, key=value, over the --config file (repeatable), e.g. --override log.retention.check.interval.ms=1000',
-        })
-        .option('kafka-defaults', {
-          type: 'boolean',
-          default: false,
-          describe: "Use Kafka's defaults where Samsa's differ on purpose: group.initial.rebalance.delay.ms 3000 (Samsa 0), offsets.topic.num.partitions 50 (Samsa 10); flags, --config and --override still win",
-        })
-        .option('http-host', { type: 'string', describe: 'Address of the HTTP server (console, /metrics, /healthz) (default: --host)' })
-        .option('http-port', {
-          type: 'string',
-          default: String(DEFAULT_HTTP_PORT),
-          describe: 'Port of the HTTP server: the web console at /, Prometheus metrics at /metrics; 0 picks a free port, none turns it off',
-        })
-        .option('tls-dev', {
-          type: 'boolean',
-          default: false,
-          describe: 'Create a development CA and a certificate for localhost in <data-dir>/tls-dev (reused later) for TLS listeners without a key store; adds an SSL listener on --tls-dev-port when none is configured. The CA file to trust is printed at start.',
-        })
-        .option('tls-dev-port', { type: 'number', default: DEFAULT_CONFIG.tlsDevPort, describe: 'Port of the SSL listener --tls-dev adds' })
-        .option('add-scram', {
-          type: 'string',
-          array: true,
-          describe: "A SCRAM user created at start, as kafka-storage format takes it (repeatable): 'SCRAM-SHA-256=[name=alice,password=alice-secret]'",
-        })
-        .option('log-level', {
-          type: 'string',
-          default: process.env.SAMSA_LOG_LEVEL ?? 'warn',
-          choices: ['debug', 'info', 'warn', 'error', 'silent'],
-          describe: 'Structured log lines on stderr at this level and above',
-        }),
+    (y) => y.options(SERVE_OPTIONS),
     lazy('./serve', 'serve'),
   )
   .command('brokers', 'Brokers of a simulated cluster (samsa serve --brokers N): list, stop, start', (y) =>

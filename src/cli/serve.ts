@@ -9,12 +9,12 @@
  * given on the command line. `--ephemeral` serves from a fresh temporary data dir that is
  * removed at shutdown.
  */
-import { hideBin } from 'yargs/helpers';
 import { startBroker } from '../broker';
 import { createLogger, LogLevel } from '../logging';
 import { BrokerConfig, parseHttpPort } from '../config';
 import { brokerConfigFromProperties, kafkaKeyForField, parseProperties, readPropertiesFile } from '../cluster/broker-config';
 import { propertiesFromEnv } from './env-properties';
+import { commandLine } from './serve-options';
 import { makeEphemeralDataDir, removeEphemeralDataDir } from '../ephemeral';
 
 /**
@@ -61,7 +61,7 @@ export async function serve(argv: {
 }): Promise<void> {
   const started = process.hrtime.bigint();
   const logger = createLogger(argv['log-level'] as LogLevel);
-  const explicit = explicitFlags(hideBin(process.argv));
+  const explicit = explicitFlags(commandLine());
   if (argv.ephemeral && explicit.has('data-dir')) throw new Error('--ephemeral makes its own data dir: give --ephemeral or --data-dir, not both');
   const ephemeralDir = argv.ephemeral ? makeEphemeralDataDir() : null;
   if (ephemeralDir) explicit.add('data-dir'); // wins over log.dirs from a file or the environment

@@ -7,7 +7,6 @@
  * Handlers see this as `ctx.cluster` and what belongs to the node that received the
  * request as `ctx.node` (src/server/handler-registry.ts).
  */
-import { closeShareCoordinator } from '../coordinator/share';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -20,7 +19,6 @@ import { writeFileAtomic } from '../storage/file-io';
 import { ProducerStates } from '../storage/producer-states';
 import { PartitionWaiters } from '../server/partition-waiters';
 import { TransactionCoordinator, TxnOffsetsParticipant } from '../coordinator/txn/transaction-coordinator';
-import { groupOffsetsParticipant } from '../coordinator/txn/group-offsets';
 import { Security, withDevTls } from '../security/security';
 import { Authorizer } from '../security/acl/authorizer';
 import { ClientQuotaStore } from '../quota/store';
@@ -41,6 +39,7 @@ import { FdMonitor } from './fd-monitor';
 const FLUSH_CHECK_INTERVAL_MS = 1000;
 
 export class ClusterState {
+  private readonly closeHooks: (() => void)[] = [];
   readonly config: BrokerConfig;
   readonly topics: TopicManager;
   /** Broker settings in all their layers (static, dynamic); see cluster/broker-config.ts. */
@@ -115,7 +114,9 @@ export class ClusterState {
         producerStates: this.producerStates,
         waiters: this.waiters,
         log: log.child({ component: 'txn-coordinator' }),
-        offsets: () => (this.txnOffsets ??= groupOffsetsParticipant(this)),
+        // Required on first use: it brings in the group coordinator, which most starts never need.
+        offsets: () =>
+          (this.txnOffsets ??= (require('../coordinator/txn/group-offsets') as typeof import('../coordinator/txn/group-offsets')).groupOffsetsParticipant(this)),
       });
       this.txn.start();
       const settings = this.settings;
@@ -167,9 +168,17 @@ export class ClusterState {
     this.waiters.wakeAll();
   }
 
+  /**
+   * Something created on first use (the share coordinator) to close with the cluster; its
+   * module registers this, so the cluster state does not load it up front.
+   */
+  onClose(fn: () => void): void {
+    this.closeHooks.push(fn);
+  }
+
   /** Closes storage and coordinators; call after every node has stopped serving. */
   close(): void {
-    closeShareCoordinator(this);
+    for (const fn of this.closeHooks.splice(0)) fn();
     this.txn.close();
     this.security.close();
     this.quotas.close();

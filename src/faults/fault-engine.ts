@@ -25,7 +25,10 @@ import type { Logger } from '../logging';
 import type { RequestContext, HandlerResult } from '../server/handler-registry';
 import { NO_RESPONSE } from '../server/handler-registry';
 import { FaultSpec, FaultSpecError, ResolvedAction, ResolvedSpec, resolveFaultSpec } from './fault-spec';
-import { EntryIdentity, Split, mergeError, mirrorError, splitRequest } from './error-answer';
+import type { EntryIdentity, Split } from './error-answer';
+
+/** Answer shaping, required when a rule first matches (most brokers never inject a fault). */
+const answers = () => require('./error-answer') as typeof import('./error-answer');
 
 /** Returned by intercept() when the connection must be dropped without an answer. */
 export const DROP_CONNECTION: unique symbol = Symbol('drop-connection');
@@ -195,7 +198,7 @@ export class FaultEngine {
       if (rule.clientId !== undefined && rule.clientId !== clientId) continue;
       let ruleSplit: Split | null = null;
       if (rule.topic !== undefined || rule.partition !== undefined) {
-        ruleSplit = splitRequest(apiKey, apiVersion, request as Record<string, unknown>, (id) => matches(rule, id), topicById);
+        ruleSplit = answers().splitRequest(apiKey, apiVersion, request as Record<string, unknown>, (id) => matches(rule, id), topicById);
         if (!ruleSplit) continue;
       }
       this.spend(rule);
@@ -228,13 +231,13 @@ export class FaultEngine {
     const { apiKey, apiVersion } = ctx.header;
     // Produce with acks=0 has no answer to carry an error: Kafka closes the connection instead.
     if (apiKey === PRODUCE && request.acks === 0) return DROP_CONNECTION;
-    if (!split) return mirrorError(apiKey, apiVersion, request, errorCode) as Res;
-    if (split.left === 0) return mirrorError(apiKey, apiVersion, split.refused, errorCode) as Res;
+    if (!split) return answers().mirrorError(apiKey, apiVersion, request, errorCode) as Res;
+    if (split.left === 0) return answers().mirrorError(apiKey, apiVersion, split.refused, errorCode) as Res;
     // A broker answers at once when a partition is in error, without waiting for data.
     const rest = 'maxWaitMs' in split.rest ? { ...split.rest, maxWaitMs: 0 } : split.rest;
     const answer = await handle(rest);
     if (answer === NO_RESPONSE) return NO_RESPONSE;
-    return mergeError(apiKey, apiVersion, answer as Record<string, unknown>, split.refused, errorCode) as Res;
+    return answers().mergeError(apiKey, apiVersion, answer as Record<string, unknown>, split.refused, errorCode) as Res;
   }
 
   private spend(rule: FaultRule): void {

@@ -1,163 +1,179 @@
-/** Registers every API handler Samsa serves; ApiVersions advertises exactly these. */
-import { HandlerRegistry } from '../server/handler-registry';
-import { produceHandler } from './00-produce';
-import { fetchHandler } from './01-fetch';
-import { listOffsetsHandler } from './02-list-offsets';
-import { metadataHandler } from './03-metadata';
-import { offsetCommitHandler } from './08-offset-commit';
-import { offsetFetchHandler } from './09-offset-fetch';
-import { findCoordinatorHandler } from './10-find-coordinator';
-import { joinGroupHandler } from './11-join-group';
-import { heartbeatHandler } from './12-heartbeat';
-import { leaveGroupHandler } from './13-leave-group';
-import { syncGroupHandler } from './14-sync-group';
-import { describeGroupsHandler } from './15-describe-groups';
-import { listGroupsHandler } from './16-list-groups';
-import { saslHandshakeHandler } from './17-sasl-handshake';
-import { apiVersionsHandler } from './18-api-versions';
-import { createTopicsHandler } from './19-create-topics';
-import { deleteTopicsHandler } from './20-delete-topics';
-import { deleteRecordsHandler } from './21-delete-records';
-import { initProducerIdHandler } from './22-init-producer-id';
-import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch';
-import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn';
-import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn';
-import { endTxnHandler } from './26-end-txn';
-import { writeTxnMarkersHandler } from './27-write-txn-markers';
-import { txnOffsetCommitHandler } from './28-txn-offset-commit';
-import { describeAclsHandler } from './29-describe-acls';
-import { createAclsHandler } from './30-create-acls';
-import { deleteAclsHandler } from './31-delete-acls';
-import { describeConfigsHandler } from './32-describe-configs';
-import { alterConfigsHandler } from './33-alter-configs';
-import { alterReplicaLogDirsHandler } from './34-alter-replica-log-dirs';
-import { describeLogDirsHandler } from './35-describe-log-dirs';
-import { saslAuthenticateHandler } from './36-sasl-authenticate';
-import { createPartitionsHandler } from './37-create-partitions';
-import { createDelegationTokenHandler } from './38-create-delegation-token';
-import { renewDelegationTokenHandler } from './39-renew-delegation-token';
-import { expireDelegationTokenHandler } from './40-expire-delegation-token';
-import { describeDelegationTokenHandler } from './41-describe-delegation-token';
-import { deleteGroupsHandler } from './42-delete-groups';
-import { electLeadersHandler } from './43-elect-leaders';
-import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs';
-import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments';
-import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments';
-import { offsetDeleteHandler } from './47-offset-delete';
-import { describeClientQuotasHandler } from './48-describe-client-quotas';
-import { alterClientQuotasHandler } from './49-alter-client-quotas';
-import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials';
-import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials';
-import { describeQuorumHandler } from './55-describe-quorum';
-import { updateFeaturesHandler } from './57-update-features';
-import { describeClusterHandler } from './60-describe-cluster';
-import { unregisterBrokerHandler } from './64-unregister-broker';
-import { addRaftVoterHandler } from './80-add-raft-voter';
-import { removeRaftVoterHandler } from './81-remove-raft-voter';
-import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat';
-import { consumerGroupDescribeHandler } from './69-consumer-group-describe';
-import { describeProducersHandler } from './61-describe-producers';
-import { describeTransactionsHandler } from './65-describe-transactions';
-import { listTransactionsHandler } from './66-list-transactions';
-import { describeTopicPartitionsHandler } from './75-describe-topic-partitions';
-import { getTelemetrySubscriptionsHandler } from './71-get-telemetry-subscriptions';
-import { pushTelemetryHandler } from './72-push-telemetry';
-import { listConfigResourcesHandler } from './74-list-config-resources';
-import { streamsGroupHeartbeatHandler } from './88-streams-group-heartbeat';
-import { streamsGroupDescribeHandler } from './89-streams-group-describe';
-import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat';
-import { shareGroupDescribeHandler } from './77-share-group-describe';
-import { shareFetchHandler } from './78-share-fetch';
-import { shareAcknowledgeHandler } from './79-share-acknowledge';
-import { initializeShareGroupStateHandler } from './83-initialize-share-group-state';
-import { readShareGroupStateHandler } from './84-read-share-group-state';
-import { writeShareGroupStateHandler } from './85-write-share-group-state';
-import { deleteShareGroupStateHandler } from './86-delete-share-group-state';
-import { readShareGroupStateSummaryHandler } from './87-read-share-group-state-summary';
-import { describeShareGroupOffsetsHandler } from './90-describe-share-group-offsets';
-import { alterShareGroupOffsetsHandler } from './91-alter-share-group-offsets';
-import { deleteShareGroupOffsetsHandler } from './92-delete-share-group-offsets';
+/**
+ * Registers every API handler Samsa serves; ApiVersions advertises exactly these.
+ *
+ * Handler modules are required on first use, or by the registry's warm-up right after the
+ * broker listens, not at startup: together with what they import (the coordinators, ACLs,
+ * delegation tokens...) they were a large part of the time from spawn to listening. Each
+ * row gives the versions served, so that ApiVersions loads nothing: the codec's range, or
+ * from a higher minimum version where the handler serves fewer (the handler module
+ * declares the same range; the registry checks it when it loads the module).
+ */
+import { HandlerRegistry, Handler } from '../server/handler-registry';
+import {
+  ProduceApi,
+  FetchApi,
+  ListOffsetsApi,
+  MetadataApi,
+  OffsetCommitApi,
+  OffsetFetchApi,
+  FindCoordinatorApi,
+  JoinGroupApi,
+  HeartbeatApi,
+  LeaveGroupApi,
+  SyncGroupApi,
+  DescribeGroupsApi,
+  ListGroupsApi,
+  SaslHandshakeApi,
+  ApiVersionsApi,
+  CreateTopicsApi,
+  DeleteTopicsApi,
+  DeleteRecordsApi,
+  InitProducerIdApi,
+  OffsetForLeaderEpochApi,
+  AddPartitionsToTxnApi,
+  AddOffsetsToTxnApi,
+  EndTxnApi,
+  WriteTxnMarkersApi,
+  TxnOffsetCommitApi,
+  DescribeAclsApi,
+  CreateAclsApi,
+  DeleteAclsApi,
+  DescribeConfigsApi,
+  AlterConfigsApi,
+  AlterReplicaLogDirsApi,
+  DescribeLogDirsApi,
+  SaslAuthenticateApi,
+  CreatePartitionsApi,
+  CreateDelegationTokenApi,
+  RenewDelegationTokenApi,
+  ExpireDelegationTokenApi,
+  DescribeDelegationTokenApi,
+  DeleteGroupsApi,
+  ElectLeadersApi,
+  IncrementalAlterConfigsApi,
+  AlterPartitionReassignmentsApi,
+  ListPartitionReassignmentsApi,
+  OffsetDeleteApi,
+  DescribeClientQuotasApi,
+  AlterClientQuotasApi,
+  DescribeUserScramCredentialsApi,
+  AlterUserScramCredentialsApi,
+  DescribeQuorumApi,
+  UpdateFeaturesApi,
+  DescribeClusterApi,
+  UnregisterBrokerApi,
+  DescribeProducersApi,
+  DescribeTransactionsApi,
+  ListTransactionsApi,
+  ConsumerGroupHeartbeatApi,
+  ConsumerGroupDescribeApi,
+  DescribeTopicPartitionsApi,
+  GetTelemetrySubscriptionsApi,
+  PushTelemetryApi,
+  ListClientMetricsResourcesApi,
+  StreamsGroupHeartbeatApi,
+  StreamsGroupDescribeApi,
+  ShareGroupHeartbeatApi,
+  ShareGroupDescribeApi,
+  ShareFetchApi,
+  ShareAcknowledgeApi,
+  InitializeShareGroupStateApi,
+  ReadShareGroupStateApi,
+  WriteShareGroupStateApi,
+  DeleteShareGroupStateApi,
+  ReadShareGroupStateSummaryApi,
+  DescribeShareGroupOffsetsApi,
+  AlterShareGroupOffsetsApi,
+  DeleteShareGroupOffsetsApi,
+  AddRaftVoterApi,
+  RemoveRaftVoterApi,
+} from '../protocol/generated';
+
+type ApiMeta = { key: number; minVersion: number; maxVersion: number };
+
+/** [the API, the lowest version served if above the codec's (null: the codec's), the handler]. */
+const HANDLERS: [ApiMeta, number | null, () => Handler][] = [
+  [ProduceApi, null, () => (require('./00-produce') as typeof import('./00-produce')).produceHandler],
+  [FetchApi, 4, () => (require('./01-fetch') as typeof import('./01-fetch')).fetchHandler],
+  [ListOffsetsApi, 1, () => (require('./02-list-offsets') as typeof import('./02-list-offsets')).listOffsetsHandler],
+  [MetadataApi, null, () => (require('./03-metadata') as typeof import('./03-metadata')).metadataHandler],
+  [OffsetCommitApi, 2, () => (require('./08-offset-commit') as typeof import('./08-offset-commit')).offsetCommitHandler],
+  [OffsetFetchApi, 1, () => (require('./09-offset-fetch') as typeof import('./09-offset-fetch')).offsetFetchHandler],
+  [FindCoordinatorApi, null, () => (require('./10-find-coordinator') as typeof import('./10-find-coordinator')).findCoordinatorHandler],
+  [JoinGroupApi, null, () => (require('./11-join-group') as typeof import('./11-join-group')).joinGroupHandler],
+  [HeartbeatApi, null, () => (require('./12-heartbeat') as typeof import('./12-heartbeat')).heartbeatHandler],
+  [LeaveGroupApi, null, () => (require('./13-leave-group') as typeof import('./13-leave-group')).leaveGroupHandler],
+  [SyncGroupApi, null, () => (require('./14-sync-group') as typeof import('./14-sync-group')).syncGroupHandler],
+  [DescribeGroupsApi, null, () => (require('./15-describe-groups') as typeof import('./15-describe-groups')).describeGroupsHandler],
+  [ListGroupsApi, null, () => (require('./16-list-groups') as typeof import('./16-list-groups')).listGroupsHandler],
+  [SaslHandshakeApi, null, () => (require('./17-sasl-handshake') as typeof import('./17-sasl-handshake')).saslHandshakeHandler],
+  [ApiVersionsApi, null, () => (require('./18-api-versions') as typeof import('./18-api-versions')).apiVersionsHandler],
+  [CreateTopicsApi, 2, () => (require('./19-create-topics') as typeof import('./19-create-topics')).createTopicsHandler],
+  [DeleteTopicsApi, 1, () => (require('./20-delete-topics') as typeof import('./20-delete-topics')).deleteTopicsHandler],
+  [DeleteRecordsApi, null, () => (require('./21-delete-records') as typeof import('./21-delete-records')).deleteRecordsHandler],
+  [InitProducerIdApi, null, () => (require('./22-init-producer-id') as typeof import('./22-init-producer-id')).initProducerIdHandler],
+  [OffsetForLeaderEpochApi, 2, () => (require('./23-offset-for-leader-epoch') as typeof import('./23-offset-for-leader-epoch')).offsetForLeaderEpochHandler],
+  [AddPartitionsToTxnApi, null, () => (require('./24-add-partitions-to-txn') as typeof import('./24-add-partitions-to-txn')).addPartitionsToTxnHandler],
+  [AddOffsetsToTxnApi, null, () => (require('./25-add-offsets-to-txn') as typeof import('./25-add-offsets-to-txn')).addOffsetsToTxnHandler],
+  [EndTxnApi, null, () => (require('./26-end-txn') as typeof import('./26-end-txn')).endTxnHandler],
+  [WriteTxnMarkersApi, 1, () => (require('./27-write-txn-markers') as typeof import('./27-write-txn-markers')).writeTxnMarkersHandler],
+  [TxnOffsetCommitApi, null, () => (require('./28-txn-offset-commit') as typeof import('./28-txn-offset-commit')).txnOffsetCommitHandler],
+  [DescribeAclsApi, 1, () => (require('./29-describe-acls') as typeof import('./29-describe-acls')).describeAclsHandler],
+  [CreateAclsApi, 1, () => (require('./30-create-acls') as typeof import('./30-create-acls')).createAclsHandler],
+  [DeleteAclsApi, 1, () => (require('./31-delete-acls') as typeof import('./31-delete-acls')).deleteAclsHandler],
+  [DescribeConfigsApi, 1, () => (require('./32-describe-configs') as typeof import('./32-describe-configs')).describeConfigsHandler],
+  [AlterConfigsApi, null, () => (require('./33-alter-configs') as typeof import('./33-alter-configs')).alterConfigsHandler],
+  [AlterReplicaLogDirsApi, 1, () => (require('./34-alter-replica-log-dirs') as typeof import('./34-alter-replica-log-dirs')).alterReplicaLogDirsHandler],
+  [DescribeLogDirsApi, 1, () => (require('./35-describe-log-dirs') as typeof import('./35-describe-log-dirs')).describeLogDirsHandler],
+  [SaslAuthenticateApi, null, () => (require('./36-sasl-authenticate') as typeof import('./36-sasl-authenticate')).saslAuthenticateHandler],
+  [CreatePartitionsApi, null, () => (require('./37-create-partitions') as typeof import('./37-create-partitions')).createPartitionsHandler],
+  [CreateDelegationTokenApi, 1, () => (require('./38-create-delegation-token') as typeof import('./38-create-delegation-token')).createDelegationTokenHandler],
+  [RenewDelegationTokenApi, 1, () => (require('./39-renew-delegation-token') as typeof import('./39-renew-delegation-token')).renewDelegationTokenHandler],
+  [ExpireDelegationTokenApi, 1, () => (require('./40-expire-delegation-token') as typeof import('./40-expire-delegation-token')).expireDelegationTokenHandler],
+  [DescribeDelegationTokenApi, 1, () => (require('./41-describe-delegation-token') as typeof import('./41-describe-delegation-token')).describeDelegationTokenHandler],
+  [DeleteGroupsApi, null, () => (require('./42-delete-groups') as typeof import('./42-delete-groups')).deleteGroupsHandler],
+  [ElectLeadersApi, null, () => (require('./43-elect-leaders') as typeof import('./43-elect-leaders')).electLeadersHandler],
+  [IncrementalAlterConfigsApi, null, () => (require('./44-incremental-alter-configs') as typeof import('./44-incremental-alter-configs')).incrementalAlterConfigsHandler],
+  [AlterPartitionReassignmentsApi, null, () => (require('./45-alter-partition-reassignments') as typeof import('./45-alter-partition-reassignments')).alterPartitionReassignmentsHandler],
+  [ListPartitionReassignmentsApi, null, () => (require('./46-list-partition-reassignments') as typeof import('./46-list-partition-reassignments')).listPartitionReassignmentsHandler],
+  [OffsetDeleteApi, null, () => (require('./47-offset-delete') as typeof import('./47-offset-delete')).offsetDeleteHandler],
+  [DescribeClientQuotasApi, null, () => (require('./48-describe-client-quotas') as typeof import('./48-describe-client-quotas')).describeClientQuotasHandler],
+  [AlterClientQuotasApi, null, () => (require('./49-alter-client-quotas') as typeof import('./49-alter-client-quotas')).alterClientQuotasHandler],
+  [DescribeUserScramCredentialsApi, null, () => (require('./50-describe-user-scram-credentials') as typeof import('./50-describe-user-scram-credentials')).describeUserScramCredentialsHandler],
+  [AlterUserScramCredentialsApi, null, () => (require('./51-alter-user-scram-credentials') as typeof import('./51-alter-user-scram-credentials')).alterUserScramCredentialsHandler],
+  [DescribeQuorumApi, null, () => (require('./55-describe-quorum') as typeof import('./55-describe-quorum')).describeQuorumHandler],
+  [UpdateFeaturesApi, null, () => (require('./57-update-features') as typeof import('./57-update-features')).updateFeaturesHandler],
+  [DescribeClusterApi, null, () => (require('./60-describe-cluster') as typeof import('./60-describe-cluster')).describeClusterHandler],
+  [UnregisterBrokerApi, null, () => (require('./64-unregister-broker') as typeof import('./64-unregister-broker')).unregisterBrokerHandler],
+  [DescribeProducersApi, null, () => (require('./61-describe-producers') as typeof import('./61-describe-producers')).describeProducersHandler],
+  [DescribeTransactionsApi, null, () => (require('./65-describe-transactions') as typeof import('./65-describe-transactions')).describeTransactionsHandler],
+  [ListTransactionsApi, null, () => (require('./66-list-transactions') as typeof import('./66-list-transactions')).listTransactionsHandler],
+  [ConsumerGroupHeartbeatApi, null, () => (require('./68-consumer-group-heartbeat') as typeof import('./68-consumer-group-heartbeat')).consumerGroupHeartbeatHandler],
+  [ConsumerGroupDescribeApi, null, () => (require('./69-consumer-group-describe') as typeof import('./69-consumer-group-describe')).consumerGroupDescribeHandler],
+  [DescribeTopicPartitionsApi, null, () => (require('./75-describe-topic-partitions') as typeof import('./75-describe-topic-partitions')).describeTopicPartitionsHandler],
+  [GetTelemetrySubscriptionsApi, null, () => (require('./71-get-telemetry-subscriptions') as typeof import('./71-get-telemetry-subscriptions')).getTelemetrySubscriptionsHandler],
+  [PushTelemetryApi, null, () => (require('./72-push-telemetry') as typeof import('./72-push-telemetry')).pushTelemetryHandler],
+  [ListClientMetricsResourcesApi, null, () => (require('./74-list-config-resources') as typeof import('./74-list-config-resources')).listConfigResourcesHandler],
+  [StreamsGroupHeartbeatApi, null, () => (require('./88-streams-group-heartbeat') as typeof import('./88-streams-group-heartbeat')).streamsGroupHeartbeatHandler],
+  [StreamsGroupDescribeApi, null, () => (require('./89-streams-group-describe') as typeof import('./89-streams-group-describe')).streamsGroupDescribeHandler],
+  [ShareGroupHeartbeatApi, 1, () => (require('./76-share-group-heartbeat') as typeof import('./76-share-group-heartbeat')).shareGroupHeartbeatHandler],
+  [ShareGroupDescribeApi, 1, () => (require('./77-share-group-describe') as typeof import('./77-share-group-describe')).shareGroupDescribeHandler],
+  [ShareFetchApi, 1, () => (require('./78-share-fetch') as typeof import('./78-share-fetch')).shareFetchHandler],
+  [ShareAcknowledgeApi, 1, () => (require('./79-share-acknowledge') as typeof import('./79-share-acknowledge')).shareAcknowledgeHandler],
+  [InitializeShareGroupStateApi, null, () => (require('./83-initialize-share-group-state') as typeof import('./83-initialize-share-group-state')).initializeShareGroupStateHandler],
+  [ReadShareGroupStateApi, null, () => (require('./84-read-share-group-state') as typeof import('./84-read-share-group-state')).readShareGroupStateHandler],
+  [WriteShareGroupStateApi, null, () => (require('./85-write-share-group-state') as typeof import('./85-write-share-group-state')).writeShareGroupStateHandler],
+  [DeleteShareGroupStateApi, null, () => (require('./86-delete-share-group-state') as typeof import('./86-delete-share-group-state')).deleteShareGroupStateHandler],
+  [ReadShareGroupStateSummaryApi, null, () => (require('./87-read-share-group-state-summary') as typeof import('./87-read-share-group-state-summary')).readShareGroupStateSummaryHandler],
+  [DescribeShareGroupOffsetsApi, null, () => (require('./90-describe-share-group-offsets') as typeof import('./90-describe-share-group-offsets')).describeShareGroupOffsetsHandler],
+  [AlterShareGroupOffsetsApi, null, () => (require('./91-alter-share-group-offsets') as typeof import('./91-alter-share-group-offsets')).alterShareGroupOffsetsHandler],
+  [DeleteShareGroupOffsetsApi, null, () => (require('./92-delete-share-group-offsets') as typeof import('./92-delete-share-group-offsets')).deleteShareGroupOffsetsHandler],
+  [AddRaftVoterApi, null, () => (require('./80-add-raft-voter') as typeof import('./80-add-raft-voter')).addRaftVoterHandler],
+  [RemoveRaftVoterApi, null, () => (require('./81-remove-raft-voter') as typeof import('./81-remove-raft-voter')).removeRaftVoterHandler],
+];
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
-  for (const h of [
-    produceHandler,
-    fetchHandler,
-    listOffsetsHandler,
-    metadataHandler,
-    offsetCommitHandler,
-    offsetFetchHandler,
-    findCoordinatorHandler,
-    joinGroupHandler,
-    heartbeatHandler,
-    leaveGroupHandler,
-    syncGroupHandler,
-    describeGroupsHandler,
-    listGroupsHandler,
-    saslHandshakeHandler,
-    apiVersionsHandler,
-    createTopicsHandler,
-    deleteTopicsHandler,
-    deleteRecordsHandler,
-    initProducerIdHandler,
-    offsetForLeaderEpochHandler,
-    addPartitionsToTxnHandler,
-    addOffsetsToTxnHandler,
-    endTxnHandler,
-    writeTxnMarkersHandler,
-    txnOffsetCommitHandler,
-    describeAclsHandler,
-    createAclsHandler,
-    deleteAclsHandler,
-    describeConfigsHandler,
-    alterConfigsHandler,
-    alterReplicaLogDirsHandler,
-    describeLogDirsHandler,
-    saslAuthenticateHandler,
-    createPartitionsHandler,
-    createDelegationTokenHandler,
-    renewDelegationTokenHandler,
-    expireDelegationTokenHandler,
-    describeDelegationTokenHandler,
-    deleteGroupsHandler,
-    electLeadersHandler,
-    incrementalAlterConfigsHandler,
-    alterPartitionReassignmentsHandler,
-    listPartitionReassignmentsHandler,
-    offsetDeleteHandler,
-    describeClientQuotasHandler,
-    alterClientQuotasHandler,
-    describeUserScramCredentialsHandler,
-    alterUserScramCredentialsHandler,
-    describeQuorumHandler,
-    updateFeaturesHandler,
-    describeClusterHandler,
-    unregisterBrokerHandler,
-    describeProducersHandler,
-    describeTransactionsHandler,
-    listTransactionsHandler,
-    consumerGroupHeartbeatHandler,
-    consumerGroupDescribeHandler,
-    describeTopicPartitionsHandler,
-    getTelemetrySubscriptionsHandler,
-    pushTelemetryHandler,
-    listConfigResourcesHandler,
-    streamsGroupHeartbeatHandler,
-    streamsGroupDescribeHandler,
-    shareGroupHeartbeatHandler,
-    shareGroupDescribeHandler,
-    shareFetchHandler,
-    shareAcknowledgeHandler,
-    initializeShareGroupStateHandler,
-    readShareGroupStateHandler,
-    writeShareGroupStateHandler,
-    deleteShareGroupStateHandler,
-    readShareGroupStateSummaryHandler,
-    describeShareGroupOffsetsHandler,
-    alterShareGroupOffsetsHandler,
-    deleteShareGroupOffsetsHandler,
-    addRaftVoterHandler,
-    removeRaftVoterHandler,
-  ]) {
-    registry.register(h);
+  for (const [api, minVersion, load] of HANDLERS) {
+    registry.registerLazy(api.key, Math.max(minVersion ?? api.minVersion, api.minVersion), api.maxVersion, load);
   }
 }

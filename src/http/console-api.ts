@@ -14,8 +14,10 @@ import { readFully } from '../storage/file-io';
 import { TOPIC_CONFIGS } from '../cluster/topic-config';
 import { topicNameError, type Topic } from '../cluster/topic-manager';
 import { encodeRecordBatch } from '../coordinator/group/batch-codec';
-import { groupCoordinator } from '../coordinator/group';
 import { CODEC_NAMES, decompressionLimit } from '../compression/codecs';
+
+/** The group coordinator's modules load when the console first shows groups, not with the HTTP server. */
+const groupCoordinatorOf = (broker: Broker) => (require('../coordinator/group') as typeof import('../coordinator/group')).groupCoordinator(broker.cluster);
 
 /** An answer with an HTTP status and a JSON `{ error }` body. */
 export class HttpError extends Error {
@@ -386,7 +388,7 @@ function decodeAssignment(buf: Buffer): { topic: string; partitions: number[] }[
 }
 
 export function groups(broker: Broker) {
-  const gc = groupCoordinator(broker.cluster);
+  const gc = groupCoordinatorOf(broker);
   return gc
     .listGroups([], [])
     .map((g) => {
@@ -404,7 +406,7 @@ export function groups(broker: Broker) {
 }
 
 export function group(broker: Broker, groupId: string) {
-  const gc = groupCoordinator(broker.cluster);
+  const gc = groupCoordinatorOf(broker);
   const g = gc.anyGroup(groupId);
   if (!g || (g.kind === 'classic' && g.is('Dead'))) throw new HttpError(404, `Group '${groupId}' does not exist`);
   const owner = new Map<string, string>();

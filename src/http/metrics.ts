@@ -5,14 +5,17 @@
  * the global registry would mix them. The request path only adds to plain numbers (see
  * `scraped`); everything that describes state (log sizes, offsets, lag, connections, parked
  * fetches) is read when Prometheus scrapes, in `collect()` callbacks.
+ *
+ * prom-client (tens of milliseconds to load) is required when the registry is first asked
+ * for: the broker does so once its Kafka listeners are open (src/broker.ts), the counting
+ * above needs none of it.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Broker } from '../broker';
 import type { FetchRequest, FetchResponse } from '../protocol/generated';
 import { API_CODECS } from '../protocol/generated';
 import type { Encodable } from '../protocol/encodable';
 import { errorName } from '../protocol/errors';
-import { loadedGroupCoordinator } from '../coordinator/group';
 
 /** Running sums per topic: plain numbers on the request path, turned into samples at scrape time. */
 interface TopicStats {
@@ -67,8 +70,10 @@ function scraped(registry: Registry, name: string, help: string, type: 'counter'
   } as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
+type PromClient = typeof import('prom-client');
+
 export class BrokerMetrics {
-  readonly registry = new Registry();
+  private promRegistry: Registry | null = null;
   readonly totals: Totals = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
   private readonly byTopic = new Map<string, TopicStats>();
   /** apiKey * 256 + version -> requests. */
@@ -78,8 +83,16 @@ export class BrokerMetrics {
   private readonly errors = new Map<string, number>();
   private readonly accepted = new Map<string, number>();
 
-  constructor(private readonly broker: Broker) {
-    const registry = this.registry;
+  constructor(private readonly broker: Broker) {}
+
+  /** prom-client's registry of this broker's metrics, built on first use. */
+  get registry(): Registry {
+    return (this.promRegistry ??= this.buildRegistry());
+  }
+
+  private buildRegistry(): Registry {
+    const prom = require('prom-client') as PromClient;
+    const registry = new prom.Registry();
     const perTopic = (field: keyof TopicStats) => () => [...this.byTopic].map(([topic, s]) => ({ value: s[field], labels: { topic } }));
     scraped(registry, 'samsa_topic_messages_in_total', 'Records appended by Produce (and the console), per topic', 'counter', perTopic('messagesIn'));
     scraped(registry, 'samsa_topic_bytes_in_total', 'Record batch bytes appended by Produce (and the console), per topic', 'counter', perTopic('bytesIn'));
@@ -112,8 +125,9 @@ export class BrokerMetrics {
     scraped(registry, 'samsa_connections_accepted_total', 'Client connections accepted, per listener (rate() gives the connection rate)', 'counter', () =>
       [...this.accepted].map(([listener, value]) => ({ value, labels: { listener } })),
     );
-    this.stateMetrics([registry]);
-    collectDefaultMetrics({ register: registry, prefix: 'samsa_' });
+    this.stateMetrics(prom, [registry]);
+    prom.collectDefaultMetrics({ register: registry, prefix: 'samsa_' });
+    return registry;
   }
 
   private topicStats(topic: string): TopicStats {
@@ -196,7 +210,7 @@ export class BrokerMetrics {
   }
 
   /** Gauges and counters read from the broker's state at scrape time. */
-  private stateMetrics(registers: Registry[]): void {
+  private stateMetrics({ Counter, Gauge }: PromClient, registers: Registry[]): void {
     const broker = this.broker;
     const partitionLabels = ['topic', 'partition'] as const;
     const eachPartition = (fn: (topic: string, partition: string, log: import('../storage/partition-log').PartitionLog) => void) => {
@@ -244,7 +258,7 @@ export class BrokerMetrics {
     });
     const groupOffsets = (fn: (group: string, topic: string, partition: number, committed: number) => void) => {
       // Only a coordinator already loaded by a client: a scrape must not load __consumer_offsets.
-      const gc = loadedGroupCoordinator(broker.cluster);
+      const gc = (require('../coordinator/group') as typeof import('../coordinator/group')).loadedGroupCoordinator(broker.cluster);
       if (!gc || gc.isClosed) return;
       for (const g of gc.listGroups([], [])) {
         const group = gc.anyGroup(g.groupId);

@@ -16,15 +16,8 @@ import type { BrokerConfigStore } from '../cluster/broker-config';
 import { ListenerSpec, resolveListeners, SecurityProtocol } from '../server/listeners';
 import { KafkaPrincipal, userPrincipal } from './principal';
 import { SaslServer, SUPPORTED_MECHANISMS } from './sasl/mechanism';
-import { PlainServer, plainUserVerifier } from './sasl/plain';
-import { ScramServer } from './sasl/scram';
-import { OAuthBearerUnsecuredServer } from './sasl/oauthbearer';
-import { parseJaasConfig, plainUsersFromJaas } from './jaas';
 import { ScramCredentialStore, ScramMechanism } from './scram-credentials';
 import { DelegationTokenStore } from './delegation-tokens';
-import { tlsServerOptions } from './tls-options';
-import { sslPrincipal, validatePrincipalMappingRules } from './ssl-principal';
-import { ensureDevCertificates } from './dev-certs';
 import { parseAddScram } from './scram-credentials';
 import { parseListeners, parseProtocolMap } from '../server/listeners';
 import * as fs from 'fs';
@@ -89,7 +82,7 @@ export class Security {
 
   /** The principal of a verified client certificate, after ssl.principal.mapping.rules. */
   certificatePrincipal(listenerName: string, cert: X509Certificate): KafkaPrincipal {
-    return userPrincipal(sslPrincipal(cert, this.setting(listenerName, 'ssl.principal.mapping.rules')));
+    return userPrincipal(sslPrincipals().sslPrincipal(cert, this.setting(listenerName, 'ssl.principal.mapping.rules')));
   }
 
   /** sasl.enabled.mechanisms of a listener, upper-case, as configured. */
@@ -111,12 +104,13 @@ export class Security {
     switch (mechanism) {
       case 'PLAIN': {
         const users = this.plainUsersOf(listenerName);
+        const { PlainServer, plainUserVerifier } = saslPlain();
         return new PlainServer(plainUserVerifier(users));
       }
       case 'SCRAM-SHA-256':
       case 'SCRAM-SHA-512': {
         const mech = mechanism as ScramMechanism;
-        return new ScramServer(mech, (username, tokenAuth) => {
+        return new (saslScram().ScramServer)(mech, (username, tokenAuth) => {
           if (tokenAuth) {
             const t = this.tokens.scramCredentialForToken(username, mech);
             if (!t) return null;
@@ -131,7 +125,7 @@ export class Security {
         const jaas = this.jaas(listenerName, mechanism);
         const o = jaas?.options ?? {};
         const list = (v: string | undefined) => (v ?? '').split(/[\s,]+/).filter((x) => x !== '');
-        return new OAuthBearerUnsecuredServer({
+        return new (saslOAuthBearer().OAuthBearerUnsecuredServer)({
           principalClaimName: o.unsecuredValidatorPrincipalClaimName || undefined,
           scopeClaimName: o.unsecuredValidatorScopeClaimName || undefined,
           requiredScope: list(o.unsecuredValidatorRequiredScope),
@@ -151,8 +145,8 @@ export class Security {
     if (isTlsProtocol(l.securityProtocol)) {
       const lookup = (key: string) => this.setting(l.name, key);
       try {
-        this.tlsByListener.set(l.name, tlsServerOptions(lookup, l.name));
-        validatePrincipalMappingRules(lookup('ssl.principal.mapping.rules'));
+        this.tlsByListener.set(l.name, tlsOptions().tlsServerOptions(lookup, l.name));
+        sslPrincipals().validatePrincipalMappingRules(lookup('ssl.principal.mapping.rules'));
       } catch (err) {
         const message = (err as Error).message;
         throw new Error(message.startsWith(`listener ${l.name}`) ? message : `listener ${l.name}: ${message}`);
@@ -177,7 +171,7 @@ export class Security {
     let users = this.plainUsers.get(listenerName);
     if (!users) {
       const jaas = this.jaas(listenerName, 'PLAIN');
-      users = jaas && /plain/i.test(jaas.loginModule) ? plainUsersFromJaas(jaas.options) : new Map<string, string>();
+      users = jaas && /plain/i.test(jaas.loginModule) ? jaasModule().plainUsersFromJaas(jaas.options) : new Map<string, string>();
       if (users.size === 0) this.log.warn('PLAIN is enabled but no user is defined (user_<name>="<password>" in sasl.jaas.config)', { listener: listenerName });
       this.plainUsers.set(listenerName, users);
     }
@@ -194,7 +188,7 @@ export class Security {
       props['sasl.jaas.config'];
     if (text === undefined) return null;
     try {
-      return parseJaasConfig(text);
+      return jaasModule().parseJaasConfig(text);
     } catch (err) {
       throw new Error(`listener ${listenerName}: sasl.jaas.config for ${mechanism}: ${(err as Error).message}`);
     }
@@ -207,9 +201,20 @@ export class Security {
  * tlsDevPort when none of the listeners uses TLS. Applied to the configuration before the
  * broker reads its settings.
  */
+// Key stores and development certificates need node-forge (about a megabyte of JavaScript):
+// required only when a TLS listener or --tls-dev asks for them, not on every start. So are
+// the SASL mechanisms, JAAS and certificate principals, when a listener or connection uses them.
+const tlsOptions = () => require('./tls-options') as typeof import('./tls-options');
+const devCerts = () => require('./dev-certs') as typeof import('./dev-certs');
+const sslPrincipals = () => require('./ssl-principal') as typeof import('./ssl-principal');
+const jaasModule = () => require('./jaas') as typeof import('./jaas');
+const saslPlain = () => require('./sasl/plain') as typeof import('./sasl/plain');
+const saslScram = () => require('./sasl/scram') as typeof import('./sasl/scram');
+const saslOAuthBearer = () => require('./sasl/oauthbearer') as typeof import('./sasl/oauthbearer');
+
 export function withDevTls(config: BrokerConfig): BrokerConfig {
   if (!config.tlsDev) return config;
-  const dev = ensureDevCertificates(config.dataDir);
+  const dev = devCerts().ensureDevCertificates(config.dataDir);
   const props = { ...(config.brokerProperties ?? {}) };
   const protocols = parseProtocolMap(props['listener.security.protocol.map']);
   const declared = props['listeners'] !== undefined ? parseListeners(props['listeners']) : [];
@@ -236,5 +241,5 @@ export function withDevTls(config: BrokerConfig): BrokerConfig {
 }
 
 function devCaFile(dataDir: string): string {
-  return ensureDevCertificates(dataDir).caFile;
+  return devCerts().ensureDevCertificates(dataDir).caFile;
 }

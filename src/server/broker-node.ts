@@ -64,6 +64,7 @@ export class BrokerNode implements NodeView {
     try {
       for (const l of this.listeners) this.servers.push(await this.listenOn(l));
       this.limits.startIdleCheck(() => this.connections);
+      this.registry.warmUp();
     } catch (err) {
       for (const s of this.servers) s.close();
       this.servers = [];
@@ -140,6 +141,7 @@ export class BrokerNode implements NodeView {
     const servers = this.servers;
     this.servers = [];
     this.limits.stop();
+    this.registry.stopWarmUp();
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     if (drainMs > 0 && this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;

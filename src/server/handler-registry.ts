@@ -64,23 +64,72 @@ export interface Handler<Req = any, Res = any> {
 }
 
 export interface RegisteredApi {
-  handler: Handler;
-  codec: ApiCodec;
+  readonly codec: ApiCodec;
+  /** The versions served (what ApiVersions advertises). */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** The handler; its module is required on first access (see registerLazy). */
+  readonly handler: Handler;
+}
+
+/** A registered API; a lazily registered one requires its handler module on first access. */
+class ApiEntry implements RegisteredApi {
+  private loaded: Handler | null;
+
+  constructor(
+    readonly codec: ApiCodec,
+    readonly minVersion: number,
+    readonly maxVersion: number,
+    private readonly load: (() => Handler) | null,
+    handler: Handler | null,
+  ) {
+    this.loaded = handler;
+  }
+
+  get handler(): Handler {
+    return this.loaded ?? (this.loaded = this.checked(this.load!()));
+  }
+
+  get isLoaded(): boolean {
+    return this.loaded !== null;
+  }
+
+  private checked(handler: Handler): Handler {
+    if (handler.apiKey !== this.codec.key || handler.minVersion !== this.minVersion || handler.maxVersion !== this.maxVersion) {
+      throw new Error(
+        `${this.codec.name} handler declares key ${handler.apiKey} v${handler.minVersion}-${handler.maxVersion}, registered as key ${this.codec.key} v${this.minVersion}-${this.maxVersion}`,
+      );
+    }
+    return handler;
+  }
 }
 
 export class HandlerRegistry {
-  private readonly byKey: (RegisteredApi | undefined)[] = [];
+  private readonly byKey: (ApiEntry | undefined)[] = [];
+  private warming: NodeJS.Immediate | null = null;
 
   register(handler: Handler): void {
-    const codec = API_CODECS[handler.apiKey];
-    if (!codec) throw new Error(`no protocol definition for API key ${handler.apiKey}`);
-    if (handler.minVersion < codec.minVersion || handler.maxVersion > codec.maxVersion) {
-      throw new Error(
-        `${codec.name} handler claims v${handler.minVersion}-${handler.maxVersion}, codec has v${codec.minVersion}-${codec.maxVersion}`,
-      );
+    this.add(handler.apiKey, handler.minVersion, handler.maxVersion, null, handler);
+  }
+
+  /**
+   * Registers an API whose handler module is required when a request first needs it (or by
+   * warmUp), so that a broker listens without compiling every handler and what it imports.
+   * The versions are declared here because ApiVersions must not load anything; the loaded
+   * handler must declare the same ones.
+   */
+  registerLazy(apiKey: number, minVersion: number, maxVersion: number, load: () => Handler): void {
+    this.add(apiKey, minVersion, maxVersion, load, null);
+  }
+
+  private add(apiKey: number, minVersion: number, maxVersion: number, load: (() => Handler) | null, handler: Handler | null): void {
+    const codec = API_CODECS[apiKey];
+    if (!codec) throw new Error(`no protocol definition for API key ${apiKey}`);
+    if (minVersion < codec.minVersion || maxVersion > codec.maxVersion) {
+      throw new Error(`${codec.name} handler claims v${minVersion}-${maxVersion}, codec has v${codec.minVersion}-${codec.maxVersion}`);
     }
-    if (this.byKey[handler.apiKey]) throw new Error(`${codec.name} registered twice`);
-    this.byKey[handler.apiKey] = { handler, codec };
+    if (this.byKey[apiKey]) throw new Error(`${codec.name} registered twice`);
+    this.byKey[apiKey] = new ApiEntry(codec, minVersion, maxVersion, load, handler);
   }
 
   get(apiKey: number): RegisteredApi | undefined {
@@ -89,15 +138,36 @@ export class HandlerRegistry {
 
   supports(apiKey: number, version: number): boolean {
     const api = this.get(apiKey);
-    return !!api && version >= api.handler.minVersion && version <= api.handler.maxVersion;
+    return !!api && version >= api.minVersion && version <= api.maxVersion;
   }
 
   /** What ApiVersions advertises, in key order. */
   versions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
     const out: { apiKey: number; minVersion: number; maxVersion: number }[] = [];
     this.byKey.forEach((api, key) => {
-      if (api) out.push({ apiKey: key, minVersion: api.handler.minVersion, maxVersion: api.handler.maxVersion });
+      if (api) out.push({ apiKey: key, minVersion: api.minVersion, maxVersion: api.maxVersion });
     });
     return out;
+  }
+
+  /**
+   * Requires the handler modules not loaded yet, one per event-loop turn, so that the first
+   * request of each API does not pay for it; requests are served in between. Stopped by
+   * stopWarmUp (a node that stops serving).
+   */
+  warmUp(): void {
+    this.stopWarmUp();
+    const pending = this.byKey.filter((api): api is ApiEntry => api !== undefined && !api.isLoaded);
+    const next = () => {
+      const api = pending.shift();
+      this.warming = api ? setImmediate(next) : null;
+      if (api) void api.handler; // requires the module
+    };
+    this.warming = setImmediate(next);
+  }
+
+  stopWarmUp(): void {
+    if (this.warming) clearImmediate(this.warming);
+    this.warming = null;
   }
 }

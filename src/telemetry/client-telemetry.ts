@@ -16,7 +16,7 @@ import { ErrorCode } from '../protocol/errors';
 import { decompress } from '../compression/codecs';
 import { crc32c } from '@node-rs/crc32';
 import { ClientMetricsSubscriptions, DEFAULT_PUSH_INTERVAL_MS, MatchSelector } from './client-metrics-subscriptions';
-import { decodeMetricsData, MetricPoint } from './otlp-metrics';
+import type { MetricPoint } from './otlp-metrics';
 
 /** Kafka's order: zstd, lz4, gzip, snappy. */
 const ACCEPTED_COMPRESSION_TYPES = [4, 3, 1, 2];
@@ -122,7 +122,8 @@ export class ClientTelemetry {
       try {
         // Bounded before anything expands: a push may not grow past MAX_EXPANSION times telemetry.max.bytes.
         const raw = req.compressionType === 0 ? req.metrics : await decompress(req.compressionType, req.metrics, this.maxBytes() * MAX_EXPANSION);
-        instance.points = decodeMetricsData(raw);
+        // The OTLP decoder is required with the first push, not at broker start.
+        instance.points = (require('./otlp-metrics') as typeof import('./otlp-metrics')).decodeMetricsData(raw);
       } catch {
         instance.lastError = ErrorCode.INVALID_RECORD;
         return ErrorCode.INVALID_RECORD;

@@ -1,7 +1,7 @@
 /**
  * The share-group coordinator of a broker, created on first use (like the group
  * coordinator): it reads `<dataDir>/share-group-state.log` then. One per ClusterState object;
- * closed with the cluster (closeShareCoordinator).
+ * closed with the cluster (closeShareCoordinator, registered with ClusterState.onClose).
  */
 import type { ClusterState } from '../../cluster/cluster-state';
 import { groupCoordinator } from '../group';
@@ -50,6 +50,7 @@ export function shareCoordinator(cluster: ClusterState): ShareCoordinator {
     (groupId) => groupCoordinator(cluster).groupKind(groupId),
   );
   coordinators.set(cluster, c);
+  cluster.onClose(() => closeShareCoordinator(cluster));
   return c;
 }
 
