@@ -51,6 +51,11 @@ export const SENDFILE_MIN = 64 * 1024;
  * sender yields (setImmediate) so that other connections are served in between.
  */
 const SENDFILE_SLICE = 1024 * 1024;
+/**
+ * sendfile calls of at least this many bytes run on the thread pool (SAMSA_SENDFILE_THREAD=0:
+ * never); smaller ones cost less than the round trip and run on the JS thread.
+ */
+const SENDFILE_ASYNC_MIN = process.env.SAMSA_SENDFILE_THREAD === '0' ? Infinity : 256 * 1024;
 /** Zero-copy path: regions not wholly in the page cache are paged in and sent in pieces of this size. */
 export const PREFETCH_CHUNK = 1024 * 1024;
 /** Pieces paged in ahead of the one being sent. */
@@ -67,6 +72,8 @@ const ZEROS = Buffer.alloc(64 * 1024);
 export const sendStats = {
   /** Bytes sent by sendfile(2). */
   sendfileBytes: 0,
+  /** Of those, bytes sent by sendfile calls on the thread pool. */
+  sendfileThreadBytes: 0,
   /** Bytes written by the addon's writev(2) inside zero-copy responses (headers, small regions). */
   directWriteBytes: 0,
   /** Region bytes read into memory and written (copy path, cold or small regions). */
@@ -339,6 +346,19 @@ export class ResponseSender {
     }
   }
 
+  /**
+   * One sendfile call on the thread pool: the kernel's copy (on loopback also the receiving
+   * side's TCP work) then runs beside the event loop. The dup and the segment descriptor stay
+   * open until it returns: sendDirect closes the dup only after its last await, and segment
+   * descriptors close after file.delete.delay.ms or at shutdown, after connections drained.
+   */
+  private sendfileOffThread(addon: SendfileAddon, fd: number, position: number, length: number): Promise<number> {
+    return new Promise((resolve) => {
+      const rc = addon.sendfileAsync!(this.dupFd, fd, position, length, resolve);
+      if (rc < 0) resolve(rc);
+    });
+  }
+
   /** Until every byte socket.write accepted has reached the kernel (see the file comment). */
   private async nodeQueueEmpty(): Promise<void> {
     for (let spins = 0; ; spins++) {
@@ -427,7 +447,10 @@ export class ResponseSender {
         sliceLeft = SENDFILE_SLICE;
         continue;
       }
-      const n = addon.sendfile(this.dupFd, fd, position, Math.min(to - position, sliceLeft));
+      const want = Math.min(to - position, sliceLeft);
+      const offThread = want >= SENDFILE_ASYNC_MIN && addon.sendfileAsync !== undefined;
+      const n = offThread ? await this.sendfileOffThread(addon, fd, position, want) : addon.sendfile(this.dupFd, fd, position, want);
+      if (offThread && n > 0) sendStats.sendfileThreadBytes += n;
       if (n > 0) {
         position += n;
         sliceLeft -= n;

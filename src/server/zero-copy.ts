@@ -19,6 +19,8 @@ export interface SendfileAddon {
   close(fd: number): number;
   watch(fd: number, id: number): number;
   sendfile(outFd: number, inFd: number, position: number, length: number): number;
+  /** sendfile() on the thread pool; 0 when queued, then done(bytes or -errno). Absent in builds before it. */
+  sendfileAsync?(outFd: number, inFd: number, position: number, length: number, done: (result: number) => void): number;
   writev(fd: number, buffers: Buffer[], skip: number): number;
   resident(fd: number, position: number, length: number): number;
   preadNoWait(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;

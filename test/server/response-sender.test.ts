@@ -133,6 +133,8 @@ describe.each(modes.map((m) => [m.name, m] as const))('ResponseSender, %s', (_na
     expect(got.equals(want)).toBe(true);
     if (mode.direct) {
       expect(sendStats.sendfileBytes).toBeGreaterThan(before.sendfileBytes);
+      // Regions of 256 KiB and more went through the thread pool's sendfile.
+      expect(sendStats.sendfileThreadBytes).toBeGreaterThan(before.sendfileThreadBytes);
       expect(sender.directBytes).toBeGreaterThan(0);
     } else {
       expect(sendStats.sendfileBytes).toBe(before.sendfileBytes);

@@ -1,7 +1,8 @@
 /*
  * samsa_sendfile: the few system calls Samsa's zero-copy fetch path needs, for Linux.
  *
- * Everything here is a thin, synchronous wrapper that runs on the JS thread; the policy
+ * Everything here is a thin wrapper that runs on the JS thread (sendfileAsync and prefetch:
+ * on the thread pool); the policy
  * (when a call is allowed, what happens on EAGAIN, ordering against Node's own write queue)
  * lives in src/server/zero-copy-sender.ts. The functions never block on the network: the
  * sockets Node hands out are O_NONBLOCK, and a dup() of one shares that flag.
@@ -14,6 +15,8 @@
  *   watch(fd, id)             one-shot EPOLLOUT interest for fd, reported as id
  *   sendfile(out, in, pos, n) sendfile(2) until n bytes, EAGAIN or end of file: bytes sent
  *                             (0 = end of file), or -errno when nothing was sent
+ *   sendfileAsync(out, in, pos, n, cb)  the same on libuv's thread pool, cb(result) on the JS
+ *                             thread; 0 when queued (the caller keeps both fds open until cb)
  *   writev(fd, buffers, skip) writev(2) of the buffers minus `skip` leading bytes, until all
  *                             or EAGAIN: bytes written, or -errno when nothing was written
  *   resident(fd, pos, n)      1 if every page of the range is in the page cache, 0 if not,
@@ -250,19 +253,14 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   return make_int(env, rc < 0 ? -errno : 0);
 }
 
-static napi_value js_sendfile(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  int64_t out_fd, in_fd, pos, len;
-  if (get_args(env, info, 4, argv, NULL) != 0 || get_i64(env, argv[0], &out_fd) != 0 ||
-      get_i64(env, argv[1], &in_fd) != 0 || get_i64(env, argv[2], &pos) != 0 || get_i64(env, argv[3], &len) != 0)
-    return NULL;
-  if (pos < 0 || len < 0) return make_int(env, -EINVAL);
+/* sendfile(2) until len bytes, EAGAIN or end of file: bytes sent, or -errno when none were. */
+static int64_t sendfile_range(int out_fd, int in_fd, int64_t pos, int64_t len) {
   off_t off = (off_t)pos;
   int64_t total = 0;
   while (total < len) {
     int64_t want = len - total;
     if (want > MAX_CHUNK) want = MAX_CHUNK;
-    ssize_t n = sendfile((int)out_fd, (int)in_fd, &off, (size_t)want);
+    ssize_t n = sendfile(out_fd, in_fd, &off, (size_t)want);
     if (n > 0) {
       total += n;
       continue;
@@ -270,9 +268,84 @@ static napi_value js_sendfile(napi_env env, napi_callback_info info) {
     if (n == 0) break; /* end of file: the segment is shorter than the region */
     if (errno == EINTR) continue;
     if (total > 0) break; /* report progress now; the error (EAGAIN or other) repeats */
-    return make_int(env, -errno);
+    return -errno;
   }
-  return make_int(env, total);
+  return total;
+}
+
+static napi_value js_sendfile(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int64_t out_fd, in_fd, pos, len;
+  if (get_args(env, info, 4, argv, NULL) != 0 || get_i64(env, argv[0], &out_fd) != 0 ||
+      get_i64(env, argv[1], &in_fd) != 0 || get_i64(env, argv[2], &pos) != 0 || get_i64(env, argv[3], &len) != 0)
+    return NULL;
+  if (pos < 0 || len < 0) return make_int(env, -EINVAL);
+  return make_int(env, sendfile_range((int)out_fd, (int)in_fd, pos, len));
+}
+
+/* sendfileAsync: the same call on libuv's thread pool (the caller keeps both fds open until cb). */
+typedef struct {
+  napi_async_work work;
+  napi_ref callback;
+  int out_fd;
+  int in_fd;
+  int64_t pos;
+  int64_t len;
+  int64_t result;
+} sendfile_job_t;
+
+static void sendfile_execute(napi_env env, void *data) {
+  (void)env;
+  sendfile_job_t *j = (sendfile_job_t *)data;
+  j->result = sendfile_range(j->out_fd, j->in_fd, j->pos, j->len);
+}
+
+static void sendfile_complete(napi_env env, napi_status status, void *data) {
+  sendfile_job_t *j = (sendfile_job_t *)data;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value fn, recv, arg, result;
+    if (napi_get_reference_value(env, j->callback, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok &&
+        napi_create_int64(env, status == napi_ok ? j->result : -ECANCELED, &arg) == napi_ok) {
+      if (napi_call_function(env, recv, fn, 1, &arg, &result) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+          napi_value exc;
+          napi_get_and_clear_last_exception(env, &exc);
+          napi_fatal_exception(env, exc);
+        }
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  napi_delete_reference(env, j->callback);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_sendfile_async(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int64_t out_fd, in_fd, pos, len;
+  if (get_args(env, info, 5, argv, NULL) != 0 || get_i64(env, argv[0], &out_fd) != 0 ||
+      get_i64(env, argv[1], &in_fd) != 0 || get_i64(env, argv[2], &pos) != 0 || get_i64(env, argv[3], &len) != 0)
+    return NULL;
+  if (pos < 0 || len < 0) return make_int(env, -EINVAL);
+  sendfile_job_t *j = (sendfile_job_t *)calloc(1, sizeof(sendfile_job_t));
+  if (j == NULL) return make_int(env, -ENOMEM);
+  j->out_fd = (int)out_fd;
+  j->in_fd = (int)in_fd;
+  j->pos = pos;
+  j->len = len;
+  napi_value name;
+  if (napi_create_reference(env, argv[4], 1, &j->callback) != napi_ok ||
+      napi_create_string_utf8(env, "SamsaSendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, sendfile_execute, sendfile_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    free(j);
+    return throw_last(env);
+  }
+  return make_int(env, 0);
 }
 
 static napi_value js_writev(napi_env env, napi_callback_info info) {
@@ -538,6 +611,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, st},
       {"watch", NULL, js_watch, NULL, NULL, NULL, napi_enumerable, st},
       {"sendfile", NULL, js_sendfile, NULL, NULL, NULL, napi_enumerable, st},
+      {"sendfileAsync", NULL, js_sendfile_async, NULL, NULL, NULL, napi_enumerable, st},
       {"writev", NULL, js_writev, NULL, NULL, NULL, napi_enumerable, st},
       {"resident", NULL, js_resident, NULL, NULL, NULL, napi_enumerable, st},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, st},
