@@ -94,23 +94,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FileRegion } from '../protocol/writer';
-import { ErrorCode } from '../protocol/errors';
-import {
-  BATCH_HEADER_SIZE,
-  BATCH_LENGTH_OFFSET,
-  LAST_OFFSET_DELTA_OFFSET,
-  LOG_OVERHEAD,
-  MAGIC_OFFSET,
-  CURRENT_MAGIC,
-  MAX_TIMESTAMP_OFFSET,
-  MIN_BATCH_LENGTH,
-  NO_TIMESTAMP,
-  readInt64,
-  setBaseOffset,
-  setLogAppendTime,
-  setPartitionLeaderEpoch,
-} from '../protocol/record-batch';
 import { defaultLogger, type Logger } from '../logging';
 import { fsyncDir, writeFully } from './file-io';
 import { LogConfig, resolveLogConfig } from './log-config';
@@ -118,86 +101,30 @@ import { INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, LogSegment, parseSegmentFileName, s
 import { PartitionState, readPartitionState, writePartitionState } from './log-state';
 import { commitSwap, deleteSegmentFiles, recoverSwap } from './segment-swap';
 
+import { AppendResult, PreparedAppend, stampBatches } from './append-batches';
+import { AppendFailures } from './append-failures';
+import { BACKGROUND_WRITE_MIN_BYTES, BackgroundWrite } from './background-write';
+import { maxTimestampOffset, offsetForTimestamp, readRange, ReadResult, readWholeBatches, ShareReadBatch, TimestampAndOffset } from './log-reads';
+
 export type { FileRegion } from '../protocol/writer';
 export type { LogConfig } from './log-config';
+export type { AppendResult } from './append-batches';
+export type { ReadResult, ShareReadBatch, TimestampAndOffset } from './log-reads';
 
 /** Name of the marker file close() leaves behind after a complete flush. */
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 
 const INT32_MAX = 0x7fffffff;
-/** While appends keep failing, how often the log says so again. */
-const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /** `<dataDir>/<topic>-<partition>`, Kafka's partition directory name. */
 export function partitionDir(dataDir: string, topic: string, partition: number): string {
   return path.join(dataDir, `${topic}-${partition}`);
 }
 
-export interface AppendResult {
-  /** Offset assigned to the first record. */
-  baseOffset: number;
-  /** Offset of the last record (logEndOffset - 1 after the append). */
-  lastOffset: number;
-  /** Largest batch maxTimestamp appended (the broker time under LogAppendTime), -1 if none. */
-  maxTimestamp: number;
-  /** Broker time stamped on the batches under message.timestamp.type=LogAppendTime, else -1. */
-  logAppendTimeMs: number;
-}
-
-export interface ReadResult {
-  /** ErrorCode.NONE, or ErrorCode.OFFSET_OUT_OF_RANGE when fetchOffset is outside [logStartOffset, logEndOffset]. */
-  errorCode: number;
-  /** File ranges to send in order (at most one today: a read stays within one segment). */
-  regions: FileRegion[];
-  /** Total bytes of the regions; 0 at the log end or on error. */
-  length: number;
-}
-
-/** A whole stored batch: its offsets, control and transactional flags, producer and where its bytes lie. */
-export interface ShareReadBatch {
-  baseOffset: number;
-  lastOffset: number;
-  control: boolean;
-  transactional: boolean;
-  producerId: number;
-  region: FileRegion;
-}
-
-export interface TimestampAndOffset {
-  offset: number;
-  timestamp: number;
-}
-
 export interface PartitionLogOptions {
   /** Wall clock (ms); tests substitute their own. Default Date.now. */
   clock?: () => number;
 }
-
-/** Appends smaller than this are written on the JS thread (see appendInBackground). */
-const BACKGROUND_WRITE_MIN_BYTES = 64 * 1024;
-
-interface PreparedAppend {
-  result: AppendResult;
-  recordsCount: number;
-}
-
-/** An appendInBackground() whose bytes are being written on the thread pool. */
-interface BackgroundWrite {
-  seg: LogSegment;
-  records: Buffer;
-  prepared: PreparedAppend;
-  onCommit: (result: AppendResult) => void;
-  resolve: (result: AppendResult) => void;
-  reject: (err: Error) => void;
-  /** Committed or failed (by its own completion or by settleWrites()). */
-  done: boolean;
-  /** settleWrites() could not write it: only the thread pool's write decides it, and the log waits. */
-  stuck: boolean;
-}
-
-const NO_REGIONS = Object.freeze([]) as unknown as FileRegion[];
-const EMPTY_READ: ReadResult = Object.freeze({ errorCode: ErrorCode.NONE, regions: NO_REGIONS, length: 0 });
-const OUT_OF_RANGE: ReadResult = Object.freeze({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, regions: NO_REGIONS, length: 0 });
 
 export class PartitionLog {
   private readonly segments: LogSegment[];
@@ -217,8 +144,8 @@ export class PartitionLog {
   private markerPresent: boolean;
   /** Durable partition state (log start offset, cleaner checkpoint); see log-state.ts. */
   private state: PartitionState;
-  /** A run of failed appends in progress (see appendFailed), or null. */
-  private failure: { since: number; count: number; loggedAt: number } | null = null;
+  /** Runs of failed appends, logged at a bounded rate (append-failures.ts). */
+  private readonly failures: AppendFailures;
   /** The background write in flight (appendInBackground), and who waits for it to end. */
   private pending: BackgroundWrite | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -233,6 +160,7 @@ export class PartitionLog {
     state: PartitionState,
   ) {
     this.markerPresent = markerPresent;
+    this.failures = new AppendFailures(log, dir);
     this.state = state;
     this.config = config;
     this.segments = segments;
@@ -553,10 +481,10 @@ export class PartitionLog {
         throw err;
       }
     } catch (err) {
-      this.appendFailed(err as Error, now);
+      this.failures.failed(err as Error, now);
       throw err;
     }
-    if (this.failure) this.appendsResumed(now);
+    this.failures.resumed(now);
     return prepared.result;
   }
 
@@ -582,7 +510,7 @@ export class PartitionLog {
       this.markWriting();
       this.maybeRoll(records.length, prepared.result.maxTimestamp, prepared.result.lastOffset, now);
     } catch (err) {
-      this.appendFailed(err as Error, now);
+      this.failures.failed(err as Error, now);
       throw err;
     }
     const seg = this.active;
@@ -656,7 +584,7 @@ export class PartitionLog {
       this.failBackgroundWrite(write, err as Error);
       return;
     }
-    if (this.failure) this.appendsResumed(now);
+    this.failures.resumed(now);
     this.finishBackgroundWrite(write);
     try {
       write.onCommit(prepared.result);
@@ -669,7 +597,7 @@ export class PartitionLog {
 
   private failBackgroundWrite(write: BackgroundWrite, err: Error): void {
     write.seg.cutBack();
-    this.appendFailed(err, this.clock());
+    this.failures.failed(err, this.clock());
     this.finishBackgroundWrite(write);
     write.reject(err);
     this.wakeIdleWaiters();
@@ -686,77 +614,14 @@ export class PartitionLog {
     for (const wake of waiters) wake();
   }
 
-  /**
-   * Checks the framing of the batches in `records` (already validated, e.g. by
-   * validateProducedRecords), then assigns offsets from logEndOffset by rewriting each
-   * batch's baseOffset, stamps `leaderEpoch` (both outside the CRC) and, under
-   * LogAppendTime, the timestamp (recomputing the CRC). Throws on malformed framing before
-   * changing anything.
-   */
+  /** Framing check, offsets from logEndOffset, the leader epoch and LogAppendTime (append-batches.ts). */
   private prepareAppend(records: Buffer, leaderEpoch: number, now: number): PreparedAppend {
-    if (records.length === 0) throw new Error('append of an empty records buffer');
-    const baseOffset = this.logEndOffset;
-    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime' ? now : -1;
-    let next = baseOffset;
-    let maxTimestamp = NO_TIMESTAMP;
-    let recordsCount = 0;
-    let p = 0;
-    while (p < records.length) {
-      if (records.length - p < BATCH_HEADER_SIZE) throw new Error(`append: ${records.length - p} bytes at ${p} are not a batch`);
-      const batchLength = records.readInt32BE(p + BATCH_LENGTH_OFFSET);
-      const size = LOG_OVERHEAD + batchLength;
-      if (batchLength < MIN_BATCH_LENGTH || p + size > records.length) throw new Error(`append: batch at ${p} has invalid length ${batchLength}`);
-      if (records.readInt8(p + MAGIC_OFFSET) !== CURRENT_MAGIC) throw new Error(`append: batch at ${p} is not magic 2`);
-      const delta = records.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET);
-      if (delta < 0) throw new Error(`append: batch at ${p} has lastOffsetDelta ${delta}`);
-      p += size;
-    }
-    // Framing is sound: now rewrite offsets (and the timestamp under LogAppendTime).
-    p = 0;
-    while (p < records.length) {
-      const size = LOG_OVERHEAD + records.readInt32BE(p + BATCH_LENGTH_OFFSET);
-      setBaseOffset(records, p, next);
-      setPartitionLeaderEpoch(records, p, leaderEpoch);
-      if (logAppendTime >= 0) setLogAppendTime(records, p, logAppendTime);
-      const delta = records.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET);
-      const ts = readInt64(records, p + MAX_TIMESTAMP_OFFSET);
-      if (ts > maxTimestamp) maxTimestamp = ts;
-      recordsCount += delta + 1;
-      next += delta + 1;
-      p += size;
-    }
-    return { result: { baseOffset, lastOffset: next - 1, maxTimestamp, logAppendTimeMs: logAppendTime }, recordsCount };
-  }
-
-  /**
-   * A failed append (ENOSPC, EIO, EMFILE...): one error line when a run of failures starts,
-   * then one every FAILURE_LOG_INTERVAL_MS with the count, since clients retry every few
-   * hundred milliseconds while the disk stays full.
-   */
-  private appendFailed(err: Error, now: number): void {
-    const code = (err as NodeJS.ErrnoException).code ?? null;
-    const f = this.failure;
-    if (!f) {
-      this.failure = { since: now, count: 1, loggedAt: now };
-      this.log.error('append failed; the partition refuses writes until the disk accepts them', { dir: this.dir, code, error: err.message });
-      return;
-    }
-    f.count++;
-    if (now - f.loggedAt >= FAILURE_LOG_INTERVAL_MS) {
-      f.loggedAt = now;
-      this.log.error('appends still failing', { dir: this.dir, code, error: err.message, failures: f.count, sinceMs: now - f.since });
-    }
-  }
-
-  private appendsResumed(now: number): void {
-    const f = this.failure!;
-    this.failure = null;
-    this.log.warn('appends resumed', { dir: this.dir, failures: f.count, afterMs: now - f.since });
+    return stampBatches(records, this.logEndOffset, leaderEpoch, this.config.messageTimestampType === 'LogAppendTime' ? now : -1);
   }
 
   /** Whether the last append failed (health checks, metrics). */
   get appendsFailing(): boolean {
-    return this.failure !== null;
+    return this.failures.failing;
   }
 
   private maybeRoll(bytes: number, maxTimestamp: number, lastOffset: number, now: number): void {
@@ -817,112 +682,28 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- read
 
-  /**
-   * Locates fetchOffset and returns the file range to send. The batch containing fetchOffset
-   * comes first and whole even when it starts before fetchOffset (clients skip the earlier
-   * records) and, with `minOneMessage` (default), even when it alone exceeds maxBytes. The
-   * range then extends to maxBytes in total, possibly ending inside a batch (clients drop a
-   * trailing partial batch) — the slice Kafka's FileRecords makes. A read stays within one
-   * segment. Only batch headers are read.
-   *   fetchOffset == logEndOffset                    -> empty result
-   *   fetchOffset < logStartOffset or > logEndOffset -> errorCode OFFSET_OUT_OF_RANGE
-   * With minOneMessage=false and a first batch larger than maxBytes, the range is maxBytes
-   * long (a partial batch), as in Kafka.
-   * `maxOffset` (read_committed: the last stable offset) ends the range before the batch that
-   * holds that offset; nothing is returned when fetchOffset >= maxOffset.
-   */
+  /** See readRange (log-reads.ts): the file range a Fetch sends from fetchOffset. */
   read(fetchOffset: number, maxBytes: number, minOneMessage = true, maxOffset = Infinity): ReadResult {
     this.checkOpen();
-    if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) return OUT_OF_RANGE;
-    if (fetchOffset === this.logEndOffset || fetchOffset >= maxOffset) return EMPTY_READ;
-    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
-      const seg = this.segments[i];
-      const batch = seg.findBatch(fetchOffset);
-      if (!batch) continue; // fetchOffset lies past this segment's end (a gap): try the next one
-      let available = seg.size - batch.position;
-      if (maxOffset < seg.nextOffset) {
-        const stop = seg.findBatch(maxOffset);
-        if (stop) available = Math.min(available, stop.position - batch.position);
-      }
-      const wanted = minOneMessage ? Math.max(maxBytes, batch.size) : Math.max(0, maxBytes);
-      const length = Math.min(available, wanted);
-      if (length <= 0) return EMPTY_READ;
-      return { errorCode: ErrorCode.NONE, regions: [{ fd: seg.fd, position: batch.position, length }], length };
-    }
-    return EMPTY_READ;
+    return readRange(this.segments, this.logStartOffset, this.logEndOffset, fetchOffset, maxBytes, minOneMessage, maxOffset);
   }
 
-  /**
-   * Share fetches: whole batches from the one holding `fetchOffset` up to `maxBytes` (the
-   * first batch always) and below `maxOffset`, each with its offsets and file range, within
-   * one segment like read(). Never a partial batch: every offset in the bytes sent is one
-   * the caller can account for. Empty at the log end or outside the log.
-   */
+  /** See readWholeBatches (log-reads.ts): whole batches for share fetches. */
   readWholeBatches(fetchOffset: number, maxBytes: number, maxOffset = Infinity): ShareReadBatch[] {
     this.checkOpen();
-    if (fetchOffset < this.logStartOffset || fetchOffset >= this.logEndOffset || fetchOffset >= maxOffset) return [];
-    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
-      const seg = this.segments[i];
-      const found = seg.wholeBatchesFrom(fetchOffset, maxBytes, maxOffset);
-      if (found.length === 0) continue;
-      return found.map((b) => ({
-        baseOffset: b.baseOffset,
-        lastOffset: b.lastOffset,
-        control: b.control,
-        transactional: b.transactional,
-        producerId: b.producerId,
-        region: { fd: seg.fd, position: b.position, length: b.size },
-      }));
-    }
-    return [];
+    return readWholeBatches(this.segments, this.logStartOffset, this.logEndOffset, fetchOffset, maxBytes, maxOffset);
   }
 
-  /** Index of the last segment whose baseOffset <= offset (0 if none). */
-  private segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.segments[mid].baseOffset <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
-  }
-
-  /**
-   * ListOffsets by timestamp: the first batch (in offset order) whose maxTimestamp >= timestamp,
-   * as { offset: that batch's baseOffset, timestamp: its maxTimestamp }; null when no batch
-   * qualifies. Batch granularity: Kafka decodes the batch to return the exact first record
-   * with timestamp >= target; we return the batch start, so a consumer seeking there may also
-   * see a few earlier-stamped records of the same batch, never miss a later one.
-   */
+  /** See offsetForTimestamp (log-reads.ts): ListOffsets by timestamp. */
   offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
     this.checkOpen();
-    for (const seg of this.segments) {
-      const batch = seg.findByTimestamp(timestamp);
-      if (batch) return { offset: Math.max(batch.baseOffset, this.logStartOffset), timestamp: batch.maxTimestamp };
-    }
-    return null;
+    return offsetForTimestamp(this.segments, this.logStartOffset, timestamp);
   }
 
-  /**
-   * ListOffsets MAX_TIMESTAMP (-3): the largest batch maxTimestamp in the log and the last
-   * offset of the first batch that carries it (Kafka's "shallow" offset of the max timestamp;
-   * the exact record when timestamps rise within the batch). { offset: -1, timestamp: -1 }
-   * when the log is empty or no batch has a timestamp.
-   */
+  /** See maxTimestampOffset (log-reads.ts): ListOffsets MAX_TIMESTAMP. */
   maxTimestampOffset(): TimestampAndOffset {
     this.checkOpen();
-    let best: TimestampAndOffset = { offset: -1, timestamp: NO_TIMESTAMP };
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
-    }
-    return best;
+    return maxTimestampOffset(this.segments);
   }
 
   // ---------------------------------------------------------------- lifetime

@@ -11,6 +11,7 @@ import * as path from 'path';
 import { PartitionLog } from '../../src/storage/partition-log';
 import { LogConfig } from '../../src/storage/log-config';
 import { createLogger } from '../../src/logging';
+import { inject, restoreAll } from '../helpers/fs-inject';
 import { decodeBatchValues, simpleBatch } from '../helpers/record-batch-builder';
 
 const CONFIG: LogConfig = {
@@ -23,18 +24,6 @@ const CONFIG: LogConfig = {
   fileDeleteDelayMs: 0,
 };
 
-// The CommonJS module object: its functions can be swapped (the namespace import cannot).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const nodeFs = require('fs') as Record<string, unknown>;
-const restores: (() => void)[] = [];
-function inject<K extends 'writeSync' | 'fsyncSync' | 'openSync'>(name: K, impl: (typeof fs)[K]): void {
-  const real = nodeFs[name];
-  nodeFs[name] = impl;
-  restores.push(() => (nodeFs[name] = real));
-}
-function restoreAll(): void {
-  for (const r of restores.splice(0).reverse()) r();
-}
 
 let dir: string;
 let log: PartitionLog;

@@ -283,6 +283,31 @@ static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   return make_int(env, sendfile_range((int)out_fd, (int)in_fd, pos, len));
 }
 
+/* Completion of a thread-pool job: calls `callback(value)` on the JS thread (an exception
+   there is fatal, as for any callback), then releases the callback and the work. */
+static void finish_job(napi_env env, napi_ref callback, napi_async_work work, int64_t value) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value fn, recv, arg, result;
+    if (napi_get_reference_value(env, callback, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok &&
+        napi_create_int64(env, value, &arg) == napi_ok) {
+      /* Async-work completions run inside a callback scope: call_function suffices. */
+      if (napi_call_function(env, recv, fn, 1, &arg, &result) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+          napi_value exc;
+          napi_get_and_clear_last_exception(env, &exc);
+          napi_fatal_exception(env, exc);
+        }
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  napi_delete_reference(env, callback);
+  napi_delete_async_work(env, work);
+}
+
 /* sendfileAsync: the same call on libuv's thread pool (the caller keeps both fds open until cb). */
 typedef struct {
   napi_async_work work;
@@ -302,25 +327,7 @@ static void sendfile_execute(napi_env env, void *data) {
 
 static void sendfile_complete(napi_env env, napi_status status, void *data) {
   sendfile_job_t *j = (sendfile_job_t *)data;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    napi_value fn, recv, arg, result;
-    if (napi_get_reference_value(env, j->callback, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok &&
-        napi_create_int64(env, status == napi_ok ? j->result : -ECANCELED, &arg) == napi_ok) {
-      if (napi_call_function(env, recv, fn, 1, &arg, &result) != napi_ok) {
-        bool pending = false;
-        napi_is_exception_pending(env, &pending);
-        if (pending) {
-          napi_value exc;
-          napi_get_and_clear_last_exception(env, &exc);
-          napi_fatal_exception(env, exc);
-        }
-      }
-    }
-    napi_close_handle_scope(env, scope);
-  }
-  napi_delete_reference(env, j->callback);
-  napi_delete_async_work(env, j->work);
+  finish_job(env, j->callback, j->work, status == napi_ok ? j->result : -ECANCELED);
   free(j);
 }
 
@@ -547,26 +554,7 @@ static void prefetch_execute(napi_env env, void *data) {
 
 static void prefetch_complete(napi_env env, napi_status status, void *data) {
   prefetch_t *p = (prefetch_t *)data;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    napi_value fn, recv, arg, result;
-    if (napi_get_reference_value(env, p->callback, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok &&
-        napi_create_int32(env, status == napi_ok ? -p->err : -ECANCELED, &arg) == napi_ok) {
-      /* Async-work completions run inside a callback scope: call_function suffices. */
-      if (napi_call_function(env, recv, fn, 1, &arg, &result) != napi_ok) {
-        bool pending = false;
-        napi_is_exception_pending(env, &pending);
-        if (pending) {
-          napi_value exc;
-          napi_get_and_clear_last_exception(env, &exc);
-          napi_fatal_exception(env, exc);
-        }
-      }
-    }
-    napi_close_handle_scope(env, scope);
-  }
-  napi_delete_reference(env, p->callback);
-  napi_delete_async_work(env, p->work);
+  finish_job(env, p->callback, p->work, status == napi_ok ? -p->err : -ECANCELED);
   free(p);
 }
 
