@@ -33,6 +33,8 @@ import { ErrorCode } from '../protocol/errors';
 import { API_CODECS } from '../protocol/generated';
 import { ConnectionInfo, NO_RESPONSE, NodeView, RequestContext } from './handler-registry';
 import { ResponseSender } from './response-sender';
+import { framePool, POOLED_FRAME_MIN_BYTES } from './frame-pool';
+import { readInto } from './direct-reads';
 import { zeroCopyAddon } from './zero-copy';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { Logger } from '../logging';
@@ -51,6 +53,8 @@ const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
 /** Produce requests of one connection handled at once (see pipelinesProduce). */
 const MAX_PIPELINED_PRODUCES = 4;
 const PRODUCE_KEY = 0;
+/** Direct reads (direct-reads.ts): a connection's own area for reads that do not continue a large frame. */
+const READ_AREA_BYTES = 8 * 1024;
 
 export class Connection implements ConnectionInfo, LimitedConnection {
   readonly remoteAddress: string;
@@ -67,6 +71,10 @@ export class Connection implements ConnectionInfo, LimitedConnection {
   private readonly log: Logger;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Direct reads: the area reads go to between frames (copied out: it is read into again). */
+  private readArea: Buffer | null = null;
+  /** Direct reads: the frame being read straight into its own buffer (the bytes after its first read). */
+  private assembly: { buf: Buffer; filled: number } | null = null;
   private readonly frames: Buffer[] = [];
   private queuedBytes = 0;
   private processing = false;
@@ -111,7 +119,9 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     // TLS sockets expose a raw fd too, but sendfile there would bypass the encryption.
     const plain = (socket as net.Socket & { encrypted?: boolean }).encrypted !== true;
     this.sender = new ResponseSender(socket, this.log, addon, addon !== null && plain);
-    socket.on('data', (d: Buffer) => this.onData(d));
+    if (!readInto(socket, () => this.nextReadBuffer(), (bytes, buffer) => this.onDirectRead(bytes, buffer))) {
+      socket.on('data', (d: Buffer) => this.onData(d));
+    }
     socket.on('error', (err) => this.log.debug('socket error', { error: err.message }));
     socket.on('close', () => {
       this.closed = true;
@@ -221,6 +231,53 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     this.socket.destroy();
   }
 
+  /** Direct reads: where the next read goes (the rest of the frame being assembled, else the area). */
+  private nextReadBuffer(): Buffer {
+    const a = this.assembly;
+    if (a) return a.buf.subarray(a.filled);
+    return (this.readArea ??= Buffer.allocUnsafeSlow(READ_AREA_BYTES));
+  }
+
+  private onDirectRead(bytes: number, buffer: Buffer): void {
+    if (this.closed) return;
+    const a = this.assembly;
+    if (a && buffer.buffer === a.buf.buffer && buffer.byteOffset === a.buf.byteOffset + a.filled) {
+      this.activity++;
+      a.filled += bytes;
+      if (a.filled < a.buf.length) return;
+      this.assembly = null;
+      this.frameArrived(a.buf.subarray(4));
+      this.parseFrames();
+      return;
+    }
+    const copy = Buffer.allocUnsafe(bytes);
+    buffer.copy(copy, 0, 0, bytes);
+    this.onData(copy);
+  }
+
+  /**
+   * Direct reads: the rest of an incomplete frame will be read straight into its buffer (a
+   * reused one for a large Produce, see frame-pool.ts). `pending` holds only its first bytes.
+   */
+  private startAssembly(n: number): void {
+    const first = this.pending[0];
+    const buf = (n >= POOLED_FRAME_MIN_BYTES && first.length >= 6 && first.readInt16BE(4) === PRODUCE_KEY && framePool.take(n)) || Buffer.allocUnsafe(n);
+    let filled = 0;
+    for (const c of this.pending) {
+      c.copy(buf, filled);
+      filled += c.length;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.assembly = { buf, filled };
+  }
+
+  private frameArrived(frame: Buffer): void {
+    this.frameReserved = false;
+    this.frames.push(frame);
+    this.queuedBytes += frame.length;
+  }
+
   private onData(d: Buffer): void {
     if (this.closed) return;
     this.activity++;
@@ -248,11 +305,11 @@ export class Connection implements ConnectionInfo, LimitedConnection {
         this.frameReserved = true;
         this.reservedBytes += 4 + size;
       }
-      if (this.pendingBytes < 4 + size) break;
-      this.frameReserved = false;
-      const frame = this.take(4 + size).subarray(4);
-      this.frames.push(frame);
-      this.queuedBytes += frame.length;
+      if (this.pendingBytes < 4 + size) {
+        if (this.readArea && !this.assembly) this.startAssembly(4 + size);
+        break;
+      }
+      this.frameArrived(this.take(4 + size).subarray(4));
     }
     if (!this.paused && (this.queuedBytes > MAX_QUEUED_BYTES || this.frames.length > MAX_QUEUED_FRAMES)) {
       this.paused = true;
@@ -284,7 +341,8 @@ export class Connection implements ConnectionInfo, LimitedConnection {
       if (first.length === n) this.pending.shift();
       else this.pending[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      // A large Produce frame goes into a reused buffer, given back when its request is done.
+      out = (n >= POOLED_FRAME_MIN_BYTES && first.length >= 6 && first.readInt16BE(4) === PRODUCE_KEY && framePool.take(n)) || Buffer.allocUnsafe(n);
       let filled = 0;
       while (filled < n) {
         const c = this.pending[0];
@@ -358,6 +416,8 @@ export class Connection implements ConnectionInfo, LimitedConnection {
 
   private requestDone(frame: Buffer): void {
     this.activity++;
+    framePool.give(frame); // a no-op for frames that are not the pool's
+
     // After close, the close handler gave back everything the connection held.
     if (this.memory.enabled && !this.closed) {
       this.reservedBytes -= 4 + frame.length;

@@ -7,6 +7,14 @@
 import type { LogSegment } from './segment';
 import type { AppendResult, PreparedAppend } from './append-batches';
 
+/**
+ * Buffers a thread-pool write may still be reading although their append is settled (by
+ * PartitionLog.settleWrites, which writes the same bytes on the JS thread and lets the request
+ * be answered): whoever recycles request buffers (src/server/frame-pool.ts) must not reuse
+ * these, or the late write would put other bytes in the log.
+ */
+export const ioPinned = new WeakSet<ArrayBufferLike>();
+
 /** Appends smaller than this are written on the JS thread (see appendInBackground). */
 export const BACKGROUND_WRITE_MIN_BYTES = 64 * 1024;
 

@@ -103,7 +103,7 @@ import { commitSwap, deleteSegmentFiles, recoverSwap } from './segment-swap';
 
 import { AppendResult, PreparedAppend, stampBatches } from './append-batches';
 import { AppendFailures } from './append-failures';
-import { BACKGROUND_WRITE_MIN_BYTES, BackgroundWrite } from './background-write';
+import { BACKGROUND_WRITE_MIN_BYTES, BackgroundWrite, ioPinned } from './background-write';
 import { maxTimestampOffset, offsetForTimestamp, readRange, ReadResult, readWholeBatches, ShareReadBatch, TimestampAndOffset } from './log-reads';
 
 export type { FileRegion } from '../protocol/writer';
@@ -546,6 +546,7 @@ export class PartitionLog {
       return false;
     }
     write.done = true;
+    ioPinned.add(write.records.buffer); // the thread pool's write of these bytes has not returned
     this.commitBackgroundWrite(write);
     return true;
   }

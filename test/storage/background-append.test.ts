@@ -10,6 +10,7 @@ import * as path from 'path';
 import { AppendResult, PartitionLog } from '../../src/storage/partition-log';
 import { LogConfig, resolveLogConfig } from '../../src/storage/log-config';
 import { LogSegment } from '../../src/storage/segment';
+import { ioPinned } from '../../src/storage/background-write';
 import { createLogger } from '../../src/logging';
 import { inject, restoreAll } from '../helpers/fs-inject';
 import { applyRetention } from '../../src/storage/log-retention';
@@ -111,6 +112,21 @@ test('a synchronous append (a marker) completes the write in flight first', asyn
   expect(log.logEndOffset).toBe(71);
   expect(offsets(log)).toEqual(range(0, 71));
   expect(logFileSize()).toBe(log.size);
+});
+
+test('a write settled on the JS thread pins its buffer until the thread pool returns; one that ended by itself does not', async () => {
+  log = PartitionLog.open(dir, CONFIG, createLogger('silent'));
+  const settled = big(70, 'settled');
+  const appended = log.appendInBackground(settled, 0, () => undefined);
+  expect(ioPinned.has(settled.buffer)).toBe(false);
+  log.append(simpleBatch(1), 0); // a marker settles the write in flight
+  await appended;
+  // The request is answered, but the thread pool may still be reading these bytes: a pool of
+  // request buffers (src/server/frame-pool.ts) must not hand them out again.
+  expect(ioPinned.has(settled.buffer)).toBe(true);
+  const own = big(70, 'own');
+  await log.appendInBackground(own, 0, () => undefined);
+  expect(ioPinned.has(own.buffer)).toBe(false);
 });
 
 test('close() during a write commits it; the log reopens clean with it', async () => {
