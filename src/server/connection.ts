@@ -75,6 +75,12 @@ export class Connection implements ConnectionInfo, LimitedConnection {
   private readArea: Buffer | null = null;
   /** Direct reads: the frame being read straight into its own buffer (the bytes after its first read). */
   private assembly: { buf: Buffer; filled: number } | null = null;
+  /**
+   * Direct reads: inside the read callback, the only place an assembly may start, since the
+   * buffer asked for right after it is where the socket reads next (parseFrames also runs
+   * from onMemoryRoom, when the socket's next read already goes to the area).
+   */
+  private inDirectRead = false;
   private readonly frames: Buffer[] = [];
   private queuedBytes = 0;
   private processing = false;
@@ -252,7 +258,12 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     }
     const copy = Buffer.allocUnsafe(bytes);
     buffer.copy(copy, 0, 0, bytes);
-    this.onData(copy);
+    this.inDirectRead = true;
+    try {
+      this.onData(copy);
+    } finally {
+      this.inDirectRead = false;
+    }
   }
 
   /**
@@ -306,7 +317,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
         this.reservedBytes += 4 + size;
       }
       if (this.pendingBytes < 4 + size) {
-        if (this.readArea && !this.assembly) this.startAssembly(4 + size);
+        if (this.inDirectRead && !this.assembly) this.startAssembly(4 + size);
         break;
       }
       this.frameArrived(this.take(4 + size).subarray(4));

@@ -10,6 +10,10 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { BrokerProcess, startBrokerProcess } from '../helpers/broker-process';
 import { RawClient } from '../helpers/raw-client';
+import { buildBatch } from '../helpers/record-batch-builder';
+import { readPartition } from '../helpers/read-partition';
+import { Reader } from '../../src/protocol/reader';
+import { API_CODECS } from '../../src/protocol/generated';
 
 const API_VERSIONS = 18;
 const apiVersions = (c: RawClient) => c.request(API_VERSIONS, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
@@ -213,6 +217,37 @@ describe('queued.max.request.bytes', () => {
     big.close();
     expect((await answer).body.errorCode).toBe(0);
     other.close();
+  });
+
+  test('a Produce frame that waited for room arrives whole (direct reads continue it after the wait)', async () => {
+    const admin = await RawClient.connect(broker.port);
+    const created = await admin.request(19, 4, { topics: [{ name: 'waited', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    expect(created.body.topics[0].errorCode).toBe(0);
+    admin.close();
+    const hog = await RawClient.connect(broker.port);
+    const header = Buffer.alloc(4);
+    header.writeInt32BE(MiB - 4);
+    hog.writeRaw(Buffer.concat([header, Buffer.alloc(1000)]));
+    await sleep(300);
+    // 200 KiB: its first bytes arrive while the node is full, the rest once there is room.
+    const c = await RawClient.connect(broker.port);
+    const values = Array.from({ length: 200 }, (_, i) => `${i}-`.padEnd(1000, String.fromCharCode(97 + (i % 26))));
+    const frame = c.encodeRequest(0, 9, { transactionalId: null, acks: 1, timeoutMs: 10_000, topicData: [{ name: 'waited', partitionData: [{ index: 0, records: buildBatch(values.map((value) => ({ key: null, value }))) }] }] });
+    const answer = c.nextFrame();
+    c.writeRaw(frame.subarray(0, 2000));
+    await sleep(300);
+    hog.close();
+    await sleep(300);
+    c.writeRaw(frame.subarray(2000));
+    const got = await Promise.race([answer, c.closed.then(() => null)]);
+    expect(got).not.toBeNull();
+    const r = new Reader(got as Buffer);
+    r.int32();
+    r.skipTaggedFields();
+    expect((API_CODECS[0]!.decodeResponse[9]!(r) as any).responses[0].partitionResponses[0].errorCode).toBe(0);
+    c.close();
+    const read = await readPartition(new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }), 'waited', 0, 0, values.length);
+    expect(read.messages.map((m) => m.value?.toString())).toEqual(values);
   });
 
   test('kafkajs producers keep working under the limit', async () => {
