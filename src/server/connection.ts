@@ -298,6 +298,17 @@ export class Connection implements ConnectionInfo, LimitedConnection {
   }
 
   private parseFrames(): void {
+    try {
+      this.parseQueuedBytes();
+    } catch (err) {
+      // Runs in socket callbacks, where a throw would end the process: only this connection ends.
+      // (A frame's buffer is allocated when its size arrives; the allocation can fail.)
+      this.log.warn('could not take a request in, closing connection', { error: (err as Error).message });
+      this.destroy();
+    }
+  }
+
+  private parseQueuedBytes(): void {
     // Before authentication a SASL client gets Kafka's small frame limit (sasl.server.max.receive.size).
     const maxRequestBytes = this.sasl && this.sasl.principal === null ? Math.min(MAX_UNAUTHENTICATED_BYTES, this.cluster.config.maxRequestBytes) : this.cluster.config.maxRequestBytes;
     while (this.pendingBytes >= 4) {

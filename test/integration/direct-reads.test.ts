@@ -141,6 +141,30 @@ describe('in-process broker', () => {
     expect((await readAllBatches(log)).flatMap((b) => b.records.map((r) => r.value))).toEqual(values);
   });
 
+  test("a frame whose buffer cannot be allocated ends only that connection", async () => {
+    await createTopic(broker.port, 'no-room');
+    const victim = await RawClient.connect(broker.port);
+    const frame = produceRequests(victim, 'no-room', 1, 50, 1000).frames[0];
+    // As on a host without memory overcommit: the frame's allocation, made when its size
+    // arrives, throws (a pooled size would not reach allocUnsafe, hence 50 KB).
+    const real = Buffer.allocUnsafe;
+    Buffer.allocUnsafe = ((n: number) => {
+      if (n === frame.length) throw new RangeError('Array buffer allocation failed');
+      return real(n);
+    }) as typeof Buffer.allocUnsafe;
+    const closed = new Promise<void>((resolve) => victim.socket.once('close', () => resolve()));
+    try {
+      victim.writeRaw(frame.subarray(0, 100));
+      await closed;
+    } finally {
+      Buffer.allocUnsafe = real;
+    }
+    const c = await RawClient.connect(broker.port);
+    const sent = produceRequests(c, 'no-room', 1, 50, 1000);
+    expectInOrder(await sendCut(c, sent.frames), 50);
+    c.close();
+  });
+
   test('a client that leaves in the middle of a large frame costs nothing else', async () => {
     await createTopic(broker.port, 'left');
     const quitter = await RawClient.connect(broker.port);
