@@ -17,18 +17,6 @@ import { nativeAddon } from './zero-copy';
 const DEFAULT_NICE = 10;
 let requested = false;
 
-/**
- * The number of pool threads libuv starts, read as libuv reads UV_THREADPOOL_SIZE (atoi into an
- * unsigned: 0 or no digits gives 1, negative or over 1024 gives 1024). Asking for more jobs
- * than there are threads would hold the whole pool for ~200 ms per extra job.
- */
-export function poolSize(setting: string | undefined): number {
-  if (setting === undefined) return 4;
-  const n = Number.parseInt(setting, 10);
-  if (Number.isNaN(n) || n === 0) return 1;
-  return n < 0 || n > 1024 ? 1024 : n;
-}
-
 /** Asks every pool thread to lower its priority (once per process); `done` gets how many did. */
 export function lowerThreadPoolPriority(log: Logger, done?: (niced: number) => void): void {
   if (requested) return;
@@ -38,7 +26,7 @@ export function lowerThreadPoolPriority(log: Logger, done?: (niced: number) => v
   if (!(nice > 0)) return;
   const addon = nativeAddon();
   if (!addon?.lowerPoolPriority) return;
-  const threads = poolSize(process.env.UV_THREADPOOL_SIZE);
+  const threads = Math.max(1, Math.trunc(Number(process.env.UV_THREADPOOL_SIZE)) || 4);
   const rc = addon.lowerPoolPriority(threads, nice, (niced) => {
     log.debug('thread pool below the event loop in priority', { threads, niced, nice });
     done?.(niced);
