@@ -125,8 +125,6 @@ export async function serve(argv: {
   process.stdout.write(
     `samsa listening on ${first.host}:${first.boundPort} (${first.name})${others} data-dir=${config.dataDir} cluster-id=${broker.clusterId}${ca} startup-ms=${ms.toFixed(1)}${http}${brokers}\n`,
   );
-  // Bulk copies on the thread pool yield the CPU to the event loop (src/server/pool-priority.ts).
-  (await import('../server/pool-priority')).lowerThreadPoolPriority(logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

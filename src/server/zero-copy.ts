@@ -25,8 +25,6 @@ export interface SendfileAddon {
   resident(fd: number, position: number, length: number): number;
   preadNoWait(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   prefetch(fd: number, position: number, length: number, done: (rc: number) => void): number;
-  /** Raises the nice value of `threads` pool threads (src/server/pool-priority.ts); done(threads changed). Absent in builds before it. */
-  lowerPoolPriority?(threads: number, nice: number, done: (niced: number) => void): number;
 }
 
 export const EAGAIN = 11;
@@ -107,22 +105,6 @@ export function zeroCopyAddon(log?: Logger): SendfileAddon | null {
     else log.warn('zero-copy fetch unavailable, using the copy path', { reason: state.reason });
   }
   return state.addon;
-}
-
-/**
- * The addon for its other uses (src/server/pool-priority.ts), whether zero-copy is on or not;
- * null when it is not built or does not load here.
- */
-export function nativeAddon(): SendfileAddon | null {
-  if (process.platform !== 'linux') return null;
-  const file = addonFile();
-  if (!file) return null;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return require(file) as SendfileAddon;
-  } catch {
-    return null;
-  }
 }
 
 /** Why zero-copy is on or off (for the ready line and tests). */

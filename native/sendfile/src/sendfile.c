@@ -39,7 +39,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -356,93 +355,6 @@ static napi_value js_sendfile_async(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-/* lowerPoolPriority: `threads` jobs, each raising its thread's nice value to `nice` (never
-   lowering it) and then holding its thread until all have started (at most ~200 ms), so that
-   each lands on a different thread of libuv's pool. The pool does bulk copies (segment writes,
-   large sendfiles): with them below the event loop's priority, a busy broker's own copying
-   does not keep its event loop waiting for a CPU. `cb(threads niced)` on the JS thread. */
-typedef struct {
-  napi_ref callback;
-  int nice;
-  int threads;
-  int arrived; /* jobs started (atomic: pool threads) */
-  int completed; /* jobs done (JS thread) */
-  int64_t niced; /* threads whose nice value was raised (atomic) */
-} nice_batch_t;
-
-typedef struct {
-  napi_async_work work;
-  nice_batch_t *batch;
-} nice_job_t;
-
-static void nice_execute(napi_env env, void *data) {
-  (void)env;
-  nice_batch_t *b = ((nice_job_t *)data)->batch;
-  pid_t tid = (pid_t)syscall(SYS_gettid);
-  errno = 0;
-  int current = getpriority(PRIO_PROCESS, (id_t)tid);
-  if (errno == 0 && current < b->nice && setpriority(PRIO_PROCESS, (id_t)tid, b->nice) == 0) __atomic_add_fetch(&b->niced, 1, __ATOMIC_SEQ_CST);
-  __atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
-  for (int i = 0; i < 200 && __atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < b->threads; i++) usleep(1000);
-}
-
-static void nice_complete(napi_env env, napi_status status, void *data) {
-  (void)status;
-  nice_job_t *j = (nice_job_t *)data;
-  nice_batch_t *b = j->batch;
-  napi_async_work work = j->work;
-  free(j);
-  if (++b->completed < b->threads) {
-    napi_delete_async_work(env, work);
-    return;
-  }
-  finish_job(env, b->callback, work, b->niced);
-  free(b);
-}
-
-static napi_value js_lower_pool_priority(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int64_t threads, nice;
-  if (get_args(env, info, 3, argv, NULL) != 0 || get_i64(env, argv[0], &threads) != 0 || get_i64(env, argv[1], &nice) != 0)
-    return NULL;
-  if (threads < 1 || threads > 1024 || nice < -20 || nice > 19) return make_int(env, -EINVAL);
-  nice_batch_t *b = (nice_batch_t *)calloc(1, sizeof(nice_batch_t));
-  nice_job_t **jobs = (nice_job_t **)calloc((size_t)threads, sizeof(nice_job_t *));
-  napi_value name;
-  int ok = b != NULL && jobs != NULL;
-  for (int64_t i = 0; ok && i < threads; i++) ok = (jobs[i] = (nice_job_t *)calloc(1, sizeof(nice_job_t))) != NULL;
-  if (!ok) goto fail_alloc;
-  b->nice = (int)nice;
-  b->threads = (int)threads;
-  if (napi_create_string_utf8(env, "SamsaPoolPriority", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_reference(env, argv[2], 1, &b->callback) != napi_ok)
-    goto fail_napi;
-  for (int64_t i = 0; i < threads; i++) {
-    jobs[i]->batch = b;
-    if (napi_create_async_work(env, NULL, name, nice_execute, nice_complete, jobs[i], &jobs[i]->work) != napi_ok) goto fail_napi;
-  }
-  /* Queued only once all exist, so a failure above leaves nothing running. */
-  for (int64_t i = 0; i < threads; i++) napi_queue_async_work(env, jobs[i]->work);
-  free(jobs);
-  return make_int(env, 0);
-fail_napi:
-  for (int64_t i = 0; i < threads; i++) {
-    if (jobs[i]->work != NULL) napi_delete_async_work(env, jobs[i]->work);
-  }
-  if (b->callback != NULL) napi_delete_reference(env, b->callback);
-  for (int64_t i = 0; i < threads; i++) free(jobs[i]);
-  free(jobs);
-  free(b);
-  return throw_last(env);
-fail_alloc:
-  if (jobs != NULL) {
-    for (int64_t i = 0; i < threads; i++) free(jobs[i]);
-  }
-  free(jobs);
-  free(b);
-  return make_int(env, -ENOMEM);
-}
-
 static napi_value js_writev(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int64_t fd, skip;
@@ -692,7 +604,6 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"resident", NULL, js_resident, NULL, NULL, NULL, napi_enumerable, st},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, st},
       {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, st},
-      {"lowerPoolPriority", NULL, js_lower_pool_priority, NULL, NULL, NULL, napi_enumerable, st},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
