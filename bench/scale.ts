@@ -252,9 +252,20 @@ function oneRecordBatch(): Buffer {
   return encodeRecordBatch([{ key: null, value: Buffer.from('scale bench record') }], { timestamp: Date.now() });
 }
 
+/** Kafka's controller takes at most this many partitions per CreateTopics or CreatePartitions request. */
+const PARTITIONS_PER_REQUEST = 10_000;
+
+/** CreateTopics, then CreatePartitions in steps of PARTITIONS_PER_REQUEST beyond that, as a Kafka user would; the first error code. */
 async function createTopic(c: WireClient, name: string, partitions: number): Promise<number> {
-  const res = await c.request(19, 4, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 600_000, validateOnly: false });
-  return (res.topics as { errorCode: number }[])[0].errorCode;
+  const first = Math.min(partitions, PARTITIONS_PER_REQUEST);
+  const res = await c.request(19, 4, { topics: [{ name, numPartitions: first, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 600_000, validateOnly: false });
+  let code = (res.topics as { errorCode: number }[])[0].errorCode;
+  for (let count = first; code === 0 && count < partitions; ) {
+    count = Math.min(partitions, count + PARTITIONS_PER_REQUEST);
+    const more = await c.request(37, 3, { topics: [{ name, count, assignments: null }], timeoutMs: 600_000, validateOnly: false });
+    code = (more.results as { errorCode: number }[])[0].errorCode;
+  }
+  return code;
 }
 
 /** One Produce request with one record for every partition of `topic`; returns the partitions that failed. */
@@ -397,7 +408,8 @@ async function metadataFigures(tmp: string, size: number, kcat: boolean): Promis
     await sleep(30);
     const metaLag = lag.max / 1e6;
     times.sort((a, b) => a - b);
-    figure(`CreateTopics of one topic with ${n} partitions`, code === 0 ? createMs : null, 'ms', `event loop's longest stall meanwhile ${createLag.toFixed(0)} ms`);
+    const requests = size > PARTITIONS_PER_REQUEST ? ` (CreateTopics of ${PARTITIONS_PER_REQUEST.toLocaleString('en')}, then ${Math.ceil(size / PARTITIONS_PER_REQUEST) - 1} CreatePartitions: Kafka takes at most ${PARTITIONS_PER_REQUEST.toLocaleString('en')} per request)` : '';
+    figure(`CreateTopics of one topic with ${n} partitions`, code === 0 ? createMs : null, 'ms', `event loop's longest stall meanwhile ${createLag.toFixed(0)} ms${requests}`);
     figure(`Metadata (all topics) with ${n} partitions, median round trip`, percentile(times, 0.5), 'ms', `p90 ${percentile(times, 0.9).toFixed(1)} ms of 20, response ${(bytes / 1024).toFixed(0)} KiB; longest event-loop stall ${metaLag.toFixed(0)} ms${size === 10000 ? '; target < 10 ms' : ''}`);
     if (kcat) {
       const { execFile } = await import('child_process');

@@ -34,7 +34,7 @@ import { API_CODECS } from '../protocol/generated';
 import { ConnectionInfo, NO_RESPONSE, NodeView, RequestContext } from './handler-registry';
 import { ResponseSender } from './response-sender';
 import { framePool, POOLED_FRAME_MIN_BYTES } from './frame-pool';
-import { readInto } from './direct-reads';
+import { canReadInto, readInto } from './direct-reads';
 import { zeroCopyAddon } from './zero-copy';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { Logger } from '../logging';
@@ -55,6 +55,8 @@ const MAX_PIPELINED_PRODUCES = 4;
 const PRODUCE_KEY = 0;
 /** Direct reads (direct-reads.ts): a connection's own area for reads that do not continue a large frame. */
 const READ_AREA_BYTES = 8 * 1024;
+/** A frame this large (more than one of Node's 64 KiB reads) switches its connection to direct reads. */
+const DIRECT_READS_MIN_BYTES = 64 * 1024;
 
 export class Connection implements ConnectionInfo, LimitedConnection {
   readonly remoteAddress: string;
@@ -81,6 +83,16 @@ export class Connection implements ConnectionInfo, LimitedConnection {
    * from onMemoryRoom, when the socket's next read already goes to the area).
    */
   private inDirectRead = false;
+  /** Inside a 'data' event (Node's reads): where a switch to direct reads may happen. */
+  private inDataEvent = false;
+  private readonly onDataEvent = (d: Buffer): void => {
+    this.inDataEvent = true;
+    try {
+      this.onData(d);
+    } finally {
+      this.inDataEvent = false;
+    }
+  };
   private readonly frames: Buffer[] = [];
   private queuedBytes = 0;
   private processing = false;
@@ -125,9 +137,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     // TLS sockets expose a raw fd too, but sendfile there would bypass the encryption.
     const plain = (socket as net.Socket & { encrypted?: boolean }).encrypted !== true;
     this.sender = new ResponseSender(socket, this.log, addon, addon !== null && plain);
-    if (!readInto(socket, () => this.nextReadBuffer(), (bytes, buffer) => this.onDirectRead(bytes, buffer))) {
-      socket.on('data', (d: Buffer) => this.onData(d));
-    }
+    socket.on('data', this.onDataEvent);
     socket.on('error', (err) => this.log.debug('socket error', { error: err.message }));
     socket.on('close', () => {
       this.closed = true;
@@ -283,6 +293,25 @@ export class Connection implements ConnectionInfo, LimitedConnection {
     this.assembly = { buf, filled };
   }
 
+  /**
+   * The first large frame of a plain TCP connection: its rest, and everything after it, is
+   * read through direct reads (direct-reads.ts). Only from a 'data' event: the socket's next
+   * read then goes where nextReadBuffer() says.
+   */
+  private switchToDirectReads(n: number): void {
+    if (!canReadInto(this.socket)) return;
+    this.startAssembly(n);
+    if (readInto(this.socket, () => this.nextReadBuffer(), (bytes, buffer) => this.onDirectRead(bytes, buffer))) {
+      this.socket.off('data', this.onDataEvent);
+      return;
+    }
+    // Not expected after canReadInto(); if so, Node's reads go on and the bytes go back.
+    const a = this.assembly as { buf: Buffer; filled: number };
+    this.assembly = null;
+    this.pending = [a.buf.subarray(0, a.filled)];
+    this.pendingBytes = a.filled;
+  }
+
   private frameArrived(frame: Buffer): void {
     this.frameReserved = false;
     this.frames.push(frame);
@@ -328,7 +357,10 @@ export class Connection implements ConnectionInfo, LimitedConnection {
         this.reservedBytes += 4 + size;
       }
       if (this.pendingBytes < 4 + size) {
-        if (this.inDirectRead && !this.assembly) this.startAssembly(4 + size);
+        if (!this.assembly) {
+          if (this.inDirectRead) this.startAssembly(4 + size);
+          else if (this.inDataEvent && 4 + size >= DIRECT_READS_MIN_BYTES) this.switchToDirectReads(4 + size);
+        }
         break;
       }
       this.frameArrived(this.take(4 + size).subarray(4));

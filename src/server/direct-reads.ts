@@ -8,12 +8,14 @@
  * buffer instead (`net.connect({ onread })`, a documented option for client sockets), and the
  * buffer may change after every read; Node does not offer it for accepted sockets, so this
  * module switches an accepted socket to that mode through the same internal fields the option
- * sets. The connection then reads a frame's header into a small area of its own and the rest
- * of a large frame straight into that frame's buffer (src/server/connection.ts).
+ * sets. A connection switches when its first large frame arrives (src/server/connection.ts),
+ * so connections that only send small requests keep Node's reads and cost nothing more; from
+ * then on it reads a frame's header into a small area of its own and the rest of a frame
+ * straight into that frame's buffer.
  *
  * Used only when the fields are found, the socket is plain TCP (TLS decrypts in its own
- * buffers) and nothing has been read yet; otherwise, or with SAMSA_DIRECT_READS=0, the
- * connection keeps Node's 'data' events.
+ * buffers) and holds no unread data; otherwise, or with SAMSA_DIRECT_READS=0, the connection
+ * keeps Node's 'data' events.
  */
 import * as net from 'net';
 
@@ -49,16 +51,26 @@ function userBufferFields(): UserBufferFields | null {
   return fields;
 }
 
+type SocketHandle = { useUserBuffer?: (b: Buffer) => void };
+
+/** Whether readInto() would succeed now: the fields exist, the socket is plain TCP and holds no unread data. */
+export function canReadInto(socket: net.Socket): boolean {
+  if (!userBufferFields()) return false;
+  const handle = (socket as unknown as { _handle?: SocketHandle })._handle;
+  return (socket as net.Socket & { encrypted?: boolean }).encrypted !== true && !!handle && typeof handle.useUserBuffer === 'function' && socket.readableLength === 0;
+}
+
 /**
- * Makes `socket` read into `next()`'s buffer, asked for again after every read, and hand each
- * read to `onRead(bytes, buffer)` instead of emitting 'data'. False (and nothing changed) when
- * that is not possible; then the caller listens to 'data'.
+ * Makes `socket` read into `next()`'s buffer, asked for at once and again after every read,
+ * and hand each read to `onRead(bytes, buffer)` instead of emitting 'data'. Works on a socket
+ * that has been emitting 'data' too, from inside a 'data' listener (the reads after it go to
+ * the new buffers); the caller removes its listener. False (and nothing changed) when
+ * canReadInto() is false.
  */
 export function readInto(socket: net.Socket, next: () => Buffer, onRead: (bytes: number, buffer: Buffer) => void): boolean {
   const f = userBufferFields();
-  if (!f) return false;
-  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Buffer) => void } })._handle;
-  if ((socket as net.Socket & { encrypted?: boolean }).encrypted === true || !handle || typeof handle.useUserBuffer !== 'function' || socket.readableLength > 0) return false;
+  if (!f || !canReadInto(socket)) return false;
+  const handle = (socket as unknown as { _handle: Required<SocketHandle> })._handle;
   const s = socket as unknown as Record<symbol, unknown>;
   s[f.generator] = next;
   s[f.callback] = (bytes: number, buffer: Buffer) => {

@@ -1,6 +1,7 @@
 /**
- * Direct socket reads (src/server/direct-reads.ts) and reused Produce frame buffers
- * (src/server/frame-pool.ts), against real sockets: frames cut anywhere (inside the size field,
+ * Direct socket reads (src/server/direct-reads.ts, switched on by a connection's first large
+ * frame) and reused Produce frame buffers (src/server/frame-pool.ts), against real sockets:
+ * frames cut anywhere (inside the size field,
  * the header, a batch), several frames and a part of the next in one write, a client that
  * leaves in the middle of a large frame; every record stored exactly as sent, and a steady
  * producer's frames reusing buffers. A broker process with SAMSA_DIRECT_READS=0 (Node's own
@@ -103,7 +104,6 @@ describe('in-process broker', () => {
     const sockets = directReadStats.sockets;
     await createTopic(broker.port, 'cut');
     const c = await RawClient.connect(broker.port);
-    expect(directReadStats.sockets).toBe(sockets + 2); // the topic's admin connection and this one
     // Large (pooled), medium (read straight into its own buffer) and small frames.
     const large = produceRequests(c, 'cut', 6, 300, 1000);
     const medium = produceRequests(c, 'cut', 5, 20, 1000);
@@ -112,6 +112,8 @@ describe('in-process broker', () => {
       ...(await sendCut(c, large.frames)),
       ...(await sendCut(c, [...medium.frames, ...small.frames])),
     ];
+    // This connection switched to direct reads at its first large frame (the admin connection never did).
+    expect(directReadStats.sockets).toBe(sockets + 1);
     expect(answers.map((a) => a.errorCode)).toEqual(answers.map(() => 0));
     const offsets = answers.map((a) => Number(a.baseOffset));
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
@@ -119,6 +121,18 @@ describe('in-process broker', () => {
     const log = broker.state.topics.get('cut')!.partitions[0].log;
     const stored = (await readAllBatches(log)).flatMap((b) => b.records.map((r) => r.value));
     expect(stored).toEqual([...large.values, ...medium.values, ...small.values]);
+  });
+
+  test('a connection that sends only small requests keeps Node reads (no read area)', async () => {
+    await createTopic(broker.port, 'small-only');
+    const sockets = directReadStats.sockets;
+    const c = await RawClient.connect(broker.port);
+    const sent = produceRequests(c, 'small-only', 30, 20, 1000); // 20 KB frames
+    expectInOrder(await sendCut(c, sent.frames), 20);
+    c.close();
+    expect(directReadStats.sockets).toBe(sockets);
+    const log = broker.state.topics.get('small-only')!.partitions[0].log;
+    expect((await readAllBatches(log)).flatMap((b) => b.records.map((r) => r.value))).toEqual(sent.values);
   });
 
   test("a steady producer's large frames reuse buffers", async () => {
@@ -144,9 +158,10 @@ describe('in-process broker', () => {
   test("a frame whose buffer cannot be allocated ends only that connection", async () => {
     await createTopic(broker.port, 'no-room');
     const victim = await RawClient.connect(broker.port);
-    const frame = produceRequests(victim, 'no-room', 1, 50, 1000).frames[0];
+    const frame = produceRequests(victim, 'no-room', 1, 80, 1000).frames[0];
     // As on a host without memory overcommit: the frame's allocation, made when its size
-    // arrives, throws (a pooled size would not reach allocUnsafe, hence 50 KB).
+    // arrives (a frame over 64 KiB switches to direct reads), throws; a pooled size (128 KiB
+    // and more) would not reach allocUnsafe, hence about 80 KB.
     const real = Buffer.allocUnsafe;
     Buffer.allocUnsafe = ((n: number) => {
       if (n === frame.length) throw new RangeError('Array buffer allocation failed');
