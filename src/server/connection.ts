@@ -58,6 +58,15 @@ const READ_AREA_BYTES = 8 * 1024;
 /** A frame this large (more than one of Node's 64 KiB reads) switches its connection to direct reads. */
 const DIRECT_READS_MIN_BYTES = 64 * 1024;
 
+/**
+ * A buffer for a frame of `n` bytes (its size field included) that starts with `first`: a
+ * reused one for a large Produce (given back when its request is done, see requestDone), else a
+ * new one.
+ */
+function frameBuffer(n: number, first: Buffer): Buffer {
+  return (n >= POOLED_FRAME_MIN_BYTES && first.length >= 6 && first.readInt16BE(4) === PRODUCE_KEY && framePool.take(n)) || Buffer.allocUnsafe(n);
+}
+
 export class Connection implements ConnectionInfo, LimitedConnection {
   readonly remoteAddress: string;
   /** The peer's address without port, IPv4-mapped IPv6 unwrapped (per-ip limits). */
@@ -282,7 +291,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
    */
   private startAssembly(n: number): void {
     const first = this.pending[0];
-    const buf = (n >= POOLED_FRAME_MIN_BYTES && first.length >= 6 && first.readInt16BE(4) === PRODUCE_KEY && framePool.take(n)) || Buffer.allocUnsafe(n);
+    const buf = frameBuffer(n, first);
     let filled = 0;
     for (const c of this.pending) {
       c.copy(buf, filled);
@@ -395,8 +404,7 @@ export class Connection implements ConnectionInfo, LimitedConnection {
       if (first.length === n) this.pending.shift();
       else this.pending[0] = first.subarray(n);
     } else {
-      // A large Produce frame goes into a reused buffer, given back when its request is done.
-      out = (n >= POOLED_FRAME_MIN_BYTES && first.length >= 6 && first.readInt16BE(4) === PRODUCE_KEY && framePool.take(n)) || Buffer.allocUnsafe(n);
+      out = frameBuffer(n, first);
       let filled = 0;
       while (filled < n) {
         const c = this.pending[0];
@@ -471,7 +479,6 @@ export class Connection implements ConnectionInfo, LimitedConnection {
   private requestDone(frame: Buffer): void {
     this.activity++;
     framePool.give(frame); // a no-op for frames that are not the pool's
-
     // After close, the close handler gave back everything the connection held.
     if (this.memory.enabled && !this.closed) {
       this.reservedBytes -= 4 + frame.length;

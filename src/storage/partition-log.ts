@@ -468,18 +468,7 @@ export class PartitionLog {
       this.markWriting();
       this.maybeRoll(records.length, prepared.result.maxTimestamp, prepared.result.lastOffset, now);
       const seg = this.active;
-      const mark = seg.mark();
-      const unflushed = this.unflushedMessages;
-      try {
-        seg.append(records);
-        this.unflushedMessages += prepared.recordsCount;
-        this.maybeFlush(now);
-      } catch (err) {
-        // All or nothing: a batch the client is told failed must not stay in the log.
-        seg.rollback(mark);
-        this.unflushedMessages = unflushed;
-        throw err;
-      }
+      this.commitToSegment(seg, prepared.recordsCount, now, () => seg.append(records));
     } catch (err) {
       this.failures.failed(err as Error, now);
       throw err;
@@ -573,15 +562,9 @@ export class PartitionLog {
   private commitBackgroundWrite(write: BackgroundWrite): void {
     const now = this.clock();
     const { seg, records, prepared } = write;
-    const mark = seg.mark();
-    const unflushed = this.unflushedMessages;
     try {
-      seg.appendWritten(records);
-      this.unflushedMessages += prepared.recordsCount;
-      this.maybeFlush(now);
+      this.commitToSegment(seg, prepared.recordsCount, now, () => seg.appendWritten(records));
     } catch (err) {
-      seg.rollback(mark);
-      this.unflushedMessages = unflushed;
       this.failBackgroundWrite(write, err as Error);
       return;
     }
@@ -594,6 +577,25 @@ export class PartitionLog {
     }
     write.resolve(prepared.result);
     this.wakeIdleWaiters();
+  }
+
+  /**
+   * Runs `write` (the segment taking the batches), counts them for flush.messages and flushes
+   * when due. All or nothing: on a failure the segment and the count are as before (a batch the
+   * client is told failed must not stay in the log) and the error is rethrown.
+   */
+  private commitToSegment(seg: LogSegment, recordsCount: number, now: number, write: () => void): void {
+    const mark = seg.mark();
+    const unflushed = this.unflushedMessages;
+    try {
+      write();
+      this.unflushedMessages += recordsCount;
+      this.maybeFlush(now);
+    } catch (err) {
+      seg.rollback(mark);
+      this.unflushedMessages = unflushed;
+      throw err;
+    }
   }
 
   private failBackgroundWrite(write: BackgroundWrite, err: Error): void {

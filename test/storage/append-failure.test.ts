@@ -10,20 +10,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { PartitionLog } from '../../src/storage/partition-log';
 import { LogConfig } from '../../src/storage/log-config';
+import { testLogConfig } from '../helpers/log-config';
 import { createLogger } from '../../src/logging';
 import { inject, restoreAll } from '../helpers/fs-inject';
 import { decodeBatchValues, simpleBatch } from '../helpers/record-batch-builder';
 
-const CONFIG: LogConfig = {
-  segmentBytes: 64 * 1024,
-  segmentMs: 7 * 24 * 3600 * 1000,
-  segmentIndexBytes: 10 * 1024 * 1024,
-  indexIntervalBytes: 1024,
-  flushMessages: Number.MAX_VALUE,
-  flushMs: Number.MAX_VALUE,
-  fileDeleteDelayMs: 0,
-};
-
+const CONFIG: LogConfig = testLogConfig({ segmentBytes: 64 * 1024, indexIntervalBytes: 1024 });
 
 let dir: string;
 let log: PartitionLog;

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { AppendResult, PartitionLog } from '../../src/storage/partition-log';
 import { LogConfig, resolveLogConfig } from '../../src/storage/log-config';
+import { testLogConfig } from '../helpers/log-config';
 import { LogSegment } from '../../src/storage/segment';
 import { ioPinned } from '../../src/storage/background-write';
 import { createLogger } from '../../src/logging';
@@ -16,16 +17,7 @@ import { inject, restoreAll } from '../helpers/fs-inject';
 import { applyRetention } from '../../src/storage/log-retention';
 import { decodeBatchValues, simpleBatch } from '../helpers/record-batch-builder';
 
-const CONFIG: LogConfig = {
-  segmentBytes: 64 * 1024 * 1024,
-  segmentMs: 7 * 24 * 3600 * 1000,
-  segmentIndexBytes: 10 * 1024 * 1024,
-  indexIntervalBytes: 4096,
-  flushMessages: Number.MAX_VALUE,
-  flushMs: Number.MAX_VALUE,
-  fileDeleteDelayMs: 0,
-};
-
+const CONFIG: LogConfig = testLogConfig({ segmentBytes: 64 * 1024 * 1024 });
 
 let dir: string;
 let log: PartitionLog;

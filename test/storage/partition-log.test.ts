@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PartitionLog, CLEAN_SHUTDOWN_FILE, ReadResult, partitionDir } from '../../src/storage/partition-log';
 import { LogConfig } from '../../src/storage/log-config';
+import { testLogConfig } from '../helpers/log-config';
 import { ErrorCode } from '../../src/protocol/errors';
 import { readBatchHeader, setBaseOffset, setPartitionLeaderEpoch, checkBatchCrc } from '../../src/protocol/record-batch';
 import { createLogger, Logger } from '../../src/logging';
@@ -23,15 +24,7 @@ function recordingLogger(): Logger & { lines: Array<{ level: string; msg: string
   return Object.assign(make(), { lines });
 }
 
-const BASE_CONFIG: LogConfig = {
-  segmentBytes: 1024 * 1024 * 1024,
-  segmentMs: 7 * 24 * 3600 * 1000,
-  segmentIndexBytes: 10 * 1024 * 1024,
-  indexIntervalBytes: 4096,
-  flushMessages: Number.MAX_VALUE,
-  flushMs: Number.MAX_VALUE,
-  fileDeleteDelayMs: 0,
-};
+const BASE_CONFIG: LogConfig = testLogConfig();
 
 let tmp: string;
 const opened: PartitionLog[] = [];

@@ -308,6 +308,25 @@ static void finish_job(napi_env env, napi_ref callback, napi_async_work work, in
   napi_delete_async_work(env, work);
 }
 
+/* Queues `execute` on libuv's thread pool and `complete` (which calls finish_job) after it on the
+   JS thread, holding the JS callback `cb` in *callback. Non-zero when nothing was queued: the
+   N-API error is thrown, whatever was created is released, and the caller frees `data`. */
+static int queue_job(napi_env env, napi_value cb, const char *name, napi_async_execute_callback execute,
+                     napi_async_complete_callback complete, void *data, napi_ref *callback, napi_async_work *work) {
+  napi_value resource_name;
+  *callback = NULL;
+  *work = NULL;
+  if (napi_create_reference(env, cb, 1, callback) == napi_ok &&
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) == napi_ok &&
+      napi_create_async_work(env, NULL, resource_name, execute, complete, data, work) == napi_ok &&
+      napi_queue_async_work(env, *work) == napi_ok)
+    return 0;
+  throw_last(env); /* before the releases below replace the last error */
+  if (*work != NULL) napi_delete_async_work(env, *work);
+  if (*callback != NULL) napi_delete_reference(env, *callback);
+  return -1;
+}
+
 /* sendfileAsync: the same call on libuv's thread pool (the caller keeps both fds open until cb). */
 typedef struct {
   napi_async_work work;
@@ -344,13 +363,9 @@ static napi_value js_sendfile_async(napi_env env, napi_callback_info info) {
   j->in_fd = (int)in_fd;
   j->pos = pos;
   j->len = len;
-  napi_value name;
-  if (napi_create_reference(env, argv[4], 1, &j->callback) != napi_ok ||
-      napi_create_string_utf8(env, "SamsaSendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, sendfile_execute, sendfile_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  if (queue_job(env, argv[4], "SamsaSendfile", sendfile_execute, sendfile_complete, j, &j->callback, &j->work) != 0) {
     free(j);
-    return throw_last(env);
+    return NULL;
   }
   return make_int(env, 0);
 }
@@ -570,13 +585,9 @@ static napi_value js_prefetch(napi_env env, napi_callback_info info) {
   p->fd = (int)fd;
   p->pos = pos;
   p->len = len;
-  napi_value name;
-  if (napi_create_reference(env, argv[3], 1, &p->callback) != napi_ok ||
-      napi_create_string_utf8(env, "SamsaPrefetch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, prefetch_execute, prefetch_complete, p, &p->work) != napi_ok ||
-      napi_queue_async_work(env, p->work) != napi_ok) {
+  if (queue_job(env, argv[3], "SamsaPrefetch", prefetch_execute, prefetch_complete, p, &p->callback, &p->work) != 0) {
     free(p);
-    return throw_last(env);
+    return NULL;
   }
   return make_int(env, 0);
 }
